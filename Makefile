@@ -1,0 +1,42 @@
+# aisle: the two commands a new user needs are `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+export CGO_ENABLED := 1
+export ONNXRUNTIME_LIB ?= $(CURDIR)/third_party/onnxruntime/libonnxruntime.so.1
+
+.PHONY: run test build setup proto testmodels bench verify clean
+
+## run: fetch ONNX Runtime, build aisle and serve the default model repository
+run: build
+	./bin/aisle serve --models models
+
+## test: fetch ONNX Runtime and run every test with the race detector, then smoke-run the benchmarks
+test: setup
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+
+## build: compile bin/aisle
+build: setup
+	$(GO) build -o bin/aisle ./cmd/aisle
+
+## setup: fetch and check libonnxruntime.so.1 into third_party/ (git-ignored)
+setup:
+	./scripts/setup-ort.sh
+
+## proto: regenerate the committed Go code from proto/
+proto:
+	./scripts/genproto.sh
+
+## testmodels: regenerate testdata/onnx (needs Debian's python3-onnx)
+testmodels:
+	/usr/bin/python3 scripts/make_testmodels.py
+
+## verify: formatting, vet and generated code freshness
+verify: setup
+	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
+	$(GO) vet ./...
+	$(GO) mod tidy -diff
+
+clean:
+	rm -rf bin

@@ -1,0 +1,81 @@
+// Package batching is aisle's dynamic micro-batching scheduler, modelled on
+// Triton's dynamic batcher: one Scheduler per loaded model version queues
+// inference requests and runs them in batches on the version's model
+// instances (one Runner each, Triton's instance_group count).
+//
+// # Scheduling
+//
+// Each Runner has a worker goroutine. A free worker takes the formation token
+// (one worker forms at a time), builds a batch from the queue, hands the
+// token on and runs the batch, so other instances form the next batches
+// while it computes. A batch starts at the head of the queue (highest
+// priority level first, oldest first) and takes, in the same order, every
+// request that may share a batch with the head, up to MaxBatchSize rows. It
+// is dispatched
+//
+//   - at once if it reached one of PreferredBatchSizes (cut back to the
+//     largest one reached) or cannot grow any more;
+//   - at once if the worker was idle with an empty queue when the request
+//     arrived: there is no idle penalty, an unloaded server runs every
+//     request immediately;
+//   - otherwise once MaxQueueDelay has passed since the head arrived. This
+//     only happens to requests that arrived while every instance was busy:
+//     they wait for more requests to batch with, "behind" the running
+//     batches, as in Triton.
+//
+// With Dynamic nil or MaxBatchSize 0 each request runs alone, in order; with
+// MaxBatchSize 0 the tensors go to the Runner unchanged (no batch
+// dimension). Close dispatches without waiting for the delay.
+//
+// # Compatibility and length buckets
+//
+// Requests share a batch only if every input has the same type and the same
+// non-batch dimensions. Ragged inputs (InputSpec.Ragged) may differ in
+// dimension 1: the batch is padded to its longest length with PadValue, and
+// ragged outputs are trimmed back to each request's own length. To bound
+// padding, ragged requests are grouped by length bucket: lengths 1 to 8 are
+// each their own bucket, and each longer range (2^k, 2^(k+1)] is split into
+// four equal buckets (9–10, 11–12, 13–14, 15–16, 17–20, ..., 113–128, ...).
+// A batch holds one bucket, so padding adds less than 25% to any request's
+// length; a queue of mixed lengths is served bucket by bucket, in the order
+// of each bucket's oldest request.
+//
+// # Memory and ownership
+//
+// A request's input tensors are only read. A batch of one request runs on
+// them directly; otherwise each input is concatenated into a buffer the
+// worker owns and reuses for every batch (grown to the largest batch seen),
+// so gathering allocates nothing in steady state. The Runner must not keep
+// its inputs after Run returns, and may reuse its output buffers: every
+// output is copied before the worker's next Run. The copies of one batch
+// share one allocation, sub-sliced per request with capped capacity; the
+// caller of Infer owns its outputs.
+//
+// # Back-pressure, deadlines and priorities
+//
+// Each priority level's queue holds at most QueuePolicy.MaxQueueSize
+// requests; a request arriving at a full level fails at once with
+// ErrQueueFull, which the server maps to UNAVAILABLE ("exceeds maximum queue
+// size", like Triton) rather than RESOURCE_EXHAUSTED, so clients treat it as
+// retryable overload. A request whose context ends while queued is removed
+// and Infer returns ctx.Err(); a worker also skips such requests when forming
+// a batch. A queue timeout (QueuePolicy) either rejects the request with
+// ErrQueueTimeout or, with the Delay action, moves it behind every
+// non-timed-out request of its level. Levels are served strictly in order,
+// 1 first.
+//
+// # Shutdown
+//
+// Close stops admission (ErrClosed), lets the workers drain the queue and
+// the running batches, and returns when every goroutine of the scheduler has
+// exited, so the caller may then destroy the runners' sessions. If Close's
+// context ends first, the requests still queued fail with ErrClosed and the
+// runners' context is cancelled.
+//
+// # Observability
+//
+// Stats returns Triton ModelStatistics-style counters; NewMetrics provides
+// the aisle_* Prometheus series (batch size, queue depth, queue and compute
+// durations, rejections by reason, inference and execution counts), labelled
+// by model and version.
+package batching

@@ -1,0 +1,25 @@
+package batching
+
+import "errors"
+
+// Errors returned by Infer. Context errors (context.Canceled,
+// context.DeadlineExceeded) are returned unchanged, and runner errors are
+// wrapped with the model name.
+var (
+	// ErrQueueFull reports that the request's priority level already holds
+	// QueuePolicy.MaxQueueSize requests. It is returned at once, without
+	// queueing. Like Triton ("Exceeds maximum queue size", UNAVAILABLE), the
+	// server should map it to codes.Unavailable so clients retry with
+	// back-off.
+	ErrQueueFull = errors.New("exceeds maximum queue size")
+	// ErrClosed reports that the scheduler no longer admits requests, or that
+	// Close gave up on a request still queued when its context ended.
+	ErrClosed = errors.New("model version is unloading")
+	// ErrQueueTimeout reports a request whose queue timeout expired before it
+	// was scheduled, under the Reject timeout action.
+	ErrQueueTimeout = errors.New("request timed out in the queue")
+	// ErrInvalidInput reports a request that does not fit the Config (input
+	// count, data size, batch rows, ragged lengths). The server validates
+	// requests first, so this signals a caller bug or a racing config change.
+	ErrInvalidInput = errors.New("invalid inference request")
+)

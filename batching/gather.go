@@ -1,0 +1,252 @@
+package batching
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/aisle-ai/aisle/tensor"
+)
+
+// execute runs w.batch: gather the inputs, call the runner, scatter the
+// outputs, deliver every request's result and record statistics.
+func (s *Scheduler) execute(w *worker) {
+	t0 := time.Now()
+	rows, padLen := s.gather(w)
+	t1 := time.Now()
+	outs, err := s.run(w)
+	t2 := time.Now()
+	if err == nil {
+		err = s.scatter(w, outs, rows, padLen)
+	} else {
+		err = fmt.Errorf("%s: run batch of %d: %w", s.name, rows, err)
+	}
+	t3 := time.Now()
+	s.release(w)
+
+	b := batchTiming{rows: rows, requests: len(w.batch), input: t1.Sub(t0), infer: t2.Sub(t1), output: t3.Sub(t2), ok: err == nil, end: t3}
+	for _, e := range w.batch {
+		q := e.dispatched.Sub(e.enqueued)
+		b.queued.add(1, q)
+		if b.ok {
+			b.success.add(1, t3.Sub(e.enqueued))
+		} else {
+			b.failed.add(1, t3.Sub(e.enqueued))
+		}
+		if s.inst != nil {
+			s.inst.queueTime.Observe(q.Seconds())
+		}
+	}
+	for i, e := range w.batch {
+		r := result{err: err}
+		if err == nil {
+			r = w.results[i]
+		}
+		s.finish(e, r) // e may be recycled from here on
+		w.batch[i], w.results[i] = nil, result{}
+	}
+	w.batch = w.batch[:0]
+	if in := s.inst; in != nil && b.ok {
+		in.batchSize.Observe(float64(rows))
+		in.compute.Observe(t3.Sub(t0).Seconds())
+		in.executions.Inc()
+		in.inferences.Add(float64(rows))
+	}
+	s.statsMu.Lock()
+	s.stats.record(&b)
+	s.statsMu.Unlock()
+}
+
+// run calls the runner, turning a panic into an error so one bad batch does
+// not take the server down.
+func (s *Scheduler) run(w *worker) (outs []tensor.Tensor, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("runner panicked: %v", p)
+		}
+	}()
+	return w.runner.Run(s.runCtx, w.in)
+}
+
+// release drops the batch's references to request inputs so they can be
+// collected while the worker idles; the buffers themselves stay.
+func (s *Scheduler) release(w *worker) {
+	for i := range w.in {
+		w.in[i] = tensor.Tensor{}
+		clear(w.strs[i])
+		w.strs[i] = w.strs[i][:0]
+	}
+}
+
+// gather builds the runner's inputs for w.batch into w.in and returns the
+// batch's rows and padded length. A batch of one request runs on the
+// request's own tensors; otherwise each input is concatenated along
+// dimension 0 into the worker's buffer for that input, ragged rows padded to
+// the longest length in the batch.
+func (s *Scheduler) gather(w *worker) (rows, padLen int) {
+	for _, e := range w.batch {
+		rows += e.rows
+		padLen = max(padLen, e.length)
+	}
+	if len(w.batch) == 1 {
+		for i, t := range w.batch[0].inputs {
+			w.in[i] = t
+			if name := s.cfg.Inputs[i].Name; name != "" {
+				w.in[i].Name = name
+			}
+		}
+		return rows, padLen
+	}
+	for i := range s.cfg.Inputs {
+		spec := &s.cfg.Inputs[i]
+		head := &w.batch[0].inputs[i]
+		shape := append(w.shapes[i][:0], int64(rows))
+		shape = append(shape, head.Shape[1:]...)
+		if spec.Ragged {
+			shape[1] = int64(padLen)
+		}
+		w.shapes[i] = shape
+		t := tensor.Tensor{Name: spec.Name, DType: head.DType, Shape: shape}
+		if spec.Name == "" {
+			t.Name = head.Name
+		}
+		if head.DType == tensor.Bytes {
+			t.Strings = s.gatherStrings(w, i, padLen)
+		} else {
+			t.Data = s.gatherBytes(w, i, rows, padLen)
+		}
+		w.in[i] = t
+	}
+	return rows, padLen
+}
+
+func (s *Scheduler) gatherBytes(w *worker, i, rows, padLen int) []byte {
+	ragged := s.cfg.Inputs[i].Ragged
+	head := &w.batch[0].inputs[i]
+	size := head.DType.Size()
+	inner := 1 // elements per position of dimension 1 (ragged) or per row
+	if ragged {
+		inner = int(tensor.NumElements(head.Shape[2:]))
+	} else {
+		inner = int(tensor.NumElements(head.Shape[1:]))
+	}
+	rowBytes := inner * size
+	if ragged {
+		rowBytes *= padLen
+	}
+	total := rows * rowBytes
+	buf := w.bufs[i]
+	if cap(buf) < total {
+		buf = make([]byte, total)
+		w.bufs[i] = buf
+	}
+	buf = buf[:total]
+	var pad [8]byte
+	var padded []byte
+	off := 0
+	for _, e := range w.batch {
+		data := e.inputs[i].Data
+		if !ragged || e.length == padLen {
+			off += copy(buf[off:], data)
+			continue
+		}
+		if padded == nil {
+			padded = padBytes(&pad, head.DType, s.cfg.Inputs[i].PadValue)
+		}
+		own := e.length * inner * size
+		for r := range e.rows {
+			copy(buf[off:off+own], data[r*own:(r+1)*own])
+			fill(buf[off+own:off+rowBytes], padded)
+			off += rowBytes
+		}
+	}
+	return buf
+}
+
+func (s *Scheduler) gatherStrings(w *worker, i, padLen int) [][]byte {
+	ragged := s.cfg.Inputs[i].Ragged
+	strs := w.strs[i][:0]
+	for _, e := range w.batch {
+		t := &e.inputs[i]
+		if !ragged || e.length == padLen {
+			strs = append(strs, t.Strings...)
+			continue
+		}
+		inner := int(tensor.NumElements(t.Shape[2:]))
+		own, padded := e.length*inner, padLen*inner
+		for r := range e.rows {
+			strs = append(strs, t.Strings[r*own:(r+1)*own]...)
+			for range padded - own {
+				strs = append(strs, []byte{})
+			}
+		}
+	}
+	w.strs[i] = strs
+	return strs
+}
+
+// padBytes encodes v as one element of d into buf.
+func padBytes(buf *[8]byte, d tensor.DType, v float64) []byte {
+	b := buf[:d.Size()]
+	switch d {
+	case tensor.Bool:
+		if v != 0 {
+			b[0] = 1
+		}
+	case tensor.Uint8:
+		b[0] = uint8(v)
+	case tensor.Int8:
+		b[0] = uint8(int8(v))
+	case tensor.Uint16:
+		binary.LittleEndian.PutUint16(b, uint16(v))
+	case tensor.Int16:
+		binary.LittleEndian.PutUint16(b, uint16(int16(v)))
+	case tensor.Uint32:
+		binary.LittleEndian.PutUint32(b, uint32(v))
+	case tensor.Int32:
+		binary.LittleEndian.PutUint32(b, uint32(int32(v)))
+	case tensor.Uint64:
+		binary.LittleEndian.PutUint64(b, uint64(v))
+	case tensor.Int64:
+		binary.LittleEndian.PutUint64(b, uint64(int64(v)))
+	case tensor.FP16:
+		binary.LittleEndian.PutUint16(b, tensor.Float16Bits(float32(v)))
+	case tensor.BF16:
+		binary.LittleEndian.PutUint16(b, bfloat16Bits(float32(v)))
+	case tensor.FP32:
+		binary.LittleEndian.PutUint32(b, math.Float32bits(float32(v)))
+	case tensor.FP64:
+		binary.LittleEndian.PutUint64(b, math.Float64bits(v))
+	}
+	return b
+}
+
+// bfloat16Bits rounds f to bfloat16, to nearest even, keeping NaN a NaN.
+func bfloat16Bits(f float32) uint16 {
+	b := math.Float32bits(f)
+	if f != f {
+		return uint16(b>>16) | 0x40
+	}
+	return uint16((b + 0x7fff + (b>>16)&1) >> 16)
+}
+
+// fill repeats the element pattern p over dst (whose length is a multiple of
+// len(p)).
+func fill(dst, p []byte) {
+	if len(dst) == 0 {
+		return
+	}
+	zero := true
+	for _, c := range p {
+		zero = zero && c == 0
+	}
+	if zero {
+		clear(dst)
+		return
+	}
+	n := copy(dst, p)
+	for n < len(dst) {
+		n += copy(dst[n:], dst[:n])
+	}
+}

@@ -1,0 +1,129 @@
+package inference
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/aisle-ai/aisle/tensor"
+)
+
+// ErrInvalidModel reports a file that is not a loadable ONNX model.
+var ErrInvalidModel = errors.New("invalid onnx model")
+
+// TensorInfo describes one model input or output. Dims use -1 for a
+// dimension the graph leaves free.
+type TensorInfo struct {
+	Name  string
+	DType tensor.DType
+	Dims  []int64
+}
+
+// Model is an ONNX file read into memory and described, ready to create
+// sessions from. Reading the bytes once lets every instance of a version
+// share one read, and a file replaced on disk afterwards cannot change a
+// model that is already loaded.
+type Model struct {
+	Path    string
+	Data    []byte
+	Inputs  []TensorInfo
+	Outputs []TensorInfo
+	Header  Header
+	// Producer, GraphName, Domain, Description, ModelVersion and Metadata
+	// come from the model's metadata as ONNX Runtime reports it.
+	Producer     string
+	GraphName    string
+	Domain       string
+	Description  string
+	ModelVersion int64
+	Metadata     map[string]string
+}
+
+// ReadModel reads and checks the ONNX file at path. The runtime must be
+// initialised.
+func ReadModel(path string) (*Model, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return ParseModel(path, data)
+}
+
+// ParseModel checks ONNX bytes and describes their inputs and outputs; path
+// is only used in messages.
+func ParseModel(path string, data []byte) (*Model, error) {
+	hdr, err := ParseHeader(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidModel, path, err)
+	}
+	ins, outs, err := ort.GetInputOutputInfoWithONNXData(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidModel, path, err)
+	}
+	m := &Model{Path: path, Data: data, Header: hdr}
+	if m.Inputs, err = convertInfo(ins); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidModel, path, err)
+	}
+	if m.Outputs, err = convertInfo(outs); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidModel, path, err)
+	}
+	if err := m.readMetadata(); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidModel, path, err)
+	}
+	return m, nil
+}
+
+func convertInfo(infos []ort.InputOutputInfo) ([]TensorInfo, error) {
+	out := make([]TensorInfo, 0, len(infos))
+	for _, in := range infos {
+		if in.OrtValueType != ort.ONNXTypeTensor {
+			return nil, fmt.Errorf("%s is a %s; only tensors are supported", in.Name, in.OrtValueType)
+		}
+		dt, ok := fromORT(in.DataType)
+		if !ok {
+			return nil, fmt.Errorf("%s has unsupported element type %s", in.Name, in.DataType)
+		}
+		out = append(out, TensorInfo{Name: in.Name, DType: dt, Dims: append([]int64(nil), in.Dimensions...)})
+	}
+	return out, nil
+}
+
+func (m *Model) readMetadata() error {
+	md, err := ort.GetModelMetadataWithONNXData(m.Data)
+	if err != nil {
+		return err
+	}
+	defer md.Destroy()
+	m.Producer, _ = md.GetProducerName()
+	m.GraphName, _ = md.GetGraphName()
+	m.Domain, _ = md.GetDomain()
+	m.Description, _ = md.GetDescription()
+	m.ModelVersion, _ = md.GetVersion()
+	keys, err := md.GetCustomMetadataMapKeys()
+	if err != nil {
+		return err
+	}
+	m.Metadata = make(map[string]string, len(keys))
+	for _, k := range keys {
+		if v, ok, _ := md.LookupCustomMetadataMap(k); ok {
+			m.Metadata[k] = v
+		}
+	}
+	return nil
+}
+
+// InputNames returns the model's input names in graph order.
+func (m *Model) InputNames() []string { return names(m.Inputs) }
+
+// OutputNames returns the model's output names in graph order.
+func (m *Model) OutputNames() []string { return names(m.Outputs) }
+
+func names(infos []TensorInfo) []string {
+	out := make([]string, len(infos))
+	for i, in := range infos {
+		out[i] = in.Name
+	}
+	return out
+}

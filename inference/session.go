@@ -1,0 +1,150 @@
+package inference
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/aisle-ai/aisle/tensor"
+)
+
+// ErrRun reports a failure inside ONNX Runtime while running a model.
+var ErrRun = errors.New("onnxruntime run failed")
+
+// Session is one runnable instance of a Model. Run is not safe for
+// concurrent use; Destroy must be called exactly once, after the last Run.
+type Session struct {
+	model   *Model
+	sess    *ort.DynamicAdvancedSession
+	runOpts *ort.RunOptions
+}
+
+// NewSession creates a runtime session for m with the given options.
+func (m *Model) NewSession(opts SessionOptions) (*Session, error) {
+	so, err := opts.build()
+	if err != nil {
+		return nil, err
+	}
+	defer so.Destroy()
+	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(m.Data, m.InputNames(), m.OutputNames(), so)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidModel, m.Path, err)
+	}
+	ro, err := ort.NewRunOptions()
+	if err != nil {
+		sess.Destroy()
+		return nil, fmt.Errorf("create run options: %w", err)
+	}
+	return &Session{model: m, sess: sess, runOpts: ro}, nil
+}
+
+// Model returns the model the session runs.
+func (s *Session) Model() *Model { return s.model }
+
+// Run executes the model on inputs given in the model's input order and
+// returns every output in the model's output order. The outputs own fresh
+// memory. A cancelled ctx terminates the run inside the runtime.
+func (s *Session) Run(ctx context.Context, inputs []tensor.Tensor) ([]tensor.Tensor, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	in, err := s.inputValues(inputs)
+	defer destroyAll(in)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.preallocOutputs(inputs)
+	defer func() { destroyAll(out) }()
+	if err != nil {
+		return nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { _ = s.runOpts.Terminate() })
+	err = s.sess.RunWithOptions(in, out, s.runOpts)
+	if !stop() {
+		// The terminate flag may be set: clear it for the next run.
+		_ = s.runOpts.UnsetTerminate()
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrRun, err)
+	}
+	return s.outputTensors(out)
+}
+
+func (s *Session) inputValues(inputs []tensor.Tensor) ([]ort.Value, error) {
+	if len(inputs) != len(s.model.Inputs) {
+		return nil, fmt.Errorf("%w: model takes %d inputs, got %d", ErrRun, len(s.model.Inputs), len(inputs))
+	}
+	vals := make([]ort.Value, len(inputs))
+	for i := range inputs {
+		v, err := toValue(&inputs[i])
+		if err != nil {
+			return vals, fmt.Errorf("input %s: %w", s.model.Inputs[i].Name, err)
+		}
+		vals[i] = v
+	}
+	return vals, nil
+}
+
+// preallocOutputs allocates half-precision outputs whose shape is known:
+// onnxruntime_go cannot copy runtime-allocated 2-byte custom types, so those
+// must be bound up front. Every other output is left nil for the runtime to
+// allocate.
+func (s *Session) preallocOutputs(inputs []tensor.Tensor) ([]ort.Value, error) {
+	out := make([]ort.Value, len(s.model.Outputs))
+	for i, o := range s.model.Outputs {
+		if o.DType != tensor.FP16 && o.DType != tensor.BF16 {
+			continue
+		}
+		shape := append([]int64(nil), o.Dims...)
+		if len(shape) > 0 && shape[0] < 0 && len(inputs) > 0 && len(inputs[0].Shape) > 0 {
+			shape[0] = inputs[0].Shape[0]
+		}
+		n := tensor.NumElements(shape)
+		if n <= 0 {
+			return out, fmt.Errorf("%w: output %s is %s with free dims %v; half-precision outputs need static non-batch dims",
+				ErrRun, o.Name, o.DType, o.Dims)
+		}
+		et, _ := toORT(o.DType)
+		v, err := ort.NewCustomDataTensor(ort.NewShape(shape...), make([]byte, n*2), et)
+		if err != nil {
+			return out, fmt.Errorf("%w: allocate output %s: %v", ErrRun, o.Name, err)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+func (s *Session) outputTensors(out []ort.Value) ([]tensor.Tensor, error) {
+	res := make([]tensor.Tensor, len(out))
+	for i, v := range out {
+		t, err := fromValue(v)
+		if err != nil {
+			return nil, fmt.Errorf("%w: output %s: %v", ErrRun, s.model.Outputs[i].Name, err)
+		}
+		t.Name = s.model.Outputs[i].Name
+		res[i] = t
+	}
+	return res, nil
+}
+
+// Destroy releases the native session.
+func (s *Session) Destroy() error {
+	err := s.sess.Destroy()
+	if s.runOpts != nil {
+		_ = s.runOpts.Destroy()
+	}
+	return err
+}
+
+func destroyAll(vals []ort.Value) {
+	for _, v := range vals {
+		if v != nil {
+			_ = v.Destroy()
+		}
+	}
+}

@@ -1,0 +1,93 @@
+package repository
+
+import (
+	"fmt"
+
+	"github.com/aisle-ai/aisle/tensor"
+)
+
+// orderInputs checks every input against the config and returns them in
+// model order. Each message names the input and what was expected.
+func (v *Version) orderInputs(in []tensor.Tensor) ([]tensor.Tensor, error) {
+	cfg := v.Config
+	out := make([]tensor.Tensor, len(cfg.Inputs))
+	seen := make([]bool, len(cfg.Inputs))
+	batch := int64(-1)
+	for i := range in {
+		t := &in[i]
+		j := indexOf(cfg.Inputs, t.Name)
+		if j < 0 {
+			return nil, fmt.Errorf("%w: unexpected input %q for model %s (inputs: %v)", ErrInvalidInput, t.Name, v.Name, tensorNames(cfg.Inputs))
+		}
+		if seen[j] {
+			return nil, fmt.Errorf("%w: input %q given twice", ErrInvalidInput, t.Name)
+		}
+		seen[j] = true
+		if err := checkInput(t, cfg.Inputs[j], cfg.MaxBatchSize); err != nil {
+			return nil, err
+		}
+		if cfg.MaxBatchSize > 0 {
+			if batch >= 0 && t.Shape[0] != batch {
+				return nil, fmt.Errorf("%w: input %q has batch size %d, other inputs %d", ErrInvalidInput, t.Name, t.Shape[0], batch)
+			}
+			batch = t.Shape[0]
+		}
+		out[j] = *t
+	}
+	for j, ok := range seen {
+		if !ok {
+			return nil, fmt.Errorf("%w: missing input %q for model %s", ErrInvalidInput, cfg.Inputs[j].Name, v.Name)
+		}
+	}
+	return out, nil
+}
+
+func checkInput(t *tensor.Tensor, want TensorConfig, maxBatch int) error {
+	if t.DType != want.DType() {
+		return fmt.Errorf("%w: input %q has datatype %s, model expects %s", ErrInvalidInput, t.Name, t.DType, want.DType())
+	}
+	dims := t.Shape
+	if maxBatch > 0 {
+		if len(dims) == 0 || dims[0] < 1 {
+			return fmt.Errorf("%w: input %q has shape %v; expected [batch(1..%d)%s]", ErrInvalidInput, t.Name, t.Shape, maxBatch, dimsSuffix(want.Dims))
+		}
+		if dims[0] > int64(maxBatch) {
+			return fmt.Errorf("%w: input %q has batch size %d, over max_batch_size %d", ErrInvalidInput, t.Name, dims[0], maxBatch)
+		}
+		dims = dims[1:]
+	}
+	if !shapeMatches(dims, want.Dims) {
+		return fmt.Errorf("%w: input %q has shape %v; expected %s", ErrInvalidInput, t.Name, t.Shape, expectedShape(want.Dims, maxBatch))
+	}
+	if err := t.Validate(); err != nil {
+		return fmt.Errorf("%w: input %q: %v", ErrInvalidInput, t.Name, err)
+	}
+	return nil
+}
+
+func shapeMatches(got, want []int64) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		if got[i] < 0 || (want[i] != -1 && got[i] != want[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func expectedShape(dims []int64, maxBatch int) string {
+	if maxBatch > 0 {
+		return fmt.Sprintf("[batch(1..%d)%s]", maxBatch, dimsSuffix(dims))
+	}
+	return fmt.Sprint(dims)
+}
+
+func dimsSuffix(dims []int64) string {
+	s := ""
+	for _, d := range dims {
+		s += fmt.Sprintf(", %d", d)
+	}
+	return s
+}

@@ -1,0 +1,198 @@
+package repository
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aisle-ai/aisle/tensor"
+)
+
+// maxInstances bounds instance_group count: each instance is a full
+// runtime session with its own memory.
+const maxInstances = 64
+
+// Validate checks the config on its own, before any model file is read.
+func (c *Config) Validate() error {
+	if c.Name != "" && !ValidName(c.Name) {
+		return fmt.Errorf("%w: name %q: use letters, digits, '_', '-', '.'", ErrConfig, c.Name)
+	}
+	if c.Platform != "" && c.Platform != "onnxruntime_onnx" && c.Platform != "onnx_onnxv1" {
+		return fmt.Errorf("%w: platform %q: only onnxruntime_onnx is served", ErrConfig, c.Platform)
+	}
+	if c.MaxBatchSize < 0 {
+		return fmt.Errorf("%w: max_batch_size %d must be >= 0", ErrConfig, c.MaxBatchSize)
+	}
+	if err := validateTensors("inputs", c.Inputs); err != nil {
+		return err
+	}
+	if err := validateTensors("outputs", c.Outputs); err != nil {
+		return err
+	}
+	if err := c.VersionPolicy.validate(); err != nil {
+		return err
+	}
+	if err := c.validateBatching(); err != nil {
+		return err
+	}
+	if err := c.validateInstances(); err != nil {
+		return err
+	}
+	if c.Runtime != nil {
+		if err := c.Runtime.Validate(); err != nil {
+			return fmt.Errorf("%w: runtime: %v", ErrConfig, err)
+		}
+	}
+	if strings.ContainsAny(c.DefaultModelFilename, `/\`) {
+		return fmt.Errorf("%w: default_model_filename %q must be a plain file name", ErrConfig, c.DefaultModelFilename)
+	}
+	return c.validateWarmup()
+}
+
+func validateTensors(kind string, ts []TensorConfig) error {
+	seen := map[string]bool{}
+	for i := range ts {
+		t := &ts[i]
+		if t.Name == "" {
+			return fmt.Errorf("%w: %s[%d] has no name", ErrConfig, kind, i)
+		}
+		if seen[t.Name] {
+			return fmt.Errorf("%w: %s: duplicate name %q", ErrConfig, kind, t.Name)
+		}
+		seen[t.Name] = true
+		dt, err := tensor.ParseDType(t.DataType)
+		if err != nil {
+			return fmt.Errorf("%w: %s %s: %v", ErrConfig, kind, t.Name, err)
+		}
+		t.dtype = dt
+		for _, d := range t.Dims {
+			if d < -1 {
+				return fmt.Errorf("%w: %s %s: dim %d must be -1 or >= 0", ErrConfig, kind, t.Name, d)
+			}
+		}
+		if t.Ragged && len(t.Dims) == 0 {
+			return fmt.Errorf("%w: %s %s: ragged needs at least one non-batch dim", ErrConfig, kind, t.Name)
+		}
+	}
+	return nil
+}
+
+func (p VersionPolicy) validate() error {
+	n := 0
+	if p.Latest != nil {
+		n++
+		if p.Latest.NumVersions < 1 {
+			return fmt.Errorf("%w: version_policy.latest.num_versions must be >= 1", ErrConfig)
+		}
+	}
+	if p.All != nil {
+		n++
+	}
+	if p.Specific != nil {
+		n++
+		if len(p.Specific.Versions) == 0 {
+			return fmt.Errorf("%w: version_policy.specific.versions is empty", ErrConfig)
+		}
+		for _, v := range p.Specific.Versions {
+			if v < 1 {
+				return fmt.Errorf("%w: version_policy.specific: version %d must be >= 1", ErrConfig, v)
+			}
+		}
+	}
+	if n > 1 {
+		return fmt.Errorf("%w: version_policy: set only one of latest, all, specific", ErrConfig)
+	}
+	return nil
+}
+
+func (c *Config) validateBatching() error {
+	db := c.DynamicBatching
+	if db == nil {
+		return nil
+	}
+	if c.MaxBatchSize == 0 {
+		return fmt.Errorf("%w: dynamic_batching needs max_batch_size > 0", ErrConfig)
+	}
+	for _, p := range db.PreferredBatchSize {
+		if p < 1 || p > c.MaxBatchSize {
+			return fmt.Errorf("%w: preferred_batch_size %d must be in [1, max_batch_size %d]", ErrConfig, p, c.MaxBatchSize)
+		}
+	}
+	if db.PriorityLevels < 0 || db.DefaultPriorityLevel < 0 || db.DefaultPriorityLevel > db.PriorityLevels {
+		return fmt.Errorf("%w: default_priority_level %d must be in [0, priority_levels %d]",
+			ErrConfig, db.DefaultPriorityLevel, db.PriorityLevels)
+	}
+	if err := db.DefaultQueuePolicy.validate("default_queue_policy"); err != nil {
+		return err
+	}
+	for level, p := range db.PriorityQueuePolicy {
+		if level < 1 || level > db.PriorityLevels {
+			return fmt.Errorf("%w: priority_queue_policy level %d outside [1, %d]", ErrConfig, level, db.PriorityLevels)
+		}
+		if err := p.validate(fmt.Sprintf("priority_queue_policy[%d]", level)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p QueuePolicy) validate(where string) error {
+	switch strings.ToUpper(p.TimeoutAction) {
+	case "", "REJECT", "DELAY":
+	default:
+		return fmt.Errorf("%w: %s.timeout_action %q (want REJECT or DELAY)", ErrConfig, where, p.TimeoutAction)
+	}
+	if p.MaxQueueSize < 0 {
+		return fmt.Errorf("%w: %s.max_queue_size must be >= 0", ErrConfig, where)
+	}
+	return nil
+}
+
+func (c *Config) validateInstances() error {
+	total := 0
+	for _, g := range c.InstanceGroup {
+		switch strings.ToUpper(g.Kind) {
+		case "", "KIND_CPU", "KIND_AUTO", "KIND_GPU":
+		default:
+			return fmt.Errorf("%w: instance_group kind %q (want KIND_CPU, KIND_GPU or KIND_AUTO)", ErrConfig, g.Kind)
+		}
+		if g.Count < 0 {
+			return fmt.Errorf("%w: instance_group count %d must be >= 0", ErrConfig, g.Count)
+		}
+		total += g.Count
+	}
+	if total > maxInstances {
+		return fmt.Errorf("%w: %d instances exceed the limit of %d", ErrConfig, total, maxInstances)
+	}
+	return nil
+}
+
+// Instances returns the number of sessions to create (at least one).
+func (c *Config) Instances() int {
+	total := 0
+	for _, g := range c.InstanceGroup {
+		total += g.Count
+	}
+	return max(total, 1)
+}
+
+func (c *Config) validateWarmup() error {
+	for i, w := range c.ModelWarmup {
+		if w.BatchSize < 0 || w.Count < 0 {
+			return fmt.Errorf("%w: model_warmup[%d]: batch_size and count must be >= 0", ErrConfig, i)
+		}
+		if c.MaxBatchSize > 0 && w.BatchSize > c.MaxBatchSize {
+			return fmt.Errorf("%w: model_warmup[%d]: batch_size %d > max_batch_size %d", ErrConfig, i, w.BatchSize, c.MaxBatchSize)
+		}
+		for name, in := range w.Inputs {
+			if _, err := tensor.ParseDType(in.DataType); err != nil {
+				return fmt.Errorf("%w: model_warmup[%d] input %s: %v", ErrConfig, i, name, err)
+			}
+			for _, d := range in.Dims {
+				if d < 1 {
+					return fmt.Errorf("%w: model_warmup[%d] input %s: dims must be >= 1", ErrConfig, i, name)
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,64 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc/status"
+)
+
+// metrics are the request-level series; queue and compute times come from
+// the batching package.
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	inFlight *prometheus.GaugeVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aisle_requests_total",
+			Help: "Inference requests by model, version and outcome (the gRPC code name).",
+		}, []string{"model", "version", "outcome"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "aisle_request_duration_seconds",
+			Help: "End-to-end inference handler time, from decode to encode.",
+			// 50µs to ~3.3s: covers a cached MLP call up to an overloaded encoder.
+			Buckets: prometheus.ExponentialBuckets(50e-6, 2, 17),
+		}, []string{"model", "version"}),
+		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "aisle_requests_in_flight",
+			Help: "Inference requests being handled now.",
+		}, []string{"model"}),
+	}
+	reg.MustRegister(m.requests, m.duration, m.inFlight)
+	return m
+}
+
+// observe records one request. Unknown models share one label value so a
+// client cannot grow the series without bound.
+func (m *metrics) observe(model, version string, err error, d time.Duration) {
+	if version == "" {
+		model = "_unknown"
+	}
+	m.requests.WithLabelValues(model, version, outcome(err)).Inc()
+	if version != "" {
+		m.duration.WithLabelValues(model, version).Observe(d.Seconds())
+	}
+}
+
+func outcome(err error) string {
+	if err == nil {
+		return "OK"
+	}
+	if s, ok := status.FromError(toStatus(err)); ok {
+		return s.Code().String()
+	}
+	if errors.Is(err, context.Canceled) {
+		return "Canceled"
+	}
+	return "Unknown"
+}

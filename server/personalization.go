@@ -1,0 +1,81 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"google.golang.org/grpc"
+
+	"github.com/aisle-ai/aisle/embedding"
+	aislepb "github.com/aisle-ai/aisle/proto/aisle/v1"
+	"github.com/aisle-ai/aisle/repository"
+)
+
+// Personalization serves aisle.v1.Personalization: query embeddings and
+// cart recommendations on top of the model repository.
+type Personalization struct {
+	aislepb.UnimplementedPersonalizationServer
+	repo Repository
+	cfg  PersonalizationConfig
+}
+
+// PersonalizationConfig names the models used when a request leaves the
+// model empty.
+type PersonalizationConfig struct {
+	DefaultEncoder     string
+	DefaultRecommender string
+}
+
+// NewPersonalization returns the service over repo.
+func NewPersonalization(repo Repository, cfg PersonalizationConfig) *Personalization {
+	if cfg.DefaultEncoder == "" {
+		cfg.DefaultEncoder = "query-encoder"
+	}
+	if cfg.DefaultRecommender == "" {
+		cfg.DefaultRecommender = "cart-gnn"
+	}
+	return &Personalization{repo: repo, cfg: cfg}
+}
+
+// Register implements Service.
+func (p *Personalization) Register(s grpc.ServiceRegistrar) {
+	aislepb.RegisterPersonalizationServer(s, p)
+}
+
+// EmbedQuery embeds one or many texts with a text-encoder model.
+func (p *Personalization) EmbedQuery(ctx context.Context, req *aislepb.EmbedQueryRequest) (*aislepb.EmbedQueryResponse, error) {
+	v, enc, err := p.encoder(req.Model, req.ModelVersion)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	defer v.Release()
+	res, err := enc.Embed(ctx, v, req.Texts)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &aislepb.EmbedQueryResponse{Model: v.Name, ModelVersion: strconv.FormatInt(v.Number, 10)}
+	for _, r := range res {
+		resp.Embeddings = append(resp.Embeddings, &aislepb.Embedding{Values: r.Vector, TokenCount: int32(r.TokenCount), Truncated: r.Truncated})
+	}
+	if len(res) > 0 {
+		resp.Dim = int32(len(res[0].Vector))
+	}
+	return resp, nil
+}
+
+func (p *Personalization) encoder(model, version string) (*repository.Version, *embedding.Encoder, error) {
+	if model == "" {
+		model = p.cfg.DefaultEncoder
+	}
+	v, err := p.repo.Get(model, version)
+	if err != nil {
+		return nil, nil, err
+	}
+	enc, ok := v.Extension(embedding.ExtensionName).(*embedding.Encoder)
+	if !ok {
+		v.Release()
+		return nil, nil, fmt.Errorf("%w: %s has no tokenizer parameter", embedding.ErrNotEncoder, model)
+	}
+	return v, enc, nil
+}
