@@ -221,15 +221,18 @@ func (m *Manager) publish(ctx context.Context, st *modelState, next map[int64]*V
 			old = append(old, v)
 		}
 	}
+	var added []int64
+	for n, v := range next {
+		if st.serving[n] != v {
+			added = append(added, n)
+		}
+	}
 	st.serving, st.loadedAt = next, stamps
 	for n := range next {
 		m.metrics.ready.WithLabelValues(st.name, strconv.FormatInt(n, 10)).Set(1)
 	}
 	m.mu.Unlock()
-	for n, v := range next {
-		if v.LoadedAt.IsZero() {
-			continue
-		}
+	for _, n := range added {
 		m.log.Info("model version serving", "model", st.name, "version", n)
 	}
 	m.retireLogged(ctx, old)
