@@ -74,3 +74,10 @@ func Shutdown() error {
 
 // Version returns the loaded runtime's version string.
 func Version() string { return ort.GetVersion() }
+
+// Ready reports whether the runtime is initialised.
+func Ready() bool {
+	envMu.Lock()
+	defer envMu.Unlock()
+	return ort.IsInitialized()
+}
