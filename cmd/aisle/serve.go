@@ -144,4 +144,3 @@ func newLogger(level string, asJSON bool) (*slog.Logger, error) {
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
 }
-
