@@ -15,8 +15,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/aisle-ai/aisle/embedding"
 	"github.com/aisle-ai/aisle/inference"
 	pb "github.com/aisle-ai/aisle/proto/inference"
+	"github.com/aisle-ai/aisle/recommend"
 	"github.com/aisle-ai/aisle/repository"
 )
 
@@ -79,10 +81,26 @@ func itoa(v int) string { return string(rune('0' + v%10)) } // versions in tests
 // repository poller.
 func startServer(t *testing.T, root string, poll time.Duration, extra ...Service) *testServer {
 	t.Helper()
+	return startServerOpts(t, root, poll, func(Repository) []Service { return extra })
+}
+
+// startServerWith serves root with the default extensions and the services
+// services builds.
+func startServerWith(t *testing.T, root string, services func(Repository) []Service) *testServer {
+	t.Helper()
+	return startServerOpts(t, root, 0, services)
+}
+
+func startServerOpts(t *testing.T, root string, poll time.Duration, services func(Repository) []Service) *testServer {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
 	repo, err := repository.New(repository.Options{Root: root, Session: inference.SessionOptions{IntraOpThreads: 1, InterOpThreads: 1},
-		DrainTimeout: 5 * time.Second, Logger: log, Registerer: reg})
+		DrainTimeout: 5 * time.Second, Logger: log, Registerer: reg,
+		Extensions: map[string]repository.Extension{
+			embedding.ExtensionName: embedding.Extension{},
+			recommend.ExtensionName: recommend.Extension{},
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +112,7 @@ func startServer(t *testing.T, root string, poll time.Duration, extra ...Service
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := New(Config{HealthInterval: 20 * time.Millisecond}, repo, reg, log, extra...)
+	srv := New(Config{HealthInterval: 20 * time.Millisecond}, repo, reg, log, services(repo)...)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, ln) }()
 	polled := make(chan struct{})

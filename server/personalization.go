@@ -9,6 +9,7 @@ import (
 
 	"github.com/aisle-ai/aisle/embedding"
 	aislepb "github.com/aisle-ai/aisle/proto/aisle/v1"
+	"github.com/aisle-ai/aisle/recommend"
 	"github.com/aisle-ai/aisle/repository"
 )
 
@@ -78,4 +79,39 @@ func (p *Personalization) encoder(model, version string) (*repository.Version, *
 		return nil, nil, fmt.Errorf("%w: %s has no tokenizer parameter", embedding.ErrNotEncoder, model)
 	}
 	return v, enc, nil
+}
+
+// RecommendCart recommends items for a cart with a cart-model (GNN).
+func (p *Personalization) RecommendCart(ctx context.Context, req *aislepb.RecommendCartRequest) (*aislepb.RecommendCartResponse, error) {
+	v, rec, err := p.recommender(req.Model, req.ModelVersion)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	defer v.Release()
+	res, err := rec.Recommend(ctx, v, recommend.Cart{IDs: req.ItemIds, Names: req.ItemNames, K: int(req.K), Exclude: req.ExcludeIds})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &aislepb.RecommendCartResponse{Model: v.Name, ModelVersion: strconv.FormatInt(v.Number, 10),
+		UnknownItems: res.Unknown, Fallback: res.Fallback, CartItemsUsed: int32(res.Used)}
+	for _, it := range res.Items {
+		resp.Items = append(resp.Items, &aislepb.RecommendedItem{Id: it.ID, Name: it.Name, Score: it.Score})
+	}
+	return resp, nil
+}
+
+func (p *Personalization) recommender(model, version string) (*repository.Version, *recommend.Recommender, error) {
+	if model == "" {
+		model = p.cfg.DefaultRecommender
+	}
+	v, err := p.repo.Get(model, version)
+	if err != nil {
+		return nil, nil, err
+	}
+	rec, ok := v.Extension(recommend.ExtensionName).(*recommend.Recommender)
+	if !ok {
+		v.Release()
+		return nil, nil, fmt.Errorf("%w: %s has no items parameter", recommend.ErrNotRecommender, model)
+	}
+	return v, rec, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aisle-ai/aisle/batching"
 	"github.com/aisle-ai/aisle/embedding"
 	"github.com/aisle-ai/aisle/inference"
+	"github.com/aisle-ai/aisle/recommend"
 	"github.com/aisle-ai/aisle/repository"
 	"github.com/aisle-ai/aisle/tensor"
 )
@@ -33,7 +34,8 @@ func toStatus(err error) error {
 		code = codes.NotFound
 	case errors.Is(err, repository.ErrInvalidInput), errors.Is(err, errBadTensor),
 		errors.Is(err, tensor.ErrShape), errors.Is(err, errBadRequest),
-		errors.Is(err, embedding.ErrInvalidText), errors.Is(err, embedding.ErrNotEncoder):
+		errors.Is(err, embedding.ErrInvalidText), errors.Is(err, embedding.ErrNotEncoder),
+		errors.Is(err, recommend.ErrInvalidCart), errors.Is(err, recommend.ErrNotRecommender):
 		code = codes.InvalidArgument
 	case errors.Is(err, batching.ErrQueueFull):
 		// Triton answers a full queue with UNAVAILABLE, which clients

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/aisle-ai/aisle/embedding"
+	"github.com/aisle-ai/aisle/recommend"
 	"github.com/aisle-ai/aisle/repository"
 	"github.com/aisle-ai/aisle/server"
 )
@@ -11,6 +12,7 @@ import (
 func extensions() map[string]repository.Extension {
 	return map[string]repository.Extension{
 		embedding.ExtensionName: embedding.Extension{},
+		recommend.ExtensionName: recommend.Extension{},
 	}
 }
 

@@ -1,0 +1,127 @@
+package recommend
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/aisle-ai/aisle/graphnn"
+	"github.com/aisle-ai/aisle/repository"
+	"github.com/aisle-ai/aisle/tensor"
+)
+
+// Cart is one recommendation request. Items named by id come first, then
+// items named by name, in the order given (the order they were added).
+type Cart struct {
+	IDs     []int64
+	Names   []string
+	K       int
+	Exclude []int64
+}
+
+// Scored is one recommended item.
+type Scored struct {
+	ID    int64
+	Name  string
+	Score float32
+}
+
+// Result is the answer to a Cart.
+type Result struct {
+	Items []Scored
+	// Unknown lists cart entries not in the catalogue (ids as decimal
+	// strings, names as given); they were skipped.
+	Unknown []string
+	// Fallback is set when no known item was left and the popular items
+	// were returned instead.
+	Fallback bool
+	// Used is the number of cart items the model saw (after skipping
+	// unknown ones and keeping the most recent max_cart_items).
+	Used int
+}
+
+// Runner runs one request on a model version; *repository.Version is one.
+type Runner interface {
+	Infer(ctx context.Context, req repository.Request) ([]tensor.Tensor, error)
+}
+
+// Recommend scores the catalogue for cart c.
+func (r *Recommender) Recommend(ctx context.Context, run Runner, c Cart) (Result, error) {
+	if c.K < 0 {
+		return Result{}, fmt.Errorf("%w: k %d must be >= 0 (0 means %d)", ErrInvalidCart, c.K, DefaultK)
+	}
+	k := c.K
+	if k == 0 {
+		k = DefaultK
+	}
+	k = min(k, r.NumItems())
+	rows, unknown := r.resolve(c)
+	res := Result{Unknown: unknown}
+	excl := r.exclusions(c.Exclude, rows)
+	rows = graphnn.Last(rows, r.maxCart)
+	res.Used = len(rows)
+	if len(rows) == 0 {
+		res.Fallback = true
+		res.Items = r.topPopular(k, excl)
+		return res, nil
+	}
+	scores, err := r.score(ctx, run, rows)
+	if err != nil {
+		return Result{}, err
+	}
+	res.Items = r.top(scores, k, excl)
+	return res, nil
+}
+
+// resolve maps cart entries to catalogue rows, collecting unknown ones.
+func (r *Recommender) resolve(c Cart) (rows []int64, unknown []string) {
+	for _, id := range c.IDs {
+		if row, ok := r.items.RowOfID(id); ok {
+			rows = append(rows, int64(row))
+		} else {
+			unknown = append(unknown, strconv.FormatInt(id, 10))
+		}
+	}
+	for _, name := range c.Names {
+		if row, ok := r.items.RowOfName(name); ok {
+			rows = append(rows, int64(row))
+		} else {
+			unknown = append(unknown, name)
+		}
+	}
+	return rows, unknown
+}
+
+func (r *Recommender) exclusions(ids []int64, cart []int64) map[int]bool {
+	excl := map[int]bool{}
+	for _, id := range ids {
+		if row, ok := r.items.RowOfID(id); ok {
+			excl[row] = true
+		}
+	}
+	if r.excludeOwn {
+		for _, row := range cart {
+			excl[int(row)] = true
+		}
+	}
+	return excl
+}
+
+// score runs the model on one cart and returns its scores over the
+// catalogue.
+func (r *Recommender) score(ctx context.Context, run Runner, rows []int64) ([]float32, error) {
+	s := r.pool.Get().(*scratch)
+	defer r.pool.Put(s)
+	if err := s.b.Build([][]int64{rows}, &s.batch); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidCart, err)
+	}
+	outs, err := run.Infer(ctx, repository.Request{Inputs: bucketTensors(&s.batch), Outputs: []string{r.scores}})
+	if err != nil {
+		return nil, err
+	}
+	scores := tensor.View[float32](outs[0].Data)
+	if len(scores) != r.NumItems() {
+		return nil, fmt.Errorf("model returned %d scores for %d items", len(scores), r.NumItems())
+	}
+	return scores, nil
+}
