@@ -6,6 +6,7 @@
 // A model opts in through its config.yaml parameters:
 //
 //	parameters:
+//	  pipeline: cart-gnn
 //	  items: items                 # items.tsv (+ items.f32): row r = model item index r
 //	  popular: popular.tsv         # most popular first; the answer for an empty cart
 //	  max_cart_items: "50"         # longer carts keep their most recent items

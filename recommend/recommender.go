@@ -46,12 +46,13 @@ type scratch struct {
 	batch graphnn.Batch
 }
 
-// Extension prepares Recommenders for versions whose config names items.
+// Extension prepares Recommenders for versions whose config sets
+// "pipeline: cart-gnn".
 type Extension struct{}
 
 // Prepare implements repository.Extension.
 func (Extension) Prepare(v *repository.Version) (any, error) {
-	if v.Config.Parameters["items"] == "" {
+	if v.Config.Parameters["pipeline"] != ExtensionName {
 		return nil, nil
 	}
 	return New(v.Dir, v.Config)
