@@ -52,23 +52,17 @@ func newWorker(s *Scheduler, r Runner) *worker {
 // batching rules say. It returns false once the scheduler is closed and its
 // queue empty. Only the holder of s.token calls it.
 func (s *Scheduler) nextBatch(w *worker) bool {
-	// idle: w found the queue empty, so it is a free instance and the next
-	// arrival runs at once instead of waiting out MaxQueueDelay.
-	idle := false
 	for {
 		s.mu.Lock()
-		wait, ready := s.form(w, time.Now(), idle)
-		empty, closed := s.queued == 0, s.closed
+		wait, ready := s.form(w, time.Now())
+		done := s.queued == 0 && s.closed
 		s.mu.Unlock()
 		s.drop(w)
 		if ready {
 			return true
 		}
-		if empty {
-			if closed {
-				return false
-			}
-			idle = true
+		if done {
+			return false
 		}
 		var fire <-chan time.Time
 		if wait > 0 {
@@ -93,11 +87,15 @@ func (s *Scheduler) nextBatch(w *worker) bool {
 // the requests that may share a batch with the head (compatible), stopping
 // before the first one that would exceed MaxBatchSize. The batch is sent
 // when it reached a preferred size (cut back to the largest one reached),
-// when it cannot grow, when the worker was idle, when MaxQueueDelay is 0 or
-// has passed since the head arrived, or when the scheduler is closing.
-func (s *Scheduler) form(w *worker, now time.Time, idle bool) (time.Duration, bool) {
+// when it cannot grow, when one of its requests arrived while an instance
+// was free (immediate), when another instance is free too (waiting would
+// idle both), when MaxQueueDelay is 0 or has passed since the head arrived,
+// or when the scheduler is closing. So the delay only holds requests that
+// queued while every instance was busy, and only while the others still
+// are.
+func (s *Scheduler) form(w *worker, now time.Time) (time.Duration, bool) {
 	var head *entry
-	rows, best, full := 0, 0, false
+	rows, best, full, immediate := 0, 0, false, false
 scan:
 	for i := range s.lists {
 		for e := s.lists[i].head; e != nil; {
@@ -129,6 +127,7 @@ scan:
 			}
 			w.batch = append(w.batch, e)
 			rows += e.rows
+			immediate = immediate || e.immediate
 			if s.preferred[rows] {
 				best = len(w.batch)
 			}
@@ -146,7 +145,7 @@ scan:
 	case best > 0:
 		clear(w.batch[best:])
 		w.batch = w.batch[:best]
-	case full, idle, s.closed, s.delay <= 0:
+	case full, immediate, s.closed, s.delay <= 0, s.running < s.instances-1:
 	default:
 		if left := head.enqueued.Add(s.delay).Sub(now); left > 0 {
 			clear(w.batch)
@@ -158,6 +157,7 @@ scan:
 		s.unlink(e)
 		e.dispatched = now
 	}
+	s.running++
 	return 0, true
 }
 

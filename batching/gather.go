@@ -24,6 +24,12 @@ func (s *Scheduler) execute(w *worker) {
 	}
 	t3 := time.Now()
 	s.release(w)
+	// The instance is free before any result is delivered, so a client
+	// that answers a result with its next request finds it free.
+	s.mu.Lock()
+	s.running--
+	s.mu.Unlock()
+	s.signal()
 
 	b := batchTiming{rows: rows, requests: len(w.batch), input: t1.Sub(t0), infer: t2.Sub(t1), output: t3.Sub(t2), ok: err == nil, end: t3}
 	for _, e := range w.batch {
@@ -38,15 +44,8 @@ func (s *Scheduler) execute(w *worker) {
 			s.inst.queueTime.Observe(q.Seconds())
 		}
 	}
-	for i, e := range w.batch {
-		r := result{err: err}
-		if err == nil {
-			r = w.results[i]
-		}
-		s.finish(e, r) // e may be recycled from here on
-		w.batch[i], w.results[i] = nil, result{}
-	}
-	w.batch = w.batch[:0]
+	// Statistics first, so they already count a request when its Infer
+	// returns.
 	if in := s.inst; in != nil && b.ok {
 		in.batchSize.Observe(float64(rows))
 		in.compute.Observe(t3.Sub(t0).Seconds())
@@ -56,6 +55,17 @@ func (s *Scheduler) execute(w *worker) {
 	s.statsMu.Lock()
 	s.stats.record(&b)
 	s.statsMu.Unlock()
+	for i, e := range w.batch {
+		r := result{err: err}
+		if err == nil {
+			r = w.results[i]
+		}
+		s.finish(e, r) // e may be recycled from here on
+	}
+	clear(w.batch)
+	w.batch = w.batch[:0]
+	clear(w.results)
+	w.results = w.results[:0]
 }
 
 // run calls the runner, turning a panic into an error so one bad batch does

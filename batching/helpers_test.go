@@ -356,3 +356,5 @@ func runnersOf[R Runner](rs ...R) []Runner {
 	}
 	return out
 }
+
+func randFor(i int) *rand.Rand { return rand.New(rand.NewPCG(uint64(i), 99)) }

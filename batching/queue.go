@@ -33,6 +33,7 @@ type entry struct {
 	list       *fifo // the list holding the entry, nil once it left the queue
 	prev, next *entry
 	delayed    bool // moved behind the level's non-timed-out requests
+	immediate  bool // arrived when a free instance could take it: never waits for MaxQueueDelay
 	dispatched time.Time
 
 	// Guarded by Scheduler.orderMu (PreserveOrdering only).

@@ -3,9 +3,12 @@ package batching
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // forever is a MaxQueueDelay no test outlives: a batch that waits for it
@@ -187,9 +190,10 @@ func TestQueueFull(t *testing.T) {
 	r := &echoRunner{gate: newGate()}
 	m := NewMetrics(nil)
 	s := newTestScheduler(t, echoCfg(8, &Dynamic{
-		PriorityLevels:      2,
-		DefaultQueuePolicy:  QueuePolicy{MaxQueueSize: 2},
-		PriorityQueuePolicy: map[int]QueuePolicy{1: {MaxQueueSize: 1}},
+		PriorityLevels:       2,
+		DefaultPriorityLevel: 2,
+		DefaultQueuePolicy:   QueuePolicy{MaxQueueSize: 2},
+		PriorityQueuePolicy:  map[int]QueuePolicy{1: {MaxQueueSize: 1}},
 	}), runnersOf(r), m)
 
 	done := []<-chan outcome{inferAsync(ctx, s, echoReq(0))}
@@ -269,40 +273,44 @@ func TestQueueTimeout(t *testing.T) {
 	})
 	t.Run("delay", func(t *testing.T) {
 		for _, maxBatch := range []int{1, 8} {
-			ctx := testContext(t)
-			r := &echoRunner{gate: newGate()}
-			s := newTestScheduler(t, echoCfg(maxBatch, &Dynamic{DefaultQueuePolicy: QueuePolicy{TimeoutAction: Delay}}), runnersOf(r), nil)
-			done := []<-chan outcome{inferAsync(ctx, s, echoReq(0))}
-			r.gate.next(ctx, t)
-			late := echoReq(1)
-			late.Timeout = time.Millisecond // lowers the policy's "no timeout"
-			done = append(done, inferAsync(ctx, s, late))
-			waitUntil(ctx, t, "delayed", func() bool { return delayedCount(s) == 1 })
-			done = append(done, inferAsync(ctx, s, echoReq(2)))
-			waitUntil(ctx, t, "queued", func() bool { return queuedCount(s) == 2 })
-			r.gate.open(3)
-			for _, c := range done {
-				if o := recv(ctx, t, c); o.err != nil {
-					t.Fatal(o.err)
-				}
-			}
-			want := [][]float32{{0}, {2}, {1}}
-			if maxBatch > 1 {
-				want = [][]float32{{0}, {2, 1}}
-			}
-			if got := r.seen(); !slices.EqualFunc(got, want, slices.Equal) {
-				t.Errorf("max batch %d: batches %v, want %v", maxBatch, got, want)
-			}
+			t.Run(fmt.Sprint("max", maxBatch), func(t *testing.T) { testDelayAction(t, maxBatch) })
 		}
 	})
 }
 
+func testDelayAction(t *testing.T, maxBatch int) {
+	ctx := testContext(t)
+	r := &echoRunner{gate: newGate()}
+	s := newTestScheduler(t, echoCfg(maxBatch, &Dynamic{DefaultQueuePolicy: QueuePolicy{TimeoutAction: Delay}}), runnersOf(r), nil)
+	done := []<-chan outcome{inferAsync(ctx, s, echoReq(0))}
+	r.gate.next(ctx, t)
+	late := echoReq(1)
+	late.Timeout = time.Millisecond // lowers the policy's "no timeout"
+	done = append(done, inferAsync(ctx, s, late))
+	waitUntil(ctx, t, "delayed", func() bool { return delayedCount(s) == 1 })
+	done = append(done, inferAsync(ctx, s, echoReq(2)))
+	waitUntil(ctx, t, "queued", func() bool { return queuedCount(s) == 2 })
+	r.gate.open(3)
+	for _, c := range done {
+		if o := recv(ctx, t, c); o.err != nil {
+			t.Fatal(o.err)
+		}
+	}
+	want := [][]float32{{0}, {2}, {1}}
+	if maxBatch > 1 {
+		want = [][]float32{{0}, {2, 1}}
+	}
+	if got := r.seen(); !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("max batch %d: batches %v, want %v", maxBatch, got, want)
+	}
+}
+
 func TestQueuePolicyTimeout(t *testing.T) {
 	cases := []struct {
-		name     string
-		policy   QueuePolicy
-		req      time.Duration
-		want     time.Duration
+		name   string
+		policy QueuePolicy
+		req    time.Duration
+		want   time.Duration
 	}{
 		{"no timeouts", QueuePolicy{}, 0, 0},
 		{"default", QueuePolicy{DefaultTimeout: time.Second}, 0, time.Second},
@@ -319,32 +327,54 @@ func TestQueuePolicyTimeout(t *testing.T) {
 	}
 }
 
+// expiringContext is a context the test expires by hand: Err reports
+// DeadlineExceeded once expire is called, so deadline handling is tested
+// without racing a clock.
+type expiringContext struct {
+	context.Context
+	done chan struct{}
+}
+
+func (c *expiringContext) Done() <-chan struct{} { return c.done }
+
+func (c *expiringContext) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+
 // TestCancelWhileQueued checks that a request whose context ends in the
 // queue leaves it, returns the context error unchanged and never runs.
 func TestCancelWhileQueued(t *testing.T) {
 	cases := []struct {
 		name string
-		ctx  func(context.Context) (context.Context, context.CancelFunc)
+		ctx  func(context.Context) (context.Context, func())
 		want error
 	}{
-		{"cancel", context.WithCancel, context.Canceled},
-		{"deadline", func(ctx context.Context) (context.Context, context.CancelFunc) {
-			return context.WithTimeout(ctx, time.Millisecond)
+		{"cancel", func(ctx context.Context) (context.Context, func()) {
+			return context.WithCancel(ctx)
+		}, context.Canceled},
+		{"deadline", func(ctx context.Context) (context.Context, func()) {
+			c := &expiringContext{Context: ctx, done: make(chan struct{})}
+			return c, func() { close(c.done) }
 		}, context.DeadlineExceeded},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := testContext(t)
 			r := &echoRunner{gate: newGate()}
-			s := newTestScheduler(t, echoCfg(8, &Dynamic{}), runnersOf(r), nil)
+			m := NewMetrics(nil)
+			s := newTestScheduler(t, echoCfg(8, &Dynamic{}), runnersOf(r), m)
 			first := inferAsync(ctx, s, echoReq(0))
 			r.gate.next(ctx, t)
 
-			rctx, cancel := tc.ctx(ctx)
-			defer cancel()
+			rctx, end := tc.ctx(ctx)
 			c := inferAsync(rctx, s, echoReq(1))
 			waitUntil(ctx, t, "queued", func() bool { return queuedCount(s) == 1 })
-			cancel()
+			end()
 			if o := recv(ctx, t, c); o.err != tc.want { //nolint:errorlint // context errors must pass through unwrapped
 				t.Fatalf("Infer: %v, want %v", o.err, tc.want)
 			}
@@ -358,6 +388,9 @@ func TestCancelWhileQueued(t *testing.T) {
 			if got := r.seen(); !slices.EqualFunc(got, [][]float32{{0}}, slices.Equal) {
 				t.Errorf("runner saw %v, want only the first batch", got)
 			}
+			if got := testutil.ToFloat64(m.rejected.WithLabelValues("echo", "1", reasonCancelled)); got != 1 {
+				t.Errorf("cancelled rejections = %v, want 1", got)
+			}
 		})
 	}
 }
@@ -366,39 +399,57 @@ func TestCancelWhileQueued(t *testing.T) {
 // until the earlier one is delivered, and is not held without the option.
 func TestPreserveOrdering(t *testing.T) {
 	for _, preserve := range []bool{false, true} {
-		ctx := testContext(t)
-		a, b := &echoRunner{gate: newGate()}, &echoRunner{gate: newGate()}
-		s := newTestScheduler(t, echoCfg(4, &Dynamic{PreserveOrdering: preserve}), runnersOf(a, b), nil)
-		first := inferAsync(ctx, s, echoReq(1))
-		var slow, fast *echoRunner
+		t.Run(fmt.Sprint("preserve=", preserve), func(t *testing.T) { testPreserveOrdering(t, preserve) })
+	}
+}
+
+func testPreserveOrdering(t *testing.T, preserve bool) {
+	ctx := testContext(t)
+	a, b := &echoRunner{gate: newGate()}, &echoRunner{gate: newGate()}
+	s := newTestScheduler(t, echoCfg(4, &Dynamic{PreserveOrdering: preserve}), runnersOf(a, b), nil)
+	first := inferAsync(ctx, s, echoReq(1))
+	var slow, fast *echoRunner
+	select {
+	case <-a.gate.started:
+		slow, fast = a, b
+	case <-b.gate.started:
+		slow, fast = b, a
+	case <-ctx.Done():
+		t.Fatal(ctx.Err())
+	}
+	second := inferAsync(ctx, s, echoReq(2))
+	fast.gate.next(ctx, t)
+	fast.gate.open(1)
+	waitUntil(ctx, t, "second batch done", func() bool { return s.Stats().ExecutionCount == 1 })
+	if preserve {
 		select {
-		case <-a.gate.started:
-			slow, fast = a, b
-		case <-b.gate.started:
-			slow, fast = b, a
-		case <-ctx.Done():
-			t.Fatal(ctx.Err())
+		case o := <-second:
+			t.Fatalf("preserve ordering: second request delivered before the first: %v", o)
+		default:
 		}
-		second := inferAsync(ctx, s, echoReq(2))
-		fast.gate.next(ctx, t)
-		fast.gate.open(1)
-		waitUntil(ctx, t, "second batch done", func() bool { return s.Stats().ExecutionCount == 1 })
-		if preserve {
-			select {
-			case o := <-second:
-				t.Fatalf("preserve ordering: second request delivered before the first: %v", o)
-			default:
-			}
-		} else if o := recv(ctx, t, second); o.err != nil {
-			t.Fatal(o.err)
-		}
-		slow.gate.open(1)
-		for _, c := range []<-chan outcome{first, second} {
-			if preserve || c == first {
-				if o := recv(ctx, t, c); o.err != nil {
-					t.Fatal(o.err)
-				}
+	} else if o := recv(ctx, t, second); o.err != nil {
+		t.Fatal(o.err)
+	}
+	slow.gate.open(1)
+	for _, c := range []<-chan outcome{first, second} {
+		if preserve || c == first {
+			if o := recv(ctx, t, c); o.err != nil {
+				t.Fatal(o.err)
 			}
 		}
 	}
+}
+
+// heldCount is the number of finished requests waiting for earlier ones to
+// be delivered (PreserveOrdering).
+func heldCount(s *Scheduler) int {
+	s.orderMu.Lock()
+	defer s.orderMu.Unlock()
+	n := 0
+	for e := s.orderHead; e != nil; e = e.ordNext {
+		if e.finished {
+			n++
+		}
+	}
+	return n
 }

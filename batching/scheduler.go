@@ -54,6 +54,7 @@ type Scheduler struct {
 	defLevel  int // level index of requests without a valid priority
 	policies  []QueuePolicy
 	ragged    bool // some input is ragged
+	instances int  // number of runners
 	inst      *instruments
 
 	//nolint:containedctx // the runners' context, cancelled when Close gives up draining; it outlives any one call.
@@ -64,11 +65,12 @@ type Scheduler struct {
 	wake    chan struct{} // capacity 1: the queue changed, the forming worker re-examines it
 	closing chan struct{} // closed by Close
 
-	mu          sync.Mutex    // guards lists, levelLen, queued, closed, live and the queue links of entries
+	mu          sync.Mutex    // guards lists, levelLen, queued, closed, running, live and the queue links of entries
 	lists       []fifo        // scan order: level 0 normal, level 0 delayed, level 1 normal, ...
 	levelLen    []int         // entries queued per level, for MaxQueueSize
 	queued      int           // entries in all lists
 	closed      bool          // Close was called; Infer returns ErrClosed
+	running     int           // workers executing a batch
 	live        int           // workers not yet exited
 	workersDone chan struct{} // closed when the last worker exits
 
@@ -100,6 +102,7 @@ func New(cfg Config, runners []Runner, m *Metrics) (*Scheduler, error) {
 		token:       make(chan struct{}, 1),
 		wake:        make(chan struct{}, 1),
 		closing:     make(chan struct{}),
+		instances:   len(runners),
 		live:        len(runners),
 		workersDone: make(chan struct{}),
 	}
@@ -241,6 +244,9 @@ func (s *Scheduler) enqueue(e *entry) error {
 		s.inst.reject(reasonQueueFull)
 		return fmt.Errorf("%s: %w (%d)", s.name, ErrQueueFull, limit)
 	}
+	// A request that a free instance will take at once skips
+	// MaxQueueDelay: there is no idle penalty.
+	e.immediate = s.queued < s.instances-s.running
 	s.lists[2*e.level].push(e)
 	s.levelLen[e.level]++
 	s.queued++

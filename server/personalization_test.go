@@ -100,15 +100,23 @@ func TestRecommendCartBadInput(t *testing.T) {
 				return r.Fallback && len(r.UnknownItems) == 3 && r.UnknownItems[0] == "-5" && r.UnknownItems[2] == "caviar"
 			}},
 		{"unknown skipped, known used", &aislepb.RecommendCartRequest{ItemIds: []int64{99999}, ItemNames: []string{"Whole Milk "}},
-			func(r *aislepb.RecommendCartResponse) bool { return !r.Fallback && r.CartItemsUsed == 1 && len(r.UnknownItems) == 1 }},
+			func(r *aislepb.RecommendCartResponse) bool {
+				return !r.Fallback && r.CartItemsUsed == 1 && len(r.UnknownItems) == 1
+			}},
 		{"duplicates", &aislepb.RecommendCartRequest{ItemNames: []string{"whole milk", "whole milk", "whole milk"}},
-			func(r *aislepb.RecommendCartResponse) bool { return len(r.Items) == recommend.DefaultK && r.CartItemsUsed == 3 }},
+			func(r *aislepb.RecommendCartResponse) bool {
+				return len(r.Items) == recommend.DefaultK && r.CartItemsUsed == 3
+			}},
 		{"long cart keeps the most recent", &aislepb.RecommendCartRequest{ItemIds: huge},
-			func(r *aislepb.RecommendCartResponse) bool { return r.CartItemsUsed == 50 && len(r.Items) == recommend.DefaultK }},
+			func(r *aislepb.RecommendCartResponse) bool {
+				return r.CartItemsUsed == 50 && len(r.Items) == recommend.DefaultK
+			}},
 		{"k huge is capped", &aislepb.RecommendCartRequest{ItemNames: []string{"whole milk"}, K: 1 << 30},
 			func(r *aislepb.RecommendCartResponse) bool { return len(r.Items) == 168 }},
 		{"exclusions", &aislepb.RecommendCartRequest{ItemNames: []string{"whole milk"}, K: 1, ExcludeIds: []int64{milk.Items[0].Id}},
-			func(r *aislepb.RecommendCartResponse) bool { return len(r.Items) == 1 && r.Items[0].Id != milk.Items[0].Id }},
+			func(r *aislepb.RecommendCartResponse) bool {
+				return len(r.Items) == 1 && r.Items[0].Id != milk.Items[0].Id
+			}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -130,4 +138,3 @@ func TestRecommendCartBadInput(t *testing.T) {
 		t.Fatalf("unknown model: %v, want NotFound", err)
 	}
 }
-
