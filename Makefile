@@ -28,9 +28,10 @@ setup:
 proto:
 	./scripts/genproto.sh
 
-## testmodels: regenerate testdata/onnx (needs Debian's python3-onnx)
+## testmodels: regenerate testdata/onnx and testdata/encoders (needs Debian's python3-onnx, python3-torch)
 testmodels:
 	/usr/bin/python3 scripts/make_testmodels.py
+	/usr/bin/python3 scripts/make_test_encoders.py
 
 ## verify: formatting, vet and generated code freshness
 verify: setup

@@ -177,3 +177,37 @@ func TestEmbedQueryBadInput(t *testing.T) {
 		t.Fatalf("invalid UTF-8: %v", err)
 	}
 }
+
+// TestDropInEncoders serves two differently shaped BERT-family exports (one
+// without token_type_ids, other hidden size, depth and pooling) with only a
+// config.yaml and tokenizer.json beside them.
+func TestDropInEncoders(t *testing.T) {
+	root := t.TempDir()
+	for _, name := range []string{"enc-a", "enc-b"} {
+		copyDir(t, filepath.Join("..", "testdata", "encoders", name), filepath.Join(root, name))
+	}
+	ts := startServerWith(t, root, func(repo Repository) []Service {
+		return []Service{NewPersonalization(repo, PersonalizationConfig{})}
+	})
+	c := aislepb.NewPersonalizationClient(ts.conn)
+	ctx := testCtx(t)
+	for _, name := range []string{"enc-a", "enc-b"} {
+		t.Run(name, func(t *testing.T) {
+			golden := readGoldenEmbeddings(t, filepath.Join("..", "testdata", "encoders", name, "golden.jsonl"))
+			texts := make([]string, len(golden))
+			for i, g := range golden {
+				texts[i] = g.Text
+			}
+			resp, err := c.EmbedQuery(ctx, &aislepb.EmbedQueryRequest{Model: name, Texts: texts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, g := range golden {
+				got := resp.Embeddings[i].Values
+				if len(got) != len(g.Embedding) || cosine(got, g.Embedding) < 0.9999 || maxAbsDiff(got, g.Embedding) > 1e-4 {
+					t.Errorf("%q: served vector differs from torch (dim %d vs %d)", g.Text, len(got), len(g.Embedding))
+				}
+			}
+		})
+	}
+}

@@ -15,7 +15,12 @@ import (
 // copyModel copies a model directory of the default repository into root.
 func copyModel(t *testing.T, root, name string) {
 	t.Helper()
-	src := filepath.Join("..", "models", name)
+	copyDir(t, filepath.Join("..", "models", name), filepath.Join(root, name))
+}
+
+// copyDir copies the files under src to dst.
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
 	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -25,7 +30,7 @@ func copyModel(t *testing.T, root, name string) {
 		if err != nil {
 			return err
 		}
-		writeAtomic(t, filepath.Join(root, name, rel), data)
+		writeAtomic(t, filepath.Join(dst, rel), data)
 		return nil
 	})
 	if err != nil {
