@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	reflectpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 
 	pb "github.com/aisle-ai/aisle/proto/inference"
@@ -88,6 +89,27 @@ func TestServerRPCs(t *testing.T) {
 	if err != nil || h.Status != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("health = %v, %v", h, err)
 	}
+
+	// Reflection lists the services, so ghz and grpcurl need no proto files.
+	stream, err := reflectpb.NewServerReflectionClient(ts.conn).ServerReflectionInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&reflectpb.ServerReflectionRequest{MessageRequest: &reflectpb.ServerReflectionRequest_ListServices{}}); err != nil {
+		t.Fatal(err)
+	}
+	rr, err := stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var services []string
+	for _, s := range rr.GetListServicesResponse().GetService() {
+		services = append(services, s.Name)
+	}
+	if !contains(services, "inference.GRPCInferenceService") || !contains(services, "grpc.health.v1.Health") {
+		t.Fatalf("reflection lists %v", services)
+	}
+	_ = stream.CloseSend()
 
 	if _, err := c.RepositoryModelUnload(ctx, &pb.RepositoryModelUnloadRequest{ModelName: "mlp"}); err != nil {
 		t.Fatal(err)
