@@ -1,6 +1,7 @@
 package batching
 
 import (
+	"fmt"
 	"math/bits"
 	"slices"
 	"time"
@@ -93,9 +94,15 @@ func (s *Scheduler) nextBatch(w *worker) bool {
 // or when the scheduler is closing. So the delay only holds requests that
 // queued while every instance was busy, and only while the others still
 // are.
+//
+// The scan stops after scanLimit entries, so a deep queue of mixed shapes
+// costs bounded work per formation rather than a pass over the whole queue
+// at every arrival; requests further back batch once they come closer to
+// the head (Infer removes cancelled ones itself).
 func (s *Scheduler) form(w *worker, now time.Time) (time.Duration, bool) {
 	var head *entry
 	rows, best, full, immediate := 0, 0, false, false
+	budget := s.scanLimit
 scan:
 	for i := range s.lists {
 		for e := s.lists[i].head; e != nil; {
@@ -114,6 +121,10 @@ scan:
 				}
 				e = next
 				continue
+			}
+			// Only live entries count: each dropped one is dropped once.
+			if budget--; budget < 0 {
+				break scan
 			}
 			if head == nil {
 				head = e
@@ -167,7 +178,7 @@ func (s *Scheduler) drop(w *worker) {
 		s.recordFail(d.e.enqueued)
 		err := d.err
 		if d.reason == reasonTimeout {
-			err = wrapName(s.name, err)
+			err = fmt.Errorf("%s: %w", s.name, err)
 		} else {
 			s.inst.reject(d.reason)
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"runtime"
 	"time"
 
 	"github.com/aisle-ai/aisle/tensor"
@@ -31,7 +32,7 @@ func (s *Scheduler) execute(w *worker) {
 	s.mu.Unlock()
 	s.signal()
 
-	b := batchTiming{rows: rows, requests: len(w.batch), input: t1.Sub(t0), infer: t2.Sub(t1), output: t3.Sub(t2), ok: err == nil, end: t3}
+	b := batchTiming{rows: rows, input: t1.Sub(t0), infer: t2.Sub(t1), output: t3.Sub(t2), ok: err == nil, end: t3}
 	for _, e := range w.batch {
 		q := e.dispatched.Sub(e.enqueued)
 		b.queued.add(1, q)
@@ -66,6 +67,13 @@ func (s *Scheduler) execute(w *worker) {
 	w.batch = w.batch[:0]
 	clear(w.results)
 	w.results = w.results[:0]
+	// Delivering readied the callers on this worker's P, the last one in
+	// the runnext slot. Yield so they all run (and closed-loop clients send
+	// their next requests) before this worker forms again; otherwise the
+	// worker and that one caller can ping-pong through runnext for a whole
+	// time slice while the other callers starve in the run queue, and every
+	// batch holds one request.
+	runtime.Gosched()
 }
 
 // run calls the runner, turning a panic into an error so one bad batch does

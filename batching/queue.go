@@ -48,8 +48,6 @@ type entry struct {
 // leaves the middle of the queue in O(1).
 type fifo struct {
 	head, tail *entry
-	level      int
-	delayed    bool
 }
 
 func (l *fifo) push(e *entry) {

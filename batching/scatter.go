@@ -158,5 +158,3 @@ func (a *arena) tensor(m mark, name string, o *tensor.Tensor, shape []int64) ten
 	}
 	return t
 }
-
-func wrapName(name string, err error) error { return fmt.Errorf("%s: %w", name, err) }

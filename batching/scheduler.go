@@ -14,7 +14,8 @@ import (
 //
 // The scheduler calls each Runner from a single goroutine, one batch at a
 // time, so a Runner needs no locking of its own. inputs follow Config.Inputs
-// and carry the batch in dimension 0; the Runner must not modify them or keep
+// and carry the batch in dimension 0 (unless MaxBatchSize is 0, when they are
+// one request's tensors unchanged); the Runner must not modify them or keep
 // them after Run returns (their memory is reused for the next batch). It
 // returns the outputs in Config.Outputs order with the same dimension 0. The
 // scheduler copies every output before Run is called again, so a Runner may
@@ -53,8 +54,8 @@ type Scheduler struct {
 	levels    int // priority levels, at least 1
 	defLevel  int // level index of requests without a valid priority
 	policies  []QueuePolicy
-	ragged    bool // some input is ragged
-	instances int  // number of runners
+	instances int // number of runners
+	scanLimit int // most queue entries one batch formation examines
 	inst      *instruments
 
 	//nolint:containedctx // the runners' context, cancelled when Close gives up draining; it outlives any one call.
@@ -106,10 +107,10 @@ func New(cfg Config, runners []Runner, m *Metrics) (*Scheduler, error) {
 		live:        len(runners),
 		workersDone: make(chan struct{}),
 	}
+	// Room for a full batch of one-row requests with several times as many
+	// incompatible ones interleaved.
+	s.scanLimit = max(8*s.maxRows, 256)
 	s.preferred = make([]bool, s.maxRows+1)
-	for _, in := range cfg.Inputs {
-		s.ragged = s.ragged || in.Ragged
-	}
 	if d := cfg.Dynamic; d != nil {
 		if s.batching {
 			for _, p := range d.PreferredBatchSizes {
@@ -129,9 +130,6 @@ func New(cfg Config, runners []Runner, m *Metrics) (*Scheduler, error) {
 		}
 	}
 	s.lists = make([]fifo, 2*s.levels)
-	for i := range s.lists {
-		s.lists[i] = fifo{level: i / 2, delayed: i%2 == 1}
-	}
 	s.levelLen = make([]int, s.levels)
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
 	for _, r := range runners {

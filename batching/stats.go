@@ -61,7 +61,7 @@ type statsAcc struct {
 
 // batchTiming is one executed batch, as recorded in statsAcc.
 type batchTiming struct {
-	rows, requests          int
+	rows                    int
 	input, infer, output    time.Duration
 	queued, success, failed Duration
 	ok                      bool

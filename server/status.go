@@ -33,7 +33,7 @@ func toStatus(err error) error {
 	case errors.Is(err, repository.ErrModelNotFound), errors.Is(err, repository.ErrVersionNotFound):
 		code = codes.NotFound
 	case errors.Is(err, repository.ErrInvalidInput), errors.Is(err, errBadTensor),
-		errors.Is(err, tensor.ErrShape), errors.Is(err, errBadRequest),
+		errors.Is(err, tensor.ErrShape), errors.Is(err, errBadRequest), errors.Is(err, batching.ErrInvalidInput),
 		errors.Is(err, embedding.ErrInvalidText), errors.Is(err, embedding.ErrNotEncoder),
 		errors.Is(err, recommend.ErrInvalidCart), errors.Is(err, recommend.ErrNotRecommender):
 		code = codes.InvalidArgument
