@@ -4,7 +4,8 @@
 #   model | batching | c | rps | p50 ms | p95 ms | p99 ms | errors
 #
 # usage: scripts/bench/serve_bench.sh mlp|encoder [seconds per point, default 10]
-# env:   CONCURRENCY="1 4 16 64 256"  INSTANCES=2  INTRA=1  DELAY_US=<queue delay>
+# env:   CONCURRENCY="1 4 16 64 256"  DELAY_US=<queue delay>
+#        ON_INSTANCES/ON_INTRA, OFF_INSTANCES/OFF_INTRA: sessions and intra-op threads per mode
 # The encoder needs build/bench/models/bench-encoder (scripts/bench/make_encoder.py).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -12,8 +13,6 @@ cd "$root"
 model=${1:?usage: serve_bench.sh mlp|encoder [seconds]}
 secs=${2:-10}
 conc=${CONCURRENCY:-1 4 16 64 256}
-instances=${INSTANCES:-2}
-intra=${INTRA:-1}
 ghz=${GHZ:-$root/third_party/bin/ghz}
 [ -x "$ghz" ] || GOBIN="$root/third_party/bin" go install github.com/bojand/ghz/cmd/ghz@v0.93.0
 make -s build >/dev/null
@@ -39,7 +38,7 @@ print(json.dumps({"model_name":"bench","inputs":[t("input_ids",ids),t("attention
   - {name: attention_mask, data_type: INT64, dims: [-1], ragged: true}
   - {name: token_type_ids, data_type: INT64, dims: [-1], ragged: true}
 outputs:
-  - {name: last_hidden_state, data_type: FP32, dims: [-1, 256], ragged: true}"
+  - {name: embedding, data_type: FP32, dims: [256]}"
   ;;
 *) echo "unknown model $model" >&2; exit 2 ;;
 esac
@@ -52,8 +51,13 @@ run_mode() { # $1 = on|off
   {
     echo "max_batch_size: 64"
     [ -n "$ragged" ] && echo "$ragged"
-    echo "instance_group: [{count: $instances, kind: KIND_CPU}]"
-    echo "runtime: {intra_op_threads: $intra, inter_op_threads: 1}"
+    if [ "$1" = on ]; then
+      echo "instance_group: [{count: ${ON_INSTANCES:-1}, kind: KIND_CPU}]"
+      echo "runtime: {intra_op_threads: ${ON_INTRA:-2}, inter_op_threads: 1}"
+    else
+      echo "instance_group: [{count: ${OFF_INSTANCES:-2}, kind: KIND_CPU}]"
+      echo "runtime: {intra_op_threads: ${OFF_INTRA:-1}, inter_op_threads: 1}"
+    fi
     if [ "$1" = on ]; then
       echo "dynamic_batching: {max_queue_delay_microseconds: $delay, default_queue_policy: {max_queue_size: 4096}}"
     fi
