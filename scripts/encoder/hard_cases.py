@@ -1,0 +1,61 @@
+"""Golden texts: retail queries and hard tokenizer / encoder inputs (50 in all).
+
+Used for models/query-encoder/golden_embeddings.jsonl, the torch/ONNX padding checks and the
+Hugging Face tokenizer parity check.
+"""
+
+GOLDEN_QUERIES = [
+    "milk",
+    "whole milk",
+    "dairy produce",
+    "frozen foods",
+    "beer",
+    "red wine",
+    "fresh fruit",
+    "tropical fruit",
+    "coffee",
+    "baby food",
+    "pet food",
+    "chocolate",
+    "cleaning products",
+    "bread",
+    "cheese",
+    "sausage",
+    "vegetables",
+    "snacks",
+    "shopping bags",
+]
+
+HARD_CASES = [
+    "",
+    "   ",
+    "Whole MILK",
+    "Crème Brûlée",
+    "JALAPEÑO  chips",
+    "café au lait",
+    "rolls/buns",
+    "artif. sweetener",
+    "liquor (appetizer)",
+    "cream cheese ",
+    "UHT-milk",
+    "100% Juice, no-sugar-added!!",
+    "牛奶 milk",
+    "日本茶",
+    "tab\tseparated\nnew line\r\nend",
+    "zero\u200bwidth\u200djoiner",
+    "non\u00a0breaking\u2028line sep",
+    "ΟΔΟΣ ΣΟΦΙΑ",
+    "İstanbul döner",
+    "ﬁsh ﬂakes",
+    "emoji 🍕 pizza 🥛",
+    "nul\x00char and \ufffd replacement",
+    "a" * 101 + " milk",
+    "supercalifragilisticexpialidocious yogurt",
+    "buy [MASK] milk [SEP] now",
+    "[mask] lowercase is not special",
+    "ﾐﾙｸ fullwidth ＭＩＬＫ",
+    "straße",
+    "Ångström ÅNGSTRÖM",
+    "x" * 100,
+    "organic " * 40 + "bananas",
+]
