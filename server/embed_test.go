@@ -63,17 +63,42 @@ func maxAbsDiff(a, b []float32) float64 {
 	return d
 }
 
+// encoderDirs are the encoders with torch goldens: the committed default,
+// and the Instacart one scripts/encoder/train.sh --instacart writes into
+// build/ when ../shared/data is present.
+var encoderDirs = []string{
+	filepath.Join("..", "models", "query-encoder"),
+	filepath.Join("..", "build", "encoder", "instacart", "query-encoder-instacart"),
+}
+
 // TestEmbedQueryGolden checks the served embeddings of the golden texts
 // against torch's, in one call (texts of mixed lengths batched together).
 func TestEmbedQueryGolden(t *testing.T) {
-	rc := startPersonalization(t, "query-encoder")
+	for _, dir := range encoderDirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			if _, err := os.Stat(dir); err != nil {
+				t.Skipf("%s not built (scripts/encoder/train.sh --instacart)", dir)
+			}
+			checkGolden(t, dir)
+		})
+	}
+}
+
+func checkGolden(t *testing.T, dir string) {
+	root := t.TempDir()
+	name := filepath.Base(dir)
+	copyDir(t, dir, filepath.Join(root, name))
+	ts := startServerWith(t, root, func(repo Repository) []Service {
+		return []Service{NewPersonalization(repo, PersonalizationConfig{})}
+	})
+	c := aislepb.NewPersonalizationClient(ts.conn)
 	ctx := testCtx(t)
-	golden := readGoldenEmbeddings(t, filepath.Join("..", "models", "query-encoder", "golden_embeddings.jsonl"))
+	golden := readGoldenEmbeddings(t, filepath.Join(dir, "golden_embeddings.jsonl"))
 	texts := make([]string, len(golden))
 	for i, g := range golden {
 		texts[i] = g.Text
 	}
-	resp, err := rc.c.EmbedQuery(ctx, &aislepb.EmbedQueryRequest{Texts: texts})
+	resp, err := c.EmbedQuery(ctx, &aislepb.EmbedQueryRequest{Model: name, Texts: texts})
 	if err != nil {
 		t.Fatal(err)
 	}

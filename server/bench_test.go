@@ -1,0 +1,235 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/aisle-ai/aisle/embedding"
+	"github.com/aisle-ai/aisle/inference"
+	aislepb "github.com/aisle-ai/aisle/proto/aisle/v1"
+	pb "github.com/aisle-ai/aisle/proto/inference"
+	"github.com/aisle-ai/aisle/recommend"
+	"github.com/aisle-ai/aisle/repository"
+)
+
+// These benchmarks drive a real server on loopback with a compiled Go gRPC
+// client instead of ghz (whose dynamic messages cost more CPU per call):
+// the same calls as scripts/bench/serve_bench.sh, to tell the load
+// generator's share of the 2 cores from the server's. Each reports calls/s
+// and the p50/p99 latency of the calls. Models that are absent are skipped.
+
+// benchServer serves root on loopback until the benchmark ends and returns a
+// client connection.
+func benchServer(b *testing.B, root string) *grpc.ClientConn {
+	b.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	reg := prometheus.NewRegistry()
+	repo, err := repository.New(repository.Options{Root: root, Session: inference.SessionOptions{IntraOpThreads: 1, InterOpThreads: 1},
+		DrainTimeout: 5 * time.Second, Logger: log, Registerer: reg,
+		Extensions: map[string]repository.Extension{
+			embedding.ExtensionName: embedding.Extension{},
+			recommend.ExtensionName: recommend.Extension{},
+		}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := repo.Load(ctx); err != nil {
+		cancel()
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		cancel()
+		b.Fatal(err)
+	}
+	srv := New(Config{}, repo, reg, log, NewPersonalization(repo, PersonalizationConfig{}))
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln) }()
+	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		conn.Close()
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer scancel()
+		srv.Stop(sctx)
+		cancel()
+		<-served
+		if err := repo.Close(sctx); err != nil {
+			b.Errorf("close repository: %v", err)
+		}
+	})
+	return conn
+}
+
+// benchCopy copies models/<name> into root, or skips when it is absent;
+// edit, when set, rewrites its config.yaml.
+func benchCopy(b *testing.B, root, name string, edit func(string) string) {
+	b.Helper()
+	src := filepath.Join("..", "models", name)
+	if _, err := os.Stat(filepath.Join(src, "1", "model.onnx")); err != nil {
+		b.Skipf("%s not found", src)
+	}
+	dst := filepath.Join(root, name)
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		b.Fatal(err)
+	}
+	if edit == nil {
+		return
+	}
+	path := filepath.Join(dst, repository.ConfigFile)
+	cfg, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(edit(string(cfg))), 0o644); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// withCartPipeline adds "pipeline: cart-gnn" to a cart-gnn config that
+// lacks it, so RecommendCart serves it.
+func withCartPipeline(cfg string) string {
+	if strings.Contains(cfg, "pipeline:") {
+		return cfg
+	}
+	return strings.Replace(cfg, "\nparameters:\n", "\nparameters:\n  pipeline: "+recommend.ExtensionName+"\n", 1)
+}
+
+// benchCalls issues b.N calls from c goroutines and reports calls/s and
+// latency percentiles.
+func benchCalls(b *testing.B, c int, call func(context.Context) error) {
+	b.Helper()
+	ctx := context.Background()
+	for range 2 * c { // connection and batch shapes warmed up
+		if err := call(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var next atomic.Int64
+	var mu sync.Mutex // guards lats
+	lats := make([]time.Duration, 0, b.N)
+	var wg sync.WaitGroup
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range c {
+		wg.Go(func() {
+			var mine []time.Duration
+			for next.Add(1) <= int64(b.N) {
+				t0 := time.Now()
+				if err := call(ctx); err != nil {
+					b.Error(err)
+					break
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			lats = append(lats, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
+	if len(lats) == 0 {
+		return
+	}
+	slices.Sort(lats)
+	pct := func(p float64) float64 { return float64(lats[int(p*float64(len(lats)-1))]) / 1e6 }
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+}
+
+var benchConcurrency = []int{1, 16, 64}
+
+// BenchmarkGRPCHealth is the empty RPC: the server's gRPC ceiling.
+func BenchmarkGRPCHealth(b *testing.B) {
+	conn := benchServer(b, b.TempDir())
+	hc := healthpb.NewHealthClient(conn)
+	for _, c := range benchConcurrency {
+		b.Run(fmt.Sprintf("c=%d", c), func(b *testing.B) {
+			benchCalls(b, c, func(ctx context.Context) error {
+				_, err := hc.Check(ctx, &healthpb.HealthCheckRequest{})
+				return err
+			})
+		})
+	}
+}
+
+// BenchmarkGRPCModelInferMLP sends the ghz MLP request (64 floats in
+// fp32_contents) to models/mlp as shipped.
+func BenchmarkGRPCModelInferMLP(b *testing.B) {
+	root := b.TempDir()
+	benchCopy(b, root, "mlp", nil)
+	conn := benchServer(b, root)
+	client := pb.NewGRPCInferenceServiceClient(conn)
+	x := make([]float32, 64)
+	for i := range x {
+		x[i] = 0.5
+	}
+	req := &pb.ModelInferRequest{ModelName: "mlp", Inputs: []*pb.ModelInferRequest_InferInputTensor{{
+		Name: "x", Datatype: "FP32", Shape: []int64{1, 64}, Contents: &pb.InferTensorContents{Fp32Contents: x},
+	}}}
+	for _, c := range benchConcurrency {
+		b.Run(fmt.Sprintf("c=%d", c), func(b *testing.B) {
+			benchCalls(b, c, func(ctx context.Context) error {
+				_, err := client.ModelInfer(ctx, req)
+				return err
+			})
+		})
+	}
+}
+
+// BenchmarkGRPCEmbedQuery sends {"texts":["organic whole milk"]} to
+// models/query-encoder as shipped.
+func BenchmarkGRPCEmbedQuery(b *testing.B) {
+	root := b.TempDir()
+	benchCopy(b, root, "query-encoder", nil)
+	conn := benchServer(b, root)
+	client := aislepb.NewPersonalizationClient(conn)
+	req := &aislepb.EmbedQueryRequest{Texts: []string{"organic whole milk"}}
+	for _, c := range benchConcurrency {
+		b.Run(fmt.Sprintf("c=%d", c), func(b *testing.B) {
+			benchCalls(b, c, func(ctx context.Context) error {
+				_, err := client.EmbedQuery(ctx, req)
+				return err
+			})
+		})
+	}
+}
+
+// BenchmarkGRPCRecommendCart sends the 2-item cart to models/cart-gnn as
+// shipped.
+func BenchmarkGRPCRecommendCart(b *testing.B) {
+	root := b.TempDir()
+	benchCopy(b, root, "cart-gnn", withCartPipeline)
+	conn := benchServer(b, root)
+	client := aislepb.NewPersonalizationClient(conn)
+	req := &aislepb.RecommendCartRequest{ItemNames: []string{"whole milk", "domestic eggs"}, K: 10}
+	for _, c := range benchConcurrency {
+		b.Run(fmt.Sprintf("c=%d", c), func(b *testing.B) {
+			benchCalls(b, c, func(ctx context.Context) error {
+				_, err := client.RecommendCart(ctx, req)
+				return err
+			})
+		})
+	}
+}
