@@ -19,6 +19,7 @@ Usage:
   aisle serve [flags]                  serve the model repository over gRPC
   aisle models inspect [flags] FILE    describe an ONNX file (and suggest a config.yaml)
   aisle infer [flags]                  send one inference request from JSON
+  aisle recommend [flags] ITEM...      cart recommendations from a running server
   aisle version                        print the version
 
 Run "aisle <command> -h" for the flags of a command.
@@ -48,6 +49,8 @@ func run(ctx context.Context, args []string) error {
 		return inspect(args[2:], os.Stdout)
 	case "infer":
 		return infer(ctx, args[1:], os.Stdout)
+	case "recommend":
+		return recommendCmd(ctx, args[1:], os.Stdout)
 	case "version":
 		fmt.Println("aisle", version)
 		return nil
