@@ -30,6 +30,7 @@ proto:
 
 ## testmodels: regenerate testdata/onnx and testdata/encoders (needs Debian's python3-onnx, python3-torch)
 testmodels:
+	./scripts/setup-python.sh
 	/usr/bin/python3 scripts/make_testmodels.py
 	/usr/bin/python3 scripts/make_test_encoders.py
 

@@ -15,6 +15,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 data="${AISLE_DATA:-$root/../shared/data}"
 py=/usr/bin/python3
+"$root/scripts/setup-python.sh"
 instacart=0
 checks=1
 for arg in "$@"; do

@@ -14,6 +14,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 py=/usr/bin/python3
+"$root/scripts/setup-python.sh"
 # Single-threaded OpenBLAS for torch's matmuls (see openblas.sh); seeded runs are
 # reproducible for a given BLAS.
 blas=$(bash scripts/gnn/openblas.sh)
