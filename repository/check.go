@@ -1,6 +1,7 @@
 package repository
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/aisle-ai/aisle/tensor"
@@ -61,6 +62,13 @@ func checkInput(t *tensor.Tensor, want TensorConfig, maxBatch int) error {
 	}
 	if err := t.Validate(); err != nil {
 		return fmt.Errorf("%w: input %q: %v", ErrInvalidInput, t.Name, err)
+	}
+	// ONNX Runtime string tensors are C strings: a NUL would silently cut
+	// the element short.
+	for i, s := range t.Strings {
+		if bytes.IndexByte(s, 0) >= 0 {
+			return fmt.Errorf("%w: input %q element %d contains a NUL byte, which ONNX string tensors cannot hold", ErrInvalidInput, t.Name, i)
+		}
 	}
 	return nil
 }

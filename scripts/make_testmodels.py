@@ -36,6 +36,7 @@ IDENTITY_TYPES = [
     ("uint32", TensorProto.UINT32),
     ("uint64", TensorProto.UINT64),
     ("bool", TensorProto.BOOL),
+    ("bytes", TensorProto.STRING),
 ]
 
 

@@ -129,6 +129,8 @@ func TestErrorStatuses(t *testing.T) {
 	root := t.TempDir()
 	writeConfig(t, root, "ident", identConfig)
 	modelFile(t, root, "ident", 1, "identity_fp32.onnx")
+	writeConfig(t, root, "strs", "max_batch_size: 4\n")
+	modelFile(t, root, "strs", 1, "identity_bytes.onnx")
 	writeConfig(t, root, "broken", "max_batch_size: 4\n")
 	writeAtomic(t, root+"/broken/1/model.onnx", []byte("not a model"))
 	ts := startServer(t, root, 0)
@@ -168,6 +170,8 @@ func TestErrorStatuses(t *testing.T) {
 			Inputs: []*pb.ModelInferRequest_InferInputTensor{fp32Input("x", []int64{9, 4}, make([]float32, 36))}}, codes.InvalidArgument, "max_batch_size 8"},
 		{"unknown output", &pb.ModelInferRequest{ModelName: "ident", Inputs: good(),
 			Outputs: []*pb.ModelInferRequest_InferRequestedOutputTensor{{Name: "z"}}}, codes.InvalidArgument, `"z"`},
+		{"NUL in a string", &pb.ModelInferRequest{ModelName: "strs", Inputs: []*pb.ModelInferRequest_InferInputTensor{{Name: "x", Datatype: "BYTES",
+			Shape: []int64{1, 4}, Contents: &pb.InferTensorContents{BytesContents: [][]byte{{'a'}, {'b', 0}, {}, {}}}}}}, codes.InvalidArgument, "NUL"},
 		{"bad priority", &pb.ModelInferRequest{ModelName: "ident", Inputs: good(),
 			Parameters: map[string]*pb.InferParameter{"priority": {ParameterChoice: &pb.InferParameter_StringParam{StringParam: "high"}}}}, codes.InvalidArgument, "priority"},
 	}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
-	"os"
 	"runtime/debug"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,9 +58,6 @@ func New(cfg Config, repo Repository, reg prometheus.Registerer, log *slog.Logge
 	}
 	if cfg.MaxSendMsgSize > 0 {
 		opts = append(opts, grpc.MaxSendMsgSize(cfg.MaxSendMsgSize))
-	}
-	if n, _ := strconv.Atoi(os.Getenv("AISLE_STREAM_WORKERS")); n > 0 {
-		opts = append(opts, grpc.NumStreamWorkers(uint32(n)))
 	}
 	gs := grpc.NewServer(opts...)
 	pb.RegisterGRPCInferenceServiceServer(gs, &inferenceService{repo: repo, version: cfg.Version, metrics: newMetrics(reg)})
