@@ -133,6 +133,16 @@ def two_inputs():
     save(graph, "two_inputs.onnx", "c = a + float(b), a FP32 / b INT32 [batch, 3]")
 
 
+def reshape3():
+    """y = Reshape(x, [-1, 3]): fails inside the runtime unless 3 divides the element count."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 3])
+    shape = helper.make_tensor("shape", TensorProto.INT64, [2], [-1, 3])
+    node = helper.make_node("Reshape", ["x", "shape"], ["y"])
+    graph = helper.make_graph([node], "reshape3", [x], [y], initializer=[shape])
+    save(graph, "reshape3.onnx", "y = reshape(x, [-1, 3]); a runtime error when 3 does not divide batch*4")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     rng = np.random.default_rng(SEED)
@@ -142,6 +152,7 @@ def main():
     mlp(rng)
     seq_sum()
     two_inputs()
+    reshape3()
 
 
 if __name__ == "__main__":

@@ -131,6 +131,8 @@ func TestErrorStatuses(t *testing.T) {
 	modelFile(t, root, "ident", 1, "identity_fp32.onnx")
 	writeConfig(t, root, "strs", "max_batch_size: 4\n")
 	modelFile(t, root, "strs", 1, "identity_bytes.onnx")
+	writeConfig(t, root, "reshape", "max_batch_size: 0\n")
+	modelFile(t, root, "reshape", 1, "reshape3.onnx")
 	writeConfig(t, root, "broken", "max_batch_size: 4\n")
 	writeAtomic(t, root+"/broken/1/model.onnx", []byte("not a model"))
 	ts := startServer(t, root, 0)
@@ -172,6 +174,8 @@ func TestErrorStatuses(t *testing.T) {
 			Outputs: []*pb.ModelInferRequest_InferRequestedOutputTensor{{Name: "z"}}}, codes.InvalidArgument, `"z"`},
 		{"NUL in a string", &pb.ModelInferRequest{ModelName: "strs", Inputs: []*pb.ModelInferRequest_InferInputTensor{{Name: "x", Datatype: "BYTES",
 			Shape: []int64{1, 4}, Contents: &pb.InferTensorContents{BytesContents: [][]byte{{'a'}, {'b', 0}, {}, {}}}}}}, codes.InvalidArgument, "NUL"},
+		{"runtime failure", &pb.ModelInferRequest{ModelName: "reshape",
+			Inputs: []*pb.ModelInferRequest_InferInputTensor{fp32Input("x", []int64{1, 4}, []float32{1, 2, 3, 4})}}, codes.Internal, "Reshape"},
 		{"bad priority", &pb.ModelInferRequest{ModelName: "ident", Inputs: good(),
 			Parameters: map[string]*pb.InferParameter{"priority": {ParameterChoice: &pb.InferParameter_StringParam{StringParam: "high"}}}}, codes.InvalidArgument, "priority"},
 	}
