@@ -28,6 +28,14 @@ type SessionOptions struct {
 	ExecutionProvider string `yaml:"execution_provider"`
 	// DeviceID selects the GPU for the cuda and tensorrt providers.
 	DeviceID int `yaml:"device_id"`
+	// AllowSpinning, when set, turns ONNX Runtime's spin-waiting of idle
+	// thread-pool threads on or off (session.intra_op.allow_spinning and
+	// session.inter_op.allow_spinning); nil keeps the runtime's default, on.
+	// Spinning only exists with more than one thread in a pool. Off frees the
+	// cores the pool threads burn between runs (gRPC and the load generator
+	// need them on a small machine) at the cost of a slower wake-up for each
+	// run; see docs/TUNING.md for measured numbers.
+	AllowSpinning *bool `yaml:"allow_spinning"`
 }
 
 // Validate reports options no runtime could accept.
@@ -84,6 +92,17 @@ func (o SessionOptions) apply(so *ort.SessionOptions) error {
 	if o.InterOpThreads > 0 {
 		if err := so.SetInterOpNumThreads(o.InterOpThreads); err != nil {
 			return fmt.Errorf("set inter-op threads: %w", err)
+		}
+	}
+	if o.AllowSpinning != nil {
+		v := "0"
+		if *o.AllowSpinning {
+			v = "1"
+		}
+		for _, key := range []string{"session.intra_op.allow_spinning", "session.inter_op.allow_spinning"} {
+			if err := so.AddSessionConfigEntry(key, v); err != nil {
+				return fmt.Errorf("set %s: %w", key, err)
+			}
 		}
 	}
 	level, _ := parseOptLevel(o.GraphOptimization)

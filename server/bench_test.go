@@ -233,3 +233,62 @@ func BenchmarkGRPCRecommendCart(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGRPCModelInferEncoder sends the 16-token query of
+// scripts/bench/serve_bench.sh to the BERT-sized benchmark encoder
+// (build/bench, scripts/bench/make_encoder.py) with batching on, one
+// session of 2 intra-op threads or two of 1.
+func BenchmarkGRPCModelInferEncoder(b *testing.B) {
+	src := filepath.Join("..", "build", "bench", "models", "bench-encoder", "1", "model.onnx")
+	onnx, err := os.ReadFile(src)
+	if err != nil {
+		b.Skipf("%s not found (scripts/bench/make_encoder.py)", src)
+	}
+	ids := []int64{101}
+	for i := range 14 {
+		ids = append(ids, int64(2000+i))
+	}
+	ids = append(ids, 102)
+	mask, types := make([]int64, len(ids)), make([]int64, len(ids))
+	for i := range mask {
+		mask[i] = 1
+	}
+	in := func(name string, v []int64) *pb.ModelInferRequest_InferInputTensor {
+		return &pb.ModelInferRequest_InferInputTensor{Name: name, Datatype: "INT64", Shape: []int64{1, int64(len(v))},
+			Contents: &pb.InferTensorContents{Int64Contents: v}}
+	}
+	req := &pb.ModelInferRequest{ModelName: "bench", Inputs: []*pb.ModelInferRequest_InferInputTensor{
+		in("input_ids", ids), in("attention_mask", mask), in("token_type_ids", types)}}
+	for _, l := range []struct{ instances, threads, delayUS int }{{1, 2, 4000}, {2, 1, 1000}} {
+		b.Run(fmt.Sprintf("layout=%dx%d", l.instances, l.threads), func(b *testing.B) {
+			root := b.TempDir()
+			if err := os.MkdirAll(filepath.Join(root, "bench", "1"), 0o755); err != nil {
+				b.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(root, "bench", "1", "model.onnx"), onnx, 0o644); err != nil {
+				b.Fatal(err)
+			}
+			cfg := fmt.Sprintf(`max_batch_size: 64
+inputs:
+  - {name: input_ids, data_type: INT64, dims: [-1], ragged: true}
+  - {name: attention_mask, data_type: INT64, dims: [-1], ragged: true}
+  - {name: token_type_ids, data_type: INT64, dims: [-1], ragged: true}
+instance_group: [{count: %d, kind: KIND_CPU}]
+runtime: {intra_op_threads: %d, inter_op_threads: 1}
+dynamic_batching: {max_queue_delay_microseconds: %d, default_queue_policy: {max_queue_size: 4096}}
+`, l.instances, l.threads, l.delayUS)
+			if err := os.WriteFile(filepath.Join(root, "bench", repository.ConfigFile), []byte(cfg), 0o644); err != nil {
+				b.Fatal(err)
+			}
+			client := pb.NewGRPCInferenceServiceClient(benchServer(b, root))
+			for _, c := range benchConcurrency {
+				b.Run(fmt.Sprintf("c=%d", c), func(b *testing.B) {
+					benchCalls(b, c, func(ctx context.Context) error {
+						_, err := client.ModelInfer(ctx, req)
+						return err
+					})
+				})
+			}
+		})
+	}
+}

@@ -1,0 +1,268 @@
+package embedding
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aisle-ai/aisle/inference"
+	"github.com/aisle-ai/aisle/repository"
+	"github.com/aisle-ai/aisle/tensor"
+)
+
+// These benchmarks measure the query-encoder pipeline of EmbedQuery on the
+// default model, models/query-encoder, without gRPC: BenchmarkEmbedRaw is
+// its LIMIT (tokenize + one runtime call per batch + pooling, no
+// scheduler) and BenchmarkEmbedServed the same path EmbedQuery takes
+// (Encoder.Embed through the model version's scheduler). They skip when the
+// model or the runtime library is absent.
+
+// benchQuery is the text the EmbedQuery ghz run of scripts/bench/serve_bench.sh sends.
+const benchQuery = "organic whole milk"
+
+var queryEncoderDir = filepath.Join("..", "models", "query-encoder")
+
+var (
+	ortOnce sync.Once
+	ortErr  error
+)
+
+func initRuntime(tb testing.TB) {
+	tb.Helper()
+	ortOnce.Do(func() {
+		ortErr = inference.Init(inference.LibraryPath(""))
+		if ortErr != nil {
+			ortErr = inference.Init(filepath.Join("..", inference.DefaultLibraryPath))
+		}
+	})
+	if ortErr != nil {
+		tb.Skipf("onnxruntime: %v", ortErr)
+	}
+}
+
+// benchModel loads models/query-encoder's config, encoder pipeline and ONNX
+// file, or skips.
+func benchModel(tb testing.TB) (*repository.Config, *Encoder, *inference.Model) {
+	tb.Helper()
+	onnx := filepath.Join(queryEncoderDir, "1", "model.onnx")
+	if _, err := os.Stat(onnx); err != nil {
+		tb.Skipf("%s not found", onnx)
+	}
+	initRuntime(tb)
+	cfg, err := repository.LoadConfig(queryEncoderDir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	enc, err := New(queryEncoderDir, cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m, err := inference.ReadModel(onnx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cfg, enc, m
+}
+
+// rawBatch is the raw pipeline's per-batch work: tokenize the texts, pad
+// them into [n, L] tensors, run the model once, mean-pool and normalise
+// every row.
+type rawBatch struct {
+	enc   *Encoder
+	sess  *inference.Session
+	texts []string
+	ins   [][]int64
+}
+
+func (r *rawBatch) run(ctx context.Context) ([][]float32, error) {
+	encs, err := r.enc.tok.EncodeBatch(r.texts)
+	if err != nil {
+		return nil, err
+	}
+	n, l := len(encs), 0
+	for i := range encs {
+		l = max(l, len(encs[i].IDs))
+	}
+	if r.ins == nil {
+		r.ins = make([][]int64, len(r.enc.inputs))
+	}
+	ts := make([]tensor.Tensor, len(r.enc.inputs))
+	names := [...]string{roleIDs: "input_ids", roleMask: "attention_mask", roleTypes: "token_type_ids"}
+	for k, role := range r.enc.inputs {
+		buf := r.ins[k][:0]
+		for i := range encs {
+			var row []int64
+			switch role {
+			case roleIDs:
+				row = encs[i].IDs
+			case roleMask:
+				row = encs[i].AttentionMask
+			case roleTypes:
+				row = encs[i].TypeIDs
+			}
+			buf = append(buf, row...)
+			for range l - len(row) {
+				buf = append(buf, 0)
+			}
+		}
+		r.ins[k] = buf
+		ts[k] = tensor.FromSlice(names[role], []int64{int64(n), int64(l)}, buf)
+	}
+	outs, err := r.sess.Run(ctx, ts)
+	if err != nil {
+		return nil, err
+	}
+	hidden := tensor.View[float32](outs[r.enc.output].Data)
+	dim := int(outs[r.enc.output].Shape[2])
+	vecs := make([][]float32, n)
+	for i := range encs {
+		vec := make([]float32, dim)
+		mask := encs[i].AttentionMask
+		cnt := 0
+		for s := range mask {
+			if mask[s] == 0 {
+				continue
+			}
+			cnt++
+			row := hidden[(i*l+s)*dim : (i*l+s+1)*dim]
+			for j, x := range row {
+				vec[j] += x
+			}
+		}
+		for j := range vec {
+			vec[j] /= float32(max(cnt, 1))
+		}
+		vecs[i] = r.enc.finish(vec)
+	}
+	return vecs, nil
+}
+
+// BenchmarkEmbedRaw is the EmbedQuery LIMIT: batches of 1 to 64 copies of
+// benchQuery through tokenize → one Run → pool, on one session with 1 or 2
+// intra-op threads or on two single-threaded sessions side by side.
+func BenchmarkEmbedRaw(b *testing.B) {
+	_, enc, m := benchModel(b)
+	for _, l := range []struct{ sessions, threads int }{{1, 1}, {1, 2}, {2, 1}} {
+		for _, n := range []int{1, 2, 4, 8, 16, 32, 64} {
+			b.Run(fmt.Sprintf("layout=%dx%d/batch=%d", l.sessions, l.threads, n), func(b *testing.B) {
+				texts := make([]string, n)
+				for i := range texts {
+					texts[i] = benchQuery
+				}
+				rs := make([]*rawBatch, l.sessions)
+				for i := range rs {
+					s, err := m.NewSession(inference.SessionOptions{IntraOpThreads: l.threads, InterOpThreads: 1})
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.Cleanup(func() { _ = s.Destroy() })
+					rs[i] = &rawBatch{enc: enc, sess: s, texts: texts}
+					if _, err := rs[i].run(context.Background()); err != nil {
+						b.Fatal(err)
+					}
+				}
+				var next, busy atomic.Int64
+				var wg sync.WaitGroup
+				b.ReportAllocs()
+				b.ResetTimer()
+				for _, r := range rs {
+					wg.Go(func() {
+						for next.Add(1) <= int64(b.N) {
+							t0 := time.Now()
+							if _, err := r.run(context.Background()); err != nil {
+								b.Error(err)
+								return
+							}
+							busy.Add(int64(time.Since(t0)))
+						}
+					})
+				}
+				wg.Wait()
+				b.StopTimer()
+				b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "texts/s")
+				b.ReportMetric(float64(busy.Load())/1e6/float64(b.N), "ms/batch")
+			})
+		}
+	}
+}
+
+// BenchmarkEmbedServed calls Encoder.Embed with one benchQuery per call
+// from c goroutines through a repository serving a copy of
+// models/query-encoder with its own config (dynamic batching, one
+// instance): EmbedQuery without gRPC. The instance's intra-op threads are
+// varied.
+func BenchmarkEmbedServed(b *testing.B) {
+	benchModel(b)
+	for _, threads := range []int{1, 2} {
+		for _, c := range []int{1, 16, 64} {
+			b.Run(fmt.Sprintf("threads=%d/c=%d", threads, c), func(b *testing.B) {
+				v, enc := servedEncoder(b, threads)
+				texts := []string{benchQuery}
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				b.ReportAllocs()
+				b.ResetTimer()
+				for range c {
+					wg.Go(func() {
+						for next.Add(1) <= int64(b.N) {
+							if _, err := enc.Embed(context.Background(), v, texts); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+				b.StopTimer()
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "texts/s")
+				st := v.Stats()
+				b.ReportMetric(float64(st.InferenceCount)/float64(max(st.ExecutionCount, 1)), "rows/batch")
+			})
+		}
+	}
+}
+
+// servedEncoder loads models/query-encoder into a repository with the
+// given intra-op threads and returns its version (released and unloaded at
+// cleanup) and Encoder.
+func servedEncoder(b *testing.B, threads int) (*repository.Version, *Encoder) {
+	b.Helper()
+	root := b.TempDir()
+	if err := os.CopyFS(filepath.Join(root, "query-encoder"), os.DirFS(queryEncoderDir)); err != nil {
+		b.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	repo, err := repository.New(repository.Options{Root: root, Logger: log,
+		Session:    inference.SessionOptions{IntraOpThreads: threads, InterOpThreads: 1},
+		Extensions: map[string]repository.Extension{ExtensionName: Extension{}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := repo.Load(ctx); err != nil {
+		b.Fatal(err)
+	}
+	v, err := repo.Get("query-encoder", "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		v.Release()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = repo.Close(ctx)
+	})
+	enc, ok := v.Extension(ExtensionName).(*Encoder)
+	if !ok {
+		b.Fatal("query-encoder has no text-encoder pipeline")
+	}
+	return v, enc
+}
