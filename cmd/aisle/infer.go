@@ -9,9 +9,6 @@ import (
 	"os"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
 	pb "github.com/aisle-ai/aisle/proto/inference"
 )
 
@@ -53,9 +50,9 @@ func infer(ctx context.Context, args []string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	conn, err := grpc.NewClient(*addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := dial(*addr)
 	if err != nil {
-		return fmt.Errorf("connect %s: %w", *addr, err)
+		return err
 	}
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
