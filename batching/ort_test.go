@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -30,24 +29,7 @@ var (
 
 func loadModel(tb testing.TB, name string) *inference.Model {
 	tb.Helper()
-	path := filepath.Join("..", "testdata", "onnx", name)
-	if _, err := os.Stat(path); err != nil {
-		tb.Skipf("%s not found", path)
-	}
-	ortOnce.Do(func() {
-		ortErr = inference.Init(inference.LibraryPath(""))
-		if ortErr != nil {
-			ortErr = inference.Init(filepath.Join("..", inference.DefaultLibraryPath))
-		}
-	})
-	if ortErr != nil {
-		tb.Skipf("onnxruntime: %v", ortErr)
-	}
-	m, err := inference.ReadModel(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return m
+	return loadModelAt(tb, filepath.Join("..", "testdata", "onnx", name), "scripts/make_testmodels.py")
 }
 
 // sessions creates n single-threaded sessions (2 × 1 thread is the best

@@ -26,7 +26,8 @@ import (
 // scripts/bench/make_encoder.py (git-ignored; the benchmarks skip without it).
 var benchEncoderPath = filepath.Join("..", "build", "bench", "models", "bench-encoder", "1", "model.onnx")
 
-// loadModelAt is loadModel for a model outside testdata/onnx.
+// loadModelAt loads the model at path, skipping the benchmark or test when
+// it or the runtime is missing; hint says how to make the model.
 func loadModelAt(tb testing.TB, path, hint string) *inference.Model {
 	tb.Helper()
 	if _, err := os.Stat(path); err != nil {
@@ -34,9 +35,6 @@ func loadModelAt(tb testing.TB, path, hint string) *inference.Model {
 	}
 	ortOnce.Do(func() {
 		ortErr = inference.Init(inference.LibraryPath(""))
-		if ortErr != nil {
-			ortErr = inference.Init(filepath.Join("..", inference.DefaultLibraryPath))
-		}
 	})
 	if ortErr != nil {
 		tb.Skipf("onnxruntime: %v", ortErr)

@@ -38,9 +38,6 @@ func initRuntime(tb testing.TB) {
 	tb.Helper()
 	ortOnce.Do(func() {
 		ortErr = inference.Init(inference.LibraryPath(""))
-		if ortErr != nil {
-			ortErr = inference.Init(filepath.Join("..", inference.DefaultLibraryPath))
-		}
 	})
 	if ortErr != nil {
 		tb.Skipf("onnxruntime: %v", ortErr)

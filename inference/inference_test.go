@@ -11,12 +11,8 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if err := Init(LibraryPath(os.Getenv(LibraryEnv))); err != nil {
-		// Tests run from the package directory; the default path is
-		// relative to the repository root.
-		if err := Init(filepath.Join("..", DefaultLibraryPath)); err != nil {
-			panic(err)
-		}
+	if err := Init(LibraryPath("")); err != nil {
+		panic(err)
 	}
 	code := m.Run()
 	_ = Shutdown()

@@ -28,7 +28,9 @@ var ErrNoRuntime = errors.New("onnxruntime library not found")
 var envMu sync.Mutex
 
 // LibraryPath resolves the runtime library: the flag value when set, then
-// $ONNXRUNTIME_LIB, then DefaultLibraryPath.
+// $ONNXRUNTIME_LIB, then DefaultLibraryPath in the working directory or the
+// nearest parent that has it, so the binary and the tests of every package
+// find the library set-up installed at the repository root.
 func LibraryPath(flagValue string) string {
 	if flagValue != "" {
 		return flagValue
@@ -36,7 +38,21 @@ func LibraryPath(flagValue string) string {
 	if p := os.Getenv(LibraryEnv); p != "" {
 		return p
 	}
-	return DefaultLibraryPath
+	dir, err := os.Getwd()
+	if err != nil {
+		return DefaultLibraryPath
+	}
+	for {
+		p := filepath.Join(dir, DefaultLibraryPath)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return DefaultLibraryPath
+		}
+		dir = parent
+	}
 }
 
 // Init loads the runtime library at path and creates the ORT environment.

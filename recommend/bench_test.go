@@ -54,9 +54,6 @@ func servedRecommender(b *testing.B) (*repository.Version, *Recommender) {
 	}
 	ortOnce.Do(func() {
 		ortErr = inference.Init(inference.LibraryPath(""))
-		if ortErr != nil {
-			ortErr = inference.Init(filepath.Join("..", inference.DefaultLibraryPath))
-		}
 	})
 	if ortErr != nil {
 		b.Skipf("onnxruntime: %v", ortErr)

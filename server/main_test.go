@@ -23,11 +23,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	lib := inference.LibraryPath(os.Getenv(inference.LibraryEnv))
-	if _, err := os.Stat(lib); err != nil {
-		lib = filepath.Join("..", inference.DefaultLibraryPath)
-	}
-	if err := inference.Init(lib); err != nil {
+	if err := inference.Init(inference.LibraryPath("")); err != nil {
 		panic(err)
 	}
 	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {

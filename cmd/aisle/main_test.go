@@ -14,11 +14,7 @@ import (
 
 func ortLib(t *testing.T) string {
 	t.Helper()
-	lib := inference.LibraryPath("")
-	if _, err := os.Stat(lib); err != nil {
-		lib = filepath.Join("..", "..", inference.DefaultLibraryPath)
-	}
-	return lib
+	return inference.LibraryPath("")
 }
 
 func TestInspectDescribes(t *testing.T) {
