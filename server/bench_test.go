@@ -3,9 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,13 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/aisle-ai/aisle/embedding"
-	"github.com/aisle-ai/aisle/inference"
 	aislepb "github.com/aisle-ai/aisle/proto/aisle/v1"
 	pb "github.com/aisle-ai/aisle/proto/inference"
 	"github.com/aisle-ai/aisle/recommend"
@@ -35,49 +28,12 @@ import (
 // and the p50/p99 latency of the calls. Models that are absent are skipped.
 
 // benchServer serves root on loopback until the benchmark ends and returns a
-// client connection.
+// client connection; it is the tests' server harness.
 func benchServer(b *testing.B, root string) *grpc.ClientConn {
 	b.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	reg := prometheus.NewRegistry()
-	repo, err := repository.New(repository.Options{Root: root, Session: inference.SessionOptions{IntraOpThreads: 1, InterOpThreads: 1},
-		DrainTimeout: 5 * time.Second, Logger: log, Registerer: reg,
-		Extensions: map[string]repository.Extension{
-			embedding.ExtensionName: embedding.Extension{},
-			recommend.ExtensionName: recommend.Extension{},
-		}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := repo.Load(ctx); err != nil {
-		cancel()
-		b.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		cancel()
-		b.Fatal(err)
-	}
-	srv := New(Config{}, repo, reg, log, NewPersonalization(repo, PersonalizationConfig{}))
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
-	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		conn.Close()
-		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer scancel()
-		srv.Stop(sctx)
-		cancel()
-		<-served
-		if err := repo.Close(sctx); err != nil {
-			b.Errorf("close repository: %v", err)
-		}
-	})
-	return conn
+	return startServerOpts(b, root, 0, func(repo Repository) []Service {
+		return []Service{NewPersonalization(repo, PersonalizationConfig{})}
+	}).conn
 }
 
 // benchCopy copies models/<name> into root, or skips when it is absent;

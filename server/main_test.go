@@ -43,7 +43,7 @@ type testServer struct {
 }
 
 // modelFile copies a test model into root/<name>/<version>/model.onnx.
-func modelFile(t *testing.T, root, name string, version int, src string) {
+func modelFile(t testing.TB, root, name string, version int, src string) {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "testdata", "onnx", src))
 	if err != nil {
@@ -52,7 +52,7 @@ func modelFile(t *testing.T, root, name string, version int, src string) {
 	writeAtomic(t, filepath.Join(root, name, itoa(version), "model.onnx"), data)
 }
 
-func writeAtomic(t *testing.T, path string, data []byte) {
+func writeAtomic(t testing.TB, path string, data []byte) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
@@ -87,7 +87,7 @@ func startServerWith(t *testing.T, root string, services func(Repository) []Serv
 	return startServerOpts(t, root, 0, services)
 }
 
-func startServerOpts(t *testing.T, root string, poll time.Duration, services func(Repository) []Service) *testServer {
+func startServerOpts(t testing.TB, root string, poll time.Duration, services func(Repository) []Service) *testServer {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
