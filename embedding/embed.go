@@ -12,6 +12,9 @@ import (
 	"github.com/aisle-ai/aisle/tokenize"
 )
 
+// maxInFlight bounds the texts of one call queued at once.
+const maxInFlight = 64
+
 // Result is one text's embedding.
 type Result struct {
 	Vector     []float32
@@ -40,6 +43,9 @@ func (e *Encoder) Embed(ctx context.Context, r Runner, texts []string) ([]Result
 	}
 	out := make([]Result, len(texts))
 	g, gctx := errgroup.WithContext(ctx)
+	// Enough texts in flight to fill a batch, without one large call
+	// flooding the model's bounded queue and starving other callers.
+	g.SetLimit(maxInFlight)
 	for i := range encs {
 		g.Go(func() error {
 			vec, err := e.embedOne(gctx, r, &encs[i])
