@@ -33,3 +33,7 @@ require (
 	golang.org/x/sys v0.48.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
 )
+
+// onnxruntime_go v1.27.0 with aisle's patch for 0-d, empty and input-less
+// tensors and a leak on failed output conversion: third_party/onnxruntime_go/PATCH.md.
+replace github.com/yalue/onnxruntime_go => ./third_party/onnxruntime_go

@@ -55,11 +55,11 @@ func (s *Session) Run(ctx context.Context, inputs []tensor.Tensor) ([]tensor.Ten
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.preallocOutputs(inputs)
+	// Every output is left nil for the runtime to allocate: the patched
+	// wrapper converts every element type and shape, and on a failed
+	// conversion releases what it allocated (see doc.go).
+	out := make([]ort.Value, len(s.model.Outputs))
 	defer func() { destroyAll(out) }()
-	if err != nil {
-		return nil, err
-	}
 	stop := context.AfterFunc(ctx, func() { _ = s.runOpts.Terminate() })
 	err = s.sess.RunWithOptions(in, out, s.runOpts)
 	if !stop() {
@@ -88,35 +88,6 @@ func (s *Session) inputValues(inputs []tensor.Tensor) ([]ort.Value, error) {
 		vals[i] = v
 	}
 	return vals, nil
-}
-
-// preallocOutputs allocates half-precision outputs whose shape is known:
-// onnxruntime_go cannot copy runtime-allocated 2-byte custom types, so those
-// must be bound up front. Every other output is left nil for the runtime to
-// allocate.
-func (s *Session) preallocOutputs(inputs []tensor.Tensor) ([]ort.Value, error) {
-	out := make([]ort.Value, len(s.model.Outputs))
-	for i, o := range s.model.Outputs {
-		if o.DType != tensor.FP16 && o.DType != tensor.BF16 {
-			continue
-		}
-		shape := append([]int64(nil), o.Dims...)
-		if len(shape) > 0 && shape[0] < 0 && len(inputs) > 0 && len(inputs[0].Shape) > 0 {
-			shape[0] = inputs[0].Shape[0]
-		}
-		n := tensor.NumElements(shape)
-		if n <= 0 {
-			return out, fmt.Errorf("%w: output %s is %s with free dims %v; half-precision outputs need static non-batch dims",
-				ErrRun, o.Name, o.DType, o.Dims)
-		}
-		et, _ := toORT(o.DType)
-		v, err := ort.NewCustomDataTensor(ort.NewShape(shape...), make([]byte, n*2), et)
-		if err != nil {
-			return out, fmt.Errorf("%w: allocate output %s: %v", ErrRun, o.Name, err)
-		}
-		out[i] = v
-	}
-	return out, nil
 }
 
 func (s *Session) outputTensors(out []ort.Value) ([]tensor.Tensor, error) {

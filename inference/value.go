@@ -30,9 +30,8 @@ func toValue(t *tensor.Tensor) (ort.Value, error) {
 	if !ok {
 		return nil, fmt.Errorf("unsupported datatype %s", t.DType)
 	}
-	if len(t.Data) == 0 {
-		return nil, fmt.Errorf("empty tensor of shape %v is not supported", t.Shape)
-	}
+	// A 0-d shape is a scalar and a zero-element tensor has no data: both
+	// need the patched wrapper (see doc.go).
 	return ort.NewCustomDataTensor(shape, t.Data, et)
 }
 

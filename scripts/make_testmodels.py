@@ -143,6 +143,46 @@ def reshape3():
     save(graph, "reshape3.onnx", "y = reshape(x, [-1, 3]); a runtime error when 3 does not divide batch*4")
 
 
+def shapes():
+    """0-d (scalar), zero-element and string/half scalars: every unusual shape in one graph.
+
+    The scalar output s2 comes first, so a runtime that fails on it would skip
+    the outputs after it: the leak of issue 11.
+    """
+    s = helper.make_tensor_value_info("s", TensorProto.FLOAT, [])
+    e = helper.make_tensor_value_info("e", TensorProto.FLOAT, ["n", 3])
+    t = helper.make_tensor_value_info("t", TensorProto.STRING, [])
+    h = helper.make_tensor_value_info("h", TensorProto.FLOAT16, [])
+    s2 = helper.make_tensor_value_info("s2", TensorProto.FLOAT, [])
+    v = helper.make_tensor_value_info("v", TensorProto.FLOAT, [3])
+    e2 = helper.make_tensor_value_info("e2", TensorProto.FLOAT, ["n", 3])
+    t2 = helper.make_tensor_value_info("t2", TensorProto.STRING, [])
+    h2 = helper.make_tensor_value_info("h2", TensorProto.FLOAT16, [])
+    two = helper.make_tensor("two", TensorProto.FLOAT, [], [2.0])
+    three = helper.make_tensor("three", TensorProto.INT64, [1], [3])
+    nodes = [
+        helper.make_node("Mul", ["s", "two"], ["s2"]),
+        helper.make_node("Expand", ["s", "three"], ["v"]),
+        helper.make_node("Add", ["e", "two"], ["e2"]),
+        helper.make_node("Identity", ["t"], ["t2"]),
+        helper.make_node("Identity", ["h"], ["h2"]),
+    ]
+    graph = helper.make_graph(nodes, "shapes", [s, e, t, h], [s2, v, e2, t2, h2], initializer=[two, three])
+    save(graph, "shapes.onnx", "s2 = 2s, v = [s s s], e2 = e + 2 (e may have 0 rows), t2 = t, h2 = h; s, t, h are 0-d")
+
+
+def constant():
+    """A model without inputs: c is a constant [2, 2] FP32, k a constant 0-d INT64."""
+    c = helper.make_tensor_value_info("c", TensorProto.FLOAT, [2, 2])
+    k = helper.make_tensor_value_info("k", TensorProto.INT64, [])
+    nodes = [
+        helper.make_node("Constant", [], ["c"], value=helper.make_tensor("cv", TensorProto.FLOAT, [2, 2], [1, 2, 3, 4])),
+        helper.make_node("Constant", [], ["k"], value=helper.make_tensor("kv", TensorProto.INT64, [], [7])),
+    ]
+    graph = helper.make_graph(nodes, "constant", [], [c, k])
+    save(graph, "constant.onnx", "no inputs; c = [[1 2] [3 4]] FP32, k = 7 INT64 0-d")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     rng = np.random.default_rng(SEED)
@@ -153,6 +193,8 @@ def main():
     seq_sum()
     two_inputs()
     reshape3()
+    shapes()
+    constant()
 
 
 if __name__ == "__main__":
