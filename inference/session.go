@@ -13,6 +13,13 @@ import (
 // ErrRun reports a failure inside ONNX Runtime while running a model.
 var ErrRun = errors.New("onnxruntime run failed")
 
+// ErrUnsupported reports a tensor aisle cannot hand to or take from the
+// runtime (an element type it does not convert). Unlike most runtime
+// failures it does not depend on the data: a model whose outputs fail this
+// way fails every request, so loading refuses it. Errors wrapping it also
+// wrap ErrRun.
+var ErrUnsupported = errors.New("tensor conversion not supported")
+
 // Session is one runnable instance of a Model. Run is not safe for
 // concurrent use; Destroy must be called exactly once, after the last Run.
 type Session struct {
@@ -69,6 +76,9 @@ func (s *Session) Run(ctx context.Context, inputs []tensor.Tensor) ([]tensor.Ten
 			return nil, ctxErr
 		}
 	}
+	if errors.Is(err, ort.OutputConversionError) {
+		return nil, fmt.Errorf("%w: %w: %v", ErrRun, ErrUnsupported, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrRun, err)
 	}
@@ -83,7 +93,7 @@ func (s *Session) inputValues(inputs []tensor.Tensor) ([]ort.Value, error) {
 	for i := range inputs {
 		v, err := toValue(&inputs[i])
 		if err != nil {
-			return vals, fmt.Errorf("input %s: %w", s.model.Inputs[i].Name, err)
+			return vals, fmt.Errorf("%w: %w: input %s: %v", ErrRun, ErrUnsupported, s.model.Inputs[i].Name, err)
 		}
 		vals[i] = v
 	}
@@ -95,7 +105,7 @@ func (s *Session) outputTensors(out []ort.Value) ([]tensor.Tensor, error) {
 	for i, v := range out {
 		t, err := fromValue(v)
 		if err != nil {
-			return nil, fmt.Errorf("%w: output %s: %v", ErrRun, s.model.Outputs[i].Name, err)
+			return nil, fmt.Errorf("%w: %w: output %s: %v", ErrRun, ErrUnsupported, s.model.Outputs[i].Name, err)
 		}
 		t.Name = s.model.Outputs[i].Name
 		res[i] = t

@@ -58,6 +58,10 @@ type Config struct {
 	// Parameters are free-form settings for pre- and post-processing
 	// pipelines (tokenizer path, pooling, item tables).
 	Parameters map[string]string `yaml:"parameters"`
+
+	// unbatched is set on a resolved config whose max_batch_size was dropped
+	// because the model has a 0-d tensor (see unbatch).
+	unbatched bool
 }
 
 // TensorConfig declares one input or output.

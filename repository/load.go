@@ -20,7 +20,12 @@ func (m *Manager) loadVersion(ctx context.Context, name, dir string, cfg *Config
 		return nil, fmt.Errorf("load %s v%d: %w", name, number, err)
 	}
 	resolved := *cfg
-	resolved.Inputs, resolved.Outputs, err = resolveTensors(cfg, model)
+	if why := unbatchable(cfg, model); why != "" {
+		m.log.Warn("model served without batching", "model", name, "version", number,
+			"reason", why+": max_batch_size "+fmt.Sprint(cfg.MaxBatchSize)+" ignored; dims now include dimension 0")
+		resolved = unbatch(cfg, model)
+	}
+	resolved.Inputs, resolved.Outputs, err = resolveTensors(&resolved, model)
 	if err != nil {
 		return nil, fmt.Errorf("load %s v%d: %w", name, number, err)
 	}

@@ -105,3 +105,46 @@ func infoNames(infos []inference.TensorInfo) []string {
 	}
 	return out
 }
+
+// unbatchable says why a batched config cannot batch its model, or "": a
+// 0-d (scalar) input or output has no dimension 0 to batch on.
+func unbatchable(cfg *Config, m *inference.Model) string {
+	if cfg.MaxBatchSize == 0 {
+		return ""
+	}
+	for i, in := range append(append([]inference.TensorInfo(nil), m.Inputs...), m.Outputs...) {
+		if len(in.Dims) == 0 {
+			kind := "input"
+			if i >= len(m.Inputs) {
+				kind = "output"
+			}
+			return fmt.Sprintf("%s %q is 0-d and has no dimension 0 to batch on", kind, in.Name)
+		}
+	}
+	return ""
+}
+
+// unbatch returns cfg served without batching: max_batch_size 0, no
+// dynamic batching, no ragged tensors, and each declared tensor's dims
+// given back the model's dimension 0 that max_batch_size had excluded.
+func unbatch(cfg *Config, m *inference.Model) Config {
+	r := *cfg
+	r.MaxBatchSize, r.DynamicBatching, r.unbatched = 0, nil, true
+	r.Inputs = withDim0(cfg.Inputs, m.Inputs)
+	r.Outputs = withDim0(cfg.Outputs, m.Outputs)
+	return r
+}
+
+func withDim0(declared []TensorConfig, actual []inference.TensorInfo) []TensorConfig {
+	out := make([]TensorConfig, len(declared))
+	for i, d := range declared {
+		d.Ragged = false
+		for _, a := range actual {
+			if a.Name == d.Name && len(a.Dims) > 0 {
+				d.Dims = append([]int64{a.Dims[0]}, d.Dims...)
+			}
+		}
+		out[i] = d
+	}
+	return out
+}

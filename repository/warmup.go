@@ -2,16 +2,26 @@ package repository
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/aisle-ai/aisle/inference"
 	"github.com/aisle-ai/aisle/tensor"
 )
 
 // warmup runs the configured warm-up requests on every instance, so the
-// first real request does not pay for lazy allocation. A failing warm-up
-// refuses the version, as in Triton.
+// first real request does not pay for lazy allocation, and checks every
+// output the way a request's would be checked. A failing warm-up refuses the
+// version, as in Triton.
+//
+// Without configured warm-ups it probes the model once instead (see probe),
+// so a model that cannot be served is refused at load rather than marked
+// ready and then failing every request.
 func (v *Version) warmup(ctx context.Context) error {
+	if len(v.Config.ModelWarmup) == 0 {
+		return v.probe(ctx)
+	}
 	for _, w := range v.Config.ModelWarmup {
 		inputs, err := v.warmupInputs(w)
 		if err != nil {
@@ -19,10 +29,76 @@ func (v *Version) warmup(ctx context.Context) error {
 		}
 		for _, s := range v.sessions {
 			for range max(w.Count, 1) {
-				if _, err := s.Run(ctx, inputs); err != nil {
+				outs, err := s.Run(ctx, inputs)
+				if err == nil {
+					err = v.checkOutputs(outs, max(w.BatchSize, 1))
+				}
+				if err != nil {
 					return fmt.Errorf("warmup %q: %w", w.Name, err)
 				}
 			}
+		}
+	}
+	return nil
+}
+
+// probe runs one request of zeros, every free dimension and the batch 1, on
+// the first instance: the input conversion, the runtime call, the output
+// conversion and the checks the scheduler applies to outputs. The data is
+// synthetic, so a model the runtime rejects it for (a Reshape whose shape
+// input is all zeros, say) still loads; what refuses the model is a failure
+// that does not depend on the data: a tensor aisle cannot convert
+// (inference.ErrUnsupported) or outputs that contradict the config (a
+// batched model whose outputs do not carry the batch in dimension 0).
+func (v *Version) probe(ctx context.Context) error {
+	if len(v.sessions) == 0 {
+		return nil
+	}
+	outs, err := v.sessions[0].Run(ctx, v.probeInputs())
+	if err == nil {
+		err = v.checkOutputs(outs, 1)
+	}
+	dataDependent := errors.Is(err, inference.ErrRun) && !errors.Is(err, inference.ErrUnsupported)
+	if err != nil && !dataDependent {
+		return fmt.Errorf("probe with zeros: %w", err)
+	}
+	return nil
+}
+
+// probeInputs builds one zero-filled request from the resolved config.
+func (v *Version) probeInputs() []tensor.Tensor {
+	out := make([]tensor.Tensor, len(v.Config.Inputs))
+	for i, in := range v.Config.Inputs {
+		shape := make([]int64, 0, len(in.Dims)+1)
+		if v.Config.MaxBatchSize > 0 {
+			shape = append(shape, 1)
+		}
+		for _, d := range in.Dims {
+			shape = append(shape, max(d, 1)) // -1 (free) becomes 1
+		}
+		out[i] = zeros(in.Name, in.DType(), shape)
+	}
+	return out
+}
+
+// checkOutputs checks a run's outputs as the scheduler and the server will:
+// one per configured output, consistent data, the configured type and, for
+// a batched model, rows in dimension 0.
+func (v *Version) checkOutputs(outs []tensor.Tensor, rows int) error {
+	if len(outs) != len(v.Config.Outputs) {
+		return fmt.Errorf("%w: the model returned %d outputs, config has %d", ErrConfig, len(outs), len(v.Config.Outputs))
+	}
+	for i := range outs {
+		o, want := &outs[i], &v.Config.Outputs[i]
+		if err := o.Validate(); err != nil {
+			return fmt.Errorf("%w: output %q: %w", inference.ErrUnsupported, want.Name, err)
+		}
+		if o.DType != want.DType() {
+			return fmt.Errorf("%w: output %q is %s, config says %s", ErrConfig, want.Name, o.DType, want.DType())
+		}
+		if v.Config.MaxBatchSize > 0 && (len(o.Shape) == 0 || o.Shape[0] != int64(rows)) {
+			return fmt.Errorf("%w: output %q has shape %v for a batch of %d; with max_batch_size > 0 dimension 0 of every output must be the batch",
+				ErrConfig, want.Name, o.Shape, rows)
 		}
 	}
 	return nil
@@ -41,25 +117,32 @@ func (v *Version) warmupInputs(w Warmup) ([]tensor.Tensor, error) {
 			return nil, fmt.Errorf("input %q: warm-up datatype %s, model expects %s", in.Name, dt, in.DType())
 		}
 		shape := append([]int64(nil), spec.Dims...)
-		if v.Config.MaxBatchSize > 0 {
+		if v.Config.MaxBatchSize > 0 || (v.Config.unbatched && len(in.Dims) > 0) {
 			shape = append([]int64{int64(max(w.BatchSize, 1))}, shape...)
 		}
-		t := tensor.Tensor{Name: in.Name, DType: dt, Shape: shape}
-		n := tensor.NumElements(shape)
-		if dt == tensor.Bytes {
-			t.Strings = make([][]byte, n)
-			for j := range t.Strings {
-				t.Strings[j] = []byte{}
-			}
-		} else {
-			t.Data = make([]byte, n*int64(dt.Size()))
-			if spec.RandomData {
-				fillRandom(t.Data, dt, rng)
-			}
+		t := zeros(in.Name, dt, shape)
+		if spec.RandomData && dt != tensor.Bytes {
+			fillRandom(t.Data, dt, rng)
 		}
 		out[i] = t
 	}
 	return out, nil
+}
+
+// zeros returns a tensor of shape filled with zeros (empty strings for
+// BYTES).
+func zeros(name string, dt tensor.DType, shape []int64) tensor.Tensor {
+	t := tensor.Tensor{Name: name, DType: dt, Shape: shape}
+	n := tensor.NumElements(shape)
+	if dt == tensor.Bytes {
+		t.Strings = make([][]byte, n)
+		for j := range t.Strings {
+			t.Strings[j] = []byte{}
+		}
+		return t
+	}
+	t.Data = make([]byte, n*int64(dt.Size()))
+	return t
 }
 
 // fillRandom writes small non-negative values, valid for every type

@@ -144,7 +144,7 @@ def reshape3():
 
 
 def shapes():
-    """0-d (scalar), zero-element and string/half scalars: every unusual shape in one graph.
+    """0-d (scalar), zero-element and string scalars: every unusual shape in one graph.
 
     The scalar output s2 comes first, so a runtime that fails on it would skip
     the outputs after it: the leak of issue 11.
@@ -152,12 +152,10 @@ def shapes():
     s = helper.make_tensor_value_info("s", TensorProto.FLOAT, [])
     e = helper.make_tensor_value_info("e", TensorProto.FLOAT, ["n", 3])
     t = helper.make_tensor_value_info("t", TensorProto.STRING, [])
-    h = helper.make_tensor_value_info("h", TensorProto.FLOAT16, [])
     s2 = helper.make_tensor_value_info("s2", TensorProto.FLOAT, [])
     v = helper.make_tensor_value_info("v", TensorProto.FLOAT, [3])
     e2 = helper.make_tensor_value_info("e2", TensorProto.FLOAT, ["n", 3])
     t2 = helper.make_tensor_value_info("t2", TensorProto.STRING, [])
-    h2 = helper.make_tensor_value_info("h2", TensorProto.FLOAT16, [])
     two = helper.make_tensor("two", TensorProto.FLOAT, [], [2.0])
     three = helper.make_tensor("three", TensorProto.INT64, [1], [3])
     nodes = [
@@ -165,22 +163,33 @@ def shapes():
         helper.make_node("Expand", ["s", "three"], ["v"]),
         helper.make_node("Add", ["e", "two"], ["e2"]),
         helper.make_node("Identity", ["t"], ["t2"]),
-        helper.make_node("Identity", ["h"], ["h2"]),
     ]
-    graph = helper.make_graph(nodes, "shapes", [s, e, t, h], [s2, v, e2, t2, h2], initializer=[two, three])
-    save(graph, "shapes.onnx", "s2 = 2s, v = [s s s], e2 = e + 2 (e may have 0 rows), t2 = t, h2 = h; s, t, h are 0-d")
+    graph = helper.make_graph(nodes, "shapes", [s, e, t], [s2, v, e2, t2], initializer=[two, three])
+    save(graph, "shapes.onnx", "s2 = 2s, v = [s s s], e2 = e + 2 (e may have 0 rows), t2 = t; s and t are 0-d")
 
 
 def constant():
-    """A model without inputs: c is a constant [2, 2] FP32, k a constant 0-d INT64."""
+    """A model without inputs: c is a constant [2, 2] FP32, k a 0-d INT64, h a 0-d FP16."""
     c = helper.make_tensor_value_info("c", TensorProto.FLOAT, [2, 2])
     k = helper.make_tensor_value_info("k", TensorProto.INT64, [])
+    h = helper.make_tensor_value_info("h", TensorProto.FLOAT16, [])
     nodes = [
         helper.make_node("Constant", [], ["c"], value=helper.make_tensor("cv", TensorProto.FLOAT, [2, 2], [1, 2, 3, 4])),
         helper.make_node("Constant", [], ["k"], value=helper.make_tensor("kv", TensorProto.INT64, [], [7])),
+        helper.make_node("Constant", [], ["h"], value=helper.make_tensor("hv", TensorProto.FLOAT16, [], [1.5])),
     ]
-    graph = helper.make_graph(nodes, "constant", [], [c, k])
-    save(graph, "constant.onnx", "no inputs; c = [[1 2] [3 4]] FP32, k = 7 INT64 0-d")
+    graph = helper.make_graph(nodes, "constant", [], [c, k, h])
+    save(graph, "constant.onnx", "no inputs; c = [[1 2] [3 4]] FP32, k = 7 INT64 0-d, h = 1.5 FP16 0-d")
+
+
+def sum_rows():
+    """y = ReduceSum(x, axis 0): its output does not carry the batch, so it cannot be batched."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["k"])
+    axes = helper.make_tensor("axes", TensorProto.INT64, [1], [0])
+    node = helper.make_node("ReduceSum", ["x", "axes"], ["y"], keepdims=0)
+    graph = helper.make_graph([node], "sum_rows", [x], [y], initializer=[axes])
+    save(graph, "sum_rows.onnx", "y = sum of x over dim 0; y [4] does not carry the batch")
 
 
 def main():
@@ -195,6 +204,7 @@ def main():
     reshape3()
     shapes()
     constant()
+    sum_rows()
 
 
 if __name__ == "__main__":

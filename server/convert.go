@@ -13,9 +13,12 @@ import (
 var errBadTensor = errors.New("bad tensor")
 
 // requestTensors decodes a ModelInferRequest's inputs. Raw contents are used
-// in place; typed contents are packed into bytes once.
+// in place; typed contents are packed into bytes once. It reports whether
+// outputs go back raw: when the inputs came raw, or when there are no
+// inputs to follow (Triton answers raw always), so every output of a model
+// without inputs, FP16 included, can be returned.
 func requestTensors(req *pb.ModelInferRequest) ([]tensor.Tensor, bool, error) {
-	raw := len(req.RawInputContents) > 0
+	raw := len(req.RawInputContents) > 0 || len(req.Inputs) == 0
 	if raw && len(req.RawInputContents) != len(req.Inputs) {
 		return nil, false, fmt.Errorf("%w: %d raw_input_contents for %d inputs; give one per input, in order",
 			errBadTensor, len(req.RawInputContents), len(req.Inputs))

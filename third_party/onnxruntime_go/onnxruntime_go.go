@@ -3017,10 +3017,14 @@ func convertAllocatedOutputs(outputs []Value, outputValues []*C.OrtValue) error 
 				C.ReleaseOrtValue(outputValues[j])
 			}
 		}
-		return fmt.Errorf("Error creating tensor from ort: %w", err)
+		return fmt.Errorf("%w: %w", OutputConversionError, err)
 	}
 	return nil
 }
+
+// aisle patch: OutputConversionError wraps the error of a run whose
+// runtime-allocated outputs could not be converted to Go values.
+var OutputConversionError = fmt.Errorf("Error creating tensor from ort")
 
 // aisle patch: firstOf returns a pointer to s[0], or nil when s is empty.
 func firstOf[T any](s []T) *T {
