@@ -42,11 +42,13 @@ func (v *Version) warmup(ctx context.Context) error {
 	return nil
 }
 
-// probe runs one request of zeros, every free dimension and the batch 1, on
+// probe runs one request of ones, every free dimension and the batch 1, on
 // the first instance: the input conversion, the runtime call, the output
-// conversion and the checks the scheduler applies to outputs. The data is
-// synthetic, so a model the runtime rejects it for (a Reshape whose shape
-// input is all zeros, say) still loads; what refuses the model is a failure
+// conversion and the checks the scheduler applies to outputs. Ones, not
+// zeros: ONNX Runtime's integer Div and Mod kernels raise SIGFPE on a zero
+// divisor, which kills the process (seen on the ONNX node tests). The data is
+// synthetic, so a model the runtime rejects it for (a Reshape to a shape
+// input of ones, say) still loads; what refuses the model is a failure
 // that does not depend on the data: a tensor aisle cannot convert
 // (inference.ErrUnsupported) or outputs that contradict the config (a
 // batched model whose outputs do not carry the batch in dimension 0).
@@ -60,12 +62,12 @@ func (v *Version) probe(ctx context.Context) error {
 	}
 	dataDependent := errors.Is(err, inference.ErrRun) && !errors.Is(err, inference.ErrUnsupported)
 	if err != nil && !dataDependent {
-		return fmt.Errorf("probe with zeros: %w", err)
+		return fmt.Errorf("probe with ones: %w", err)
 	}
 	return nil
 }
 
-// probeInputs builds one zero-filled request from the resolved config.
+// probeInputs builds one request of ones from the resolved config.
 func (v *Version) probeInputs() []tensor.Tensor {
 	out := make([]tensor.Tensor, len(v.Config.Inputs))
 	for i, in := range v.Config.Inputs {
@@ -76,9 +78,37 @@ func (v *Version) probeInputs() []tensor.Tensor {
 		for _, d := range in.Dims {
 			shape = append(shape, max(d, 1)) // -1 (free) becomes 1
 		}
-		out[i] = zeros(in.Name, in.DType(), shape)
+		t := zeros(in.Name, in.DType(), shape)
+		fillOnes(&t)
+		out[i] = t
 	}
 	return out
+}
+
+// fillOnes sets every element of t to one ("1" for BYTES).
+func fillOnes(t *tensor.Tensor) {
+	var one []byte
+	switch t.DType {
+	case tensor.Bytes:
+		for i := range t.Strings {
+			t.Strings[i] = []byte("1")
+		}
+		return
+	case tensor.FP32:
+		one = tensor.AsBytes([]float32{1})
+	case tensor.FP64:
+		one = tensor.AsBytes([]float64{1})
+	case tensor.FP16:
+		one = tensor.AsBytes([]uint16{tensor.Float16Bits(1)})
+	case tensor.BF16:
+		one = tensor.AsBytes([]uint16{0x3f80})
+	default: // integers and BOOL: little-endian 1
+		one = make([]byte, t.DType.Size())
+		one[0] = 1
+	}
+	for i := 0; i < len(t.Data); i += len(one) {
+		copy(t.Data[i:], one)
+	}
 }
 
 // checkOutputs checks a run's outputs as the scheduler and the server will:

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -98,25 +99,36 @@ func TestScalarEmptyAndInputlessThroughServer(t *testing.T) {
 // responseOutputs decodes a response's outputs, raw or typed, by name.
 func responseOutputs(t *testing.T, resp *pb.ModelInferResponse) map[string]tensor.Tensor {
 	t.Helper()
+	out, err := decodeOutputs(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func decodeOutputs(resp *pb.ModelInferResponse) (map[string]tensor.Tensor, error) {
 	out := map[string]tensor.Tensor{}
 	for i, o := range resp.Outputs {
 		dt, err := tensor.ParseDType(o.Datatype)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		tt := tensor.Tensor{Name: o.Name, DType: dt, Shape: o.Shape}
 		n := tensor.NumElements(o.Shape)
-		if len(resp.RawOutputContents) > 0 {
+		switch {
+		case len(resp.RawOutputContents) > i:
 			err = fromRaw(&tt, resp.RawOutputContents[i], n)
-		} else {
+		case len(resp.RawOutputContents) > 0:
+			err = fmt.Errorf("%d raw outputs for %d outputs", len(resp.RawOutputContents), len(resp.Outputs))
+		default:
 			err = fromContents(&tt, o.Contents, n)
 		}
 		if err != nil {
-			t.Fatalf("output %s: %v", o.Name, err)
+			return nil, fmt.Errorf("output %s: %w", o.Name, err)
 		}
 		out[o.Name] = tt
 	}
-	return out
+	return out, nil
 }
 
 // TestUnservableModelRefusedAtLoad checks that load probes a model without
