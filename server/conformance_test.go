@@ -270,4 +270,3 @@ func writeKnownFailures(t *testing.T, cases []onnxCase, errs []error) {
 	}
 	t.Logf("wrote %s: %d of %d cases fail in-process", ortFailuresFile, len(lines), len(cases))
 }
-
