@@ -155,3 +155,46 @@ func TestUnservableModelRefusedAtLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyRowsBatched sends zero-length sequences ([rows, 0]) to a batching
+// model from several clients at once, so they are gathered into one batch
+// of zero-byte inputs and scattered back.
+func TestEmptyRowsBatched(t *testing.T) {
+	root := t.TempDir()
+	writeConfig(t, root, "seq", "max_batch_size: 8\ndynamic_batching: {max_queue_delay_microseconds: 2000}\n")
+	modelFile(t, root, "seq", 1, "seq_sum.onnx")
+	ts := startServer(t, root, 0)
+	ctx := testCtx(t)
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			rows := int64(1 + i%2)
+			in := func(name string) *pb.ModelInferRequest_InferInputTensor {
+				return &pb.ModelInferRequest_InferInputTensor{Name: name, Datatype: "INT64", Shape: []int64{rows, 0},
+					Contents: &pb.InferTensorContents{}}
+			}
+			resp, err := ts.client.ModelInfer(ctx, &pb.ModelInferRequest{ModelName: "seq",
+				Inputs: []*pb.ModelInferRequest_InferInputTensor{in("input_ids"), in("attention_mask")}})
+			if err != nil {
+				errs <- err
+				return
+			}
+			outs, err := decodeOutputs(resp)
+			switch {
+			case err != nil:
+			case formatShape(outs["hidden"].Shape) != formatShape([]int64{rows, 0, 2}):
+				err = fmt.Errorf("hidden has shape %v, want [%d 0 2]", outs["hidden"].Shape, rows)
+			case formatShape(outs["total"].Shape) != formatShape([]int64{rows, 1}):
+				err = fmt.Errorf("total has shape %v, want [%d 1]", outs["total"].Shape, rows)
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func formatShape(s []int64) string { return fmt.Sprint(s) }
