@@ -26,5 +26,5 @@
 // per request on a model whose 0-d output was not its last. Now a failed
 // conversion releases every value the run allocated, so Run leaks nothing on
 // any path; TestScalarOutputsDoNotLeak holds resident memory flat over
-// 20,000 runs.
+// 40,000 runs.
 package inference
