@@ -6,6 +6,9 @@
 //
 // It parses and validates configs, chooses versions by policy, loads each
 // chosen version (runtime sessions behind a batching scheduler), warms it up
-// and publishes it atomically. A poller notices new, replaced and removed
+// (or, without model_warmup, probes it once, so a model that cannot be
+// served is refused rather than marked ready) and publishes it atomically.
+// A model with a 0-d input or output has no batch dimension: a config that
+// batches it is served unbatched, with a warning. A poller notices new, replaced and removed
 // files; a version that fails to load never replaces the one serving.
 package repository
