@@ -72,6 +72,12 @@ type TensorConfig struct {
 	// back per request.
 	Ragged   bool    `yaml:"ragged"`
 	PadValue float64 `yaml:"pad_value"`
+	// Range bounds the values of an integer input, [min, max] inclusive:
+	// an index into a table of n rows is [0, n-1]. A request holding a value
+	// outside is refused with INVALID_ARGUMENT before it is batched, instead
+	// of failing inside the runtime (batching would then isolate it, at the
+	// cost of extra runs). Inputs only; integer types only.
+	Range []int64 `yaml:"range"`
 
 	dtype tensor.DType
 }

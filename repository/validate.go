@@ -72,6 +72,23 @@ func validateTensors(kind string, ts []TensorConfig) error {
 		if t.Ragged && len(t.Dims) == 0 {
 			return fmt.Errorf("%w: %s %s: ragged needs at least one non-batch dim", ErrConfig, kind, t.Name)
 		}
+		if err := validateRange(kind, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validateRange(kind string, t *TensorConfig) error {
+	switch {
+	case t.Range == nil:
+		return nil
+	case kind != "inputs":
+		return fmt.Errorf("%w: %s %s: range applies to inputs only", ErrConfig, kind, t.Name)
+	case !isInteger(t.dtype):
+		return fmt.Errorf("%w: %s %s: range needs an integer data_type, not %s", ErrConfig, kind, t.Name, t.dtype)
+	case len(t.Range) != 2 || t.Range[0] > t.Range[1]:
+		return fmt.Errorf("%w: %s %s: range %v must be [min, max] with min <= max", ErrConfig, kind, t.Name, t.Range)
 	}
 	return nil
 }

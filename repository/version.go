@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aisle-ai/aisle/batching"
+	"github.com/aisle-ai/aisle/excerpt"
 	"github.com/aisle-ai/aisle/inference"
 	"github.com/aisle-ai/aisle/tensor"
 )
@@ -103,7 +104,7 @@ func (v *Version) outputIndexes(names []string) ([]int, error) {
 	for _, n := range names {
 		i := indexOf(v.Config.Outputs, n)
 		if i < 0 {
-			return nil, fmt.Errorf("%w: unknown output %q for model %s (outputs: %v)", ErrInvalidInput, n, v.Name, tensorNames(v.Config.Outputs))
+			return nil, fmt.Errorf("%w: unknown output %s for model %s (outputs: %v)", ErrInvalidInput, excerpt.Quote(n), v.Name, tensorNames(v.Config.Outputs))
 		}
 		idx = append(idx, i)
 	}
