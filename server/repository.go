@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/aisle-ai/aisle/excerpt"
 	pb "github.com/aisle-ai/aisle/proto/inference"
 	"github.com/aisle-ai/aisle/repository"
 )
@@ -55,7 +56,7 @@ func (s *inferenceService) RepositoryModelUnload(ctx context.Context, req *pb.Re
 // checkRepositoryName accepts the empty name: aisle serves one repository.
 func checkRepositoryName(name string) error {
 	if name != "" {
-		return fmt.Errorf("%w: repository %q: aisle serves a single repository; leave repository_name empty", repository.ErrModelNotFound, name)
+		return fmt.Errorf("%w: repository %s: aisle serves a single repository; leave repository_name empty", repository.ErrModelNotFound, excerpt.Quote(name))
 	}
 	return nil
 }
