@@ -73,18 +73,29 @@ func (s *inferenceService) ModelStatistics(_ context.Context, req *pb.ModelStati
 			versions = versionStrings(s.repo.Versions(name))
 		}
 		for _, ver := range versions {
-			v, err := s.repo.Get(name, ver)
+			st, err := s.versionStats(name, ver)
 			if err != nil {
 				if req.Name == "" && !errors.Is(err, repository.ErrModelNotFound) {
 					continue
 				}
 				return nil, toStatus(err)
 			}
-			resp.ModelStats = append(resp.ModelStats, modelStats(v))
-			v.Release()
+			resp.ModelStats = append(resp.ModelStats, st)
 		}
 	}
 	return resp, nil
+}
+
+// versionStats holds the version only while reading its statistics, and
+// releases it on every path, a panic included: a version never released
+// would hold its unload for the whole drain timeout.
+func (s *inferenceService) versionStats(name, version string) (*pb.ModelStatistics, error) {
+	v, err := s.repo.Get(name, version)
+	if err != nil {
+		return nil, err
+	}
+	defer v.Release()
+	return modelStats(v), nil
 }
 
 func (s *inferenceService) readyModels() []string {
