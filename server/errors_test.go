@@ -164,3 +164,17 @@ func TestClientMessage(t *testing.T) {
 		t.Errorf("clientMessage of 1 MB = %d bytes", len(got))
 	}
 }
+
+func TestRecoverStream(t *testing.T) {
+	var logs bytes.Buffer
+	m := newMetrics(prometheus.NewRegistry())
+	intercept := recoverStream(slog.New(slog.NewJSONHandler(&logs, nil)), m.panics)
+	info := &grpc.StreamServerInfo{FullMethod: "/inference.GRPCInferenceService/ModelStreamInfer"}
+	err := intercept(nil, nil, info, func(any, grpc.ServerStream) error { panic("kaput") })
+	if status.Code(err) != codes.Internal || strings.Contains(err.Error(), "kaput") {
+		t.Fatalf("got %v, want INTERNAL without the panic text", err)
+	}
+	if testutil.ToFloat64(m.panics.WithLabelValues(info.FullMethod)) != 1 || !strings.Contains(logs.String(), "kaput") {
+		t.Errorf("panic not counted or not logged: %s", logs.String())
+	}
+}

@@ -60,6 +60,7 @@ func New(cfg Config, repo Repository, reg prometheus.Registerer, log *slog.Logge
 	ready := &readiness{mode: cfg.Readiness, repo: repo}
 	opts := []grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(recoverUnary(log, m.panics)),
+		grpc.ChainStreamInterceptor(recoverStream(log, m.panics)),
 	}
 	if cfg.MaxRecvMsgSize > 0 {
 		opts = append(opts, grpc.MaxRecvMsgSize(cfg.MaxRecvMsgSize))
@@ -141,22 +142,38 @@ func (s *Server) Stop(ctx context.Context) {
 func recoverUnary(log *slog.Logger, panics *prometheus.CounterVec) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
 		defer func() {
-			r := recover()
-			if r == nil {
-				return
+			if r := recover(); r != nil {
+				resp, err = nil, recovered(log, panics, info.FullMethod, modelOf(req), r)
 			}
-			model := modelOf(req)
-			log.Error("recovered panic in handler", "method", info.FullMethod, "model", excerpt.Text(model, excerpt.MaxBytes),
-				"panic", excerpt.Text(fmt.Sprint(r), maxMessage), "stack", string(debug.Stack()))
-			panics.WithLabelValues(info.FullMethod).Inc()
-			where := info.FullMethod
-			if model != "" {
-				where += " for model " + excerpt.Quote(model)
-			}
-			resp, err = nil, status.Errorf(codes.Internal, "internal error in %s (recovered panic, logged by the server)", where)
 		}()
 		return h(ctx, req)
 	}
+}
+
+// recoverStream is recoverUnary for streaming RPCs: the stream ends with
+// INTERNAL.
+func recoverStream(log *slog.Logger, panics *prometheus.CounterVec) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = recovered(log, panics, info.FullMethod, "", r)
+			}
+		}()
+		return h(srv, ss)
+	}
+}
+
+// recovered logs and counts a recovered panic r and returns the status the
+// client gets.
+func recovered(log *slog.Logger, panics *prometheus.CounterVec, method, model string, r any) error {
+	log.Error("recovered panic in handler", "method", method, "model", excerpt.Text(model, excerpt.MaxBytes),
+		"panic", excerpt.Text(fmt.Sprint(r), maxMessage), "stack", string(debug.Stack()))
+	panics.WithLabelValues(method).Inc()
+	where := method
+	if model != "" {
+		where += " for model " + excerpt.Quote(model)
+	}
+	return status.Errorf(codes.Internal, "internal error in %s (recovered panic, logged by the server)", where)
 }
 
 // modelOf returns the model a request names, if it names one.
