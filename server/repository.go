@@ -22,7 +22,7 @@ func (s *inferenceService) RepositoryIndex(_ context.Context, req *pb.Repository
 			continue
 		}
 		resp.Models = append(resp.Models, &pb.RepositoryIndexResponse_ModelIndex{
-			Name: e.Name, Version: e.Version, State: e.State, Reason: e.Reason,
+			Name: e.Name, Version: e.Version, State: e.State, Reason: clientMessage(e.Reason),
 		})
 	}
 	return resp, nil
