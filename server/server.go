@@ -10,11 +10,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
-	"google.golang.org/grpc/status"
 
 	"github.com/aisle-ai/aisle/excerpt"
 	pb "github.com/aisle-ai/aisle/proto/inference"
@@ -173,7 +171,7 @@ func recovered(log *slog.Logger, panics *prometheus.CounterVec, method, model st
 	if model != "" {
 		where += " for model " + excerpt.Quote(model)
 	}
-	return status.Errorf(codes.Internal, "internal error in %s (recovered panic, logged by the server)", where)
+	return toStatus(fmt.Errorf("%s: %w", where, errPanic))
 }
 
 // modelOf returns the model a request names, if it names one.

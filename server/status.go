@@ -48,7 +48,7 @@ func toStatus(err error) error {
 		code = codes.DeadlineExceeded
 	case errors.Is(err, repository.ErrNotReady), errors.Is(err, batching.ErrClosed):
 		code = codes.Unavailable
-	case errors.Is(err, inference.ErrRun), errors.Is(err, batching.ErrPanic):
+	case errors.Is(err, inference.ErrRun), errors.Is(err, batching.ErrPanic), errors.Is(err, errPanic):
 		// A request that failed in the runtime even when run alone
 		// (batching isolates it): the model or the server is at fault.
 		code = codes.Internal
@@ -89,3 +89,7 @@ func clientMessage(msg string) string {
 
 // errBadRequest reports a malformed request outside tensor decoding.
 var errBadRequest = errors.New("bad request")
+
+// errPanic reports a handler panic recovered by the interceptors; the panic
+// itself is logged, never sent.
+var errPanic = errors.New("internal error (recovered panic, logged by the server)")
