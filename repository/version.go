@@ -2,6 +2,7 @@ package repository
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -78,7 +79,12 @@ func (v *Version) Infer(ctx context.Context, req Request) ([]tensor.Tensor, erro
 	}
 	outs, err := v.sched.Infer(ctx, batching.Request{Inputs: inputs, Priority: req.Priority, Timeout: req.Timeout})
 	if err != nil {
-		return nil, fmt.Errorf("infer %s v%d: %w", v.Name, v.Number, err)
+		// The scheduler's own errors already name the model and version
+		// ("cart-gnn v1: run: ..."); only context errors come bare.
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return nil, fmt.Errorf("infer %s v%d: %w", v.Name, v.Number, err)
+		}
+		return nil, err
 	}
 	res := make([]tensor.Tensor, 0, len(want))
 	for _, i := range want {
