@@ -97,6 +97,6 @@
 //
 // Stats returns Triton ModelStatistics-style counters; NewMetrics provides
 // the aisle_* Prometheus series (batch size, queue depth, queue and compute
-// durations, rejections by reason, inference and execution counts), labelled
-// by model and version.
+// durations, rejections by reason, inference and execution counts, batch
+// splits and recovered panics), labelled by model and version.
 package batching
