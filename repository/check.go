@@ -41,6 +41,9 @@ func (v *Version) orderInputs(in []tensor.Tensor) ([]tensor.Tensor, error) {
 			return nil, fmt.Errorf("%w: missing input %q for model %s", ErrInvalidInput, cfg.Inputs[j].Name, v.Name)
 		}
 	}
+	if err := checkIndexes(out, cfg); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 

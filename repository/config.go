@@ -78,8 +78,20 @@ type TensorConfig struct {
 	// of failing inside the runtime (batching would then isolate it, at the
 	// cost of extra runs). Inputs only; integer types only.
 	Range []int64 `yaml:"range"`
+	// IndexOf bounds the values of an integer input by a dimension of
+	// another input of the same request: each value v must satisfy
+	// 0 <= v < that dimension (a node index into the request's own node
+	// list, whose length no static range can state). Dim counts like Dims,
+	// without the batch dimension. Checked before batching, like Range.
+	IndexOf *IndexOf `yaml:"index_of"`
 
 	dtype tensor.DType
+}
+
+// IndexOf names the dimension an index input points into.
+type IndexOf struct {
+	Input string `yaml:"input"`
+	Dim   int    `yaml:"dim"`
 }
 
 // DType returns the parsed data type.

@@ -107,3 +107,24 @@ func firstOutsideU64(s []uint64, lo, hi int64) (i int, v int64, big bool) {
 	}
 	return -1, 0, false
 }
+
+// checkIndexes checks the inputs that declare index_of against the
+// dimension they index, in this request's own tensors (in model order).
+func checkIndexes(in []tensor.Tensor, cfg *Config) error {
+	off := 0
+	if cfg.MaxBatchSize > 0 {
+		off = 1
+	}
+	for i, c := range cfg.Inputs {
+		if c.IndexOf == nil {
+			continue
+		}
+		target := &in[indexOf(cfg.Inputs, c.IndexOf.Input)]
+		size := target.Shape[c.IndexOf.Dim+off]
+		bound := TensorConfig{Range: []int64{0, size - 1}}
+		if err := checkRange(&in[i], bound); err != nil {
+			return fmt.Errorf("%w (an index into dim %d of input %q, of size %d)", err, c.IndexOf.Dim, c.IndexOf.Input, size)
+		}
+	}
+	return nil
+}

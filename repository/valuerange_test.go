@@ -10,11 +10,19 @@ import (
 
 func TestRangeConfig(t *testing.T) {
 	bad := map[string]string{
-		"output":     "outputs: [{name: y, data_type: INT64, dims: [1], range: [0, 1]}]",
-		"float":      "inputs: [{name: x, data_type: FP32, dims: [1], range: [0, 1]}]",
-		"one value":  "inputs: [{name: x, data_type: INT64, dims: [1], range: [3]}]",
-		"reversed":   "inputs: [{name: x, data_type: INT64, dims: [1], range: [5, 1]}]",
-		"not number": "inputs: [{name: x, data_type: INT64, dims: [1], range: [a, 1]}]",
+		"output":           "outputs: [{name: y, data_type: INT64, dims: [1], range: [0, 1]}]",
+		"float":            "inputs: [{name: x, data_type: FP32, dims: [1], range: [0, 1]}]",
+		"one value":        "inputs: [{name: x, data_type: INT64, dims: [1], range: [3]}]",
+		"reversed":         "inputs: [{name: x, data_type: INT64, dims: [1], range: [5, 1]}]",
+		"not number":       "inputs: [{name: x, data_type: INT64, dims: [1], range: [a, 1]}]",
+		"index_of unknown": "inputs: [{name: x, data_type: INT64, dims: [1], index_of: {input: y, dim: 0}}]",
+		"index_of self":    "inputs: [{name: x, data_type: INT64, dims: [1], index_of: {input: x, dim: 0}}]",
+		"index_of dim": `inputs: [{name: x, data_type: INT64, dims: [1], index_of: {input: y, dim: 1}},
+                 {name: y, data_type: FP32, dims: [-1]}]`,
+		"index_of float": `inputs: [{name: x, data_type: FP32, dims: [1], index_of: {input: y, dim: 0}},
+                 {name: y, data_type: FP32, dims: [-1]}]`,
+		"index_of output": "outputs: [{name: x, data_type: INT64, dims: [1], index_of: {input: y, dim: 0}}]",
+		"index_of key":    "inputs: [{name: x, data_type: INT64, dims: [1], index_of: {input: y, dimension: 0}}]",
 	}
 	for name, yaml := range bad {
 		if _, err := ParseConfig([]byte(yaml)); !errors.Is(err, ErrConfig) {
@@ -59,6 +67,30 @@ func TestRangeCheck(t *testing.T) {
 			t.Errorf("%s %v: %v", c.t.DType, c.t.Data, err)
 		case c.element != "" && (!errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), c.element)):
 			t.Errorf("%s %v: %v, want ErrInvalidInput naming %q", c.t.DType, c.t.Data, err, c.element)
+		}
+	}
+}
+
+// TestIndexOf checks index inputs against the dimension they index, in the
+// request's own tensors.
+func TestIndexOf(t *testing.T) {
+	cfg, err := ParseConfig([]byte(`max_batch_size: 4
+inputs:
+  - {name: nodes, data_type: INT64, dims: [-1]}
+  - {name: alias, data_type: INT32, dims: [-1], index_of: {input: nodes, dim: 0}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes := tensor.FromSlice("nodes", []int64{1, 3}, []int64{0, 5, 9})
+	for _, c := range []struct {
+		alias []int32
+		ok    bool
+	}{{[]int32{0, 2, 1, 0}, true}, {[]int32{0, 3, 1, 0}, false}, {[]int32{-1, 0, 0, 0}, false}} {
+		in := []tensor.Tensor{nodes, tensor.FromSlice("alias", []int64{1, 4}, c.alias)}
+		err := checkIndexes(in, cfg)
+		if c.ok != (err == nil) || (err != nil && !errors.Is(err, ErrInvalidInput)) {
+			t.Errorf("alias %v over 3 nodes: %v", c.alias, err)
 		}
 	}
 }

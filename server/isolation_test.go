@@ -20,9 +20,10 @@ import (
 )
 
 // isolationRepo serves the real query-encoder and cart-gnn from models/,
-// plus "encoder-raw", the same encoder without a tokenizer or declared
-// ranges, so token ids past the vocabulary reach the runtime and fail there
-// (the case batching must isolate).
+// plus "encoder-raw" and "gnn-raw", the same models without a tokenizer or
+// declared ranges, so token ids past the vocabulary and node indexes past
+// the graph reach the runtime and fail there (the case batching must
+// isolate).
 func isolationRepo(t *testing.T) recommendClient {
 	t.Helper()
 	root := t.TempDir()
@@ -41,6 +42,14 @@ inputs:
 outputs:
   - {name: last_hidden_state, data_type: FP32, dims: [-1, 128], ragged: true}
 dynamic_batching: {max_queue_delay_microseconds: 500}
+`))
+	data, err = os.ReadFile(filepath.Join("..", "models", "cart-gnn", "1", "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeAtomic(t, filepath.Join(root, "gnn-raw", "1", "model.onnx"), data)
+	writeAtomic(t, filepath.Join(root, "gnn-raw", "config.yaml"), []byte(`max_batch_size: 64
+dynamic_batching: {max_queue_delay_microseconds: 200}
 `))
 	var p *Personalization
 	ts := startServerWith(t, root, func(repo Repository) []Service {
@@ -64,10 +73,11 @@ func tokenRequest(model string, first int64) *pb.ModelInferRequest {
 		RawInputContents: [][]byte{tensor.AsBytes(ids), tensor.AsBytes(ones), tensor.AsBytes(zeros)}}
 }
 
-// graphRequest is a cart-gnn ModelInfer for cart; badAlias points one
-// position past the cart's nodes (fails in the runtime), badItem puts an id
-// past the embedding table (refused by the declared range).
-func graphRequest(t *testing.T, cart []int64, badAlias, badItem bool) *pb.ModelInferRequest {
+// graphRequest is a ModelInfer of model (cart-gnn or gnn-raw) for cart;
+// badAlias points past the cart's nodes, badItem puts an id past the
+// embedding table: both fail in the runtime unless the config's index_of
+// and range refuse them first.
+func graphRequest(t *testing.T, model string, cart []int64, badAlias, badItem bool) *pb.ModelInferRequest {
 	var b graphnn.Builder
 	var batch graphnn.Batch
 	if err := b.Build([][]int64{cart}, &batch); err != nil {
@@ -80,7 +90,7 @@ func graphRequest(t *testing.T, cart []int64, badAlias, badItem bool) *pb.ModelI
 		batch.Items[0] = 5000
 	}
 	is, as, ss := batch.ItemsShape(), batch.AShape(), batch.SeqShape()
-	return &pb.ModelInferRequest{ModelName: "cart-gnn",
+	return &pb.ModelInferRequest{ModelName: model,
 		Inputs: []*pb.ModelInferRequest_InferInputTensor{
 			{Name: "items", Datatype: "INT64", Shape: is[:]}, {Name: "A", Datatype: "FP32", Shape: as[:]},
 			{Name: "alias", Datatype: "INT64", Shape: ss[:]}, {Name: "mask", Datatype: "INT64", Shape: ss[:]}},
@@ -109,7 +119,11 @@ func TestBadRequestsFailAlone(t *testing.T) {
 			return err
 		},
 		"cart-gnn ModelInfer": func() error {
-			_, err := rc.ts.client.ModelInfer(ctx, graphRequest(t, cart, false, false))
+			_, err := rc.ts.client.ModelInfer(ctx, graphRequest(t, "cart-gnn", cart, false, false))
+			return err
+		},
+		"gnn-raw ModelInfer": func() error {
+			_, err := rc.ts.client.ModelInfer(ctx, graphRequest(t, "gnn-raw", cart, false, false))
 			return err
 		},
 		"encoder-raw ModelInfer": func() error {
@@ -123,8 +137,10 @@ func TestBadRequestsFailAlone(t *testing.T) {
 	}{
 		"token id past the vocabulary, isolated": {tokenRequest("encoder-raw", 1_000_000), codes.Internal},
 		"token id past the vocabulary, refused":  {tokenRequest("query-encoder", 1_000_000), codes.InvalidArgument},
-		"alias past the nodes, isolated":         {graphRequest(t, cart, true, false), codes.Internal},
-		"item past the table, refused":           {graphRequest(t, cart, false, true), codes.InvalidArgument},
+		"alias past the nodes, isolated":         {graphRequest(t, "gnn-raw", cart, true, false), codes.Internal},
+		"item past the table, isolated":          {graphRequest(t, "gnn-raw", cart, false, true), codes.Internal},
+		"alias past the nodes, refused":          {graphRequest(t, "cart-gnn", cart, true, false), codes.InvalidArgument},
+		"item past the table, refused":           {graphRequest(t, "cart-gnn", cart, false, true), codes.InvalidArgument},
 	}
 	rounds := 60
 	if testing.Short() {
@@ -177,7 +193,7 @@ func TestBadRequestsFailAlone(t *testing.T) {
 	t.Logf("%d good calls, %d bad calls", goodN.Load(), badN.Load())
 	// The bad requests that reach the runtime shared batches with good
 	// ones: otherwise no batch would have been split.
-	for _, model := range []string{"encoder-raw", "cart-gnn"} {
+	for _, model := range []string{"encoder-raw", "gnn-raw"} {
 		n, err := testutil.GatherAndCount(rc.ts.reg, "aisle_batch_splits_total")
 		if err != nil {
 			t.Fatal(err)
@@ -232,11 +248,11 @@ func splits(t *testing.T, rc recommendClient, model string) float64 {
 func TestRuntimeErrorMessage(t *testing.T) {
 	rc := isolationRepo(t)
 	ctx := testCtx(t)
-	_, err := rc.ts.client.ModelInfer(ctx, graphRequest(t, []int64{1, 2}, true, false))
+	_, err := rc.ts.client.ModelInfer(ctx, graphRequest(t, "gnn-raw", []int64{1, 2}, true, false))
 	st, _ := status.FromError(err)
 	t.Logf("message: %s", st.Message())
-	if st.Code() != codes.Internal || !strings.Contains(st.Message(), "cart-gnn v1: run:") {
-		t.Fatalf("ModelInfer with a bad alias = %v, want INTERNAL naming cart-gnn v1 and the run step", err)
+	if st.Code() != codes.Internal || !strings.Contains(st.Message(), "gnn-raw v1: run:") {
+		t.Fatalf("ModelInfer with a bad alias = %v, want INTERNAL naming gnn-raw v1 and the run step", err)
 	}
 	if strings.Contains(st.Message(), ".cc:") || strings.Contains(st.Message(), "onnxruntime_src") {
 		t.Errorf("message carries a runtime source location: %s", st.Message())
