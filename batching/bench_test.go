@@ -121,12 +121,13 @@ func BenchmarkGather(b *testing.B) {
 	var y, h []float32
 	var n []int64
 	var outs [3]tensor.Tensor
+	res := make([]result, len(reqs))
 	b.ReportAllocs()
 	for b.Loop() {
 		w.batch = append(w.batch[:0], reqs...)
-		rows, padLen := s.gather(w)
+		rows, padLen := s.gather(w, w.batch)
 		y, h, n, outs = toyCompute(w.in, y[:0], h[:0], n[:0])
-		if err := s.scatter(w, outs[:], rows, padLen); err != nil {
+		if err := s.scatter(w.batch, res, outs[:], rows, padLen); err != nil {
 			b.Fatal(err)
 		}
 	}

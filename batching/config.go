@@ -2,6 +2,7 @@ package batching
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/aisle-ai/aisle/tensor"
@@ -124,6 +125,10 @@ type Config struct {
 	// Outputs lists the model outputs in model order, the order the Runner
 	// returns and Infer returns.
 	Outputs []OutputSpec
+	// Log receives the failures of requests that fail on their own (rate
+	// limited, bounded length) and recovered panics with their stacks. nil
+	// means slog.Default().
+	Log *slog.Logger
 }
 
 func (c *Config) validate(runners []Runner) error {

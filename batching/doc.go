@@ -64,6 +64,27 @@
 // non-timed-out request of its level. Levels are served strictly in order,
 // 1 first.
 //
+// # Failures stay with the request that caused them
+//
+// A Runner error or panic fails a batch; a request that would fail on its
+// own (a token id past the vocabulary, an index out of range) must not fail
+// the others batched with it. So a failed batch of several requests is split
+// in halves and each half run again, recursively, until every failing
+// request runs alone: the others get their outputs, the failing ones the
+// error (wrapped with the model, version and step: "gather inputs", "run" or
+// "split outputs"). One poisoned request in a batch of n costs at most
+// 2·log2(n) extra runs; aisle_batch_splits_total counts the splits. Callers
+// should still reject what they can before queueing (the repository checks
+// declared value ranges), since every split costs runs.
+//
+// A panic in any step is recovered, counted (aisle_batch_panics_total) and
+// treated as a failure of that batch; a request whose run panics alone gets
+// ErrPanic, which names no panic text, and the panic is logged once for it,
+// with its stack. Failure log lines are structured (model, version, step,
+// requests), their error text is cut to 512 bytes, and each scheduler
+// writes at most 5 at once and one a second after that, reporting how many
+// it suppressed.
+//
 // # Shutdown
 //
 // Close stops admission (ErrClosed), lets the workers drain the queue and
@@ -76,6 +97,6 @@
 //
 // Stats returns Triton ModelStatistics-style counters; NewMetrics provides
 // the aisle_* Prometheus series (batch size, queue depth, queue and compute
-// durations, rejections by reason, inference and execution counts), labelled
-// by model and version.
+// durations, rejections by reason, inference and execution counts, batch
+// splits and recovered panics), labelled by model and version.
 package batching

@@ -4,7 +4,7 @@ import "errors"
 
 // Errors returned by Infer. Context errors (context.Canceled,
 // context.DeadlineExceeded) are returned unchanged, and runner errors are
-// wrapped with the model name.
+// wrapped with the model name and the failing step.
 var (
 	// ErrQueueFull reports that the request's priority level already holds
 	// QueuePolicy.MaxQueueSize requests. It is returned at once, without
@@ -22,4 +22,8 @@ var (
 	// count, data size, batch rows, ragged lengths). The server validates
 	// requests first, so this signals a caller bug or a racing config change.
 	ErrInvalidInput = errors.New("invalid inference request")
+	// ErrPanic reports a request whose batch step panicked even when run
+	// alone. The panic value and stack are logged, never returned: the
+	// error names only the model, the version and the step.
+	ErrPanic = errors.New("internal error (recovered panic, logged by the server)")
 )

@@ -2,29 +2,24 @@ package batching
 
 import (
 	"encoding/binary"
-	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/aisle-ai/aisle/tensor"
 )
 
 // execute runs w.batch: gather the inputs, call the runner, scatter the
-// outputs, deliver every request's result and record statistics.
+// outputs, deliver every request's result and record statistics. A failing
+// batch is split until the failing requests are alone (isolate.go), so every
+// other request of the batch still gets its outputs.
 func (s *Scheduler) execute(w *worker) {
-	t0 := time.Now()
-	rows, padLen := s.gather(w)
-	t1 := time.Now()
-	outs, err := s.run(w)
-	t2 := time.Now()
-	if err == nil {
-		err = s.scatter(w, outs, rows, padLen)
-	} else {
-		err = fmt.Errorf("%s: run batch of %d: %w", s.name, rows, err)
-	}
+	n := len(w.batch)
+	w.results = slices.Grow(w.results[:0], n)[:n]
+	var b batchTiming
+	s.runPart(w, w.batch, w.results, &b)
 	t3 := time.Now()
-	s.release(w)
 	// The instance is free before any result is delivered, so a client
 	// that answers a result with its next request finds it free.
 	s.mu.Lock()
@@ -32,12 +27,13 @@ func (s *Scheduler) execute(w *worker) {
 	s.mu.Unlock()
 	s.signal()
 
-	b := batchTiming{rows: rows, input: t1.Sub(t0), infer: t2.Sub(t1), output: t3.Sub(t2), ok: err == nil, end: t3}
-	for _, e := range w.batch {
+	b.end = t3
+	for i, e := range w.batch {
 		q := e.dispatched.Sub(e.enqueued)
 		b.queued.add(1, q)
-		if b.ok {
+		if w.results[i].err == nil {
 			b.success.add(1, t3.Sub(e.enqueued))
+			b.rows += e.rows
 		} else {
 			b.failed.add(1, t3.Sub(e.enqueued))
 		}
@@ -45,23 +41,20 @@ func (s *Scheduler) execute(w *worker) {
 			s.inst.queueTime.Observe(q.Seconds())
 		}
 	}
+	b.ok = b.success.Count > 0
 	// Statistics first, so they already count a request when its Infer
 	// returns.
 	if in := s.inst; in != nil && b.ok {
-		in.batchSize.Observe(float64(rows))
-		in.compute.Observe(t3.Sub(t0).Seconds())
+		in.batchSize.Observe(float64(b.rows))
+		in.compute.Observe((b.input + b.infer + b.output).Seconds())
 		in.executions.Inc()
-		in.inferences.Add(float64(rows))
+		in.inferences.Add(float64(b.rows))
 	}
 	s.statsMu.Lock()
 	s.stats.record(&b)
 	s.statsMu.Unlock()
 	for i, e := range w.batch {
-		r := result{err: err}
-		if err == nil {
-			r = w.results[i]
-		}
-		s.finish(e, r) // e may be recycled from here on
+		s.finish(e, w.results[i]) // e may be recycled from here on
 	}
 	clear(w.batch)
 	w.batch = w.batch[:0]
@@ -76,17 +69,6 @@ func (s *Scheduler) execute(w *worker) {
 	runtime.Gosched()
 }
 
-// run calls the runner, turning a panic into an error so one bad batch does
-// not take the server down.
-func (s *Scheduler) run(w *worker) (outs []tensor.Tensor, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("runner panicked: %v", p)
-		}
-	}()
-	return w.runner.Run(s.runCtx, w.in)
-}
-
 // release drops the batch's references to request inputs so they can be
 // collected while the worker idles; the buffers themselves stay.
 func (s *Scheduler) release(w *worker) {
@@ -97,18 +79,18 @@ func (s *Scheduler) release(w *worker) {
 	}
 }
 
-// gather builds the runner's inputs for w.batch into w.in and returns the
-// batch's rows and padded length. A batch of one request runs on the
+// gather builds the runner's inputs for part (w.batch or a piece of it)
+// into w.in and returns its rows and padded length. A batch of one request runs on the
 // request's own tensors; otherwise each input is concatenated along
 // dimension 0 into the worker's buffer for that input, ragged rows padded to
 // the longest length in the batch.
-func (s *Scheduler) gather(w *worker) (rows, padLen int) {
-	for _, e := range w.batch {
+func (s *Scheduler) gather(w *worker, part []*entry) (rows, padLen int) {
+	for _, e := range part {
 		rows += e.rows
 		padLen = max(padLen, e.length)
 	}
-	if len(w.batch) == 1 {
-		for i, t := range w.batch[0].inputs {
+	if len(part) == 1 {
+		for i, t := range part[0].inputs {
 			w.in[i] = t
 			if name := s.cfg.Inputs[i].Name; name != "" {
 				w.in[i].Name = name
@@ -118,7 +100,7 @@ func (s *Scheduler) gather(w *worker) (rows, padLen int) {
 	}
 	for i := range s.cfg.Inputs {
 		spec := &s.cfg.Inputs[i]
-		head := &w.batch[0].inputs[i]
+		head := &part[0].inputs[i]
 		shape := append(w.shapes[i][:0], int64(rows))
 		shape = append(shape, head.Shape[1:]...)
 		if spec.Ragged {
@@ -130,18 +112,18 @@ func (s *Scheduler) gather(w *worker) (rows, padLen int) {
 			t.Name = head.Name
 		}
 		if head.DType == tensor.Bytes {
-			t.Strings = s.gatherStrings(w, i, padLen)
+			t.Strings = s.gatherStrings(w, part, i, padLen)
 		} else {
-			t.Data = s.gatherBytes(w, i, rows, padLen)
+			t.Data = s.gatherBytes(w, part, i, rows, padLen)
 		}
 		w.in[i] = t
 	}
 	return rows, padLen
 }
 
-func (s *Scheduler) gatherBytes(w *worker, i, rows, padLen int) []byte {
+func (s *Scheduler) gatherBytes(w *worker, part []*entry, i, rows, padLen int) []byte {
 	ragged := s.cfg.Inputs[i].Ragged
-	head := &w.batch[0].inputs[i]
+	head := &part[0].inputs[i]
 	size := head.DType.Size()
 	inner := 1 // elements per position of dimension 1 (ragged) or per row
 	if ragged {
@@ -163,7 +145,7 @@ func (s *Scheduler) gatherBytes(w *worker, i, rows, padLen int) []byte {
 	var pad [8]byte
 	var padded []byte
 	off := 0
-	for _, e := range w.batch {
+	for _, e := range part {
 		data := e.inputs[i].Data
 		if !ragged || e.length == padLen {
 			off += copy(buf[off:], data)
@@ -182,10 +164,10 @@ func (s *Scheduler) gatherBytes(w *worker, i, rows, padLen int) []byte {
 	return buf
 }
 
-func (s *Scheduler) gatherStrings(w *worker, i, padLen int) [][]byte {
+func (s *Scheduler) gatherStrings(w *worker, part []*entry, i, padLen int) [][]byte {
 	ragged := s.cfg.Inputs[i].Ragged
 	strs := w.strs[i][:0]
-	for _, e := range w.batch {
+	for _, e := range part {
 		t := &e.inputs[i]
 		if !ragged || e.length == padLen {
 			strs = append(strs, t.Strings...)

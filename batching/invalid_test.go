@@ -126,7 +126,7 @@ func TestBadRunnerOutputs(t *testing.T) {
 		want string
 	}{
 		{"error", func(context.Context, []tensor.Tensor) ([]tensor.Tensor, error) { return nil, errBoom }, "boom"},
-		{"panic", func(context.Context, []tensor.Tensor) ([]tensor.Tensor, error) { panic("kaput") }, "panicked: kaput"},
+		{"panic", func(context.Context, []tensor.Tensor) ([]tensor.Tensor, error) { panic("kaput") }, "toy v3: run: internal error"},
 		{"output count", func(_ context.Context, in []tensor.Tensor) ([]tensor.Tensor, error) {
 			return toyWant(Request{Inputs: in})[:2], nil
 		}, "returned 2 outputs"},

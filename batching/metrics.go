@@ -18,6 +18,8 @@ type Metrics struct {
 	rejected   *prometheus.CounterVec
 	inferences *prometheus.CounterVec
 	executions *prometheus.CounterVec
+	splits     *prometheus.CounterVec
+	panics     *prometheus.CounterVec
 }
 
 // Reasons in aisle_batch_rejected_total.
@@ -70,6 +72,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "aisle_execution_count_total",
 			Help: "Batches executed successfully, as Triton's nv_inference_exec_count.",
 		}, labels),
+		splits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aisle_batch_splits_total",
+			Help: "Failed batches split in halves and run again to isolate the failing requests.",
+		}, labels),
+		panics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aisle_batch_panics_total",
+			Help: "Panics recovered while gathering, running or splitting a batch (re-runs of a split batch included).",
+		}, labels),
 	}
 	if reg != nil {
 		m.batchSize = register(reg, m.batchSize)
@@ -79,6 +89,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.rejected = register(reg, m.rejected)
 		m.inferences = register(reg, m.inferences)
 		m.executions = register(reg, m.executions)
+		m.splits = register(reg, m.splits)
+		m.panics = register(reg, m.panics)
 	}
 	return m
 }
@@ -113,6 +125,8 @@ func (m *Metrics) Forget(model, version string) {
 	m.rejected.DeletePartialMatch(prometheus.Labels{"model": model, "version": version})
 	m.inferences.DeleteLabelValues(model, version)
 	m.executions.DeleteLabelValues(model, version)
+	m.splits.DeleteLabelValues(model, version)
+	m.panics.DeleteLabelValues(model, version)
 }
 
 // instruments are one scheduler's curried series, resolved once in New so
@@ -122,6 +136,7 @@ type instruments struct {
 	queueDepth                    prometheus.Gauge
 	queueFull, timeout, cancelled prometheus.Counter
 	inferences, executions        prometheus.Counter
+	splits, panics                prometheus.Counter
 }
 
 func (m *Metrics) instruments(model, version string) *instruments {
@@ -138,6 +153,20 @@ func (m *Metrics) instruments(model, version string) *instruments {
 		cancelled:  m.rejected.WithLabelValues(model, version, reasonCancelled),
 		inferences: m.inferences.WithLabelValues(model, version),
 		executions: m.executions.WithLabelValues(model, version),
+		splits:     m.splits.WithLabelValues(model, version),
+		panics:     m.panics.WithLabelValues(model, version),
+	}
+}
+
+func (in *instruments) split() {
+	if in != nil {
+		in.splits.Inc()
+	}
+}
+
+func (in *instruments) panicked() {
+	if in != nil {
+		in.panics.Inc()
 	}
 }
 

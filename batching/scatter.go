@@ -6,14 +6,14 @@ import (
 	"github.com/aisle-ai/aisle/tensor"
 )
 
-// scatter splits the runner's outputs into one result per request of
-// w.batch, in w.results. Every request's outputs are copied, because the
+// scatter splits the runner's outputs into one result per request of part,
+// in res. Every request's outputs are copied, because the
 // runner may reuse its buffers: all of a batch's output bytes live in one
 // fresh allocation that the requests' tensors sub-slice (capacity-limited,
 // so appending to one never overwrites another), and is freed when the last
 // of them is dropped. A batch thus costs three allocations for all its
 // requests, however many there are.
-func (s *Scheduler) scatter(w *worker, outs []tensor.Tensor, rows, padLen int) error {
+func (s *Scheduler) scatter(part []*entry, res []result, outs []tensor.Tensor, rows, padLen int) error {
 	nOut := len(s.cfg.Outputs)
 	if len(outs) != nOut {
 		return fmt.Errorf("%s: runner returned %d outputs, want %d", s.name, len(outs), nOut)
@@ -38,7 +38,7 @@ func (s *Scheduler) scatter(w *worker, outs []tensor.Tensor, rows, padLen int) e
 		a.reserve(o)
 	}
 	a.alloc()
-	n := len(w.batch)
+	n := len(part)
 	tens := make([]tensor.Tensor, n*nOut)
 	shapes := make([]int64, n*rankSum)
 	for j := range outs {
@@ -61,7 +61,7 @@ func (s *Scheduler) scatter(w *worker, outs []tensor.Tensor, rows, padLen int) e
 			inner = int(tensor.NumElements(o.Shape[2:]))
 		}
 		src := 0 // element offset of the request's first row in o
-		for k, e := range w.batch {
+		for k, e := range part {
 			shape := carve(&shapes, o.Shape)
 			shape[0] = int64(e.rows)
 			mark := a.mark()
@@ -77,9 +77,8 @@ func (s *Scheduler) scatter(w *worker, outs []tensor.Tensor, rows, padLen int) e
 			src += e.rows * perRow
 		}
 	}
-	w.results = w.results[:0]
-	for k := range w.batch {
-		w.results = append(w.results, result{outs: tens[k*nOut : (k+1)*nOut : (k+1)*nOut]})
+	for k := range part {
+		res[k] = result{outs: tens[k*nOut : (k+1)*nOut : (k+1)*nOut]}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package batching
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
@@ -57,6 +58,8 @@ type Scheduler struct {
 	instances int // number of runners
 	scanLimit int // most queue entries one batch formation examines
 	inst      *instruments
+	log       *slog.Logger
+	logLimit  logLimit
 
 	//nolint:containedctx // the runners' context, cancelled when Close gives up draining; it outlives any one call.
 	runCtx    context.Context
@@ -100,6 +103,7 @@ func New(cfg Config, runners []Runner, m *Metrics) (*Scheduler, error) {
 		levels:      1,
 		policies:    []QueuePolicy{{}},
 		inst:        m.instruments(cfg.Model, strconv.FormatInt(cfg.Version, 10)),
+		log:         logger(cfg.Log),
 		token:       make(chan struct{}, 1),
 		wake:        make(chan struct{}, 1),
 		closing:     make(chan struct{}),

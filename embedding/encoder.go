@@ -65,7 +65,17 @@ func (Extension) Prepare(v *repository.Version) (any, error) {
 	if p["tokenizer"] == "" {
 		return nil, nil
 	}
-	return New(v.Dir, v.Config)
+	e, err := New(v.Dir, v.Config)
+	if err != nil {
+		return nil, err
+	}
+	// A ModelInfer call may send its own token ids: one past the
+	// vocabulary fails the embedding Gather inside the runtime, so the
+	// repository refuses it before batching (INVALID_ARGUMENT).
+	if err := v.Config.LimitInput("input_ids", 0, e.tok.VocabSize()-1); err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 // New builds an Encoder from a model's resolved config; dir holds the

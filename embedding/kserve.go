@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/aisle-ai/aisle/excerpt"
 	"github.com/aisle-ai/aisle/repository"
 	"github.com/aisle-ai/aisle/tensor"
 )
@@ -26,14 +27,14 @@ func AcceptsText(req repository.Request) bool {
 func (e *Encoder) InferText(ctx context.Context, r Runner, req repository.Request) ([]tensor.Tensor, error) {
 	in := req.Inputs[0]
 	if err := in.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: input %q: %v", ErrInvalidText, in.Name, err)
+		return nil, fmt.Errorf("%w: input %s: %v", ErrInvalidText, excerpt.Quote(in.Name), err)
 	}
 	if len(in.Shape) == 0 || len(in.Shape) > 2 || (len(in.Shape) == 2 && in.Shape[1] != 1) {
-		return nil, fmt.Errorf("%w: input %q has shape %v; expected [n] or [n, 1] texts", ErrInvalidText, in.Name, in.Shape)
+		return nil, fmt.Errorf("%w: input %s has shape %s; expected [n] or [n, 1] texts", ErrInvalidText, excerpt.Quote(in.Name), excerpt.Shape(in.Shape))
 	}
 	for _, o := range req.Outputs {
 		if o != EmbeddingOutput {
-			return nil, fmt.Errorf("%w: unknown output %q; a text request returns %q", ErrInvalidText, o, EmbeddingOutput)
+			return nil, fmt.Errorf("%w: unknown output %s; a text request returns %q", ErrInvalidText, excerpt.Quote(o), EmbeddingOutput)
 		}
 	}
 	texts := make([]string, len(in.Strings))

@@ -71,7 +71,11 @@ func Init(path string) error {
 		return fmt.Errorf("resolve %s: %w", path, err)
 	}
 	ort.SetSharedLibraryPath(abs)
-	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+	// Fatal only: at the error level ONNX Runtime writes one unbounded raw
+	// line to stderr for every failed run (9.6 MB from one server under bad
+	// requests). Run returns the same error, and batching logs it
+	// structured, cut short and rate limited.
+	if err := ort.InitializeEnvironment(ort.WithLogLevelFatal()); err != nil {
 		return fmt.Errorf("initialize onnxruntime from %s: %w", abs, err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
+	"github.com/aisle-ai/aisle/excerpt"
 	"github.com/aisle-ai/aisle/tensor"
 )
 
@@ -18,10 +19,10 @@ func (v *Version) orderInputs(in []tensor.Tensor) ([]tensor.Tensor, error) {
 		t := &in[i]
 		j := indexOf(cfg.Inputs, t.Name)
 		if j < 0 {
-			return nil, fmt.Errorf("%w: unexpected input %q for model %s (inputs: %v)", ErrInvalidInput, t.Name, v.Name, tensorNames(cfg.Inputs))
+			return nil, fmt.Errorf("%w: unexpected input %s for model %s (inputs: %v)", ErrInvalidInput, excerpt.Quote(t.Name), v.Name, tensorNames(cfg.Inputs))
 		}
 		if seen[j] {
-			return nil, fmt.Errorf("%w: input %q given twice", ErrInvalidInput, t.Name)
+			return nil, fmt.Errorf("%w: input %s given twice", ErrInvalidInput, excerpt.Quote(t.Name))
 		}
 		seen[j] = true
 		if err := checkInput(t, cfg.Inputs[j], cfg.MaxBatchSize); err != nil {
@@ -29,7 +30,7 @@ func (v *Version) orderInputs(in []tensor.Tensor) ([]tensor.Tensor, error) {
 		}
 		if cfg.MaxBatchSize > 0 {
 			if batch >= 0 && t.Shape[0] != batch {
-				return nil, fmt.Errorf("%w: input %q has batch size %d, other inputs %d", ErrInvalidInput, t.Name, t.Shape[0], batch)
+				return nil, fmt.Errorf("%w: input %s has batch size %d, other inputs %d", ErrInvalidInput, excerpt.Quote(t.Name), t.Shape[0], batch)
 			}
 			batch = t.Shape[0]
 		}
@@ -40,34 +41,40 @@ func (v *Version) orderInputs(in []tensor.Tensor) ([]tensor.Tensor, error) {
 			return nil, fmt.Errorf("%w: missing input %q for model %s", ErrInvalidInput, cfg.Inputs[j].Name, v.Name)
 		}
 	}
+	if err := checkIndexes(out, cfg); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
 func checkInput(t *tensor.Tensor, want TensorConfig, maxBatch int) error {
 	if t.DType != want.DType() {
-		return fmt.Errorf("%w: input %q has datatype %s, model expects %s", ErrInvalidInput, t.Name, t.DType, want.DType())
+		return fmt.Errorf("%w: input %s has datatype %s, model expects %s", ErrInvalidInput, excerpt.Quote(t.Name), t.DType, want.DType())
 	}
 	dims := t.Shape
 	if maxBatch > 0 {
 		if len(dims) == 0 || dims[0] < 1 {
-			return fmt.Errorf("%w: input %q has shape %v; expected [batch(1..%d)%s]", ErrInvalidInput, t.Name, t.Shape, maxBatch, dimsSuffix(want.Dims))
+			return fmt.Errorf("%w: input %s has shape %s; expected [batch(1..%d)%s]", ErrInvalidInput, excerpt.Quote(t.Name), excerpt.Shape(t.Shape), maxBatch, dimsSuffix(want.Dims))
 		}
 		if dims[0] > int64(maxBatch) {
-			return fmt.Errorf("%w: input %q has batch size %d, over max_batch_size %d", ErrInvalidInput, t.Name, dims[0], maxBatch)
+			return fmt.Errorf("%w: input %s has batch size %d, over max_batch_size %d", ErrInvalidInput, excerpt.Quote(t.Name), dims[0], maxBatch)
 		}
 		dims = dims[1:]
 	}
 	if !shapeMatches(dims, want.Dims) {
-		return fmt.Errorf("%w: input %q has shape %v; expected %s", ErrInvalidInput, t.Name, t.Shape, expectedShape(want.Dims, maxBatch))
+		return fmt.Errorf("%w: input %s has shape %s; expected %s", ErrInvalidInput, excerpt.Quote(t.Name), excerpt.Shape(t.Shape), expectedShape(want.Dims, maxBatch))
 	}
 	if err := t.Validate(); err != nil {
-		return fmt.Errorf("%w: input %q: %v", ErrInvalidInput, t.Name, err)
+		return fmt.Errorf("%w: input %s: %v", ErrInvalidInput, excerpt.Quote(t.Name), err)
+	}
+	if err := checkRange(t, want); err != nil {
+		return err
 	}
 	// ONNX Runtime string tensors are C strings: a NUL would silently cut
 	// the element short.
 	for i, s := range t.Strings {
 		if bytes.IndexByte(s, 0) >= 0 {
-			return fmt.Errorf("%w: input %q element %d contains a NUL byte, which ONNX string tensors cannot hold", ErrInvalidInput, t.Name, i)
+			return fmt.Errorf("%w: input %s element %d contains a NUL byte, which ONNX string tensors cannot hold", ErrInvalidInput, excerpt.Quote(t.Name), i)
 		}
 	}
 	return nil

@@ -76,8 +76,26 @@ type TensorConfig struct {
 	// back per request.
 	Ragged   bool    `yaml:"ragged"`
 	PadValue float64 `yaml:"pad_value"`
+	// Range bounds the values of an integer input, [min, max] inclusive:
+	// an index into a table of n rows is [0, n-1]. A request holding a value
+	// outside is refused with INVALID_ARGUMENT before it is batched, instead
+	// of failing inside the runtime (batching would then isolate it, at the
+	// cost of extra runs). Inputs only; integer types only.
+	Range []int64 `yaml:"range"`
+	// IndexOf bounds the values of an integer input by a dimension of
+	// another input of the same request: each value v must satisfy
+	// 0 <= v < that dimension (a node index into the request's own node
+	// list, whose length no static range can state). Dim counts like Dims,
+	// without the batch dimension. Checked before batching, like Range.
+	IndexOf *IndexOf `yaml:"index_of"`
 
 	dtype tensor.DType
+}
+
+// IndexOf names the dimension an index input points into.
+type IndexOf struct {
+	Input string `yaml:"input"`
+	Dim   int    `yaml:"dim"`
 }
 
 // DType returns the parsed data type.

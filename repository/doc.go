@@ -11,4 +11,11 @@
 // A model with a 0-d input or output has no batch dimension: a config that
 // batches it is served unbatched, with a warning. A poller notices new, replaced and removed
 // files; a version that fails to load never replaces the one serving.
+//
+// Requests are checked against the resolved config before they are queued
+// (input names, types, shapes, and the value range of integer inputs that
+// declare one), so a request that would fail inside the runtime is refused
+// with ErrInvalidInput instead of failing the batch it would join. Refusal
+// reasons name files relative to the repository root, never by the server's
+// absolute paths.
 package repository

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/aisle-ai/aisle/excerpt"
 )
 
 // Load loads every model in the repository. Models that fail are logged and
@@ -35,14 +37,14 @@ func (m *Manager) Poll(ctx context.Context, interval time.Duration) {
 // LoadModel loads or reloads a model now (Triton's RepositoryModelLoad).
 func (m *Manager) LoadModel(ctx context.Context, name string) error {
 	if !ValidName(name) {
-		return fmt.Errorf("%w: invalid name %q", ErrModelNotFound, name)
+		return fmt.Errorf("%w: invalid name %s", ErrModelNotFound, excerpt.Quote(name))
 	}
 	names, err := scanRoot(m.opts.Root)
 	if err != nil {
-		return fmt.Errorf("scan repository: %w", err)
+		return fmt.Errorf("scan repository: %w", m.pathless(err))
 	}
 	if !contains(names, name) {
-		return fmt.Errorf("%w: %q is not in the repository", ErrModelNotFound, name)
+		return fmt.Errorf("%w: %s is not in the repository", ErrModelNotFound, excerpt.Quote(name))
 	}
 	m.syncMu.Lock()
 	defer m.syncMu.Unlock()
@@ -66,7 +68,7 @@ func (m *Manager) UnloadModel(ctx context.Context, name string) error {
 	st, ok := m.models[name]
 	if !ok {
 		m.mu.Unlock()
-		return fmt.Errorf("%w: %q", ErrModelNotFound, name)
+		return fmt.Errorf("%w: %s", ErrModelNotFound, excerpt.Quote(name))
 	}
 	var old []*Version
 	for _, v := range st.serving {

@@ -58,7 +58,9 @@ func (m *Manager) instantiate(ctx context.Context, v *Version) error {
 	if err := m.prepareExtensions(v); err != nil {
 		return err
 	}
-	sched, err := batching.New(schedulerConfig(v), runners, m.batchMetrics)
+	bc := schedulerConfig(v)
+	bc.Log = m.log
+	sched, err := batching.New(bc, runners, m.batchMetrics)
 	if err != nil {
 		return fmt.Errorf("create scheduler: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/aisle-ai/aisle/batching"
+	"github.com/aisle-ai/aisle/excerpt"
 	"github.com/aisle-ai/aisle/inference"
 )
 
@@ -112,7 +113,7 @@ func (m *Manager) lookup(name, version string) (*Version, error) {
 	defer m.mu.RUnlock()
 	st, ok := m.models[name]
 	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrModelNotFound, name)
+		return nil, fmt.Errorf("%w: %s", ErrModelNotFound, excerpt.Quote(name))
 	}
 	if version == "" {
 		var best *Version
@@ -128,7 +129,7 @@ func (m *Manager) lookup(name, version string) (*Version, error) {
 	}
 	n, err := strconv.ParseInt(version, 10, 64)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s version %q is not a number", ErrVersionNotFound, name, version)
+		return nil, fmt.Errorf("%w: %s version %s is not a number", ErrVersionNotFound, name, excerpt.Quote(version))
 	}
 	if v, ok := st.serving[n]; ok {
 		return v, nil

@@ -164,7 +164,7 @@ func (m *Manager) refreshConfig(st *modelState, dir modelDir, initial bool) bool
 			m.log.Error("model config refused", "model", st.name, "err", err)
 			m.metrics.failures.WithLabelValues(st.name, "config").Inc()
 		}
-		st.cfgErr = err
+		st.cfgErr = m.pathless(err)
 		st.cfgStamp = dir.config
 		return false
 	}
@@ -209,7 +209,7 @@ func (m *Manager) refuse(st *modelState, n int64, s stamp, err error) {
 	m.log.Error("model version refused", "model", st.name, "version", n, "err", err)
 	m.metrics.failures.WithLabelValues(st.name, reason).Inc()
 	st.failed[n] = s
-	st.reasons[n] = err.Error()
+	st.reasons[n] = m.relative(err.Error())
 }
 
 // publish swaps the serving set atomically and retires what left it.

@@ -41,7 +41,7 @@ func resolveSide(kind string, declared []TensorConfig, actual []inference.Tensor
 	out := make([]TensorConfig, 0, len(actual))
 	for _, a := range actual {
 		if d, ok := find(declared, a.Name); ok {
-			out = append(out, d)
+			out = append(out, tighten(d, a, maxBatch))
 			continue
 		}
 		if all && len(declared) > 0 {
@@ -76,6 +76,24 @@ func checkAgree(kind string, d TensorConfig, a inference.TensorInfo, maxBatch in
 		}
 	}
 	return nil
+}
+
+// tighten takes the model's fixed dims where the config left them free
+// (-1), so that a request of the wrong size is refused by the repository
+// with INVALID_ARGUMENT naming the input, rather than failing in the
+// runtime as INTERNAL. checkAgree has already checked the ranks.
+func tighten(d TensorConfig, a inference.TensorInfo, maxBatch int) TensorConfig {
+	dims := a.Dims
+	if maxBatch > 0 {
+		dims = dims[1:]
+	}
+	d.Dims = append([]int64(nil), d.Dims...)
+	for i, m := range dims {
+		if d.Dims[i] == -1 && m >= 0 {
+			d.Dims[i] = m
+		}
+	}
+	return d
 }
 
 func derive(a inference.TensorInfo, maxBatch int) (TensorConfig, error) {

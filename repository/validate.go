@@ -28,6 +28,9 @@ func (c *Config) Validate() error {
 	if err := validateTensors("outputs", c.Outputs); err != nil {
 		return err
 	}
+	if err := validateIndexOf(c.Inputs); err != nil {
+		return err
+	}
 	if err := c.VersionPolicy.validate(); err != nil {
 		return err
 	}
@@ -72,6 +75,48 @@ func validateTensors(kind string, ts []TensorConfig) error {
 		if t.Ragged && len(t.Dims) == 0 {
 			return fmt.Errorf("%w: %s %s: ragged needs at least one non-batch dim", ErrConfig, kind, t.Name)
 		}
+		if err := validateRange(kind, t); err != nil {
+			return err
+		}
+		if t.IndexOf != nil && kind != "inputs" {
+			return fmt.Errorf("%w: %s %s: index_of applies to inputs only", ErrConfig, kind, t.Name)
+		}
+	}
+	return nil
+}
+
+// validateIndexOf checks that every index_of names another declared input
+// and one of its dimensions.
+func validateIndexOf(ins []TensorConfig) error {
+	for _, t := range ins {
+		ix := t.IndexOf
+		if ix == nil {
+			continue
+		}
+		j := indexOf(ins, ix.Input)
+		switch {
+		case !isInteger(t.dtype):
+			return fmt.Errorf("%w: inputs %s: index_of needs an integer data_type, not %s", ErrConfig, t.Name, t.dtype)
+		case j < 0 || ix.Input == t.Name:
+			return fmt.Errorf("%w: inputs %s: index_of.input %q is not another declared input", ErrConfig, t.Name, ix.Input)
+		case ix.Dim < 0 || ix.Dim >= len(ins[j].Dims):
+			return fmt.Errorf("%w: inputs %s: index_of.dim %d is not a dim of %s (dims %v, batch excluded)",
+				ErrConfig, t.Name, ix.Dim, ix.Input, ins[j].Dims)
+		}
+	}
+	return nil
+}
+
+func validateRange(kind string, t *TensorConfig) error {
+	switch {
+	case t.Range == nil:
+		return nil
+	case kind != "inputs":
+		return fmt.Errorf("%w: %s %s: range applies to inputs only", ErrConfig, kind, t.Name)
+	case !isInteger(t.dtype):
+		return fmt.Errorf("%w: %s %s: range needs an integer data_type, not %s", ErrConfig, kind, t.Name, t.dtype)
+	case len(t.Range) != 2 || t.Range[0] > t.Range[1]:
+		return fmt.Errorf("%w: %s %s: range %v must be [min, max] with min <= max", ErrConfig, kind, t.Name, t.Range)
 	}
 	return nil
 }

@@ -2,11 +2,13 @@ package repository
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/aisle-ai/aisle/batching"
+	"github.com/aisle-ai/aisle/excerpt"
 	"github.com/aisle-ai/aisle/inference"
 	"github.com/aisle-ai/aisle/tensor"
 )
@@ -77,7 +79,12 @@ func (v *Version) Infer(ctx context.Context, req Request) ([]tensor.Tensor, erro
 	}
 	outs, err := v.sched.Infer(ctx, batching.Request{Inputs: inputs, Priority: req.Priority, Timeout: req.Timeout})
 	if err != nil {
-		return nil, fmt.Errorf("infer %s v%d: %w", v.Name, v.Number, err)
+		// The scheduler's own errors already name the model and version
+		// ("cart-gnn v1: run: ..."); only context errors come bare.
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return nil, fmt.Errorf("infer %s v%d: %w", v.Name, v.Number, err)
+		}
+		return nil, err
 	}
 	res := make([]tensor.Tensor, 0, len(want))
 	for _, i := range want {
@@ -103,7 +110,7 @@ func (v *Version) outputIndexes(names []string) ([]int, error) {
 	for _, n := range names {
 		i := indexOf(v.Config.Outputs, n)
 		if i < 0 {
-			return nil, fmt.Errorf("%w: unknown output %q for model %s (outputs: %v)", ErrInvalidInput, n, v.Name, tensorNames(v.Config.Outputs))
+			return nil, fmt.Errorf("%w: unknown output %s for model %s (outputs: %v)", ErrInvalidInput, excerpt.Quote(n), v.Name, tensorNames(v.Config.Outputs))
 		}
 		idx = append(idx, i)
 	}

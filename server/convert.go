@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/aisle-ai/aisle/excerpt"
 	pb "github.com/aisle-ai/aisle/proto/inference"
 	"github.com/aisle-ai/aisle/tensor"
 )
@@ -27,23 +28,23 @@ func requestTensors(req *pb.ModelInferRequest) ([]tensor.Tensor, bool, error) {
 	for i, in := range req.Inputs {
 		dt, err := tensor.ParseDType(in.Datatype)
 		if err != nil {
-			return nil, false, fmt.Errorf("%w: input %q: %v", errBadTensor, in.Name, err)
+			return nil, false, fmt.Errorf("%w: input %s: %v", errBadTensor, excerpt.Quote(in.Name), err)
 		}
 		t := tensor.Tensor{Name: in.Name, DType: dt, Shape: in.Shape}
 		n := tensor.NumElements(in.Shape)
 		if n < 0 {
-			return nil, false, fmt.Errorf("%w: input %q: invalid shape %v", errBadTensor, in.Name, in.Shape)
+			return nil, false, fmt.Errorf("%w: input %s: invalid shape %s", errBadTensor, excerpt.Quote(in.Name), excerpt.Shape(in.Shape))
 		}
 		switch {
 		case raw && in.Contents != nil:
-			return nil, false, fmt.Errorf("%w: input %q sets contents while raw_input_contents is used", errBadTensor, in.Name)
+			return nil, false, fmt.Errorf("%w: input %s sets contents while raw_input_contents is used", errBadTensor, excerpt.Quote(in.Name))
 		case raw:
 			err = fromRaw(&t, req.RawInputContents[i], n)
 		default:
 			err = fromContents(&t, in.Contents, n)
 		}
 		if err != nil {
-			return nil, false, fmt.Errorf("%w: input %q: %v", errBadTensor, in.Name, err)
+			return nil, false, fmt.Errorf("%w: input %s: %v", errBadTensor, excerpt.Quote(in.Name), err)
 		}
 		out[i] = t
 	}
@@ -57,7 +58,7 @@ func fromRaw(t *tensor.Tensor, b []byte, n int64) error {
 		return err
 	}
 	if want := n * int64(t.DType.Size()); int64(len(b)) != want {
-		return fmt.Errorf("raw contents have %d bytes; shape %v of %s needs %d", len(b), t.Shape, t.DType, want)
+		return fmt.Errorf("raw contents have %d bytes; shape %s of %s needs %d", len(b), excerpt.Shape(t.Shape), t.DType, want)
 	}
 	t.Data = b
 	return nil
@@ -99,7 +100,7 @@ func fromContents(t *tensor.Tensor, c *pb.InferTensorContents, n int64) error {
 		return fmt.Errorf("%s has no typed contents field; send it in raw_input_contents", t.DType)
 	}
 	if int64(got) != n {
-		return fmt.Errorf("contents have %d elements; shape %v needs %d", got, t.Shape, n)
+		return fmt.Errorf("contents have %d elements; shape %s needs %d", got, excerpt.Shape(t.Shape), n)
 	}
 	return nil
 }

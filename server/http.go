@@ -8,16 +8,17 @@ import (
 )
 
 // NewHTTPHandler serves /metrics from g, /healthz (the process is up) and
-// /readyz (every model in the repository serves).
-func NewHTTPHandler(g prometheus.Gatherer, repo Repository) http.Handler {
+// /readyz (ready reports true: Server.Ready, which follows the server's
+// Readiness).
+func NewHTTPHandler(g prometheus.Gatherer, ready func() bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !repo.AllReady() {
-			http.Error(w, "models not ready", http.StatusServiceUnavailable)
+		if !ready() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte("ready\n"))

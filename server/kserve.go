@@ -30,6 +30,7 @@ type inferenceService struct {
 	repo    Repository
 	version string
 	metrics *metrics
+	ready   func() bool // by the server's Readiness
 }
 
 // Extensions lists the protocol extensions aisle implements.
@@ -40,7 +41,7 @@ func (s *inferenceService) ServerLive(context.Context, *pb.ServerLiveRequest) (*
 }
 
 func (s *inferenceService) ServerReady(context.Context, *pb.ServerReadyRequest) (*pb.ServerReadyResponse, error) {
-	return &pb.ServerReadyResponse{Ready: s.repo.AllReady()}, nil
+	return &pb.ServerReadyResponse{Ready: s.ready()}, nil
 }
 
 func (s *inferenceService) ServerMetadata(context.Context, *pb.ServerMetadataRequest) (*pb.ServerMetadataResponse, error) {

@@ -135,6 +135,10 @@ func TestErrorStatuses(t *testing.T) {
 	modelFile(t, root, "reshape", 1, "reshape3.onnx")
 	writeConfig(t, root, "broken", "max_batch_size: 4\n")
 	writeAtomic(t, root+"/broken/1/model.onnx", []byte("not a model"))
+	// dims left free in the config where the model fixes them: the model's
+	// dims still decide, so a wrong size is the client's error.
+	writeConfig(t, root, "loose", "max_batch_size: 8\ninputs: [{name: x, data_type: FP32, dims: [-1]}]\n")
+	modelFile(t, root, "loose", 1, "identity_fp32.onnx")
 	ts := startServer(t, root, 0)
 	ctx := testCtx(t)
 	good := func() []*pb.ModelInferRequest_InferInputTensor {
@@ -153,11 +157,16 @@ func TestErrorStatuses(t *testing.T) {
 		{"wrong input name", &pb.ModelInferRequest{ModelName: "ident",
 			Inputs: []*pb.ModelInferRequest_InferInputTensor{fp32Input("y", []int64{1, 4}, []float32{1, 2, 3, 4})}}, codes.InvalidArgument, `"y"`},
 		{"missing input", &pb.ModelInferRequest{ModelName: "ident"}, codes.InvalidArgument, `missing input "x"`},
+		{"extra input", &pb.ModelInferRequest{ModelName: "ident", Inputs: append(good(), fp32Input("extra", []int64{1, 4}, []float32{1, 2, 3, 4}))},
+			codes.InvalidArgument, `unexpected input "extra"`},
+		{"input twice", &pb.ModelInferRequest{ModelName: "ident", Inputs: append(good(), good()...)}, codes.InvalidArgument, `input "x" given twice`},
 		{"wrong dtype", &pb.ModelInferRequest{ModelName: "ident", Inputs: []*pb.ModelInferRequest_InferInputTensor{{Name: "x", Datatype: "INT64",
 			Shape: []int64{1, 4}, Contents: &pb.InferTensorContents{Int64Contents: []int64{1, 2, 3, 4}}}}}, codes.InvalidArgument, "expects FP32"},
 		{"unknown dtype", &pb.ModelInferRequest{ModelName: "ident", Inputs: []*pb.ModelInferRequest_InferInputTensor{{Name: "x", Datatype: "FP8",
 			Shape: []int64{1, 4}}}}, codes.InvalidArgument, "FP8"},
 		{"wrong shape", &pb.ModelInferRequest{ModelName: "ident",
+			Inputs: []*pb.ModelInferRequest_InferInputTensor{fp32Input("x", []int64{1, 3}, []float32{1, 2, 3})}}, codes.InvalidArgument, "expected [batch(1..8), 4]"},
+		{"wrong shape, dims free in config", &pb.ModelInferRequest{ModelName: "loose",
 			Inputs: []*pb.ModelInferRequest_InferInputTensor{fp32Input("x", []int64{1, 3}, []float32{1, 2, 3})}}, codes.InvalidArgument, "expected [batch(1..8), 4]"},
 		{"negative dim", &pb.ModelInferRequest{ModelName: "ident",
 			Inputs: []*pb.ModelInferRequest_InferInputTensor{fp32Input("x", []int64{-1, 4}, []float32{1, 2, 3, 4})}}, codes.InvalidArgument, "shape"},

@@ -15,6 +15,7 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	inFlight *prometheus.GaugeVec
+	panics   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -33,8 +34,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "aisle_requests_in_flight",
 			Help: "Inference requests being handled now.",
 		}, []string{"model"}),
+		panics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aisle_grpc_panics_total",
+			Help: "Panics recovered in gRPC handlers, by method (each answered INTERNAL and logged with its stack).",
+		}, []string{"method"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.inFlight)
+	reg.MustRegister(m.requests, m.duration, m.inFlight, m.panics)
 	return m
 }
 

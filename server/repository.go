@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/aisle-ai/aisle/excerpt"
 	pb "github.com/aisle-ai/aisle/proto/inference"
 	"github.com/aisle-ai/aisle/repository"
 )
@@ -21,7 +22,7 @@ func (s *inferenceService) RepositoryIndex(_ context.Context, req *pb.Repository
 			continue
 		}
 		resp.Models = append(resp.Models, &pb.RepositoryIndexResponse_ModelIndex{
-			Name: e.Name, Version: e.Version, State: e.State, Reason: e.Reason,
+			Name: e.Name, Version: e.Version, State: e.State, Reason: clientMessage(e.Reason),
 		})
 	}
 	return resp, nil
@@ -55,7 +56,7 @@ func (s *inferenceService) RepositoryModelUnload(ctx context.Context, req *pb.Re
 // checkRepositoryName accepts the empty name: aisle serves one repository.
 func checkRepositoryName(name string) error {
 	if name != "" {
-		return fmt.Errorf("%w: repository %q: aisle serves a single repository; leave repository_name empty", repository.ErrModelNotFound, name)
+		return fmt.Errorf("%w: repository %s: aisle serves a single repository; leave repository_name empty", repository.ErrModelNotFound, excerpt.Quote(name))
 	}
 	return nil
 }
@@ -72,18 +73,29 @@ func (s *inferenceService) ModelStatistics(_ context.Context, req *pb.ModelStati
 			versions = versionStrings(s.repo.Versions(name))
 		}
 		for _, ver := range versions {
-			v, err := s.repo.Get(name, ver)
+			st, err := s.versionStats(name, ver)
 			if err != nil {
 				if req.Name == "" && !errors.Is(err, repository.ErrModelNotFound) {
 					continue
 				}
 				return nil, toStatus(err)
 			}
-			resp.ModelStats = append(resp.ModelStats, modelStats(v))
-			v.Release()
+			resp.ModelStats = append(resp.ModelStats, st)
 		}
 	}
 	return resp, nil
+}
+
+// versionStats holds the version only while reading its statistics, and
+// releases it on every path, a panic included: a version never released
+// would hold its unload for the whole drain timeout.
+func (s *inferenceService) versionStats(name, version string) (*pb.ModelStatistics, error) {
+	v, err := s.repo.Get(name, version)
+	if err != nil {
+		return nil, err
+	}
+	defer v.Release()
+	return modelStats(v), nil
 }
 
 func (s *inferenceService) readyModels() []string {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"runtime/debug"
@@ -9,12 +10,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
-	"google.golang.org/grpc/status"
 
+	"github.com/aisle-ai/aisle/excerpt"
 	pb "github.com/aisle-ai/aisle/proto/inference"
 )
 
@@ -27,6 +27,9 @@ type Config struct {
 	Version string
 	// HealthInterval is how often health status follows model readiness.
 	HealthInterval time.Duration
+	// Readiness says what ready means (Triton's --strict-readiness);
+	// default ReadyAllModels.
+	Readiness Readiness
 }
 
 // Server is aisle's gRPC front end.
@@ -36,6 +39,7 @@ type Server struct {
 	repo   Repository
 	cfg    Config
 	log    *slog.Logger
+	ready  *readiness
 }
 
 // Service registers an additional gRPC service (aisle's own API) on the
@@ -50,8 +54,11 @@ func New(cfg Config, repo Repository, reg prometheus.Registerer, log *slog.Logge
 	if cfg.HealthInterval <= 0 {
 		cfg.HealthInterval = time.Second
 	}
+	m := newMetrics(reg)
+	ready := &readiness{mode: cfg.Readiness, repo: repo}
 	opts := []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(recoverUnary(log)),
+		grpc.ChainUnaryInterceptor(recoverUnary(log, m.panics)),
+		grpc.ChainStreamInterceptor(recoverStream(log, m.panics)),
 	}
 	if cfg.MaxRecvMsgSize > 0 {
 		opts = append(opts, grpc.MaxRecvMsgSize(cfg.MaxRecvMsgSize))
@@ -60,15 +67,19 @@ func New(cfg Config, repo Repository, reg prometheus.Registerer, log *slog.Logge
 		opts = append(opts, grpc.MaxSendMsgSize(cfg.MaxSendMsgSize))
 	}
 	gs := grpc.NewServer(opts...)
-	pb.RegisterGRPCInferenceServiceServer(gs, &inferenceService{repo: repo, version: cfg.Version, metrics: newMetrics(reg)})
+	pb.RegisterGRPCInferenceServiceServer(gs, &inferenceService{repo: repo, version: cfg.Version, metrics: m, ready: ready.ready})
 	for _, svc := range extra {
 		svc.Register(gs)
 	}
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
-	return &Server{grpc: gs, health: hs, repo: repo, cfg: cfg, log: log}
+	return &Server{grpc: gs, health: hs, repo: repo, cfg: cfg, log: log, ready: ready}
 }
+
+// Ready reports whether the server is ready to take traffic, by
+// Config.Readiness; it turns false for good once Stop begins.
+func (s *Server) Ready() bool { return s.ready.ready() }
 
 // Serve serves on ln until Stop; it keeps health in step with model
 // readiness meanwhile.
@@ -86,13 +97,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// followReadiness reports SERVING only while every model is ready.
+// followReadiness reports SERVING only while the server is ready.
 func (s *Server) followReadiness(ctx context.Context) {
 	t := time.NewTicker(s.cfg.HealthInterval)
 	defer t.Stop()
 	for {
 		st := healthpb.HealthCheckResponse_NOT_SERVING
-		if s.repo.AllReady() {
+		if s.ready.ready() {
 			st = healthpb.HealthCheckResponse_SERVING
 		}
 		s.health.SetServingStatus("", st)
@@ -108,6 +119,7 @@ func (s *Server) followReadiness(ctx context.Context) {
 // Stop marks the server NOT_SERVING, lets in-flight calls finish until ctx
 // ends, then closes every connection.
 func (s *Server) Stop(ctx context.Context) {
+	s.ready.stopping.Store(true)
 	s.health.Shutdown()
 	done := make(chan struct{})
 	go func() {
@@ -122,15 +134,55 @@ func (s *Server) Stop(ctx context.Context) {
 	}
 }
 
-// recoverUnary turns a handler panic into INTERNAL instead of a crash.
-func recoverUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
+// recoverUnary turns a handler panic into INTERNAL instead of a crash. The
+// panic is logged once, with its stack, and counted; the client's message
+// names the method and model but carries no panic text or server paths.
+func recoverUnary(log *slog.Logger, panics *prometheus.CounterVec) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
 		defer func() {
 			if r := recover(); r != nil {
-				log.Error("handler panic", "method", info.FullMethod, "panic", r, "stack", string(debug.Stack()))
-				err = status.Errorf(codes.Internal, "internal error in %s", info.FullMethod)
+				resp, err = nil, recovered(log, panics, info.FullMethod, modelOf(req), r)
 			}
 		}()
 		return h(ctx, req)
 	}
+}
+
+// recoverStream is recoverUnary for streaming RPCs: the stream ends with
+// INTERNAL.
+func recoverStream(log *slog.Logger, panics *prometheus.CounterVec) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = recovered(log, panics, info.FullMethod, "", r)
+			}
+		}()
+		return h(srv, ss)
+	}
+}
+
+// recovered logs and counts a recovered panic r and returns the status the
+// client gets.
+func recovered(log *slog.Logger, panics *prometheus.CounterVec, method, model string, r any) error {
+	log.Error("recovered panic in handler", "method", method, "model", excerpt.Text(model, excerpt.MaxBytes),
+		"panic", excerpt.Text(fmt.Sprint(r), maxMessage), "stack", string(debug.Stack()))
+	panics.WithLabelValues(method).Inc()
+	where := method
+	if model != "" {
+		where += " for model " + excerpt.Quote(model)
+	}
+	return toStatus(fmt.Errorf("%s: %w", where, errPanic))
+}
+
+// modelOf returns the model a request names, if it names one.
+func modelOf(req any) string {
+	switch r := req.(type) {
+	case interface{ GetModelName() string }:
+		return r.GetModelName()
+	case interface{ GetModel() string }:
+		return r.GetModel()
+	case interface{ GetName() string }:
+		return r.GetName()
+	}
+	return ""
 }

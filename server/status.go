@@ -3,12 +3,14 @@ package server
 import (
 	"context"
 	"errors"
+	"regexp"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/aisle-ai/aisle/batching"
 	"github.com/aisle-ai/aisle/embedding"
+	"github.com/aisle-ai/aisle/excerpt"
 	"github.com/aisle-ai/aisle/inference"
 	"github.com/aisle-ai/aisle/recommend"
 	"github.com/aisle-ai/aisle/repository"
@@ -16,7 +18,8 @@ import (
 )
 
 // toStatus decides a gRPC status for err; it is the only place that does.
-// Messages keep the wrapped context, which names the model and input.
+// Messages keep the wrapped context, which names the model and input, and
+// pass through clientMessage.
 func toStatus(err error) error {
 	if err == nil {
 		return nil
@@ -45,13 +48,48 @@ func toStatus(err error) error {
 		code = codes.DeadlineExceeded
 	case errors.Is(err, repository.ErrNotReady), errors.Is(err, batching.ErrClosed):
 		code = codes.Unavailable
-	case errors.Is(err, inference.ErrRun):
+	case errors.Is(err, inference.ErrRun), errors.Is(err, batching.ErrPanic), errors.Is(err, errPanic):
+		// A request that failed in the runtime even when run alone
+		// (batching isolates it): the model or the server is at fault.
 		code = codes.Internal
 	default:
 		code = codes.Internal
 	}
-	return status.Error(code, err.Error())
+	return status.Error(code, clientMessage(err.Error()))
+}
+
+// maxMessage bounds a status message. It travels in the grpc-message
+// trailer, and clients cap headers at 8–16 KB: a 2 MB message (a 1M-dim
+// shape quoted whole) reached them as a stream reset instead of its status.
+// Client input is already quoted at most 64 bytes at a time (package
+// excerpt); this is the backstop for everything else.
+const maxMessage = 512
+
+var (
+	// sourceLocation matches a runtime source location, such as ONNX
+	// Runtime's "/onnxruntime_src/onnxruntime/core/providers/cpu/tensor/
+	// gather_elements.cc:150", and the C++ signature that follows it
+	// ("void onnxruntime::core_impl(...) [with Tin = long int; ...]").
+	sourceLocation = regexp.MustCompile(`[\w./+-]*\.(?:cc|cpp|cxx|c|h|hpp|go):\d+(?::\d+)?(?: [\w:<>,&*~ ]*?\([^)]*\)(?: const)?)?(?:\s*\[with [^\]]*\])?\s*`)
+	// filePath matches an absolute path to a file (its last element has an
+	// extension), so ONNX node names such as "/encoder/layer.0/Add" stay.
+	// Only a path that starts a word is absolute ("broken/1/model.onnx"
+	// is already relative to the repository).
+	filePath = regexp.MustCompile(`(^|[\s'"(=:])/(?:[^\s/'"():]+/)+([^\s/'"():]+\.[A-Za-z][A-Za-z0-9]*)($|[\s'"():,;])`)
+)
+
+// clientMessage makes msg fit to send to a client: runtime source
+// locations removed, absolute file paths cut to their base name, at most
+// maxMessage bytes.
+func clientMessage(msg string) string {
+	msg = sourceLocation.ReplaceAllString(msg, "")
+	msg = filePath.ReplaceAllString(msg, "$1$2$3")
+	return excerpt.Text(msg, maxMessage)
 }
 
 // errBadRequest reports a malformed request outside tensor decoding.
 var errBadRequest = errors.New("bad request")
+
+// errPanic reports a handler panic recovered by the interceptors; the panic
+// itself is logged, never sent.
+var errPanic = errors.New("internal error (recovered panic, logged by the server)")

@@ -3,6 +3,8 @@ package tensor
 import (
 	"fmt"
 	"strings"
+
+	"github.com/aisle-ai/aisle/excerpt"
 )
 
 // DType is an element type, named as in the KServe v2 protocol.
@@ -80,5 +82,5 @@ func ParseDType(s string) (DType, error) {
 			return d, nil
 		}
 	}
-	return Invalid, fmt.Errorf("unknown datatype %q", s)
+	return Invalid, fmt.Errorf("unknown datatype %s", excerpt.Quote(s))
 }

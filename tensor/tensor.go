@@ -3,6 +3,8 @@ package tensor
 import (
 	"errors"
 	"fmt"
+
+	"github.com/aisle-ai/aisle/excerpt"
 )
 
 // ErrShape reports a tensor whose data does not match its shape or type.
@@ -53,20 +55,20 @@ func (t *Tensor) ByteSize() int64 {
 func (t *Tensor) Validate() error {
 	n := t.NumElements()
 	if n < 0 {
-		return fmt.Errorf("%w: %s has invalid shape %v", ErrShape, t.Name, t.Shape)
+		return fmt.Errorf("%w: %s has invalid shape %s", ErrShape, excerpt.Text(t.Name, excerpt.MaxBytes), excerpt.Shape(t.Shape))
 	}
 	switch {
 	case t.DType == Invalid || t.DType > Bytes:
-		return fmt.Errorf("%w: %s has invalid datatype", ErrShape, t.Name)
+		return fmt.Errorf("%w: %s has invalid datatype", ErrShape, excerpt.Text(t.Name, excerpt.MaxBytes))
 	case t.DType == Bytes:
 		if int64(len(t.Strings)) != n {
-			return fmt.Errorf("%w: %s has %d elements, shape %v needs %d",
-				ErrShape, t.Name, len(t.Strings), t.Shape, n)
+			return fmt.Errorf("%w: %s has %d elements, shape %s needs %d",
+				ErrShape, excerpt.Text(t.Name, excerpt.MaxBytes), len(t.Strings), excerpt.Shape(t.Shape), n)
 		}
 	default:
 		if want := n * int64(t.DType.Size()); int64(len(t.Data)) != want {
-			return fmt.Errorf("%w: %s has %d bytes, shape %v of %s needs %d",
-				ErrShape, t.Name, len(t.Data), t.Shape, t.DType, want)
+			return fmt.Errorf("%w: %s has %d bytes, shape %s of %s needs %d",
+				ErrShape, excerpt.Text(t.Name, excerpt.MaxBytes), len(t.Data), excerpt.Shape(t.Shape), t.DType, want)
 		}
 	}
 	return nil

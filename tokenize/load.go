@@ -110,6 +110,15 @@ func build(sp *spec, opts Options) (*Tokenizer, error) {
 		seqTypeID: sp.seqTypeID,
 		maxSeqLen: opts.MaxSeqLen,
 	}
+	for _, id := range sp.vocab {
+		t.vocabSize = max(t.vocabSize, int64(id)+1)
+	}
+	for _, a := range sp.added {
+		t.vocabSize = max(t.vocabSize, a.id+1)
+	}
+	for _, s := range append(append([]specialToken(nil), sp.prefix...), sp.suffix...) {
+		t.vocabSize = max(t.vocabSize, s.id+1)
+	}
 	if t.maxSeqLen == 0 {
 		t.maxSeqLen = sp.maxSeqLen
 	}

@@ -59,11 +59,18 @@ type Tokenizer struct {
 	seqTypeID int64          // type id of the text's own tokens
 	maxSeqLen int
 	padID     int64
+	vocabSize int64     // largest id any token maps to, plus one
 	scratch   sync.Pool // of *scratch
 }
 
 // MaxSeqLen returns the most ids an Encoding holds, special tokens included.
 func (t *Tokenizer) MaxSeqLen() int { return t.maxSeqLen }
+
+// VocabSize returns one more than the largest id the tokenizer can emit:
+// every id it produces lies in [0, VocabSize()). A model's token-id inputs
+// are checked against it, since an id past the embedding table fails the
+// runtime.
+func (t *Tokenizer) VocabSize() int64 { return t.vocabSize }
 
 // PadID returns the id to pad batches with: the tokenizer.json padding pad_id, else the
 // id of [PAD], else 0.

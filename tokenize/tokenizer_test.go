@@ -410,3 +410,19 @@ func TestVocabTxtLines(t *testing.T) {
 		t.Errorf("ids %v, want %v", enc.IDs, want)
 	}
 }
+
+// TestVocabSize checks that VocabSize bounds every id, from both file
+// formats: vocab.txt has one token a line, so its size is its line count.
+func TestVocabSize(t *testing.T) {
+	data, err := os.ReadFile(vocabPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := int64(strings.Count(string(data), "\n"))
+	for _, path := range []string{vocabPath, tokenizerJSONPath} {
+		tok := sharedLoad(t, path, Options{})
+		if got := tok.VocabSize(); got != lines {
+			t.Errorf("%s: VocabSize = %d, want %d", path, got, lines)
+		}
+	}
+}

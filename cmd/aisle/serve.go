@@ -31,6 +31,7 @@ type serveConfig struct {
 	maxSend  int
 	logLevel string
 	logJSON  bool
+	strict   bool
 }
 
 func (c *serveConfig) addFlags(fs *flag.FlagSet) {
@@ -48,6 +49,7 @@ func (c *serveConfig) addFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.maxSend, "max-send-msg-size", 64<<20, "largest gRPC response in bytes")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&c.logJSON, "log-json", false, "write logs as JSON lines")
+	fs.BoolVar(&c.strict, "strict-readiness", true, "ready (ServerReady, health, /readyz) only while every model serves; false: ready while the server serves, as Triton's flag")
 }
 
 func serve(ctx context.Context, args []string) error {
@@ -86,7 +88,8 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		_ = repo.Close(ctx)
 		return fmt.Errorf("listen %s: %w", cfg.grpcAddr, err)
 	}
-	srv := server.New(server.Config{MaxRecvMsgSize: cfg.maxRecv, MaxSendMsgSize: cfg.maxSend, Version: version},
+	srv := server.New(server.Config{MaxRecvMsgSize: cfg.maxRecv, MaxSendMsgSize: cfg.maxSend, Version: version,
+		Readiness: server.ParseStrictReadiness(cfg.strict)},
 		repo, reg, log, services(repo)...)
 	return serveUntilDone(ctx, cfg, log, repo, srv, reg, ln)
 }
@@ -101,7 +104,7 @@ func serveUntilDone(ctx context.Context, cfg serveConfig, log *slog.Logger, repo
 			repo.Poll(pollCtx, cfg.poll)
 		}
 	}()
-	httpSrv := &http.Server{Handler: server.NewHTTPHandler(reg, repo), ReadHeaderTimeout: 5 * time.Second}
+	httpSrv := &http.Server{Handler: server.NewHTTPHandler(reg, srv.Ready), ReadHeaderTimeout: 5 * time.Second}
 	if cfg.httpAddr != "" {
 		hln, err := net.Listen("tcp", cfg.httpAddr)
 		if err != nil {
