@@ -31,6 +31,7 @@ type serveConfig struct {
 	maxSend  int
 	logLevel string
 	logJSON  bool
+	bandits  string
 }
 
 func (c *serveConfig) addFlags(fs *flag.FlagSet) {
@@ -48,6 +49,7 @@ func (c *serveConfig) addFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.maxSend, "max-send-msg-size", 64<<20, "largest gRPC response in bytes")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&c.logJSON, "log-json", false, "write logs as JSON lines")
+	fs.StringVar(&c.bandits, "bandits", "", "bandit surfaces config (YAML, see BANDITS.md); empty = no surfaces")
 }
 
 func serve(ctx context.Context, args []string) error {
@@ -71,6 +73,10 @@ func serve(ctx context.Context, args []string) error {
 func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	bandits, err := newBandits(cfg.bandits)
+	if err != nil {
+		return err
+	}
 	repo, err := repository.New(repository.Options{
 		Root: cfg.models, Session: cfg.session, DrainTimeout: cfg.drain,
 		Extensions: extensions(), Logger: log, Registerer: reg,
@@ -87,7 +93,7 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return fmt.Errorf("listen %s: %w", cfg.grpcAddr, err)
 	}
 	srv := server.New(server.Config{MaxRecvMsgSize: cfg.maxRecv, MaxSendMsgSize: cfg.maxSend, Version: version},
-		repo, reg, log, services(repo)...)
+		repo, reg, log, append(services(repo), server.NewBandits(bandits, reg))...)
 	return serveUntilDone(ctx, cfg, log, repo, srv, reg, ln)
 }
 
