@@ -249,3 +249,47 @@ func BenchmarkDecide(b *testing.B) {
 		}
 	}
 }
+
+// TestConcurrentUse runs decisions, increments, state reads and resets at
+// once, for the race detector.
+func TestConcurrentUse(t *testing.T) {
+	store := bandit.NewMemStore()
+	b, err := bandit.New(bandit.Config{Refresh: time.Nanosecond, Surfaces: []bandit.SurfaceConfig{{Name: "home", Arms: []string{"a", "b"}}}}, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testContext(t)
+	done := make(chan struct{})
+	errs := make(chan error, 4)
+	for w := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range 50 {
+				var err error
+				switch w {
+				case 0:
+					_, err = b.Decide(ctx, bandit.Request{Surface: "home", ImpressionID: fmt.Sprint(i), Slots: 3})
+				case 1:
+					err = b.Add(ctx, "home", bandit.Increment{Arm: "a", Pulls: 1, Rewards: 1, At: t0})
+				case 2:
+					_, err = b.State(ctx, "home")
+				case 3:
+					if i%10 == 0 {
+						err = b.Reset(ctx, "home")
+					}
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}

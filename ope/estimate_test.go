@@ -238,3 +238,18 @@ func BenchmarkEvaluate(b *testing.B) {
 		}
 	}
 }
+
+func FuzzReadJSONL(f *testing.F) {
+	f.Add(`{"impression_id":"i1","surface":"home","slots":[{"arm":"a","propensity":0.5,"reward":1}]}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		rounds, arms, err := ope.ReadJSONL(strings.NewReader(s), "", nil)
+		if err != nil {
+			return
+		}
+		for _, r := range rounds {
+			if r.Action >= len(arms) || !(r.Propensity > 0 && r.Propensity <= 1) {
+				t.Fatalf("round %+v with %d arms", r, len(arms))
+			}
+		}
+	})
+}
