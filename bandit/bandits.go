@@ -22,10 +22,16 @@ type Bandits struct {
 // surface is one surface's configuration and its cached statistics.
 type surface struct {
 	cfg SurfaceConfig
-	mu  sync.Mutex // guards view and viewAt; held while reading the store
+	mu  sync.Mutex // guards view, viewAt, loading and gen; never held during store calls
 	// view is the selector over the statistics read at viewAt.
 	view   *Selector
 	viewAt time.Time
+	// loading is true while one caller refreshes the view; others keep
+	// using the old one meanwhile instead of queueing behind the store.
+	loading bool
+	// gen counts resets, so that a refresh begun before a reset does not
+	// install pre-reset statistics.
+	gen uint64
 }
 
 // Request asks for a slate.
@@ -121,22 +127,34 @@ func (b *Bandits) Decide(ctx context.Context, req Request) (Decision, error) {
 }
 
 // view returns the surface's selector, reading the store when the cached
-// one is older than the refresh interval.
+// one is older than the refresh interval. While one caller reads, the
+// others use the previous selector, so no request waits on another's
+// store call; the store call itself honours ctx.
 func (b *Bandits) view(ctx context.Context, s *surface) (*Selector, time.Time, bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	now := b.now()
-	if s.view != nil && now.Sub(s.viewAt) < b.refresh {
+	s.mu.Lock()
+	if s.view != nil && (now.Sub(s.viewAt) < b.refresh || s.loading) {
+		defer s.mu.Unlock()
 		return s.view, s.viewAt, false, nil
 	}
+	s.loading = true
+	gen := s.gen
+	s.mu.Unlock()
+
 	sel, err := b.read(ctx, s, now)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loading = false
 	if err != nil {
 		if s.view != nil && ctx.Err() == nil {
 			return s.view, s.viewAt, true, nil
 		}
 		return nil, time.Time{}, false, err
 	}
-	s.view, s.viewAt = sel, now
+	if gen == s.gen {
+		s.view, s.viewAt = sel, now
+	}
 	return sel, now, false, nil
 }
 
@@ -219,6 +237,7 @@ func (b *Bandits) Reset(ctx context.Context, name string) error {
 	}
 	s.mu.Lock()
 	s.view = nil
+	s.gen++
 	s.mu.Unlock()
 	return nil
 }

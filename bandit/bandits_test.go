@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sync"
 	"strings"
 	"testing"
 	"time"
@@ -291,5 +292,66 @@ func TestConcurrentUse(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// blockingStore's Load waits for release once block is set.
+type blockingStore struct {
+	bandit.Store
+	mu      sync.Mutex // guards block and loads
+	block   bool
+	loads   int
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s *blockingStore) Load(ctx context.Context, surface string) (map[string]bandit.Counts, error) {
+	s.mu.Lock()
+	s.loads++
+	block := s.block
+	s.mu.Unlock()
+	if block {
+		s.entered <- struct{}{}
+		select {
+		case <-s.release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return s.Store.Load(ctx, surface)
+}
+
+// TestDecideDoesNotQueueBehindRefresh: while one decision refreshes the
+// statistics from a slow store, others decide from the previous ones.
+func TestDecideDoesNotQueueBehindRefresh(t *testing.T) {
+	store := &blockingStore{Store: bandit.NewMemStore(), entered: make(chan struct{}), release: make(chan struct{})}
+	b, err := bandit.New(bandit.Config{Refresh: time.Nanosecond, Surfaces: []bandit.SurfaceConfig{{Name: "home", Arms: []string{"a", "b"}}}}, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testContext(t)
+	req := bandit.Request{Surface: "home", ImpressionID: "i", Slots: 1}
+	if _, err := b.Decide(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	store.mu.Lock()
+	store.block = true
+	store.mu.Unlock()
+	slow := make(chan error, 1)
+	go func() {
+		_, err := b.Decide(ctx, req)
+		slow <- err
+	}()
+	<-store.entered
+	d, err := b.Decide(ctx, req)
+	if err != nil || d.Stale {
+		t.Errorf("decision during a refresh = %+v, %v", d, err)
+	}
+	close(store.release)
+	if err := <-slow; err != nil {
+		t.Error(err)
+	}
+	if store.loads != 2 {
+		t.Errorf("%d loads, want 2 (the second decision must not load)", store.loads)
 	}
 }
