@@ -355,3 +355,24 @@ func TestDecideDoesNotQueueBehindRefresh(t *testing.T) {
 		t.Errorf("%d loads, want 2 (the second decision must not load)", store.loads)
 	}
 }
+
+// TestHalfLife: with a half-life, State reports counts discounted to now.
+func TestHalfLife(t *testing.T) {
+	b, err := bandit.New(bandit.Config{Surfaces: []bandit.SurfaceConfig{{Name: "home", Arms: []string{"a"}, HalfLife: 24 * time.Hour}}},
+		bandit.NewMemStore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testContext(t)
+	if err := b.Add(ctx, "home", bandit.Increment{Arm: "a", Pulls: 8, Rewards: 4, At: time.Now().Add(-48 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := b.State(ctx, "home")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two half-lives (plus the moments the test took): a quarter left.
+	if a := st.Arms[0]; math.Abs(a.Pulls-2) > 1e-3 || math.Abs(a.Rewards-1) > 1e-3 || a.Posterior.Alpha > 2.001 {
+		t.Errorf("after two half-lives: %+v", a)
+	}
+}
