@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/aisle-ai/aisle/bandit"
 	"github.com/aisle-ai/aisle/batching"
 	"github.com/aisle-ai/aisle/embedding"
 	"github.com/aisle-ai/aisle/excerpt"
@@ -38,8 +39,11 @@ func toStatus(err error) error {
 	case errors.Is(err, repository.ErrInvalidInput), errors.Is(err, errBadTensor),
 		errors.Is(err, tensor.ErrShape), errors.Is(err, errBadRequest), errors.Is(err, batching.ErrInvalidInput),
 		errors.Is(err, embedding.ErrInvalidText), errors.Is(err, embedding.ErrNotEncoder),
-		errors.Is(err, recommend.ErrInvalidCart), errors.Is(err, recommend.ErrNotRecommender):
+		errors.Is(err, recommend.ErrInvalidCart), errors.Is(err, recommend.ErrNotRecommender),
+		errors.Is(err, bandit.ErrInvalid):
 		code = codes.InvalidArgument
+	case errors.Is(err, bandit.ErrUnknownSurface):
+		code = codes.NotFound
 	case errors.Is(err, batching.ErrQueueFull):
 		// Triton answers a full queue with UNAVAILABLE, which clients
 		// already retry with back-off.

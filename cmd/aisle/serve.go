@@ -32,6 +32,7 @@ type serveConfig struct {
 	logLevel string
 	logJSON  bool
 	strict   bool
+	bandits  string
 }
 
 func (c *serveConfig) addFlags(fs *flag.FlagSet) {
@@ -50,6 +51,7 @@ func (c *serveConfig) addFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&c.logJSON, "log-json", false, "write logs as JSON lines")
 	fs.BoolVar(&c.strict, "strict-readiness", true, "ready (ServerReady, health, /readyz) only while every model serves; false: ready while the server serves, as Triton's flag")
+	fs.StringVar(&c.bandits, "bandits", "", "bandit surfaces config (YAML, see BANDITS.md); empty = no surfaces")
 }
 
 func serve(ctx context.Context, args []string) error {
@@ -73,6 +75,10 @@ func serve(ctx context.Context, args []string) error {
 func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	bandits, err := newBandits(cfg.bandits)
+	if err != nil {
+		return err
+	}
 	repo, err := repository.New(repository.Options{
 		Root: cfg.models, Session: cfg.session, DrainTimeout: cfg.drain,
 		Extensions: extensions(), Logger: log, Registerer: reg,
@@ -90,7 +96,7 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	}
 	srv := server.New(server.Config{MaxRecvMsgSize: cfg.maxRecv, MaxSendMsgSize: cfg.maxSend, Version: version,
 		Readiness: server.ParseStrictReadiness(cfg.strict)},
-		repo, reg, log, services(repo)...)
+		repo, reg, log, append(services(repo), server.NewBandits(bandits, reg))...)
 	return serveUntilDone(ctx, cfg, log, repo, srv, reg, ln)
 }
 

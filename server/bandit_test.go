@@ -1,0 +1,93 @@
+package server
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/aisle-ai/aisle/bandit"
+	aislepb "github.com/aisle-ai/aisle/proto/aisle/v1"
+)
+
+// startBandits serves a Bandits service over surface "home" (arms a, b)
+// whose arm a has 100 pulls and 5 rewards.
+func startBandits(t *testing.T) (aislepb.BanditsClient, *prometheus.Registry) {
+	t.Helper()
+	b, err := bandit.New(bandit.Config{Surfaces: []bandit.SurfaceConfig{{Name: "home", Arms: []string{"a", "b"}, Policy: bandit.Uniform}}},
+		bandit.NewMemStore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	if err := b.Add(testCtx(t), "home", bandit.Increment{Arm: "a", Pulls: 100, Rewards: 5, At: at}); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	ts := startServer(t, t.TempDir(), 0, NewBandits(b, reg))
+	return aislepb.NewBanditsClient(ts.conn), reg
+}
+
+func TestBanditState(t *testing.T) {
+	c, reg := startBandits(t)
+	ctx := testCtx(t)
+	resp, err := c.GetBanditState(ctx, &aislepb.GetBanditStateRequest{Surface: "home"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Policy != "uniform" || len(resp.Arms) != 2 {
+		t.Fatalf("state = %v", resp)
+	}
+	a := resp.Arms[0]
+	if a.Arm != "a" || a.Pulls != 100 || a.Rewards != 5 || a.Alpha != 6 || a.Beta != 96 || a.Probability != 0.5 {
+		t.Errorf("arm a = %v", a)
+	}
+
+	want := `
+# HELP aisle_bandit_arm_pulls Slots the arm filled (discounted when the surface has a half-life).
+# TYPE aisle_bandit_arm_pulls gauge
+aisle_bandit_arm_pulls{arm="a",surface="home"} 100
+aisle_bandit_arm_pulls{arm="b",surface="home"} 0
+# HELP aisle_bandit_arm_posterior_mean Posterior mean of the arm's reward rate.
+# TYPE aisle_bandit_arm_posterior_mean gauge
+aisle_bandit_arm_posterior_mean{arm="a",surface="home"} 0.058823529411764705
+aisle_bandit_arm_posterior_mean{arm="b",surface="home"} 0.5
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "aisle_bandit_arm_pulls", "aisle_bandit_arm_posterior_mean"); err != nil {
+		t.Error(err)
+	}
+
+	if _, err := c.ResetBandit(ctx, &aislepb.ResetBanditRequest{Surface: "home"}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = c.GetBanditState(ctx, &aislepb.GetBanditStateRequest{Surface: "home"})
+	if err != nil || resp.Arms[0].Pulls != 0 {
+		t.Errorf("after reset: %v, %v", resp, err)
+	}
+}
+
+func TestBanditBadRequests(t *testing.T) {
+	c, _ := startBandits(t)
+	ctx := testCtx(t)
+	tests := []struct {
+		surface string
+		code    codes.Code
+	}{
+		{"", codes.InvalidArgument},
+		{"checkout", codes.NotFound},
+	}
+	for _, tt := range tests {
+		_, err := c.GetBanditState(ctx, &aislepb.GetBanditStateRequest{Surface: tt.surface})
+		if status.Code(err) != tt.code || (tt.surface != "" && !strings.Contains(err.Error(), tt.surface)) {
+			t.Errorf("GetBanditState(%q) = %v, want %v naming the surface", tt.surface, err, tt.code)
+		}
+		_, err = c.ResetBandit(ctx, &aislepb.ResetBanditRequest{Surface: tt.surface})
+		if status.Code(err) != tt.code {
+			t.Errorf("ResetBandit(%q) = %v, want %v", tt.surface, err, tt.code)
+		}
+	}
+}
