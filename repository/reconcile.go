@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
+	"strings"
 )
 
 // syncAll brings every model in the repository in line with the disk.
@@ -209,7 +211,15 @@ func (m *Manager) refuse(st *modelState, n int64, s stamp, err error) {
 	m.log.Error("model version refused", "model", st.name, "version", n, "err", err)
 	m.metrics.failures.WithLabelValues(st.name, reason).Inc()
 	st.failed[n] = s
-	st.reasons[n] = err.Error()
+	st.reasons[n] = m.public(err)
+}
+
+// public words err for clients (RepositoryIndex, ModelReady): paths are
+// shown relative to the repository, so the server's layout stays in the
+// log.
+func (m *Manager) public(err error) string {
+	prefix := filepath.Clean(m.opts.Root) + string(filepath.Separator)
+	return strings.ReplaceAll(err.Error(), prefix, "")
 }
 
 // publish swaps the serving set atomically and retires what left it.
