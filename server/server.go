@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"runtime/debug"
@@ -10,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
@@ -27,6 +29,11 @@ type Config struct {
 	Version string
 	// HealthInterval is how often health status follows model readiness.
 	HealthInterval time.Duration
+	// TLS, when set, serves TLS (see NewTLSConfig); nil serves plaintext.
+	TLS *tls.Config
+	// Auth checks every call (see auth.go). nil refuses every mutating call
+	// and leaves scoring and read calls open.
+	Auth *Authorizer
 }
 
 // Server is aisle's gRPC front end.
@@ -51,7 +58,11 @@ func New(cfg Config, repo Repository, reg prometheus.Registerer, log *slog.Logge
 		cfg.HealthInterval = time.Second
 	}
 	opts := []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(recoverUnary(log)),
+		grpc.ChainUnaryInterceptor(recoverUnary(log), cfg.Auth.UnaryInterceptor()),
+		grpc.ChainStreamInterceptor(cfg.Auth.StreamInterceptor()),
+	}
+	if cfg.TLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
 	}
 	if cfg.MaxRecvMsgSize > 0 {
 		opts = append(opts, grpc.MaxRecvMsgSize(cfg.MaxRecvMsgSize))
