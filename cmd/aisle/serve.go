@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -31,6 +32,7 @@ type serveConfig struct {
 	maxSend  int
 	logLevel string
 	logJSON  bool
+	security securityConfig
 }
 
 func (c *serveConfig) addFlags(fs *flag.FlagSet) {
@@ -48,6 +50,7 @@ func (c *serveConfig) addFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.maxSend, "max-send-msg-size", 64<<20, "largest gRPC response in bytes")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&c.logJSON, "log-json", false, "write logs as JSON lines")
+	c.security.addFlags(fs)
 }
 
 func serve(ctx context.Context, args []string) error {
@@ -69,6 +72,10 @@ func serve(ctx context.Context, args []string) error {
 }
 
 func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
+	grpcTLS, httpTLS, auth, err := cfg.security.build(cfg.grpcAddr, log)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	repo, err := repository.New(repository.Options{
@@ -86,13 +93,13 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		_ = repo.Close(ctx)
 		return fmt.Errorf("listen %s: %w", cfg.grpcAddr, err)
 	}
-	srv := server.New(server.Config{MaxRecvMsgSize: cfg.maxRecv, MaxSendMsgSize: cfg.maxSend, Version: version},
+	srv := server.New(server.Config{MaxRecvMsgSize: cfg.maxRecv, MaxSendMsgSize: cfg.maxSend, Version: version, TLS: grpcTLS, Auth: auth},
 		repo, reg, log, services(repo)...)
-	return serveUntilDone(ctx, cfg, log, repo, srv, reg, ln)
+	return serveUntilDone(ctx, cfg, log, repo, srv, reg, ln, httpTLS)
 }
 
 func serveUntilDone(ctx context.Context, cfg serveConfig, log *slog.Logger, repo *repository.Manager,
-	srv *server.Server, reg *prometheus.Registry, ln net.Listener) error {
+	srv *server.Server, reg *prometheus.Registry, ln net.Listener, httpTLS *tls.Config) error {
 	pollCtx, stopPoll := context.WithCancel(ctx)
 	pollDone := make(chan struct{})
 	go func() {
@@ -101,18 +108,24 @@ func serveUntilDone(ctx context.Context, cfg serveConfig, log *slog.Logger, repo
 			repo.Poll(pollCtx, cfg.poll)
 		}
 	}()
-	httpSrv := &http.Server{Handler: server.NewHTTPHandler(reg, repo), ReadHeaderTimeout: 5 * time.Second}
+	httpSrv := &http.Server{Handler: server.NewHTTPHandler(reg, repo), ReadHeaderTimeout: 5 * time.Second, TLSConfig: httpTLS}
 	if cfg.httpAddr != "" {
 		hln, err := net.Listen("tcp", cfg.httpAddr)
 		if err != nil {
 			stopPoll()
 			return fmt.Errorf("listen %s: %w", cfg.httpAddr, err)
 		}
-		go func() { _ = httpSrv.Serve(hln) }()
+		go func() {
+			if httpTLS != nil {
+				_ = httpSrv.ServeTLS(hln, "", "")
+				return
+			}
+			_ = httpSrv.Serve(hln)
+		}()
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ctx, ln) }()
-	log.Info("aisle serving", "grpc", ln.Addr().String(), "http", cfg.httpAddr, "models", cfg.models, "runtime", inference.Version())
+	log.Info("aisle serving", "grpc", ln.Addr().String(), "http", cfg.httpAddr, "tls", httpTLS != nil, "models", cfg.models, "runtime", inference.Version())
 	var serveErr error
 	select {
 	case <-ctx.Done():
