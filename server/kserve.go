@@ -30,6 +30,7 @@ type inferenceService struct {
 	repo    Repository
 	version string
 	metrics *metrics
+	limits  Limits
 }
 
 // Extensions lists the protocol extensions aisle implements.
@@ -95,6 +96,9 @@ func (s *inferenceService) ModelInfer(ctx context.Context, req *pb.ModelInferReq
 }
 
 func (s *inferenceService) infer(ctx context.Context, req *pb.ModelInferRequest) (*pb.ModelInferResponse, string, error) {
+	if err := s.limits.checkInfer(req); err != nil {
+		return nil, "", err
+	}
 	v, err := s.repo.Get(req.ModelName, req.ModelVersion)
 	if err != nil {
 		return nil, "", err

@@ -34,6 +34,8 @@ type Config struct {
 	// Auth checks every call (see auth.go). nil refuses every mutating call
 	// and leaves scoring and read calls open.
 	Auth *Authorizer
+	// Limits bound ModelInfer's tensor shapes (see limits.go).
+	Limits Limits
 }
 
 // Server is aisle's gRPC front end.
@@ -71,7 +73,7 @@ func New(cfg Config, repo Repository, reg prometheus.Registerer, log *slog.Logge
 		opts = append(opts, grpc.MaxSendMsgSize(cfg.MaxSendMsgSize))
 	}
 	gs := grpc.NewServer(opts...)
-	pb.RegisterGRPCInferenceServiceServer(gs, &inferenceService{repo: repo, version: cfg.Version, metrics: newMetrics(reg)})
+	pb.RegisterGRPCInferenceServiceServer(gs, &inferenceService{repo: repo, version: cfg.Version, metrics: newMetrics(reg), limits: cfg.Limits.withDefaults()})
 	for _, svc := range extra {
 		svc.Register(gs)
 	}

@@ -33,6 +33,7 @@ type serveConfig struct {
 	logLevel string
 	logJSON  bool
 	security securityConfig
+	limits   server.Limits
 }
 
 func (c *serveConfig) addFlags(fs *flag.FlagSet) {
@@ -51,6 +52,7 @@ func (c *serveConfig) addFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&c.logJSON, "log-json", false, "write logs as JSON lines")
 	c.security.addFlags(fs)
+	addLimitFlags(fs, &c.limits)
 }
 
 func serve(ctx context.Context, args []string) error {
@@ -76,6 +78,9 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if err := cfg.limits.Validate(); err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	repo, err := repository.New(repository.Options{
@@ -93,8 +98,8 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		_ = repo.Close(ctx)
 		return fmt.Errorf("listen %s: %w", cfg.grpcAddr, err)
 	}
-	srv := server.New(server.Config{MaxRecvMsgSize: cfg.maxRecv, MaxSendMsgSize: cfg.maxSend, Version: version, TLS: grpcTLS, Auth: auth},
-		repo, reg, log, services(repo)...)
+	srv := server.New(server.Config{MaxRecvMsgSize: cfg.maxRecv, MaxSendMsgSize: cfg.maxSend, Version: version, TLS: grpcTLS, Auth: auth, Limits: cfg.limits},
+		repo, reg, log, services(repo, cfg.limits)...)
 	return serveUntilDone(ctx, cfg, log, repo, srv, reg, ln, httpTLS)
 }
 
