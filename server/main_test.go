@@ -41,6 +41,7 @@ type testServer struct {
 	conn   *grpc.ClientConn
 	repo   *repository.Manager
 	reg    *prometheus.Registry
+	srv    *Server
 }
 
 // modelFile copies a test model into root/<name>/<version>/model.onnx.
@@ -148,7 +149,7 @@ func startServerConfig(t testing.TB, root string, poll time.Duration, cfg Config
 			t.Errorf("close repository: %v", err)
 		}
 	})
-	return &testServer{root: root, addr: ln.Addr().String(), client: pb.NewGRPCInferenceServiceClient(conn), conn: conn, repo: repo, reg: reg}
+	return &testServer{root: root, addr: ln.Addr().String(), client: pb.NewGRPCInferenceServiceClient(conn), conn: conn, repo: repo, reg: reg, srv: srv}
 }
 
 func testCtx(t *testing.T) context.Context {

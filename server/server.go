@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,11 +41,12 @@ type Config struct {
 
 // Server is aisle's gRPC front end.
 type Server struct {
-	grpc   *grpc.Server
-	health *health.Server
-	repo   Repository
-	cfg    Config
-	log    *slog.Logger
+	grpc     *grpc.Server
+	health   *health.Server
+	repo     Repository
+	cfg      Config
+	log      *slog.Logger
+	draining atomic.Bool // set by Stop, before anything else
 }
 
 // Service registers an additional gRPC service (aisle's own API) on the
@@ -118,9 +120,16 @@ func (s *Server) followReadiness(ctx context.Context) {
 	}
 }
 
-// Stop marks the server NOT_SERVING, lets in-flight calls finish until ctx
-// ends, then closes every connection.
+// AllReady reports whether the instance takes traffic: every model serves
+// and no shutdown has begun. /readyz follows it.
+func (s *Server) AllReady() bool {
+	return !s.draining.Load() && s.repo.AllReady()
+}
+
+// Stop marks the server not ready (/readyz and gRPC health), lets in-flight
+// calls finish until ctx ends, then closes every connection.
 func (s *Server) Stop(ctx context.Context) {
+	s.draining.Store(true)
 	s.health.Shutdown()
 	done := make(chan struct{})
 	go func() {

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -152,5 +153,43 @@ func TestServeSecurityFlagsValidated(t *testing.T) {
 		if _, _, _, err := cfg.security.build(cfg.grpcAddr, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil {
 			t.Errorf("%v: want an error", args)
 		}
+	}
+}
+
+// TestServePortInUse: a port already taken fails start-up with an error
+// naming the flag, and leaves the other port free and no goroutine behind.
+func TestServePortInUse(t *testing.T) {
+	must(t, inference.Init(ortLib(t)))
+	defer inference.Shutdown()
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	defer busy.Close()
+	for _, tc := range []struct {
+		flag, grpcAddr, httpAddr string
+	}{
+		{"--grpc-addr", busy.Addr().String(), freeAddr(t)},
+		{"--http-addr", freeAddr(t), busy.Addr().String()},
+	} {
+		t.Run(tc.flag, func(t *testing.T) {
+			var cfg serveConfig
+			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+			cfg.addFlags(fs)
+			must(t, fs.Parse([]string{"--models", t.TempDir(), "--grpc-addr", tc.grpcAddr, "--http-addr", tc.httpAddr}))
+			err := runServer(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err == nil || !strings.Contains(err.Error(), tc.flag) || !strings.Contains(err.Error(), "address already in use") {
+				t.Fatalf("err = %v, want it to name %s and the port in use", err, tc.flag)
+			}
+			for _, addr := range []string{tc.grpcAddr, tc.httpAddr} {
+				if addr == busy.Addr().String() {
+					continue
+				}
+				ln, err := net.Listen("tcp", addr)
+				if err != nil {
+					t.Fatalf("%s left open after the failed start: %v", addr, err)
+				}
+				ln.Close()
+			}
+		})
 	}
 }
