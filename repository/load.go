@@ -148,6 +148,20 @@ func confine(root, rel string) error {
 	return nil
 }
 
+// InDir returns dir/rel after checking that rel names a regular file inside
+// dir once symbolic links are followed. Extensions use it for the files a
+// config names (a tokenizer, an item table), so a link in a model folder
+// cannot make the server read a file elsewhere. Errors name rel, never dir.
+func InDir(dir, rel string) (string, error) {
+	if rel == "" || !filepath.IsLocal(rel) {
+		return "", fmt.Errorf("%w: %q must be a file inside the model directory", ErrOutsideRepository, rel)
+	}
+	if err := confine(dir, rel); err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, rel), nil
+}
+
 func (c *Config) modelFile() string {
 	if c.DefaultModelFilename != "" {
 		return c.DefaultModelFilename

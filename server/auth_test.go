@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/tls"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -173,8 +175,13 @@ func TestBearerTokens(t *testing.T) {
 	if err := load(withToken(ctx, next)); err != nil {
 		t.Fatalf("new token after rotation: %v", err)
 	}
-	// Model names from requests stay inside the repository.
-	for _, name := range []string{"../ident", "ident/../../etc", "/etc", ".."} {
+	// Model names from requests stay inside the repository; a model folder
+	// that is a symbolic link (here to a real model elsewhere) is not one.
+	elsewhere := identRepo(t)
+	if err := os.Symlink(filepath.Join(elsewhere, "ident"), filepath.Join(ts.root, "linked")); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"../ident", "ident/../../etc", "/etc", "..", "linked"} {
 		_, err := ts.client.RepositoryModelLoad(withToken(ctx, next), &pb.RepositoryModelLoadRequest{ModelName: name})
 		wantCode(t, "load "+name, err, codes.NotFound)
 	}

@@ -80,6 +80,12 @@ func TestExternalDataServed(t *testing.T) {
 	if err := os.Symlink(outside, filepath.Join(root, "linked", "1", "model.onnx")); err != nil {
 		t.Fatal(err)
 	}
+	// A version folder that is a symbolic link is not a version.
+	modelFile(t, root, "linkver", 1, "identity_fp32.onnx")
+	modelFile(t, filepath.Dir(outside), "x", 2, "add_v2.onnx")
+	if err := os.Symlink(filepath.Join(filepath.Dir(outside), "x", "2"), filepath.Join(root, "linkver", "2")); err != nil {
+		t.Fatal(err)
+	}
 	ts := startServer(t, root, 0)
 	ctx := testCtx(t)
 
@@ -129,6 +135,11 @@ func TestExternalDataServed(t *testing.T) {
 			Inputs: []*pb.ModelInferRequest_InferInputTensor{fp32Input("x", []int64{1, 4}, []float32{1, 2, 3, 4})}})
 		if status.Code(err) != codes.Unavailable {
 			t.Fatalf("infer abs: %v, want UNAVAILABLE", err)
+		}
+	})
+	t.Run("version folder linked out of the repository", func(t *testing.T) {
+		if vs := ts.repo.Versions("linkver"); len(vs) != 1 || vs[0] != 1 {
+			t.Fatalf("linkver serves %v, want [1]", vs)
 		}
 	})
 	t.Run("model file linked out of the repository", func(t *testing.T) {
