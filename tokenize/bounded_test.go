@@ -109,9 +109,6 @@ func TestBoundedChunksMatch(t *testing.T) {
 // (the Unicode path) and of CJK without spaces, is tokenized with a few KiB of
 // allocation, where the whole-text pipeline allocates hundreds of MiB.
 func TestBoundedHugeText(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts are not meaningful under the race detector")
-	}
 	tok := sharedLoad(t, tokenizerJSONPath, Options{MaxSeqLen: 32})
 	const size = 32 << 20
 	units := map[string]string{
