@@ -166,7 +166,8 @@ func (m *Manager) refreshConfig(st *modelState, dir modelDir, initial bool) bool
 			m.log.Error("model config refused", "model", st.name, "err", err)
 			m.metrics.failures.WithLabelValues(st.name, "config").Inc()
 		}
-		st.cfgErr = err
+		// Clients read the reason (RepositoryIndex): repository-relative.
+		st.cfgErr = errors.New(m.public(err))
 		st.cfgStamp = dir.config
 		return false
 	}
