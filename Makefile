@@ -36,6 +36,7 @@ proto:
 testmodels:
 	./scripts/setup-python.sh
 	/usr/bin/python3 scripts/make_testmodels.py
+	/usr/bin/python3 scripts/make_extdata_models.py
 	/usr/bin/python3 scripts/make_test_encoders.py
 
 ## verify: formatting, vet and generated code freshness

@@ -37,7 +37,8 @@ func (e *Encoder) Embed(ctx context.Context, r Runner, texts []string) ([]Result
 	if len(texts) > MaxTexts {
 		return nil, fmt.Errorf("%w: %d texts; at most %d per call", ErrInvalidText, len(texts), MaxTexts)
 	}
-	encs, err := e.tok.EncodeBatch(texts)
+	// Bounded: a huge text costs the tokens kept, not its length.
+	encs, err := e.tok.EncodeBatchBounded(texts)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidText, err)
 	}

@@ -90,7 +90,11 @@ func New(dir string, cfg *repository.Config) (*Encoder, error) {
 	if filepath.IsAbs(tokPath) || strings.Contains(tokPath, "..") {
 		return nil, fmt.Errorf("parameter tokenizer %q must be a file inside the model directory", tokPath)
 	}
-	tok, err := tokenize.Load(filepath.Join(dir, tokPath), tokenize.Options{MaxSeqLen: maxLen})
+	path, err := repository.InDir(dir, tokPath)
+	if err != nil {
+		return nil, fmt.Errorf("parameter tokenizer: %w", err)
+	}
+	tok, err := tokenize.Load(path, tokenize.Options{MaxSeqLen: maxLen})
 	if err != nil {
 		return nil, fmt.Errorf("load tokenizer: %w", err)
 	}

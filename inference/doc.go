@@ -27,4 +27,12 @@
 // conversion releases every value the run allocated, so Run leaks nothing on
 // any path; TestScalarOutputsDoNotLeak holds resident memory flat over
 // 40,000 runs.
+// A model's external data (tensors whose bytes live in other files) is
+// confined to the folder the model was read from: ReadModel refuses, with
+// ErrExternalData, any location that is absolute, contains "..", is missing,
+// or leads out of the folder through a symbolic link, before the runtime
+// opens anything; sessions, built from the model's bytes, are told that
+// folder, so the runtime resolves (and itself checks) locations there rather
+// than in the working directory. A model given as bytes (ParseModel) may not
+// use external data.
 package inference

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -26,7 +27,11 @@ type TensorInfo struct {
 // share one read, and a file replaced on disk afterwards cannot change a
 // model that is already loaded.
 type Model struct {
-	Path    string
+	Path string
+	// Dir is the folder external data resolves against: the folder the
+	// model was read from, or empty for a model given as bytes (which then
+	// may not use external data).
+	Dir     string
 	Data    []byte
 	Inputs  []TensorInfo
 	Outputs []TensorInfo
@@ -39,30 +44,47 @@ type Model struct {
 	Description  string
 	ModelVersion int64
 	Metadata     map[string]string
+
+	external bool // some tensor keeps its data in another file
 }
 
-// ReadModel reads and checks the ONNX file at path. The runtime must be
-// initialised.
+// ReadModel reads and checks the ONNX file at path. External data (tensors
+// kept in other files) must sit in path's folder: a location that is
+// absolute, contains "..", or leads out of the folder through a symbolic
+// link is refused with ErrExternalData before the runtime opens anything.
+// The runtime must be initialised.
 func ReadModel(path string) (*Model, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	return ParseModel(path, data)
+	return parseModel(path, filepath.Dir(path), data)
 }
 
 // ParseModel checks ONNX bytes and describes their inputs and outputs; path
-// is only used in messages.
+// is only used in messages. A model given as bytes has no folder, so one
+// that uses external data is refused with ErrExternalData.
 func ParseModel(path string, data []byte) (*Model, error) {
+	return parseModel(path, "", data)
+}
+
+func parseModel(path, dir string, data []byte) (*Model, error) {
 	hdr, err := ParseHeader(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidModel, path, err)
 	}
-	ins, outs, err := ort.GetInputOutputInfoWithONNXData(data)
+	refs, err := externalRefs(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidModel, path, err)
 	}
-	m := &Model{Path: path, Data: data, Header: hdr}
+	if err := checkExternal(dir, refs); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	m := &Model{Path: path, Dir: dir, Data: data, Header: hdr, external: len(refs) > 0}
+	ins, outs, err := m.ioInfo()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidModel, path, err)
+	}
 	if m.Inputs, err = convertInfo(ins); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidModel, path, err)
 	}
@@ -90,8 +112,27 @@ func convertInfo(infos []ort.InputOutputInfo) ([]TensorInfo, error) {
 	return out, nil
 }
 
+// ioInfo asks the runtime for the model's inputs and outputs. The
+// byte-based probe has no options, so it would resolve external data against
+// the working directory: a model with external data is probed from its file
+// instead, where the runtime resolves (and itself confines) locations to the
+// model's folder. checkExternal has already vetted every location.
+func (m *Model) ioInfo() (ins, outs []ort.InputOutputInfo, err error) {
+	if m.external {
+		return ort.GetInputOutputInfoWithOptions(m.Path, nil)
+	}
+	return ort.GetInputOutputInfoWithONNXData(m.Data)
+}
+
+func (m *Model) metadata() (*ort.ModelMetadata, error) {
+	if m.external {
+		return ort.GetModelMetadataWithOptions(m.Path, nil)
+	}
+	return ort.GetModelMetadataWithONNXData(m.Data)
+}
+
 func (m *Model) readMetadata() error {
-	md, err := ort.GetModelMetadataWithONNXData(m.Data)
+	md, err := m.metadata()
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,13 @@ func (m *Model) NewSession(opts SessionOptions) (*Session, error) {
 		return nil, err
 	}
 	defer so.Destroy()
+	if m.external {
+		// Resolve external data in the model's folder, not the working
+		// directory; the runtime also refuses locations escaping it.
+		if err := so.AddSessionConfigEntry(folderConfigKey, m.Dir); err != nil {
+			return nil, fmt.Errorf("set external data folder: %w", err)
+		}
+	}
 	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(m.Data, m.InputNames(), m.OutputNames(), so)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidModel, m.Path, err)

@@ -62,7 +62,11 @@ func (Extension) Prepare(v *repository.Version) (any, error) {
 // item files.
 func New(dir string, cfg *repository.Config) (*Recommender, error) {
 	p := cfg.Parameters
-	items, err := catalog.ReadTable(filepath.Join(dir, safeName(p["items"])+".tsv"))
+	path, err := repository.InDir(dir, safeName(p["items"])+".tsv")
+	if err != nil {
+		return nil, fmt.Errorf("item table: %w", err)
+	}
+	items, err := catalog.ReadTable(path)
 	if err != nil {
 		return nil, fmt.Errorf("item table: %w", err)
 	}
@@ -76,7 +80,11 @@ func New(dir string, cfg *repository.Config) (*Recommender, error) {
 		return nil, err
 	}
 	if name := p["popular"]; name != "" {
-		if err := r.readPopular(filepath.Join(dir, safeName(name))); err != nil {
+		path, err := repository.InDir(dir, safeName(name))
+		if err != nil {
+			return nil, fmt.Errorf("popular items: %w", err)
+		}
+		if err := r.readPopular(path); err != nil {
 			return nil, err
 		}
 	}

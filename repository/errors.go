@@ -13,4 +13,7 @@ var (
 	ErrNotReady = errors.New("model not ready")
 	// ErrInvalidInput reports a request that does not fit the model.
 	ErrInvalidInput = errors.New("invalid input")
+	// ErrOutsideRepository reports a model file that resolves, through a
+	// symbolic link, to a place outside the repository directory.
+	ErrOutsideRepository = errors.New("path leaves the model repository")
 )

@@ -2,7 +2,9 @@ package repository
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -14,6 +16,10 @@ import (
 // loadVersion reads, checks, instantiates and warms up one version. On any
 // error everything it created is released and nothing is published.
 func (m *Manager) loadVersion(ctx context.Context, name, dir string, cfg *Config, number int64) (*Version, error) {
+	rel := filepath.Join(name, fmt.Sprint(number), cfg.modelFile())
+	if err := confine(m.opts.Root, rel); err != nil {
+		return nil, fmt.Errorf("load %s v%d: %w", name, number, err)
+	}
 	path := filepath.Join(dir, fmt.Sprint(number), cfg.modelFile())
 	model, err := inference.ReadModel(path)
 	if err != nil {
@@ -122,6 +128,45 @@ func (p QueuePolicy) toBatching() batching.QueuePolicy {
 		AllowTimeoutOverride: p.AllowTimeoutOverride,
 		MaxQueueSize:         p.MaxQueueSize,
 	}
+}
+
+// confine checks that rel, a path inside the repository root, names a
+// regular file that stays inside the root once symbolic links are followed:
+// a model file linked to a file elsewhere on the server is refused. The
+// scan already skips model and version directories that are links, and
+// model names from requests cannot contain separators or "..".
+func confine(root, rel string) error {
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return fmt.Errorf("open repository: %w", err)
+	}
+	defer r.Close()
+	fi, err := r.Stat(rel)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("%s: %w", rel, os.ErrNotExist)
+	case err != nil:
+		// os.Root refuses a link that leaves the root; its message holds
+		// the server's absolute path, so it is not passed on.
+		return fmt.Errorf("%w: %s", ErrOutsideRepository, rel)
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("%w: %s is not a regular file", ErrConfig, rel)
+	}
+	return nil
+}
+
+// InDir returns dir/rel after checking that rel names a regular file inside
+// dir once symbolic links are followed. Extensions use it for the files a
+// config names (a tokenizer, an item table), so a link in a model folder
+// cannot make the server read a file elsewhere. Errors name rel, never dir.
+func InDir(dir, rel string) (string, error) {
+	if rel == "" || !filepath.IsLocal(rel) {
+		return "", fmt.Errorf("%w: %q must be a file inside the model directory", ErrOutsideRepository, rel)
+	}
+	if err := confine(dir, rel); err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, rel), nil
 }
 
 func (c *Config) modelFile() string {

@@ -45,7 +45,7 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%w: runtime: %v", ErrConfig, err)
 		}
 	}
-	if strings.ContainsAny(c.DefaultModelFilename, `/\`) {
+	if strings.ContainsAny(c.DefaultModelFilename, `/\`) || c.DefaultModelFilename == "." || c.DefaultModelFilename == ".." {
 		return fmt.Errorf("%w: default_model_filename %q must be a plain file name", ErrConfig, c.DefaultModelFilename)
 	}
 	return c.validateWarmup()

@@ -165,7 +165,7 @@ func TestEmbedQueryBadInput(t *testing.T) {
 	for i := range many {
 		many[i] = "milk"
 	}
-	long := strings.Repeat("organic whole milk ", 1<<16) // ~1.2 MB
+	long := strings.Repeat("organic whole milk ", 3000) // ~57 KB, under the 64 KiB text limit
 	cases := []struct {
 		name string
 		req  *aislepb.EmbedQueryRequest
@@ -174,6 +174,7 @@ func TestEmbedQueryBadInput(t *testing.T) {
 	}{
 		{"empty list", &aislepb.EmbedQueryRequest{}, codes.InvalidArgument, "no texts"},
 		{"10000 texts", &aislepb.EmbedQueryRequest{Texts: many}, codes.InvalidArgument, "at most 1024"},
+		{"text over the limit", &aislepb.EmbedQueryRequest{Texts: []string{"milk", strings.Repeat("x", DefaultMaxTextBytes+1)}}, codes.InvalidArgument, "texts[1]"},
 		{"unknown model", &aislepb.EmbedQueryRequest{Model: "nope", Texts: []string{"x"}}, codes.NotFound, "nope"},
 		{"not an encoder", &aislepb.EmbedQueryRequest{Model: "cart-gnn", Texts: []string{"x"}}, codes.InvalidArgument, "not a text encoder"},
 	}
@@ -186,7 +187,7 @@ func TestEmbedQueryBadInput(t *testing.T) {
 			}
 		})
 	}
-	// An empty string and a 1 MB text are answered; the long one truncated.
+	// An empty string and a 57 KB text are answered; the long one truncated.
 	resp, err := rc.c.EmbedQuery(ctx, &aislepb.EmbedQueryRequest{Texts: []string{"", long}})
 	if err != nil {
 		t.Fatal(err)

@@ -31,6 +31,7 @@ type inferenceService struct {
 	version string
 	metrics *metrics
 	ready   func() bool // by the server's Readiness
+	limits  Limits
 }
 
 // Extensions lists the protocol extensions aisle implements.
@@ -96,6 +97,9 @@ func (s *inferenceService) ModelInfer(ctx context.Context, req *pb.ModelInferReq
 }
 
 func (s *inferenceService) infer(ctx context.Context, req *pb.ModelInferRequest) (*pb.ModelInferResponse, string, error) {
+	if err := s.limits.checkInfer(req); err != nil {
+		return nil, "", err
+	}
 	v, err := s.repo.Get(req.ModelName, req.ModelVersion)
 	if err != nil {
 		return nil, "", err

@@ -26,7 +26,8 @@ func TestServerRPCs(t *testing.T) {
 	modelFile(t, root, "ident", 1, "identity_fp32.onnx")
 	writeConfig(t, root, "mlp", "max_batch_size: 16\n")
 	modelFile(t, root, "mlp", 1, "mlp.onnx")
-	ts := startServer(t, root, 0)
+	auth, token := tokenAuth(t)
+	ts := startServerConfig(t, root, 0, Config{Auth: auth}, noServices)
 	ctx := testCtx(t)
 	c := ts.client
 
@@ -111,13 +112,13 @@ func TestServerRPCs(t *testing.T) {
 	}
 	_ = stream.CloseSend()
 
-	if _, err := c.RepositoryModelUnload(ctx, &pb.RepositoryModelUnloadRequest{ModelName: "mlp"}); err != nil {
+	if _, err := c.RepositoryModelUnload(withToken(ctx, token), &pb.RepositoryModelUnloadRequest{ModelName: "mlp"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.ModelInfer(ctx, &pb.ModelInferRequest{ModelName: "mlp"}); status.Code(err) != codes.Unavailable {
 		t.Fatalf("infer on unloaded model: %v, want Unavailable", err)
 	}
-	if _, err := c.RepositoryModelLoad(ctx, &pb.RepositoryModelLoadRequest{ModelName: "mlp"}); err != nil {
+	if _, err := c.RepositoryModelLoad(withToken(ctx, token), &pb.RepositoryModelLoadRequest{ModelName: "mlp"}); err != nil {
 		t.Fatal(err)
 	}
 	if mr, err := c.ModelReady(ctx, &pb.ModelReadyRequest{Name: "mlp"}); err != nil || !mr.Ready {

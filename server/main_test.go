@@ -36,10 +36,12 @@ func TestMain(m *testing.M) {
 // in a temp dir, with a real gRPC client.
 type testServer struct {
 	root   string
+	addr   string
 	client pb.GRPCInferenceServiceClient
 	conn   *grpc.ClientConn
 	repo   *repository.Manager
 	reg    *prometheus.Registry
+	srv    *Server
 }
 
 // modelFile copies a test model into root/<name>/<version>/model.onnx.
@@ -89,6 +91,13 @@ func startServerWith(t *testing.T, root string, services func(Repository) []Serv
 
 func startServerOpts(t testing.TB, root string, poll time.Duration, services func(Repository) []Service) *testServer {
 	t.Helper()
+	return startServerConfig(t, root, poll, Config{}, services)
+}
+
+// startServerConfig serves root with cfg (HealthInterval defaults to 20ms)
+// and dials it with dial options (default: plaintext).
+func startServerConfig(t testing.TB, root string, poll time.Duration, cfg Config, services func(Repository) []Service, dial ...grpc.DialOption) *testServer {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
 	repo, err := repository.New(repository.Options{Root: root, Session: inference.SessionOptions{IntraOpThreads: 1, InterOpThreads: 1},
@@ -108,7 +117,10 @@ func startServerOpts(t testing.TB, root string, poll time.Duration, services fun
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := New(Config{HealthInterval: 20 * time.Millisecond}, repo, reg, log, services(repo)...)
+	if cfg.HealthInterval == 0 {
+		cfg.HealthInterval = 20 * time.Millisecond
+	}
+	srv := New(cfg, repo, reg, log, services(repo)...)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, ln) }()
 	polled := make(chan struct{})
@@ -118,7 +130,10 @@ func startServerOpts(t testing.TB, root string, poll time.Duration, services fun
 			repo.Poll(ctx, poll)
 		}
 	}()
-	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if len(dial) == 0 {
+		dial = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	}
+	conn, err := grpc.NewClient(ln.Addr().String(), dial...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +149,7 @@ func startServerOpts(t testing.TB, root string, poll time.Duration, services fun
 			t.Errorf("close repository: %v", err)
 		}
 	})
-	return &testServer{root: root, client: pb.NewGRPCInferenceServiceClient(conn), conn: conn, repo: repo, reg: reg}
+	return &testServer{root: root, addr: ln.Addr().String(), client: pb.NewGRPCInferenceServiceClient(conn), conn: conn, repo: repo, reg: reg, srv: srv}
 }
 
 func testCtx(t *testing.T) context.Context {

@@ -22,10 +22,12 @@ type Personalization struct {
 }
 
 // PersonalizationConfig names the models used when a request leaves the
-// model empty.
+// model empty, and bounds request fields.
 type PersonalizationConfig struct {
 	DefaultEncoder     string
 	DefaultRecommender string
+	// Limits bound texts, carts and k (see limits.go).
+	Limits Limits
 }
 
 // NewPersonalization returns the service over repo.
@@ -36,6 +38,7 @@ func NewPersonalization(repo Repository, cfg PersonalizationConfig) *Personaliza
 	if cfg.DefaultRecommender == "" {
 		cfg.DefaultRecommender = "cart-gnn"
 	}
+	cfg.Limits = cfg.Limits.withDefaults()
 	return &Personalization{repo: repo, cfg: cfg}
 }
 
@@ -46,6 +49,9 @@ func (p *Personalization) Register(s grpc.ServiceRegistrar) {
 
 // EmbedQuery embeds one or many texts with a text-encoder model.
 func (p *Personalization) EmbedQuery(ctx context.Context, req *aislepb.EmbedQueryRequest) (*aislepb.EmbedQueryResponse, error) {
+	if err := p.cfg.Limits.checkEmbed(req); err != nil {
+		return nil, toStatus(err)
+	}
 	v, enc, err := p.encoder(req.Model, req.ModelVersion)
 	if err != nil {
 		return nil, toStatus(err)
@@ -83,6 +89,9 @@ func (p *Personalization) encoder(model, version string) (*repository.Version, *
 
 // RecommendCart recommends items for a cart with a cart-model (GNN).
 func (p *Personalization) RecommendCart(ctx context.Context, req *aislepb.RecommendCartRequest) (*aislepb.RecommendCartResponse, error) {
+	if err := p.cfg.Limits.checkCart(req); err != nil {
+		return nil, toStatus(err)
+	}
 	v, rec, err := p.recommender(req.Model, req.ModelVersion)
 	if err != nil {
 		return nil, toStatus(err)

@@ -89,7 +89,7 @@ func TestRecommendCartBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	huge := make([]int64, 10000)
+	huge := make([]int64, DefaultMaxCartItems) // the longest cart accepted
 	for i := range huge {
 		huge[i] = int64(i % 20)
 	}
@@ -116,7 +116,7 @@ func TestRecommendCartBadInput(t *testing.T) {
 			func(r *aislepb.RecommendCartResponse) bool {
 				return r.CartItemsUsed == 50 && len(r.Items) == recommend.DefaultK
 			}},
-		{"k huge is capped", &aislepb.RecommendCartRequest{ItemNames: []string{"whole milk"}, K: 1 << 30},
+		{"k above the catalogue is capped", &aislepb.RecommendCartRequest{ItemNames: []string{"whole milk"}, K: DefaultMaxK},
 			func(r *aislepb.RecommendCartResponse) bool { return len(r.Items) == 168 }},
 		{"exclusions", &aislepb.RecommendCartRequest{ItemNames: []string{"whole milk"}, K: 1, ExcludeIds: []int64{milk.Items[0].Id}},
 			func(r *aislepb.RecommendCartResponse) bool {
@@ -137,6 +137,10 @@ func TestRecommendCartBadInput(t *testing.T) {
 	_, err = rc.c.RecommendCart(ctx, &aislepb.RecommendCartRequest{K: -1})
 	if status.Code(err) != codes.InvalidArgument {
 		t.Fatalf("k=-1: %v, want InvalidArgument", err)
+	}
+	_, err = rc.c.RecommendCart(ctx, &aislepb.RecommendCartRequest{ItemIds: append(huge, 1)})
+	if status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("cart over the limit: %v, want InvalidArgument", err)
 	}
 	_, err = rc.c.RecommendCart(ctx, &aislepb.RecommendCartRequest{Model: "nope"})
 	if status.Code(err) != codes.NotFound {

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"runtime/debug"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
@@ -30,6 +32,13 @@ type Config struct {
 	// Readiness says what ready means (Triton's --strict-readiness);
 	// default ReadyAllModels.
 	Readiness Readiness
+	// TLS, when set, serves TLS (see NewTLSConfig); nil serves plaintext.
+	TLS *tls.Config
+	// Auth checks every call (see auth.go). nil refuses every mutating call
+	// and leaves scoring and read calls open.
+	Auth *Authorizer
+	// Limits bound ModelInfer's tensor shapes (see limits.go).
+	Limits Limits
 }
 
 // Server is aisle's gRPC front end.
@@ -57,8 +66,11 @@ func New(cfg Config, repo Repository, reg prometheus.Registerer, log *slog.Logge
 	m := newMetrics(reg)
 	ready := &readiness{mode: cfg.Readiness, repo: repo}
 	opts := []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(recoverUnary(log, m.panics)),
-		grpc.ChainStreamInterceptor(recoverStream(log, m.panics)),
+		grpc.ChainUnaryInterceptor(recoverUnary(log, m.panics), cfg.Auth.UnaryInterceptor()),
+		grpc.ChainStreamInterceptor(recoverStream(log, m.panics), cfg.Auth.StreamInterceptor()),
+	}
+	if cfg.TLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
 	}
 	if cfg.MaxRecvMsgSize > 0 {
 		opts = append(opts, grpc.MaxRecvMsgSize(cfg.MaxRecvMsgSize))
@@ -67,7 +79,7 @@ func New(cfg Config, repo Repository, reg prometheus.Registerer, log *slog.Logge
 		opts = append(opts, grpc.MaxSendMsgSize(cfg.MaxSendMsgSize))
 	}
 	gs := grpc.NewServer(opts...)
-	pb.RegisterGRPCInferenceServiceServer(gs, &inferenceService{repo: repo, version: cfg.Version, metrics: m, ready: ready.ready})
+	pb.RegisterGRPCInferenceServiceServer(gs, &inferenceService{repo: repo, version: cfg.Version, metrics: m, ready: ready.ready, limits: cfg.Limits.withDefaults()})
 	for _, svc := range extra {
 		svc.Register(gs)
 	}
@@ -116,8 +128,9 @@ func (s *Server) followReadiness(ctx context.Context) {
 	}
 }
 
-// Stop marks the server NOT_SERVING, lets in-flight calls finish until ctx
-// ends, then closes every connection.
+
+// Stop marks the server not ready (/readyz and gRPC health), lets in-flight
+// calls finish until ctx ends, then closes every connection.
 func (s *Server) Stop(ctx context.Context) {
 	s.ready.stopping.Store(true)
 	s.health.Shutdown()

@@ -18,4 +18,10 @@
 // Added tokens ([CLS], [SEP], [MASK], ...) written in the input text are matched before
 // normalization and become their ids, as in the reference: "milk [SEP] bread" holds a
 // real separator. Matching is case-sensitive, so "[sep]" is ordinary text.
+//
+// EncodeBounded and EncodeBatchBounded are the calls for untrusted text: they stop
+// tokenizing once the text has given one id more than MaxSeqLen allows, normalizing
+// 4 KiB at a time, so a 32 MiB text costs what its first words cost (see
+// TestBoundedHugeText). Their ids equal Encode's for every text; only TokenCount of a
+// truncated text is then a lower bound.
 package tokenize

@@ -2,6 +2,7 @@ package tokenize
 
 import (
 	"bytes"
+	"math"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -82,8 +83,27 @@ type scratch struct {
 	nfd  []byte  // the same after NFD
 	word []byte  // the current pre-tokenized word
 
+	// limit, when > 0, makes the call bounded: tokenizing stops once ids holds limit
+	// ids, and a word is kept only up to the length where WordPiece is sure to make it
+	// [UNK] (see maxWordBytes).
+	limit int
+
 	// onWord, when set, receives each pre-tokenized word instead of WordPiece (tests).
 	onWord func(word []byte)
+}
+
+// full reports whether a bounded call holds all the ids it needs.
+func (s *scratch) full() bool { return s.limit > 0 && len(s.ids) >= s.limit }
+
+// maxWordBytes is how many bytes of one word a call keeps. A bounded call keeps
+// (maxChars+1)*utf8.UTFMax: a word that long has more than maxChars characters, so
+// WordPiece turns it into [UNK] whatever follows, and the rest of a giant word need
+// not be stored.
+func (s *scratch) maxWordBytes(wp *wordPiece) int {
+	if s.limit == 0 {
+		return math.MaxInt
+	}
+	return (wp.maxChars + 1) * utf8.UTFMax
 }
 
 // appendSegment tokenizes seg and appends its ids to s.ids.
@@ -120,16 +140,24 @@ func (p *pipeline) flush(s *scratch, word []byte) []byte {
 // byte's fate is in p.ascii.
 func (p *pipeline) appendASCII(s *scratch, seg string) {
 	word := s.word[:0]
+	maxWord := s.maxWordBytes(p.wp)
 	for i := range len(seg) {
 		op := p.ascii[seg[i]]
 		switch op.kind {
 		case opKeep:
-			word = append(word, op.out)
+			if len(word) < maxWord {
+				word = append(word, op.out)
+			}
+			continue
 		case opSplit:
 			word = p.flush(s, word)
 		case opPunct:
 			word = p.flush(s, word)
 			word = p.flush(s, append(word, op.out))
+		}
+		if s.full() {
+			s.word = word
+			return
 		}
 	}
 	s.word = p.flush(s, word)
@@ -137,8 +165,60 @@ func (p *pipeline) appendASCII(s *scratch, seg string) {
 
 // appendUnicode is appendSegment for any text. It follows the reference's order: clean
 // text, CJK spacing, NFD and mark removal, lowercase, then the pre-tokenizer's splits on
-// the result.
+// the result. A bounded call (s.limit > 0) normalizes seg a chunk at a time and stops
+// once s holds enough ids, so a huge text costs what its first tokens cost.
 func (p *pipeline) appendUnicode(s *scratch, seg string) {
+	if s.limit == 0 {
+		s.word = p.flush(s, p.appendWords(s, p.normalize(s, seg), s.word[:0]))
+		return
+	}
+	word := s.word[:0]
+	for len(seg) > 0 && !s.full() {
+		cut := nfdCut(seg, chunkBytes)
+		word = p.appendWords(s, p.normalize(s, seg[:cut]), word)
+		seg = seg[cut:]
+	}
+	if s.full() {
+		// The rest of the word lies past the ids that are kept.
+		s.word = word[:0]
+		return
+	}
+	s.word = p.flush(s, word)
+}
+
+// chunkBytes is how much text a bounded call normalizes at once: small enough that
+// stopping wastes little work, large enough that the per-chunk overhead is noise.
+const chunkBytes = 4 << 10
+
+// nfdCut returns where to cut seg so that its first part holds about n bytes and the NFD
+// of the parts, concatenated, is the NFD of seg: the cut is at a normalization boundary
+// (before a starter), which the text after it cannot reorder across. Every other step
+// of the pipeline works a character at a time, and the pre-tokenizer's current word is
+// carried over the cut. A run of more than maxNFDScan bytes without a boundary (only
+// combining marks) is cut anyway; such a word is far longer than any WordPiece
+// vocabulary allows and becomes [UNK] either way.
+func nfdCut(seg string, n int) int {
+	if len(seg) <= n {
+		return len(seg)
+	}
+	for n > 0 && !utf8.RuneStart(seg[n]) {
+		n--
+	}
+	rest := seg[n:]
+	if len(rest) > maxNFDScan {
+		rest = rest[:maxNFDScan]
+	}
+	if j := norm.NFD.FirstBoundaryInString(rest); j >= 0 {
+		return n + j
+	}
+	return n
+}
+
+const maxNFDScan = 1 << 10
+
+// normalize runs clean text, CJK spacing and (when stripping accents) NFD on seg, into
+// s's buffers.
+func (p *pipeline) normalize(s *scratch, seg string) []byte {
 	n := p.norm
 	text := s.norm[:0]
 	keep := false
@@ -171,15 +251,23 @@ func (p *pipeline) appendUnicode(s *scratch, seg string) {
 			text = s.nfd
 		}
 	}
+	return text
+}
 
-	word := s.word[:0]
+// appendWords removes marks, lowercases and splits normalized text into words, running
+// WordPiece on each word it completes; it returns the word still open at the end of text.
+func (p *pipeline) appendWords(s *scratch, text, word []byte) []byte {
+	n := p.norm
+	maxWord := s.maxWordBytes(p.wp)
 	for i := 0; i < len(text); {
 		if b := text[i]; b < utf8.RuneSelf {
 			// clean_text has run, so p.ascii's other steps are what is left to do.
 			i++
 			switch op := p.ascii[b]; op.kind {
 			case opKeep:
-				word = append(word, op.out)
+				if len(word) < maxWord {
+					word = append(word, op.out)
+				}
 			case opSplit:
 				word = p.flush(s, word)
 			case opPunct:
@@ -197,7 +285,9 @@ func (p *pipeline) appendUnicode(s *scratch, seg string) {
 		if n.lowercase && c&classLower != 0 {
 			if r == capitalIDot {
 				// Neither "i" nor U+0307 is whitespace or punctuation.
-				word = append(word, "i\u0307"...)
+				if len(word) < maxWord {
+					word = append(word, "i\u0307"...)
+				}
 				continue
 			}
 			r, _ = toLower(r)
@@ -210,10 +300,12 @@ func (p *pipeline) appendUnicode(s *scratch, seg string) {
 			word = p.flush(s, word)
 			word = p.flush(s, utf8.AppendRune(word, r))
 		default:
-			word = utf8.AppendRune(word, r)
+			if len(word) < maxWord {
+				word = utf8.AppendRune(word, r)
+			}
 		}
 	}
-	s.word = p.flush(s, word)
+	return word
 }
 
 // appendNFDKeep appends the NFD of text to dst, leaving nfdKeep undecomposed.

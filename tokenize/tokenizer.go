@@ -37,7 +37,9 @@ type Encoding struct {
 	AttentionMask []int64
 	// TypeIDs are the token type (segment) ids, 0 for a single text.
 	TypeIDs []int64
-	// TokenCount is the number of ids before truncation, special tokens included.
+	// TokenCount is the number of ids before truncation, special tokens included. The
+	// bounded calls (EncodeBounded, EncodeBatchBounded) stop counting where they stop
+	// tokenizing, so for a truncated text it is a lower bound, at least MaxSeqLen+1.
 	TokenCount int
 	// Truncated reports whether TokenCount exceeded the tokenizer's MaxSeqLen.
 	Truncated bool
@@ -109,6 +111,50 @@ func (t *Tokenizer) EncodeBatch(texts []string) ([]Encoding, error) {
 	return out, nil
 }
 
+// EncodeBounded is Encode for untrusted, possibly huge, text: it stops tokenizing once the
+// text has given one id more than fits in MaxSeqLen, so its cost and memory follow the
+// ids kept rather than the text's length (a 60 MiB text costs what its first words
+// cost). IDs, TypeIDs, AttentionMask and Truncated equal Encode's; TokenCount of a
+// truncated text counts only up to where tokenizing stopped.
+func (t *Tokenizer) EncodeBounded(text string) (Encoding, error) {
+	if !utf8.ValidString(text) {
+		return Encoding{}, fmt.Errorf("encode: %w", ErrInvalidUTF8)
+	}
+	s := t.getScratch()
+	s.ids, s.limit = s.ids[:0], t.textLimit()
+	t.appendText(s, text)
+	enc := t.encoding(s.ids)
+	s.limit = 0
+	t.putScratch(s)
+	return enc, nil
+}
+
+// EncodeBatchBounded encodes each text as EncodeBounded does, with EncodeBatch's errors.
+func (t *Tokenizer) EncodeBatchBounded(texts []string) ([]Encoding, error) {
+	for i, text := range texts {
+		if !utf8.ValidString(text) {
+			return nil, fmt.Errorf("encode text %d: %w", i, ErrInvalidUTF8)
+		}
+	}
+	s := t.getScratch()
+	s.limit = t.textLimit()
+	out := make([]Encoding, len(texts))
+	for i, text := range texts {
+		s.ids = s.ids[:0]
+		t.appendText(s, text)
+		out[i] = t.encoding(s.ids)
+	}
+	s.limit = 0
+	t.putScratch(s)
+	return out, nil
+}
+
+// textLimit is how many of the text's own ids a bounded call produces: those that fit
+// beside the special tokens, and one more to know the text was truncated.
+func (t *Tokenizer) textLimit() int {
+	return max(t.maxSeqLen-len(t.prefix)-len(t.suffix), 0) + 1
+}
+
 // maxPooledBytes bounds the buffers kept for reuse, so that one huge text does not pin
 // its buffers in the pool.
 const maxPooledBytes = 1 << 16
@@ -136,7 +182,7 @@ func (t *Tokenizer) appendText(s *scratch, text string) {
 		t.pipe.appendSegment(s, text)
 		return
 	}
-	for len(text) > 0 {
+	for len(text) > 0 && !s.full() {
 		start, end, id := t.added.find(text)
 		if start < 0 {
 			t.pipe.appendSegment(s, text)
@@ -144,6 +190,9 @@ func (t *Tokenizer) appendText(s *scratch, text string) {
 		}
 		if start > 0 {
 			t.pipe.appendSegment(s, text[:start])
+			if s.full() {
+				return
+			}
 		}
 		s.ids = append(s.ids, id)
 		text = text[end:]

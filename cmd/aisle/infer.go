@@ -32,7 +32,8 @@ type jsonTensor struct {
 
 func infer(ctx context.Context, args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("aisle infer", flag.ContinueOnError)
-	addr := fs.String("addr", "127.0.0.1:8001", "server gRPC address")
+	var client clientConfig
+	client.addFlags(fs)
 	file := fs.String("f", "-", "JSON request in the KServe v2 REST form ({model_name, inputs:[{name, datatype, shape, data}]}); - reads stdin")
 	model := fs.String("model", "", "model name (overrides model_name in the JSON)")
 	timeout := fs.Duration("timeout", 10*time.Second, "request deadline")
@@ -50,7 +51,7 @@ func infer(ctx context.Context, args []string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	conn, err := dial(*addr)
+	conn, err := client.dial()
 	if err != nil {
 		return err
 	}

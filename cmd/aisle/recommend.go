@@ -14,7 +14,8 @@ import (
 // recommendCmd asks a running server for cart recommendations.
 func recommendCmd(ctx context.Context, args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("aisle recommend", flag.ContinueOnError)
-	addr := fs.String("addr", "127.0.0.1:8001", "server gRPC address")
+	var client clientConfig
+	client.addFlags(fs)
 	model := fs.String("model", "", "cart model (default: the server's, cart-gnn)")
 	k := fs.Int("k", 10, "number of items to recommend")
 	timeout := fs.Duration("timeout", 10*time.Second, "request deadline")
@@ -25,7 +26,7 @@ func recommendCmd(ctx context.Context, args []string, w io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	conn, err := dial(*addr)
+	conn, err := client.dial()
 	if err != nil {
 		return err
 	}

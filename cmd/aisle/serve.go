@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -33,6 +34,8 @@ type serveConfig struct {
 	logJSON  bool
 	strict   bool
 	bandits  string
+	security securityConfig
+	limits   server.Limits
 }
 
 func (c *serveConfig) addFlags(fs *flag.FlagSet) {
@@ -52,6 +55,8 @@ func (c *serveConfig) addFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.logJSON, "log-json", false, "write logs as JSON lines")
 	fs.BoolVar(&c.strict, "strict-readiness", true, "ready (ServerReady, health, /readyz) only while every model serves; false: ready while the server serves, as Triton's flag")
 	fs.StringVar(&c.bandits, "bandits", "", "bandit surfaces config (YAML, see BANDITS.md); empty = no surfaces")
+	c.security.addFlags(fs)
+	addLimitFlags(fs, &c.limits)
 }
 
 func serve(ctx context.Context, args []string) error {
@@ -73,6 +78,19 @@ func serve(ctx context.Context, args []string) error {
 }
 
 func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
+	grpcTLS, httpTLS, auth, err := cfg.security.build(cfg.grpcAddr, log)
+	if err != nil {
+		return err
+	}
+	if err := cfg.limits.Validate(); err != nil {
+		return err
+	}
+	// Bind both ports before loading any model: a port in use fails
+	// start-up at once, with nothing left open.
+	ln, hln, err := listen(cfg)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	bandits, err := newBandits(cfg.bandits)
@@ -83,25 +101,47 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		Root: cfg.models, Session: cfg.session, DrainTimeout: cfg.drain,
 		Extensions: extensions(), Logger: log, Registerer: reg,
 	})
-	if err != nil {
-		return err
+	if err == nil {
+		err = repo.Load(ctx)
 	}
-	if err := repo.Load(ctx); err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", cfg.grpcAddr)
 	if err != nil {
-		_ = repo.Close(ctx)
-		return fmt.Errorf("listen %s: %w", cfg.grpcAddr, err)
+		closeListeners(ln, hln)
+		return err
 	}
 	srv := server.New(server.Config{MaxRecvMsgSize: cfg.maxRecv, MaxSendMsgSize: cfg.maxSend, Version: version,
-		Readiness: server.ParseStrictReadiness(cfg.strict)},
-		repo, reg, log, append(services(repo), server.NewBandits(bandits, reg))...)
-	return serveUntilDone(ctx, cfg, log, repo, srv, reg, ln)
+		Readiness: server.ParseStrictReadiness(cfg.strict), TLS: grpcTLS, Auth: auth, Limits: cfg.limits},
+		repo, reg, log, append(services(repo, cfg.limits), server.NewBandits(bandits, reg))...)
+	return serveUntilDone(ctx, cfg, log, repo, srv, reg, ln, hln, httpTLS)
+}
+
+// listen binds the gRPC port and, unless disabled, the HTTP port; when one
+// fails, the other is closed again.
+func listen(cfg serveConfig) (grpcLn, httpLn net.Listener, err error) {
+	grpcLn, err = net.Listen("tcp", cfg.grpcAddr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen %s (--grpc-addr): %w", cfg.grpcAddr, err)
+	}
+	if cfg.httpAddr == "" {
+		return grpcLn, nil, nil
+	}
+	httpLn, err = net.Listen("tcp", cfg.httpAddr)
+	if err != nil {
+		_ = grpcLn.Close()
+		return nil, nil, fmt.Errorf("listen %s (--http-addr): %w", cfg.httpAddr, err)
+	}
+	return grpcLn, httpLn, nil
+}
+
+func closeListeners(lns ...net.Listener) {
+	for _, ln := range lns {
+		if ln != nil {
+			_ = ln.Close()
+		}
+	}
 }
 
 func serveUntilDone(ctx context.Context, cfg serveConfig, log *slog.Logger, repo *repository.Manager,
-	srv *server.Server, reg *prometheus.Registry, ln net.Listener) error {
+	srv *server.Server, reg *prometheus.Registry, ln, hln net.Listener, httpTLS *tls.Config) error {
 	pollCtx, stopPoll := context.WithCancel(ctx)
 	pollDone := make(chan struct{})
 	go func() {
@@ -110,18 +150,22 @@ func serveUntilDone(ctx context.Context, cfg serveConfig, log *slog.Logger, repo
 			repo.Poll(pollCtx, cfg.poll)
 		}
 	}()
-	httpSrv := &http.Server{Handler: server.NewHTTPHandler(reg, srv.Ready), ReadHeaderTimeout: 5 * time.Second}
-	if cfg.httpAddr != "" {
-		hln, err := net.Listen("tcp", cfg.httpAddr)
-		if err != nil {
-			stopPoll()
-			return fmt.Errorf("listen %s: %w", cfg.httpAddr, err)
+	// /readyz follows srv, which turns not-ready as soon as Stop begins.
+	httpSrv := &http.Server{Handler: server.NewHTTPHandler(reg, srv.Ready), ReadHeaderTimeout: 5 * time.Second, TLSConfig: httpTLS}
+	httpDone := make(chan struct{})
+	go func() {
+		defer close(httpDone)
+		switch {
+		case hln == nil:
+		case httpTLS != nil:
+			_ = httpSrv.ServeTLS(hln, "", "")
+		default:
+			_ = httpSrv.Serve(hln)
 		}
-		go func() { _ = httpSrv.Serve(hln) }()
-	}
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ctx, ln) }()
-	log.Info("aisle serving", "grpc", ln.Addr().String(), "http", cfg.httpAddr, "models", cfg.models, "runtime", inference.Version())
+	log.Info("aisle serving", "grpc", ln.Addr().String(), "http", cfg.httpAddr, "tls", httpTLS != nil, "models", cfg.models, "runtime", inference.Version())
 	var serveErr error
 	select {
 	case <-ctx.Done():
@@ -135,6 +179,7 @@ func serveUntilDone(ctx context.Context, cfg serveConfig, log *slog.Logger, repo
 	stopPoll()
 	<-pollDone
 	_ = httpSrv.Shutdown(sctx)
+	<-httpDone
 	if err := repo.Close(sctx); err != nil {
 		log.Warn("unload at shutdown", "err", err)
 	}

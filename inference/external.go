@@ -1,0 +1,270 @@
+package inference
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// ErrExternalData reports an external-data reference (a tensor whose bytes
+// live in another file) that is refused: it leaves the model's folder, names
+// something other than a regular file, or the model was not read from a
+// folder at all.
+var ErrExternalData = errors.New("external data refused")
+
+// folderConfigKey tells ONNX Runtime where external data lives when a
+// session is built from bytes. Without it the runtime resolves locations
+// against the server's working directory, and skips its own "escapes model
+// directory" check because it has no model directory to compare against.
+const folderConfigKey = "session.model_external_initializers_file_folder_path"
+
+// maxProtoDepth bounds the nesting the walker follows (graphs inside
+// attributes inside nodes inside graphs...). Real models nest a handful of
+// levels; the bound keeps a hostile file from recursing without end.
+const maxProtoDepth = 64
+
+// protoKind names the ONNX messages that can hold a TensorProto, directly or
+// further down.
+type protoKind int
+
+const (
+	kindModel protoKind = iota
+	kindGraph
+	kindNode
+	kindAttribute
+	kindFunction
+	kindTrainingInfo
+	kindSparseTensor
+	kindTensor
+	kindStringEntry
+)
+
+// children maps each message to the fields that lead to a TensorProto, by
+// field number in onnx.proto3 (ONNX 1.16): every place a tensor can sit,
+// so that no external reference is missed.
+var children = map[protoKind]map[protowire.Number]protoKind{
+	// ModelProto: graph, training_info, functions.
+	kindModel: {7: kindGraph, 20: kindTrainingInfo, 25: kindFunction},
+	// GraphProto: node, initializer, sparse_initializer.
+	kindGraph: {1: kindNode, 5: kindTensor, 15: kindSparseTensor},
+	// NodeProto: attribute.
+	kindNode: {5: kindAttribute},
+	// AttributeProto: t, g, tensors, graphs, sparse_tensor, sparse_tensors.
+	kindAttribute: {5: kindTensor, 6: kindGraph, 10: kindTensor, 11: kindGraph, 22: kindSparseTensor, 23: kindSparseTensor},
+	// FunctionProto: node, attribute_proto.
+	kindFunction: {7: kindNode, 11: kindAttribute},
+	// TrainingInfoProto: initialization, algorithm.
+	kindTrainingInfo: {1: kindGraph, 2: kindGraph},
+	// SparseTensorProto: values, indices.
+	kindSparseTensor: {1: kindTensor, 2: kindTensor},
+}
+
+// Field numbers inside TensorProto and StringStringEntryProto.
+const (
+	fieldTensorName     = 8
+	fieldExternalData   = 13
+	fieldDataLocation   = 14
+	fieldEntryKey       = 1
+	fieldEntryValue     = 2
+	dataLocationExtern  = 1
+	externalLocationKey = "location"
+)
+
+// externalRef is one tensor's external-data location.
+type externalRef struct {
+	Tensor   string
+	Location string
+}
+
+// externalRefs lists every external-data location in an ONNX model, in
+// file order. A tensor counts as external when its data_location is
+// EXTERNAL or when it carries a location entry at all: the walker errs on
+// the side of checking too much.
+func externalRefs(data []byte) ([]externalRef, error) {
+	var refs []externalRef
+	err := walk(data, kindModel, 0, &refs)
+	return refs, err
+}
+
+func walk(data []byte, kind protoKind, depth int, refs *[]externalRef) error {
+	if depth > maxProtoDepth {
+		return fmt.Errorf("messages nested deeper than %d", maxProtoDepth)
+	}
+	if kind == kindTensor {
+		return walkTensor(data, refs)
+	}
+	next := children[kind]
+	for len(data) > 0 {
+		num, typ, n := protowire.ConsumeTag(data)
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		data = data[n:]
+		child, follow := next[num]
+		if typ != protowire.BytesType || !follow {
+			if n = protowire.ConsumeFieldValue(num, typ, data); n < 0 {
+				return protowire.ParseError(n)
+			}
+			data = data[n:]
+			continue
+		}
+		val, n := protowire.ConsumeBytes(data)
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		data = data[n:]
+		if err := walk(val, child, depth+1, refs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func walkTensor(data []byte, refs *[]externalRef) error {
+	var name string
+	var locations []string
+	external := false
+	for len(data) > 0 {
+		num, typ, n := protowire.ConsumeTag(data)
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		data = data[n:]
+		switch {
+		case num == fieldTensorName && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(data)
+			if n < 0 {
+				return protowire.ParseError(n)
+			}
+			name, data = string(v), data[n:]
+		case num == fieldExternalData && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(data)
+			if n < 0 {
+				return protowire.ParseError(n)
+			}
+			data = data[n:]
+			key, value, err := parseEntry(v)
+			if err != nil {
+				return err
+			}
+			if key == externalLocationKey {
+				locations = append(locations, value)
+			}
+		case num == fieldDataLocation && typ == protowire.VarintType:
+			v, n := protowire.ConsumeVarint(data)
+			if n < 0 {
+				return protowire.ParseError(n)
+			}
+			external, data = v == dataLocationExtern, data[n:]
+		default:
+			if n = protowire.ConsumeFieldValue(num, typ, data); n < 0 {
+				return protowire.ParseError(n)
+			}
+			data = data[n:]
+		}
+	}
+	if external && len(locations) == 0 {
+		locations = append(locations, "")
+	}
+	for _, loc := range locations {
+		*refs = append(*refs, externalRef{Tensor: name, Location: loc})
+	}
+	return nil
+}
+
+func parseEntry(data []byte) (key, value string, err error) {
+	for len(data) > 0 {
+		num, typ, n := protowire.ConsumeTag(data)
+		if n < 0 {
+			return "", "", protowire.ParseError(n)
+		}
+		data = data[n:]
+		if typ == protowire.BytesType && (num == fieldEntryKey || num == fieldEntryValue) {
+			v, n := protowire.ConsumeBytes(data)
+			if n < 0 {
+				return "", "", protowire.ParseError(n)
+			}
+			data = data[n:]
+			if num == fieldEntryKey {
+				key = string(v)
+			} else {
+				value = string(v)
+			}
+			continue
+		}
+		if n = protowire.ConsumeFieldValue(num, typ, data); n < 0 {
+			return "", "", protowire.ParseError(n)
+		}
+		data = data[n:]
+	}
+	return key, value, nil
+}
+
+// checkExternal confines every external-data location to dir, the folder
+// the model was read from: a location must be a plain relative path with no
+// ".." element, and must name a regular file that, symbolic links followed,
+// is still inside dir. dir empty (a model parsed from bytes) refuses any
+// external data, since there is no folder to resolve it against.
+func checkExternal(dir string, refs []externalRef) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	if dir == "" {
+		return fmt.Errorf("%w: tensor %q keeps its data in %q, and a model given as bytes has no folder to read it from",
+			ErrExternalData, refs[0].Tensor, refs[0].Location)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return fmt.Errorf("%w: open model folder: %v", ErrExternalData, err)
+	}
+	defer root.Close()
+	for _, r := range refs {
+		if err := checkLocation(root, r.Location); err != nil {
+			return fmt.Errorf("%w: tensor %q location %q: %s", ErrExternalData, r.Tensor, r.Location, err)
+		}
+	}
+	return nil
+}
+
+func checkLocation(root *os.Root, loc string) error {
+	if loc == "" {
+		return errors.New("external tensor without a location")
+	}
+	if filepath.IsAbs(loc) || strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, `\`) {
+		return errors.New("absolute paths are refused; external data must sit in the model's folder")
+	}
+	if slices.Contains(strings.FieldsFunc(loc, isSeparator), "..") || !filepath.IsLocal(loc) {
+		return errors.New("paths with '..' are refused; external data must sit in the model's folder")
+	}
+	// os.Root follows symbolic links only while they stay inside the root,
+	// so a weights file linked to a file elsewhere fails here.
+	fi, err := root.Stat(loc)
+	if err != nil {
+		return errors.New(describeStatErr(err))
+	}
+	if !fi.Mode().IsRegular() {
+		return errors.New("not a regular file")
+	}
+	return nil
+}
+
+func isSeparator(r rune) bool { return r == '/' || r == '\\' }
+
+// describeStatErr words a stat failure without the absolute path os.Root
+// puts in it, which would leak the server's layout to clients.
+func describeStatErr(err error) string {
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return "no such file in the model's folder"
+	case errors.Is(err, os.ErrPermission):
+		return "permission denied"
+	case strings.Contains(err.Error(), "escapes from parent") || strings.Contains(err.Error(), "path escapes"):
+		return "a symbolic link leads out of the model's folder"
+	}
+	return "cannot be read"
+}

@@ -1,0 +1,251 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+)
+
+// Errors the authorizer returns; toStatus maps them to UNAUTHENTICATED and
+// PERMISSION_DENIED. Messages never contain the token a client sent.
+var (
+	// ErrUnauthenticated reports a call without valid credentials.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrPermissionDenied reports a call its caller may not make, or a
+	// mutating call while no authorization method is configured.
+	ErrPermissionDenied = errors.New("permission denied")
+)
+
+// mutatingMethods are the full gRPC method names of calls that change what
+// the server serves or records. They are refused unless an authorization
+// method (bearer tokens or mTLS identities) is configured, and then need
+// valid credentials. A service that adds a state-changing call adds its
+// name here; every other method is a scoring or read call.
+var mutatingMethods = map[string]bool{
+	"/inference.GRPCInferenceService/RepositoryModelLoad":   true,
+	"/inference.GRPCInferenceService/RepositoryModelUnload": true,
+	"/inference.GRPCInferenceService/LogSettings":           true,
+	"/aisle.v1.Events/RecordEvents":                         true,
+	"/aisle.v1.Events/RecordEventStream":                    true,
+	"/aisle.v1.Bandits/ResetBandit":                         true,
+}
+
+// MutatingMethods returns the table above, sorted, for documentation and
+// tests.
+func MutatingMethods() []string {
+	out := make([]string, 0, len(mutatingMethods))
+	for m := range mutatingMethods {
+		out = append(out, m)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// alwaysOpen are method prefixes that never need credentials: load
+// balancers and Kubernetes probe health without any.
+var alwaysOpen = []string{"/grpc.health.v1.Health/"}
+
+// AuthConfig configures who may call what.
+type AuthConfig struct {
+	// TokenFile holds the accepted bearer tokens, one per line; blank
+	// lines and lines starting with '#' are ignored. The file is reread
+	// when its modification time or size changes, so tokens rotate without
+	// a restart. Empty: no bearer tokens.
+	TokenFile string
+	// AllowedClients lists the mTLS client identities allowed to make
+	// mutating calls: a verified client certificate's subject common name
+	// or any of its DNS, URI, e-mail or IP subject alternative names. Needs
+	// TLS with a client CA. Empty: no mTLS identities.
+	AllowedClients []string
+	// Scoring requires the same credentials for scoring and read calls
+	// (everything except health checks). Default false: those are open.
+	Scoring bool
+}
+
+// Authorizer checks each call's credentials against an AuthConfig. It is
+// safe for concurrent use.
+type Authorizer struct {
+	tokens  *tokenFile // nil when no token file is configured
+	clients map[string]bool
+	scoring bool
+	log     *slog.Logger
+}
+
+// NewAuthorizer loads cfg's token file. A nil *Authorizer (or one built
+// from an empty AuthConfig) refuses every mutating call and leaves the
+// others open.
+func NewAuthorizer(cfg AuthConfig, log *slog.Logger) (*Authorizer, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	a := &Authorizer{clients: map[string]bool{}, scoring: cfg.Scoring, log: log}
+	for _, c := range cfg.AllowedClients {
+		if c = strings.TrimSpace(c); c != "" {
+			a.clients[c] = true
+		}
+	}
+	if cfg.TokenFile != "" {
+		tf, err := newTokenFile(cfg.TokenFile, log)
+		if err != nil {
+			return nil, err
+		}
+		a.tokens = tf
+	}
+	if cfg.Scoring && !a.configured() {
+		return nil, errors.New("auth: requiring credentials for scoring calls needs a token file or allowed mTLS clients")
+	}
+	return a, nil
+}
+
+// configured reports whether any authorization method is set up.
+func (a *Authorizer) configured() bool {
+	return a != nil && (a.tokens != nil || len(a.clients) > 0)
+}
+
+// Authorize decides whether the call to method (a full gRPC method name)
+// with ctx's metadata and peer may proceed.
+func (a *Authorizer) Authorize(ctx context.Context, method string) error {
+	for _, p := range alwaysOpen {
+		if strings.HasPrefix(method, p) {
+			return nil
+		}
+	}
+	mutating := mutatingMethods[method]
+	if !mutating && (a == nil || !a.scoring) {
+		return nil
+	}
+	if !a.configured() {
+		return fmt.Errorf("%w: %s changes server state and is disabled: no authorization is configured "+
+			"(start aisle serve with --auth-token-file, or --tls-client-ca with --auth-allowed-clients)", ErrPermissionDenied, method)
+	}
+	id, certErr := a.clientIdentity(ctx)
+	if id != "" {
+		return nil
+	}
+	tokErr := a.checkToken(ctx)
+	if tokErr == nil {
+		return nil
+	}
+	if certErr != nil && errors.Is(tokErr, errNoToken) {
+		a.log.Warn("call refused", "method", method, "peer", peerAddr(ctx), "reason", certErr.Error())
+		return fmt.Errorf("%w: %s: %v", ErrPermissionDenied, method, certErr)
+	}
+	a.log.Warn("call refused", "method", method, "peer", peerAddr(ctx), "reason", tokErr.Error())
+	return fmt.Errorf("%w: %s: %v", ErrUnauthenticated, method, tokErr)
+}
+
+var errNoToken = errors.New(`credentials needed: send "authorization: Bearer <token>" or a client certificate`)
+
+// checkToken accepts a bearer token listed in the token file.
+func (a *Authorizer) checkToken(ctx context.Context) error {
+	md, _ := metadata.FromIncomingContext(ctx)
+	vals := md.Get("authorization")
+	if len(vals) == 0 {
+		return errNoToken
+	}
+	if a.tokens == nil {
+		return errors.New("bearer tokens are not accepted by this server; use a client certificate")
+	}
+	scheme, tok, ok := strings.Cut(vals[0], " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") || strings.TrimSpace(tok) == "" {
+		return errors.New(`the authorization metadata must read "Bearer <token>"`)
+	}
+	if !a.tokens.contains(strings.TrimSpace(tok)) {
+		return errors.New("the bearer token is not valid")
+	}
+	return nil
+}
+
+// clientIdentity returns the first identity of the verified client
+// certificate that the allowed list names. A certificate that verified but
+// is not listed gives an error naming its subject.
+func (a *Authorizer) clientIdentity(ctx context.Context) (string, error) {
+	if len(a.clients) == 0 {
+		return "", nil
+	}
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return "", nil
+	}
+	info, ok := p.AuthInfo.(credentials.TLSInfo)
+	if !ok || len(info.State.VerifiedChains) == 0 || len(info.State.VerifiedChains[0]) == 0 {
+		return "", nil
+	}
+	leaf := info.State.VerifiedChains[0][0]
+	for _, id := range identities(leaf) {
+		if a.clients[id] {
+			return id, nil
+		}
+	}
+	return "", fmt.Errorf("client certificate %q is not in the allowed clients", leaf.Subject.CommonName)
+}
+
+// identities lists the names a certificate vouches for.
+func identities(c *x509.Certificate) []string {
+	var ids []string
+	if c.Subject.CommonName != "" {
+		ids = append(ids, c.Subject.CommonName)
+	}
+	ids = append(ids, c.DNSNames...)
+	ids = append(ids, c.EmailAddresses...)
+	for _, u := range c.URIs {
+		ids = append(ids, u.String())
+	}
+	for _, ip := range c.IPAddresses {
+		ids = append(ids, ip.String())
+	}
+	return ids
+}
+
+func peerAddr(ctx context.Context) string {
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		return p.Addr.String()
+	}
+	return ""
+}
+
+// UnaryInterceptor checks every unary call.
+func (a *Authorizer) UnaryInterceptor() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		if err := a.Authorize(ctx, info.FullMethod); err != nil {
+			return nil, toStatus(err)
+		}
+		return h(ctx, req)
+	}
+}
+
+// StreamInterceptor checks every streaming call before its handler runs.
+func (a *Authorizer) StreamInterceptor() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+		if err := a.Authorize(ss.Context(), info.FullMethod); err != nil {
+			return toStatus(err)
+		}
+		return h(srv, ss)
+	}
+}
+
+// hashToken is what the token set stores and compares: fixed-length
+// digests, so the comparison time depends on neither the token's length
+// nor the position of the first differing byte.
+func hashToken(tok string) [sha256.Size]byte { return sha256.Sum256([]byte(tok)) }
+
+// containsHash compares h with every stored digest in constant time and
+// without stopping at a match.
+func containsHash(set [][sha256.Size]byte, h [sha256.Size]byte) bool {
+	found := 0
+	for i := range set {
+		found |= subtle.ConstantTimeCompare(set[i][:], h[:])
+	}
+	return found == 1
+}
