@@ -1,13 +1,16 @@
 package server
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/aisle-ai/aisle/bandit"
@@ -28,7 +31,13 @@ func startBandits(t *testing.T) (aislepb.BanditsClient, *prometheus.Registry) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	ts := startServer(t, t.TempDir(), 0, NewBandits(b, reg))
+	// ResetBandit is a mutating call: every call carries the token.
+	auth, tok := tokenAuth(t)
+	ts := startServerConfig(t, t.TempDir(), 0, Config{Auth: auth}, func(Repository) []Service { return []Service{NewBandits(b, reg)} },
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			return invoker(withToken(ctx, tok), method, req, reply, cc, opts...)
+		}))
 	return aislepb.NewBanditsClient(ts.conn), reg
 }
 

@@ -29,8 +29,11 @@ func TestErrorMessagesBounded(t *testing.T) {
 	modelFile(t, root, "reshape", 1, "reshape3.onnx")
 	writeConfig(t, root, "broken", "max_batch_size: 4\n")
 	writeAtomic(t, root+"/broken/1/model.onnx", []byte("not a model"))
-	ts := startServer(t, root, 0)
-	ctx := testCtx(t)
+	// RepositoryModelLoad is a mutating call: authorised, so that the
+	// bound on its NOT_FOUND message is what is tested.
+	auth, tok := tokenAuth(t)
+	ts := startServerConfig(t, root, 0, Config{Auth: auth}, func(Repository) []Service { return nil })
+	ctx := withToken(testCtx(t), tok)
 	huge := strings.Repeat("n", 1<<20)
 	hugeShape := make([]int64, 1_000_000)
 	for i := range hugeShape {

@@ -2,8 +2,8 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"crypto/tls"
+	"fmt"
 	"log/slog"
 	"net"
 	"runtime/debug"
@@ -127,7 +127,6 @@ func (s *Server) followReadiness(ctx context.Context) {
 		}
 	}
 }
-
 
 // Stop marks the server not ready (/readyz and gRPC health), lets in-flight
 // calls finish until ctx ends, then closes every connection.
