@@ -15,9 +15,9 @@ import (
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/aisle-ai/aisle/cart"
 	aislepb "github.com/aisle-ai/aisle/proto/aisle/v1"
 	pb "github.com/aisle-ai/aisle/proto/inference"
-	"github.com/aisle-ai/aisle/recommend"
 	"github.com/aisle-ai/aisle/repository"
 )
 
@@ -67,7 +67,7 @@ func withCartPipeline(cfg string) string {
 	if strings.Contains(cfg, "pipeline:") {
 		return cfg
 	}
-	return strings.Replace(cfg, "\nparameters:\n", "\nparameters:\n  pipeline: "+recommend.ExtensionName+"\n", 1)
+	return strings.Replace(cfg, "\nparameters:\n", "\nparameters:\n  pipeline: "+cart.ExtensionName+"\n", 1)
 }
 
 // benchCalls issues b.N calls from c goroutines and reports calls/s and

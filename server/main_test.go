@@ -15,10 +15,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/aisle-ai/aisle/cart"
 	"github.com/aisle-ai/aisle/embedding"
 	"github.com/aisle-ai/aisle/inference"
 	pb "github.com/aisle-ai/aisle/proto/inference"
-	"github.com/aisle-ai/aisle/recommend"
 	"github.com/aisle-ai/aisle/repository"
 )
 
@@ -95,7 +95,7 @@ func startServerOpts(t testing.TB, root string, poll time.Duration, services fun
 		DrainTimeout: 5 * time.Second, Logger: log, Registerer: reg,
 		Extensions: map[string]repository.Extension{
 			embedding.ExtensionName: embedding.Extension{},
-			recommend.ExtensionName: recommend.Extension{},
+			cart.ExtensionName:      cart.Extension{},
 		}})
 	if err != nil {
 		t.Fatal(err)

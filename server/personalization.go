@@ -7,9 +7,9 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/aisle-ai/aisle/cart"
 	"github.com/aisle-ai/aisle/embedding"
 	aislepb "github.com/aisle-ai/aisle/proto/aisle/v1"
-	"github.com/aisle-ai/aisle/recommend"
 	"github.com/aisle-ai/aisle/repository"
 )
 
@@ -88,7 +88,7 @@ func (p *Personalization) RecommendCart(ctx context.Context, req *aislepb.Recomm
 		return nil, toStatus(err)
 	}
 	defer v.Release()
-	res, err := rec.Recommend(ctx, v, recommend.Cart{IDs: req.ItemIds, Names: req.ItemNames, K: int(req.K), Exclude: req.ExcludeIds})
+	res, err := rec.Recommend(ctx, v, cart.Cart{IDs: req.ItemIds, Names: req.ItemNames, K: int(req.K), Exclude: req.ExcludeIds})
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -100,7 +100,7 @@ func (p *Personalization) RecommendCart(ctx context.Context, req *aislepb.Recomm
 	return resp, nil
 }
 
-func (p *Personalization) recommender(model, version string) (*repository.Version, *recommend.Recommender, error) {
+func (p *Personalization) recommender(model, version string) (*repository.Version, *cart.Recommender, error) {
 	if model == "" {
 		model = p.cfg.DefaultRecommender
 	}
@@ -108,10 +108,10 @@ func (p *Personalization) recommender(model, version string) (*repository.Versio
 	if err != nil {
 		return nil, nil, err
 	}
-	rec, ok := v.Extension(recommend.ExtensionName).(*recommend.Recommender)
+	rec, ok := v.Extension(cart.ExtensionName).(*cart.Recommender)
 	if !ok {
 		v.Release()
-		return nil, nil, fmt.Errorf("%w: %s has no items parameter", recommend.ErrNotRecommender, model)
+		return nil, nil, fmt.Errorf("%w: %s has no items parameter", cart.ErrNotRecommender, model)
 	}
 	return v, rec, nil
 }

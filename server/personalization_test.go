@@ -8,8 +8,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/aisle-ai/aisle/cart"
 	aislepb "github.com/aisle-ai/aisle/proto/aisle/v1"
-	"github.com/aisle-ai/aisle/recommend"
 )
 
 // copyModel copies a model directory of the default repository into root.
@@ -99,7 +99,7 @@ func TestRecommendCartBadInput(t *testing.T) {
 		check func(*aislepb.RecommendCartResponse) bool
 	}{
 		{"empty cart falls back to popular", &aislepb.RecommendCartRequest{},
-			func(r *aislepb.RecommendCartResponse) bool { return r.Fallback && len(r.Items) == recommend.DefaultK }},
+			func(r *aislepb.RecommendCartResponse) bool { return r.Fallback && len(r.Items) == cart.DefaultK }},
 		{"unknown ids and names reported", &aislepb.RecommendCartRequest{ItemIds: []int64{-5, 99999}, ItemNames: []string{"caviar"}},
 			func(r *aislepb.RecommendCartResponse) bool {
 				return r.Fallback && len(r.UnknownItems) == 3 && r.UnknownItems[0] == "-5" && r.UnknownItems[2] == "caviar"
@@ -110,11 +110,11 @@ func TestRecommendCartBadInput(t *testing.T) {
 			}},
 		{"duplicates", &aislepb.RecommendCartRequest{ItemNames: []string{"whole milk", "whole milk", "whole milk"}},
 			func(r *aislepb.RecommendCartResponse) bool {
-				return len(r.Items) == recommend.DefaultK && r.CartItemsUsed == 3
+				return len(r.Items) == cart.DefaultK && r.CartItemsUsed == 3
 			}},
 		{"long cart keeps the most recent", &aislepb.RecommendCartRequest{ItemIds: huge},
 			func(r *aislepb.RecommendCartResponse) bool {
-				return r.CartItemsUsed == 50 && len(r.Items) == recommend.DefaultK
+				return r.CartItemsUsed == 50 && len(r.Items) == cart.DefaultK
 			}},
 		{"k huge is capped", &aislepb.RecommendCartRequest{ItemNames: []string{"whole milk"}, K: 1 << 30},
 			func(r *aislepb.RecommendCartResponse) bool { return len(r.Items) == 168 }},

@@ -8,9 +8,9 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/aisle-ai/aisle/batching"
+	"github.com/aisle-ai/aisle/cart"
 	"github.com/aisle-ai/aisle/embedding"
 	"github.com/aisle-ai/aisle/inference"
-	"github.com/aisle-ai/aisle/recommend"
 	"github.com/aisle-ai/aisle/repository"
 	"github.com/aisle-ai/aisle/tensor"
 )
@@ -35,7 +35,7 @@ func toStatus(err error) error {
 	case errors.Is(err, repository.ErrInvalidInput), errors.Is(err, errBadTensor),
 		errors.Is(err, tensor.ErrShape), errors.Is(err, errBadRequest), errors.Is(err, batching.ErrInvalidInput),
 		errors.Is(err, embedding.ErrInvalidText), errors.Is(err, embedding.ErrNotEncoder),
-		errors.Is(err, recommend.ErrInvalidCart), errors.Is(err, recommend.ErrNotRecommender):
+		errors.Is(err, cart.ErrInvalidCart), errors.Is(err, cart.ErrNotRecommender):
 		code = codes.InvalidArgument
 	case errors.Is(err, batching.ErrQueueFull):
 		// Triton answers a full queue with UNAVAILABLE, which clients

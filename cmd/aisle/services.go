@@ -1,8 +1,8 @@
 package main
 
 import (
+	"github.com/aisle-ai/aisle/cart"
 	"github.com/aisle-ai/aisle/embedding"
-	"github.com/aisle-ai/aisle/recommend"
 	"github.com/aisle-ai/aisle/repository"
 	"github.com/aisle-ai/aisle/server"
 )
@@ -12,7 +12,7 @@ import (
 func extensions() map[string]repository.Extension {
 	return map[string]repository.Extension{
 		embedding.ExtensionName: embedding.Extension{},
-		recommend.ExtensionName: recommend.Extension{},
+		cart.ExtensionName:      cart.Extension{},
 	}
 }
 

@@ -1,4 +1,4 @@
-// Package recommend answers "what else goes in this cart?" with a
+// Package cart answers "what else goes in this cart?" with a
 // session-graph neural network (SR-GNN) served from the model repository:
 // cart → session graph (graphnn) → model → scores over the catalogue →
 // top-k without the cart's own items.
@@ -16,4 +16,4 @@
 // and positions) so carts of similar size share a batch: the model's
 // adjacency input cannot be padded generically by the batcher, and padding
 // nodes without edges do not change the session embedding.
-package recommend
+package cart
