@@ -3,17 +3,14 @@ package cart
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/aisle-ai/aisle/inference"
+	"github.com/aisle-ai/aisle/internal/servetest"
 	"github.com/aisle-ai/aisle/repository"
 	"github.com/aisle-ai/aisle/tensor"
 )
@@ -37,66 +34,23 @@ var benchCarts = []struct {
 		"tropical fruit", "root vegetables", "soda", "bottled water", "sausage"}},
 }
 
-var (
-	ortOnce sync.Once
-	ortErr  error
-)
-
 // servedRecommender loads a copy of models/cart-gnn into a repository with
 // single-threaded sessions and returns its version (released and unloaded
 // at cleanup) and Recommender. The copy's config gets "pipeline: cart-gnn"
 // when it lacks it, so a config written without the key is still measured.
 func servedRecommender(b *testing.B) (*repository.Version, *Recommender) {
 	b.Helper()
-	onnx := filepath.Join(cartGNNDir, "1", "model.onnx")
-	if _, err := os.Stat(onnx); err != nil {
-		b.Skipf("%s not found", onnx)
-	}
-	ortOnce.Do(func() {
-		ortErr = inference.Init(inference.LibraryPath(""))
-	})
-	if ortErr != nil {
-		b.Skipf("onnxruntime: %v", ortErr)
-	}
 	root := b.TempDir()
-	dir := filepath.Join(root, "cart-gnn")
-	if err := os.CopyFS(dir, os.DirFS(cartGNNDir)); err != nil {
-		b.Fatal(err)
-	}
-	cfgPath := filepath.Join(dir, repository.ConfigFile)
-	cfg, err := os.ReadFile(cfgPath)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if s := string(cfg); !strings.Contains(s, "pipeline:") {
-		s = strings.Replace(s, "\nparameters:\n", "\nparameters:\n  pipeline: "+ExtensionName+"\n", 1)
-		if err := os.WriteFile(cfgPath, []byte(s), 0o644); err != nil {
-			b.Fatal(err)
+	servetest.CopyModel(b, root, "cart-gnn", func(s string) string {
+		if !strings.Contains(s, "pipeline:") {
+			s = strings.Replace(s, "\nparameters:\n", "\nparameters:\n  pipeline: "+ExtensionName+"\n", 1)
 		}
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	repo, err := repository.New(repository.Options{Root: root, Logger: log,
-		Session:    inference.SessionOptions{IntraOpThreads: 1, InterOpThreads: 1},
-		Extensions: map[string]repository.Extension{ExtensionName: Extension{}}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := repo.Load(ctx); err != nil {
-		b.Fatal(err)
-	}
-	v, err := repo.Get("cart-gnn", "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		v.Release()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		_ = repo.Close(ctx)
+		return s
 	})
-	rec, ok := v.Extension(ExtensionName).(*Recommender)
+	r := servetest.Repository(b, root, servetest.Options{
+		Extensions: map[string]repository.Extension{ExtensionName: Extension{}}})
+	v := r.Version(b, "cart-gnn")
+	rec, ok := repository.PipelineOf[*Recommender](v)
 	if !ok {
 		b.Skip("cart-gnn has no cart pipeline")
 	}

@@ -73,7 +73,7 @@ func (p *Personalization) encoder(model, version string) (*repository.Version, *
 	if err != nil {
 		return nil, nil, err
 	}
-	enc, ok := v.Extension(embedding.ExtensionName).(*embedding.Encoder)
+	enc, ok := repository.PipelineOf[*embedding.Encoder](v)
 	if !ok {
 		v.Release()
 		return nil, nil, fmt.Errorf("%w: %s has no tokenizer parameter", embedding.ErrNotEncoder, model)
@@ -108,7 +108,7 @@ func (p *Personalization) recommender(model, version string) (*repository.Versio
 	if err != nil {
 		return nil, nil, err
 	}
-	rec, ok := v.Extension(cart.ExtensionName).(*cart.Recommender)
+	rec, ok := repository.PipelineOf[*cart.Recommender](v)
 	if !ok {
 		v.Release()
 		return nil, nil, fmt.Errorf("%w: %s has no items parameter", cart.ErrNotRecommender, model)

@@ -1,41 +1,26 @@
 package server
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/aisle-ai/aisle/cart"
+	"github.com/aisle-ai/aisle/internal/servetest"
 	aislepb "github.com/aisle-ai/aisle/proto/aisle/v1"
 )
 
 // copyModel copies a model directory of the default repository into root.
 func copyModel(t *testing.T, root, name string) {
 	t.Helper()
-	copyDir(t, filepath.Join("..", "models", name), filepath.Join(root, name))
+	servetest.CopyModel(t, root, name, nil)
 }
 
 // copyDir copies the files under src to dst.
 func copyDir(t *testing.T, src, dst string) {
 	t.Helper()
-	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		writeAtomic(t, filepath.Join(dst, rel), data)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	servetest.CopyDir(t, src, dst)
 }
 
 type recommendClient struct {

@@ -3,16 +3,18 @@ package main
 import (
 	"github.com/aisle-ai/aisle/cart"
 	"github.com/aisle-ai/aisle/embedding"
+	"github.com/aisle-ai/aisle/recommend"
 	"github.com/aisle-ai/aisle/repository"
 	"github.com/aisle-ai/aisle/server"
 )
 
 // extensions returns the pre/post-processing pipelines a model config can
-// ask for.
+// ask for; a config parameter none of them reads refuses the version.
 func extensions() map[string]repository.Extension {
 	return map[string]repository.Extension{
-		embedding.ExtensionName: embedding.Extension{},
-		cart.ExtensionName:      cart.Extension{},
+		embedding.ExtensionName:      embedding.Extension{},
+		cart.ExtensionName:           cart.Extension{},
+		recommend.ItemsExtensionName: recommend.ItemsExtension{},
 	}
 }
 
