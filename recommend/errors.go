@@ -10,3 +10,10 @@ var (
 	// ErrSurfaces reports an invalid surfaces file.
 	ErrSurfaces = errors.New("invalid surfaces config")
 )
+
+// ErrUnknownSurface reports a surface the surfaces file does not define.
+var ErrUnknownSurface = errors.New("unknown surface")
+
+// ErrNoCandidates reports a call for which not even the popular back-fill
+// could answer: the popular model has never been ready.
+var ErrNoCandidates = errors.New("no candidates")

@@ -72,7 +72,8 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-func (c *Config) categoryAttr() string {
+// CategoryAttr returns the attribute holding an item's category.
+func (c *Config) CategoryAttr() string {
 	if c.CategoryAttribute == "" {
 		return "category"
 	}

@@ -75,7 +75,7 @@ func Rank(cfg *Config, req Request, cands []Candidate) Result {
 	for _, c := range req.ExcludedCategories {
 		excludedCat[c] = true
 	}
-	catAttr := cfg.categoryAttr()
+	catAttr := cfg.CategoryAttr()
 	kept := make([]Ranked, 0, len(cands))
 	for _, c := range cands {
 		if why, drop := filtered(cfg, req, excludedCat, catAttr, c); drop {

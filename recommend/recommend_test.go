@@ -1,0 +1,106 @@
+package recommend
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestPopularSnapshot: with its model unloaded, the popular source answers
+// from the last snapshot, flagged.
+func TestPopularSnapshot(t *testing.T) {
+	repo := testRepo(t)
+	p := New(repo.Manager, testSurfaces(t, nil), Options{})
+	req := Request{Surface: "cart", Cart: seedCart}
+	if _, err := p.Recommend(ctxT(t), req); err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.Manager.UnloadModel(ctxT(t), "cart-gnn"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := p.Recommend(ctxT(t), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rungs(r)
+	if len(r.Items) == 0 || !slices.Contains(got, "candidates/popular_snapshot") || !slices.Contains(got, "embeddings/model_not_ready") {
+		t.Fatalf("%d items, rungs %v", len(r.Items), got)
+	}
+	fresh := New(repo.Manager, testSurfaces(t, nil), Options{})
+	if _, err := fresh.Recommend(ctxT(t), req); !errors.Is(err, ErrNoCandidates) {
+		t.Fatalf("never-ready popular model: %v", err)
+	}
+}
+
+// TestAffinityMovesTowardDairy: the same home request for a guest with a
+// dairy-heavy history shows more dairy than for an unknown guest.
+func TestAffinityMovesTowardDairy(t *testing.T) {
+	repo := testRepo(t)
+	feats := MemoryFeatures{"dairy-guest": {"level2": {"dairy produce": 0.6, "cheese": 0.6}}}
+	p := New(repo.Manager, testSurfaces(t, nil), Options{Features: feats})
+	dairy := func(guest string) int {
+		r, err := p.Recommend(ctxT(t), Request{Surface: "home", GuestID: guest})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, it := range r.Items {
+			if it.Components.Affinity > 0 {
+				n++
+			}
+		}
+		return n
+	}
+	if anon, guest := dairy(""), dairy("dairy-guest"); guest <= anon {
+		t.Fatalf("dairy items: guest %d, anonymous %d", guest, anon)
+	}
+}
+
+// TestImpressionLogged: the impression carries the response's id, items,
+// sources and propensities.
+func TestImpressionLogged(t *testing.T) {
+	repo := testRepo(t)
+	log := &MemoryEventLog{Cap: 10}
+	p := New(repo.Manager, testSurfaces(t, nil), Options{Events: log})
+	r, err := p.Recommend(ctxT(t), Request{Surface: "cart", GuestID: "g", SessionID: "s1", Cart: seedCart, K: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imps := log.Impressions()
+	if len(imps) != 1 || imps[0].ID != r.ImpressionID || len(r.ImpressionID) != 32 || imps[0].SessionID != "s1" {
+		t.Fatalf("impressions %+v, response id %q", imps, r.ImpressionID)
+	}
+	for i, it := range imps[0].Items {
+		if it.ID != r.Items[i].ID || it.Position != i || it.Source != r.Items[i].Source || it.Propensity != 1 {
+			t.Errorf("impression item %d %+v, response %+v", i, it, r.Items[i])
+		}
+	}
+}
+
+func TestRecommendBadRequests(t *testing.T) {
+	repo := testRepo(t)
+	p := New(repo.Manager, testSurfaces(t, nil), Options{})
+	long := make([]string, MaxCartItems+1)
+	for _, tc := range []struct {
+		req  Request
+		err  error
+		want string
+	}{
+		{Request{Surface: "checkout"}, ErrUnknownSurface, `"checkout" (surfaces: [cart home search])`},
+		{Request{Surface: "cart", K: 51}, ErrInvalidRequest, "k 51 must be in [0, 50]"},
+		{Request{Surface: "cart", K: -1}, ErrInvalidRequest, "k -1"},
+		{Request{Surface: "cart", Cart: long}, ErrInvalidRequest, "201 cart items"},
+		{Request{Surface: "search", Query: "\xff"}, ErrInvalidRequest, "not valid UTF-8"},
+		{Request{Surface: "search", Query: strings.Repeat("a", MaxQueryBytes+1)}, ErrInvalidRequest, "query of 1025 bytes"},
+	} {
+		_, err := p.Recommend(ctxT(t), tc.req)
+		if !errors.Is(err, tc.err) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", tc.req.Surface, err, tc.want)
+		}
+	}
+	none := New(repo.Manager, &SurfaceStore{}, Options{})
+	if _, err := none.Recommend(ctxT(t), Request{Surface: "cart"}); !errors.Is(err, ErrUnknownSurface) {
+		t.Fatalf("no surfaces: %v", err)
+	}
+}
