@@ -26,6 +26,8 @@ type Personalization struct {
 type PersonalizationConfig struct {
 	DefaultEncoder     string
 	DefaultRecommender string
+	// Pipeline serves Recommend; nil answers UNIMPLEMENTED.
+	Pipeline Pipeline
 }
 
 // NewPersonalization returns the service over repo.

@@ -11,6 +11,7 @@ import (
 	"github.com/aisle-ai/aisle/cart"
 	"github.com/aisle-ai/aisle/embedding"
 	"github.com/aisle-ai/aisle/inference"
+	"github.com/aisle-ai/aisle/recommend"
 	"github.com/aisle-ai/aisle/repository"
 	"github.com/aisle-ai/aisle/tensor"
 )
@@ -30,13 +31,21 @@ func toStatus(err error) error {
 		code = codes.DeadlineExceeded
 	case errors.Is(err, context.Canceled):
 		code = codes.Canceled
-	case errors.Is(err, repository.ErrModelNotFound), errors.Is(err, repository.ErrVersionNotFound):
+	case errors.Is(err, repository.ErrModelNotFound), errors.Is(err, repository.ErrVersionNotFound),
+		errors.Is(err, recommend.ErrUnknownSurface):
 		code = codes.NotFound
 	case errors.Is(err, repository.ErrInvalidInput), errors.Is(err, errBadTensor),
 		errors.Is(err, tensor.ErrShape), errors.Is(err, errBadRequest), errors.Is(err, batching.ErrInvalidInput),
 		errors.Is(err, embedding.ErrInvalidText), errors.Is(err, embedding.ErrNotEncoder),
-		errors.Is(err, cart.ErrInvalidCart), errors.Is(err, cart.ErrNotRecommender):
+		errors.Is(err, cart.ErrInvalidCart), errors.Is(err, cart.ErrNotRecommender),
+		errors.Is(err, recommend.ErrInvalidRequest):
 		code = codes.InvalidArgument
+	case errors.Is(err, errNoPipeline):
+		code = codes.Unimplemented
+	case errors.Is(err, recommend.ErrNoCandidates):
+		// The popular model has never been ready: like a model not
+		// ready, a retry later succeeds.
+		code = codes.Unavailable
 	case errors.Is(err, batching.ErrQueueFull):
 		// Triton answers a full queue with UNAVAILABLE, which clients
 		// already retry with back-off.
@@ -52,6 +61,9 @@ func toStatus(err error) error {
 	}
 	return status.Error(code, err.Error())
 }
+
+// errNoPipeline reports a server built without the recommendation pipeline.
+var errNoPipeline = errors.New("this server has no recommendation pipeline")
 
 // errBadRequest reports a malformed request outside tensor decoding.
 var errBadRequest = errors.New("bad request")

@@ -8,12 +8,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/aisle-ai/aisle/inference"
+	"github.com/aisle-ai/aisle/recommend"
 	"github.com/aisle-ai/aisle/repository"
 	"github.com/aisle-ai/aisle/server"
 )
@@ -42,7 +44,7 @@ func (c *serveConfig) addFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.session.InterOpThreads, "inter-op-threads", 1, "ONNX Runtime threads across operators per session (0 = runtime default)")
 	fs.StringVar(&c.session.GraphOptimization, "graph-optimization", "all", "graph optimisation level: disable, basic, extended or all")
 	fs.StringVar(&c.session.ExecutionProvider, "execution-provider", "cpu", "execution provider: cpu, cuda or tensorrt (needs a runtime library built with it)")
-	fs.DurationVar(&c.poll, "poll-interval", 5*time.Second, "how often to re-scan the repository for new, changed or removed models (0 disables)")
+	fs.DurationVar(&c.poll, "poll-interval", 5*time.Second, "how often to re-scan the repository for new, changed or removed models and surfaces.yaml (0 disables)")
 	fs.DurationVar(&c.drain, "drain-timeout", 30*time.Second, "how long shutdown and unloads wait for in-flight requests")
 	fs.IntVar(&c.maxRecv, "max-recv-msg-size", 64<<20, "largest gRPC request in bytes")
 	fs.IntVar(&c.maxSend, "max-send-msg-size", 64<<20, "largest gRPC response in bytes")
@@ -81,24 +83,32 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err := repo.Load(ctx); err != nil {
 		return err
 	}
+	pipe, surfaces, err := newPipeline(cfg.models, repo, reg, log)
+	if err != nil {
+		_ = repo.Close(ctx)
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.grpcAddr)
 	if err != nil {
 		_ = repo.Close(ctx)
 		return fmt.Errorf("listen %s: %w", cfg.grpcAddr, err)
 	}
 	srv := server.New(server.Config{MaxRecvMsgSize: cfg.maxRecv, MaxSendMsgSize: cfg.maxSend, Version: version},
-		repo, reg, log, services(repo)...)
-	return serveUntilDone(ctx, cfg, log, repo, srv, reg, ln)
+		repo, reg, log, services(repo, pipe)...)
+	return serveUntilDone(ctx, cfg, log, repo, surfaces, srv, reg, ln)
 }
 
 func serveUntilDone(ctx context.Context, cfg serveConfig, log *slog.Logger, repo *repository.Manager,
-	srv *server.Server, reg *prometheus.Registry, ln net.Listener) error {
+	surfaces *recommend.SurfaceStore, srv *server.Server, reg *prometheus.Registry, ln net.Listener) error {
 	pollCtx, stopPoll := context.WithCancel(ctx)
 	pollDone := make(chan struct{})
 	go func() {
 		defer close(pollDone)
 		if cfg.poll > 0 {
+			var wg sync.WaitGroup
+			wg.Go(func() { surfaces.Run(pollCtx, cfg.poll) })
 			repo.Poll(pollCtx, cfg.poll)
+			wg.Wait()
 		}
 	}()
 	httpSrv := &http.Server{Handler: server.NewHTTPHandler(reg, repo), ReadHeaderTimeout: 5 * time.Second}

@@ -1,6 +1,11 @@
 package main
 
 import (
+	"log/slog"
+	"path/filepath"
+
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/aisle-ai/aisle/cart"
 	"github.com/aisle-ai/aisle/embedding"
 	"github.com/aisle-ai/aisle/recommend"
@@ -19,6 +24,22 @@ func extensions() map[string]repository.Extension {
 }
 
 // services returns aisle's own gRPC services.
-func services(repo *repository.Manager) []server.Service {
-	return []server.Service{server.NewPersonalization(repo, server.PersonalizationConfig{})}
+func services(repo *repository.Manager, pipe server.Pipeline) []server.Service {
+	return []server.Service{server.NewPersonalization(repo, server.PersonalizationConfig{Pipeline: pipe})}
+}
+
+// newPipeline builds the recommendation pipeline over the repository and
+// its surfaces file. Its collaborators are the in-memory stand-ins until
+// the feature store, catalogue, lexical index and bandit are plugged in
+// here; impressions go to an in-memory log of the last impressionCap.
+func newPipeline(models string, repo *repository.Manager, reg prometheus.Registerer, log *slog.Logger) (*recommend.Pipeline, *recommend.SurfaceStore, error) {
+	store, err := recommend.NewSurfaceStore(filepath.Join(models, recommend.SurfacesFile), log)
+	if err != nil {
+		return nil, nil, err
+	}
+	const impressionCap = 10000
+	pipe := recommend.New(repo, store, recommend.Options{
+		Events: &recommend.MemoryEventLog{Cap: impressionCap}, Logger: log, Registerer: reg,
+	})
+	return pipe, store, nil
 }
