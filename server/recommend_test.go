@@ -1,12 +1,15 @@
 package server
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -122,11 +125,55 @@ func hasRung(resp *aislepb.RecommendResponse, stage, reason string) bool {
 	return false
 }
 
-func readFile(t *testing.T, path string) string {
+func readFile(t testing.TB, path string) string {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return string(data)
+}
+
+// BenchmarkGRPCRecommend runs the whole pipeline over gRPC on the default
+// repository: the 2-item cart on the cart surface, and the same cart with
+// the query "baking" on the search surface. Budgets are the shipped ones,
+// so an overloaded run shows up as degraded answers, reported per call.
+func BenchmarkGRPCRecommend(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		req  *aislepb.RecommendRequest
+	}{
+		{"cart", &aislepb.RecommendRequest{Surface: "cart", Cart: []string{"whole milk", "domestic eggs"}}},
+		{"cart+query", &aislepb.RecommendRequest{Surface: "search", Cart: []string{"whole milk", "domestic eggs"}, Query: "baking"}},
+	} {
+		root := b.TempDir()
+		benchCopy(b, root, "cart-gnn", nil)
+		benchCopy(b, root, "query-encoder", nil)
+		writeAtomic(b, filepath.Join(root, recommend.SurfacesFile),
+			[]byte(readFile(b, filepath.Join(servetest.Root(b), "models", recommend.SurfacesFile))))
+		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+		var degraded atomic.Int64
+		conn := startServerOpts(b, root, 0, func(repo Repository) []Service {
+			store, err := recommend.NewSurfaceStore(filepath.Join(root, recommend.SurfacesFile), quiet)
+			if err != nil {
+				b.Fatal(err)
+			}
+			pipe := recommend.New(repo, store, recommend.Options{Logger: quiet})
+			return []Service{NewPersonalization(repo, PersonalizationConfig{Pipeline: pipe})}
+		}).conn
+		client := aislepb.NewPersonalizationClient(conn)
+		for _, c := range benchConcurrency {
+			b.Run(fmt.Sprintf("%s/c=%d", bc.name, c), func(b *testing.B) {
+				degraded.Store(0)
+				benchCalls(b, c, func(ctx context.Context) error {
+					resp, err := client.Recommend(ctx, bc.req)
+					if err == nil && (hasRung(resp, "embeddings", "timeout") || hasRung(resp, "candidates", "backfill")) {
+						degraded.Add(1)
+					}
+					return err
+				})
+				b.ReportMetric(float64(degraded.Load())/float64(b.N), "degraded/op")
+			})
+		}
+	}
 }
