@@ -27,6 +27,7 @@ type call struct {
 	// popularity is the surface's first popular snapshot: the popularity
 	// term of the objective and the back-fill.
 	popularity *popularSnapshot
+	merged     *mergedAttrs // set on first use
 }
 
 // cand is one merged candidate.

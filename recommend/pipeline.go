@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -119,6 +120,7 @@ type Pipeline struct {
 
 	snapMu    sync.Mutex // guards snapshots
 	snapshots map[string]*popularSnapshot
+	attrs     atomic.Pointer[mergedAttrs] // the last merge of item-table attributes
 }
 
 // New returns a pipeline over models and the surfaces in store.

@@ -46,11 +46,16 @@ func testSurfaces(t *testing.T, edit func(*Surfaces)) *SurfaceStore {
 
 // testRepo serves the default repository's cart-gnn and query-encoder with
 // the extensions aisle serve registers.
-func testRepo(t *testing.T) *servetest.Repo {
+func testRepo(t *testing.T) *servetest.Repo { return benchRepo(t) }
+
+// benchRepo is testRepo for tests and benchmarks, with the shipped
+// surfaces file copied beside the models.
+func benchRepo(t testing.TB) *servetest.Repo {
 	t.Helper()
 	root := t.TempDir()
 	servetest.CopyModel(t, root, "cart-gnn", nil)
 	servetest.CopyModel(t, root, "query-encoder", nil)
+	servetest.CopyDir(t, servetest.Root(t)+"/models/"+SurfacesFile, root+"/"+SurfacesFile)
 	return servetest.Repository(t, root, servetest.Options{Extensions: map[string]repository.Extension{
 		embedding.ExtensionName: embedding.Extension{},
 		cart.ExtensionName:      cart.Extension{},

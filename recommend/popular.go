@@ -1,5 +1,10 @@
 package recommend
 
+import (
+	"fmt"
+	"strings"
+)
+
 // popularSnapshot is a copy of a model's popularity table and its items'
 // attributes, kept so that the popular source still answers while the
 // model is reloading or failed (the last rung of the ladder). It is
@@ -93,31 +98,65 @@ func (c *call) inCategories(id string, fallback map[string]string) bool {
 }
 
 // attrs returns an item's attributes: the catalogue's when one is plugged
-// in and knows the item, else the columns of the models' item tables.
+// in and knows the item, else the merged columns of the call's models'
+// item tables, else fallback (a popularity snapshot's copy). The map is
+// shared and read-only.
 func (c *call) attrs(id string, fallback map[string]string) map[string]string {
 	if cat := c.p.opts.Catalog; cat != nil {
 		if a, ok := cat.ItemAttributes(id); ok {
 			return a
 		}
 	}
-	merged := map[string]string{}
-	for _, name := range sortedKeys(c.models) {
-		m := c.models[name]
+	if c.merged == nil {
+		c.merged = c.p.mergedAttrs(c.models)
+	}
+	if a, ok := c.merged.byID[id]; ok {
+		return a
+	}
+	return fallback
+}
+
+// mergedAttrs are the item-table attributes of a set of model versions,
+// merged by id (the first model in name order wins a key). Merging per call
+// cost a map per candidate (measured: a third of Recommend's allocations),
+// so the pipeline keeps the last merge and rebuilds it when the versions
+// change.
+type mergedAttrs struct {
+	key  string
+	byID map[string]map[string]string
+}
+
+func (p *Pipeline) mergedAttrs(models map[string]*model) *mergedAttrs {
+	names := sortedKeys(models)
+	var key strings.Builder
+	for _, name := range names {
+		if m := models[name]; m.items != nil {
+			fmt.Fprintf(&key, "%s:%d,", name, m.v.Number)
+		}
+	}
+	if cur := p.attrs.Load(); cur != nil && cur.key == key.String() {
+		return cur
+	}
+	merged := &mergedAttrs{key: key.String(), byID: map[string]map[string]string{}}
+	for _, name := range names {
+		m := models[name]
 		if m.items == nil {
 			continue
 		}
-		if r, ok := m.items.Row(id); ok {
+		for r := range m.items.Len() {
+			id := m.items.ID(r)
+			dst, ok := merged.byID[id]
+			if !ok {
+				dst = map[string]string{}
+				merged.byID[id] = dst
+			}
 			for k, v := range m.items.Attributes(r) {
-				if _, seen := merged[k]; !seen {
-					merged[k] = v
+				if _, seen := dst[k]; !seen {
+					dst[k] = v
 				}
 			}
 		}
 	}
-	for k, v := range fallback {
-		if _, seen := merged[k]; !seen {
-			merged[k] = v
-		}
-	}
+	p.attrs.Store(merged)
 	return merged
 }
