@@ -1,10 +1,13 @@
 package recommend
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/aisle-ai/aisle/repository"
 )
 
 // TestPopularSnapshot: with its model unloaded, the popular source answers
@@ -102,5 +105,88 @@ func TestRecommendBadRequests(t *testing.T) {
 	none := New(repo.Manager, &SurfaceStore{}, Options{})
 	if _, err := none.Recommend(ctxT(t), Request{Surface: "cart"}); !errors.Is(err, ErrUnknownSurface) {
 		t.Fatalf("no surfaces: %v", err)
+	}
+}
+
+type fakeLexical struct {
+	hits []LexicalHit
+	err  error
+}
+
+func (f fakeLexical) Search(context.Context, string, int) ([]LexicalHit, error) { return f.hits, f.err }
+
+// TestQueryFusesLexical: lexical hits join the text index's by reciprocal
+// rank; a failing lexical index leaves the dense hits, flagged.
+func TestQueryFusesLexical(t *testing.T) {
+	repo := testRepo(t)
+	flour := "" // id of "flour" in the shipped item table
+	p := New(repo.Manager, testSurfaces(t, nil), Options{})
+	v := repo.Version(t, "query-encoder")
+	items, _ := repository.PipelineOf[*Items](v)
+	if r, ok := items.RowOfName("flour"); ok {
+		flour = items.ID(r)
+	}
+	req := Request{Surface: "search", Query: "baking", K: 50}
+	plain, err := p.Recommend(ctxT(t), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fused := New(repo.Manager, testSurfaces(t, nil), Options{Lexical: fakeLexical{hits: []LexicalHit{{ID: flour, Score: 9}, {ID: "no-such-item", Score: 8}}}})
+	r, err := fused.Recommend(ctxT(t), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pos(r, "flour") < 0 || pos(r, "flour") >= pos(plain, "flour") && pos(plain, "flour") >= 0 {
+		t.Fatalf("flour at %d fused, %d dense only", pos(r, "flour"), pos(plain, "flour"))
+	}
+	down := New(repo.Manager, testSurfaces(t, nil), Options{Lexical: fakeLexical{err: errors.New("bm25 down")}})
+	r, err = down.Recommend(ctxT(t), req)
+	if err != nil || len(r.Items) == 0 || !slices.Contains(rungs(r), "candidates/lexical_unavailable") {
+		t.Fatalf("lexical down: %v %v", rungs(r), err)
+	}
+}
+
+func pos(r *Response, name string) int {
+	for i, it := range r.Items {
+		if it.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// TestFiltersThroughPipeline: request category filters and a plugged-in
+// catalogue's stock drive the answer.
+func TestFiltersThroughPipeline(t *testing.T) {
+	repo := testRepo(t)
+	p := New(repo.Manager, testSurfaces(t, nil), Options{})
+	r, err := p.Recommend(ctxT(t), Request{Surface: "home", Filters: Filters{Categories: []string{"cheese"}}, K: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Items) == 0 {
+		t.Fatal("no cheese")
+	}
+	for _, it := range r.Items {
+		if !strings.Contains(it.Name, "cheese") {
+			t.Errorf("category filter let %s through", it.Name)
+		}
+	}
+	r, err = p.Recommend(ctxT(t), Request{Surface: "cart", Cart: seedCart, Filters: Filters{ExcludeCategories: []string{"vegetables"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pos(r, "other vegetables") >= 0 || pos(r, "root vegetables") >= 0 {
+		t.Errorf("excluded category shown: %v", r.Items)
+	}
+	top := r.Items[0]
+	cat := MapCatalog{top.ID: {"level2": "x", "stock": "0"}}
+	withStock := New(repo.Manager, testSurfaces(t, nil), Options{Catalog: cat})
+	r2, err := withStock.Recommend(ctxT(t), Request{Surface: "cart", Cart: seedCart, Filters: Filters{ExcludeCategories: []string{"vegetables"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pos(r2, top.Name) >= 0 {
+		t.Errorf("out-of-stock %s shown", top.Name)
 	}
 }
