@@ -28,21 +28,6 @@ const benchQuery = "organic whole milk"
 
 var queryEncoderDir = filepath.Join("..", "models", "query-encoder")
 
-var (
-	ortOnce sync.Once
-	ortErr  error
-)
-
-func initRuntime(tb testing.TB) {
-	tb.Helper()
-	ortOnce.Do(func() {
-		ortErr = inference.Init(inference.LibraryPath(""))
-	})
-	if ortErr != nil {
-		tb.Skipf("onnxruntime: %v", ortErr)
-	}
-}
-
 // benchModel loads models/query-encoder's config, encoder pipeline and ONNX
 // file, or skips.
 func benchModel(tb testing.TB) (*repository.Config, *Encoder, *inference.Model) {
@@ -51,7 +36,7 @@ func benchModel(tb testing.TB) (*repository.Config, *Encoder, *inference.Model) 
 	if _, err := os.Stat(onnx); err != nil {
 		tb.Skipf("%s not found", onnx)
 	}
-	initRuntime(tb)
+	servetest.Runtime(tb)
 	cfg, err := repository.LoadConfig(queryEncoderDir)
 	if err != nil {
 		tb.Fatal(err)

@@ -37,7 +37,7 @@ func newPipeline(models string, repo *repository.Manager, reg prometheus.Registe
 	if err != nil {
 		return nil, nil, err
 	}
-	const impressionCap = 10000
+	const impressionCap = 1000
 	pipe := recommend.New(repo, store, recommend.Options{
 		Events: &recommend.MemoryEventLog{Cap: impressionCap}, Logger: log, Registerer: reg,
 	})
