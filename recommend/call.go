@@ -123,6 +123,11 @@ func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
 	ectx, cancel := context.WithTimeout(ctx, c.sf.Budgets.Embeddings)
 	defer cancel()
 	var mu sync.Mutex // guards rungs and c.vectors while the sources run
+	flag := func(reason string) {
+		mu.Lock()
+		defer mu.Unlock()
+		*rungs = append(*rungs, Rung{StageEmbeddings, reason})
+	}
 	var wg sync.WaitGroup
 	for i, src := range c.sf.Sources {
 		if src.Kind != SourceSession && src.Kind != SourceQuery {
@@ -130,14 +135,14 @@ func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
 		}
 		m := c.models[src.Model]
 		if m.err != nil {
-			*rungs = append(*rungs, Rung{StageEmbeddings, reasonOf(m.err)})
+			flag(reasonOf(m.err))
 			continue
 		}
 		var embed func() ([]float32, error)
 		switch {
 		case src.Kind == SourceSession && len(c.req.Cart) > 0:
 			if m.cart == nil || m.items == nil || !m.cart.SessionQueriesItems() {
-				*rungs = append(*rungs, Rung{StageEmbeddings, "not_a_session_model"})
+				flag("not_a_session_model")
 				continue
 			}
 			cart := rows(m.items, c.req.Cart)
@@ -147,7 +152,7 @@ func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
 			embed = func() ([]float32, error) { return m.cart.Session(ectx, m.v, cart) }
 		case src.Kind == SourceQuery && c.req.Query != "":
 			if m.enc == nil || m.items == nil {
-				*rungs = append(*rungs, Rung{StageEmbeddings, "not_a_text_encoder"})
+				flag("not_a_text_encoder")
 				continue
 			}
 			embed = func() ([]float32, error) {
@@ -162,12 +167,12 @@ func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
 		}
 		wg.Go(func() {
 			vec, err := embed()
-			mu.Lock()
-			defer mu.Unlock()
 			if err != nil {
-				*rungs = append(*rungs, Rung{StageEmbeddings, reasonOf(err)})
+				flag(reasonOf(err))
 				return
 			}
+			mu.Lock()
+			defer mu.Unlock()
 			c.vectors[i] = vec
 		})
 	}

@@ -137,6 +137,20 @@ func TestDegradationLadder(t *testing.T) {
 					}
 				}
 			}},
+		{name: "one of two embedding sources not ready", edit: func(s *Surfaces) {
+			sf := s.Surfaces["search"]
+			sf.Sources = append([]Source{{Kind: SourceSession, Model: "cart-gnn-v2", Budget: 10, Weight: 1},
+				{Kind: SourceSession, Model: "cart-gnn", Budget: 10, Weight: 1}}, sf.Sources...)
+		}, req: Request{Surface: "search", Cart: seedCart, Query: "baking"}, want: "embeddings/model_not_ready",
+			check: func(t *testing.T, r *Response) {
+				var sources []string
+				for _, it := range r.Items {
+					sources = append(sources, it.Source)
+				}
+				if !slices.Contains(sources, SourceQuery) || !slices.Contains(sources, SourceSession) {
+					t.Errorf("sources %v, want query and session", sources)
+				}
+			}},
 		{name: "too few candidates", edit: func(s *Surfaces) {
 			s.Surfaces["cart"].Sources[0].Budget = 2
 			s.Surfaces["cart"].Sources[2].Budget = 1
