@@ -8,6 +8,9 @@ import (
 	"github.com/aisle-ai/aisle/rerank"
 )
 
+// backfillMin is the fewest popular items a back-fill adds.
+const backfillMin = 50
+
 // rank filters and re-ranks the candidates; when fewer than k survive it
 // back-fills from the popularity snapshot (rung candidates/backfill) and
 // ranks again. It fails only when no popular model was ever ready.
@@ -23,8 +26,14 @@ func (c *call) rank() ([]rerank.Ranked, error) {
 	if len(res.Items) >= c.k || c.popularity == nil {
 		return res.Items, nil
 	}
+	// Enough popular items that the filters leave k, without re-ranking a
+	// whole catalogue's popularity table.
+	limit := max(4*c.k, backfillMin)
 	added := 0
 	for i, id := range c.popularity.ids {
+		if added == limit {
+			break
+		}
 		if _, ok := c.cands[id]; ok || !c.inCategories(id, c.popularity.attrs[i]) {
 			continue
 		}
