@@ -3,8 +3,6 @@ package embedding
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aisle-ai/aisle/inference"
+	"github.com/aisle-ai/aisle/internal/servetest"
 	"github.com/aisle-ai/aisle/repository"
 	"github.com/aisle-ai/aisle/tensor"
 )
@@ -29,21 +28,6 @@ const benchQuery = "organic whole milk"
 
 var queryEncoderDir = filepath.Join("..", "models", "query-encoder")
 
-var (
-	ortOnce sync.Once
-	ortErr  error
-)
-
-func initRuntime(tb testing.TB) {
-	tb.Helper()
-	ortOnce.Do(func() {
-		ortErr = inference.Init(inference.LibraryPath(""))
-	})
-	if ortErr != nil {
-		tb.Skipf("onnxruntime: %v", ortErr)
-	}
-}
-
 // benchModel loads models/query-encoder's config, encoder pipeline and ONNX
 // file, or skips.
 func benchModel(tb testing.TB) (*repository.Config, *Encoder, *inference.Model) {
@@ -52,7 +36,7 @@ func benchModel(tb testing.TB) (*repository.Config, *Encoder, *inference.Model) 
 	if _, err := os.Stat(onnx); err != nil {
 		tb.Skipf("%s not found", onnx)
 	}
-	initRuntime(tb)
+	servetest.Runtime(tb)
 	cfg, err := repository.LoadConfig(queryEncoderDir)
 	if err != nil {
 		tb.Fatal(err)
@@ -228,36 +212,16 @@ func BenchmarkEmbedServed(b *testing.B) {
 
 // servedEncoder loads models/query-encoder into a repository with the
 // given intra-op threads and returns its version (released and unloaded at
-// cleanup) and Encoder.
+// cleanup) and Encoder. The item table parameter is dropped: its pipeline
+// (recommend's item index) is not registered here.
 func servedEncoder(b *testing.B, threads int) (*repository.Version, *Encoder) {
 	b.Helper()
 	root := b.TempDir()
-	if err := os.CopyFS(filepath.Join(root, "query-encoder"), os.DirFS(queryEncoderDir)); err != nil {
-		b.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	repo, err := repository.New(repository.Options{Root: root, Logger: log,
-		Session:    inference.SessionOptions{IntraOpThreads: threads, InterOpThreads: 1},
+	servetest.CopyModel(b, root, "query-encoder", servetest.WithoutParameters("items"))
+	r := servetest.Repository(b, root, servetest.Options{IntraOpThreads: threads,
 		Extensions: map[string]repository.Extension{ExtensionName: Extension{}}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := repo.Load(ctx); err != nil {
-		b.Fatal(err)
-	}
-	v, err := repo.Get("query-encoder", "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		v.Release()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		_ = repo.Close(ctx)
-	})
-	enc, ok := v.Extension(ExtensionName).(*Encoder)
+	v := r.Version(b, "query-encoder")
+	enc, ok := repository.PipelineOf[*Encoder](v)
 	if !ok {
 		b.Fatal("query-encoder has no text-encoder pipeline")
 	}

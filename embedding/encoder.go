@@ -59,8 +59,13 @@ const (
 // Extension prepares Encoders for versions whose config names a tokenizer.
 type Extension struct{}
 
+// Parameters implements repository.Extension: the keys New reads.
+func (Extension) Parameters() []string {
+	return []string{"tokenizer", "max_seq_len", "pooling", "normalize", "output"}
+}
+
 // Prepare implements repository.Extension.
-func (Extension) Prepare(v *repository.Version) (any, error) {
+func (Extension) Prepare(v *repository.Version) (repository.Pipeline, error) {
 	p := v.Config.Parameters
 	if p["tokenizer"] == "" {
 		return nil, nil
@@ -77,6 +82,9 @@ func (Extension) Prepare(v *repository.Version) (any, error) {
 	}
 	return e, nil
 }
+
+// Close implements repository.Pipeline; an Encoder holds no resources.
+func (e *Encoder) Close() error { return nil }
 
 // New builds an Encoder from a model's resolved config; dir holds the
 // tokenizer file.

@@ -1,19 +1,61 @@
-// Package recommend answers "what else goes in this cart?" with a
-// session-graph neural network (SR-GNN) served from the model repository:
-// cart → session graph (graphnn) → model → scores over the catalogue →
-// top-k without the cart's own items.
+// Package recommend is aisle's end-to-end recommendation pipeline: one
+// call with a guest, a session, a cart, recent views and maybe a query
+// returns a short slate for a surface (cart, search, home) within the
+// request's deadline.
 //
-// A model opts in through its config.yaml parameters:
+// # Stages and budgets
 //
-//	parameters:
-//	  pipeline: cart-gnn
-//	  items: items                 # items.tsv (+ items.f32): row r = model item index r
-//	  popular: popular.tsv         # most popular first; the answer for an empty cart
-//	  max_cart_items: "50"         # longer carts keep their most recent items
-//	  exclude_cart_items: "true"   # never recommend what is already in the cart
+// A surface (surfaces.yaml in the model repository, strict and hot-reloaded
+// by SurfaceStore) names its candidate sources, their budgets, the re-rank
+// objective and the bandit's arms. A call runs
 //
-// Each cart's graph is padded to a size bucket (4, 8, 16, 32, 64 … nodes
-// and positions) so carts of similar size share a batch: the model's
-// adjacency input cannot be padded generically by the batcher, and padding
-// nodes without edges do not change the session embedding.
+//	features ∥ embeddings → candidates → filter + re-rank → slate → impression
+//
+// each stage under its budget (Surface.Budgets) inside the request's own
+// deadline:
+//
+//   - features: the guest's attribute affinities (Features), beside
+//   - embeddings: the cart's session embedding from a cart model
+//     (cart.Recommender.Session) and the query's from a text encoder, in
+//     parallel, through the models' batching schedulers;
+//   - candidates: session → the cart model's item index; query → the
+//     encoder's item index fused with lexical search (Lexical) by reciprocal
+//     rank; recent views → their nearest items; popular (per category when
+//     the request names categories). Each source's scores are normalised to
+//     [0, weight] and merged by item (best source wins);
+//   - re-rank: rerank.Rank with the surface's objective, filters and
+//     diversity, attributes from Catalog (or the models' item tables);
+//   - slate: the Bandit's choice among the top arms, with exact
+//     propensities, or the top k with propensity 1;
+//   - impression: written to the EventLog under the response's id, so
+//     feedback can credit it.
+//
+// # Degradation ladder
+//
+// No stage failure fails the call while something can still be shown; each
+// rung taken is named in Response.Degraded and counted in
+// aisle_recommend_degraded_total{stage,reason}:
+//
+//	features/unknown_guest       no guest id, or the store does not know it: non-personal
+//	features/not_configured      no feature store plugged in
+//	features/timeout|unavailable the store was late or down: no features
+//	embeddings/model_not_ready   a source's model is loading, failed or absent: its source is skipped
+//	embeddings/timeout|unavailable the model call ran out of budget or failed
+//	candidates/<source>_<reason> a source's search failed
+//	candidates/popular_snapshot  the popular model is not ready: its last snapshot answers
+//	candidates/backfill          fewer than k candidates survived the filters: popular items fill in
+//	slate/bandit_<reason>        the bandit failed or answered an invalid slate: top k, propensity 1
+//	impression/<reason>          the event log write failed; the answer stands
+//
+// The only call that fails for lack of candidates is one whose popular
+// model has never been ready (ErrNoCandidates). Stage latencies are in
+// aisle_recommend_stage_duration_seconds{surface,stage}.
+//
+// # Seams
+//
+// Every collaborator is a one-method interface in deps.go (Features,
+// Catalog, Lexical, Bandit, EventLog) or index.go (Index, built per model
+// version by ItemsExtension, FlatIndex until the ann package lands). A nil
+// collaborator switches its part off visibly. The package never imports
+// server, proto, grpc or a store client.
 package recommend

@@ -3,136 +3,190 @@ package recommend
 import (
 	"context"
 	"errors"
-	"os"
+	"slices"
+	"strings"
 	"testing"
 
-	"github.com/aisle-ai/aisle/catalog"
-	"github.com/aisle-ai/aisle/graphnn"
 	"github.com/aisle-ai/aisle/repository"
-	"github.com/aisle-ai/aisle/tensor"
 )
 
-func TestBucket(t *testing.T) {
-	for n, want := range map[int]int{1: 4, 4: 4, 5: 8, 9: 16, 33: 64, 50: 64} {
-		if got := bucket(n); got != want {
-			t.Errorf("bucket(%d) = %d, want %d", n, got, want)
-		}
-	}
-}
-
-// TestBucketTensorsKeepGraph checks the padded tensors hold the original
-// graph: same items, in/out halves moved to the bucket layout, extra rows
-// and positions empty.
-func TestBucketTensorsKeepGraph(t *testing.T) {
-	var b graphnn.Builder
-	var batch graphnn.Batch
-	if err := b.Build([][]int64{{5, 2, 5, 9, 1}}, &batch); err != nil {
+// TestPopularSnapshot: with its model unloaded, the popular source answers
+// from the last snapshot, flagged.
+func TestPopularSnapshot(t *testing.T) {
+	repo := testRepo(t)
+	p := New(repo.Manager, testSurfaces(t, nil), Options{})
+	req := Request{Surface: "cart", Cart: seedCart}
+	if _, err := p.Recommend(ctxT(t), req); err != nil {
 		t.Fatal(err)
 	}
-	ts := bucketTensors(&batch)
-	n, bn := batch.Nodes, bucket(batch.Nodes)
-	if ts[0].Shape[1] != int64(bn) || ts[1].Shape[2] != int64(2*bn) || ts[2].Shape[1] != 8 {
-		t.Fatalf("shapes %v %v %v", ts[0].Shape, ts[1].Shape, ts[2].Shape)
+	if err := repo.Manager.UnloadModel(ctxT(t), "cart-gnn"); err != nil {
+		t.Fatal(err)
 	}
-	a := tensor.View[float32](ts[1].Data)
-	for i := range bn {
-		for j := range bn {
-			var in, out float32
-			if i < n && j < n {
-				in, out = batch.A[i*2*n+j], batch.A[i*2*n+n+j]
-			}
-			if a[i*2*bn+j] != in || a[i*2*bn+bn+j] != out {
-				t.Fatalf("A[%d][%d] = %v/%v, want %v/%v", i, j, a[i*2*bn+j], a[i*2*bn+bn+j], in, out)
-			}
-		}
-	}
-	mask := tensor.View[int64](ts[3].Data)
-	if mask[4] != 1 || mask[5] != 0 {
-		t.Fatalf("mask %v", mask)
-	}
-}
-
-func testRecommender(t *testing.T) *Recommender {
-	t.Helper()
-	r := &Recommender{items: &catalog.Table{}, maxCart: 3, excludeOwn: true, scores: "scores"}
-	tab := "id\tname\n"
-	for i, name := range []string{"milk", "eggs", "sugar", "flour", "bread"} {
-		tab += string(rune('0'+i)) + "\t" + name + "\n"
-	}
-	items, err := catalog.ReadTable(writeTemp(t, tab))
+	r, err := p.Recommend(ctxT(t), req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.items = items
-	r.popular = []int{0, 4, 1}
-	r.pool.New = func() any { return &scratch{b: graphnn.Builder{NumItems: 5, MaxItems: 3}} }
-	return r
-}
-
-// fakeRunner scores item r as r, checking the request it gets.
-type fakeRunner struct {
-	t     *testing.T
-	calls int
-}
-
-func (f *fakeRunner) Infer(_ context.Context, req repository.Request) ([]tensor.Tensor, error) {
-	f.calls++
-	if len(req.Inputs) != 4 || req.Outputs[0] != "scores" {
-		f.t.Errorf("request %+v", req)
+	got := rungs(r)
+	if len(r.Items) == 0 || !slices.Contains(got, "candidates/popular_snapshot") || !slices.Contains(got, "embeddings/model_not_ready") {
+		t.Fatalf("%d items, rungs %v", len(r.Items), got)
 	}
-	return []tensor.Tensor{tensor.FromSlice("scores", []int64{1, 5}, []float32{0, 1, 2, 3, 4})}, nil
-}
-
-func TestRecommend(t *testing.T) {
-	r := testRecommender(t)
-	cases := []struct {
-		name     string
-		cart     Cart
-		wantIDs  []int64
-		fallback bool
-		unknown  int
-		used     int
-	}{
-		{"excludes cart", Cart{Names: []string{"bread"}, K: 2}, []int64{3, 2}, false, 0, 1},
-		{"exclude ids", Cart{IDs: []int64{4}, K: 2, Exclude: []int64{3}}, []int64{2, 1}, false, 0, 1},
-		{"k capped", Cart{IDs: []int64{0}, K: 99}, []int64{4, 3, 2, 1}, false, 0, 1},
-		{"empty is popular", Cart{K: 2}, []int64{0, 4}, true, 0, 0},
-		{"unknown only", Cart{IDs: []int64{-1, 42}, Names: []string{"caviar"}, K: 1}, []int64{0}, true, 3, 0},
-		{"popular skips cart", Cart{Names: []string{"caviar"}, K: 3, Exclude: []int64{4}}, []int64{0, 1}, true, 1, 0},
-		{"long cart keeps last", Cart{IDs: []int64{4, 3, 2, 1, 0, 0}, K: 1}, nil, false, 0, 3},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			res, err := r.Recommend(t.Context(), &fakeRunner{t: t}, tc.cart)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Fallback != tc.fallback || len(res.Unknown) != tc.unknown || res.Used != tc.used {
-				t.Fatalf("result %+v", res)
-			}
-			if tc.wantIDs == nil {
-				return
-			}
-			if len(res.Items) != len(tc.wantIDs) {
-				t.Fatalf("items %+v, want ids %v", res.Items, tc.wantIDs)
-			}
-			for i, id := range tc.wantIDs {
-				if res.Items[i].ID != id {
-					t.Fatalf("items %+v, want ids %v", res.Items, tc.wantIDs)
-				}
-			}
-		})
-	}
-	if _, err := r.Recommend(t.Context(), &fakeRunner{t: t}, Cart{K: -1}); !errors.Is(err, ErrInvalidCart) {
-		t.Fatalf("k=-1: %v", err)
+	fresh := New(repo.Manager, testSurfaces(t, nil), Options{})
+	if _, err := fresh.Recommend(ctxT(t), req); !errors.Is(err, ErrNoCandidates) {
+		t.Fatalf("never-ready popular model: %v", err)
 	}
 }
 
-func writeTemp(t *testing.T, body string) string {
-	t.Helper()
-	p := t.TempDir() + "/items.tsv"
-	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+// TestAffinityMovesTowardDairy: the same home request for a guest with a
+// dairy-heavy history shows more dairy than for an unknown guest.
+func TestAffinityMovesTowardDairy(t *testing.T) {
+	repo := testRepo(t)
+	feats := MemoryFeatures{"dairy-guest": {"level2": {"dairy produce": 0.6, "cheese": 0.6}}}
+	p := New(repo.Manager, testSurfaces(t, nil), Options{Features: feats})
+	dairy := func(guest string) int {
+		r, err := p.Recommend(ctxT(t), Request{Surface: "home", GuestID: guest})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, it := range r.Items {
+			if it.Components.Affinity > 0 {
+				n++
+			}
+		}
+		return n
+	}
+	if anon, guest := dairy(""), dairy("dairy-guest"); guest <= anon {
+		t.Fatalf("dairy items: guest %d, anonymous %d", guest, anon)
+	}
+}
+
+// TestImpressionLogged: the impression carries the response's id, items,
+// sources and propensities.
+func TestImpressionLogged(t *testing.T) {
+	repo := testRepo(t)
+	log := &MemoryEventLog{Cap: 10}
+	p := New(repo.Manager, testSurfaces(t, nil), Options{Events: log})
+	r, err := p.Recommend(ctxT(t), Request{Surface: "cart", GuestID: "g", SessionID: "s1", Cart: seedCart, K: 3})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return p
+	imps := log.Impressions()
+	if len(imps) != 1 || imps[0].ID != r.ImpressionID || len(r.ImpressionID) != 32 || imps[0].SessionID != "s1" {
+		t.Fatalf("impressions %+v, response id %q", imps, r.ImpressionID)
+	}
+	for i, it := range imps[0].Items {
+		if it.ID != r.Items[i].ID || it.Position != i || it.Source != r.Items[i].Source || it.Propensity != 1 {
+			t.Errorf("impression item %d %+v, response %+v", i, it, r.Items[i])
+		}
+	}
+}
+
+func TestRecommendBadRequests(t *testing.T) {
+	repo := testRepo(t)
+	p := New(repo.Manager, testSurfaces(t, nil), Options{})
+	long := make([]string, MaxCartItems+1)
+	for _, tc := range []struct {
+		req  Request
+		err  error
+		want string
+	}{
+		{Request{Surface: "checkout"}, ErrUnknownSurface, `"checkout" (surfaces: [cart home search])`},
+		{Request{Surface: "cart", K: 51}, ErrInvalidRequest, "k 51 must be in [0, 50]"},
+		{Request{Surface: "cart", K: -1}, ErrInvalidRequest, "k -1"},
+		{Request{Surface: "cart", Cart: long}, ErrInvalidRequest, "201 cart items"},
+		{Request{Surface: "search", Query: "\xff"}, ErrInvalidRequest, "not valid UTF-8"},
+		{Request{Surface: "search", Query: strings.Repeat("a", MaxQueryBytes+1)}, ErrInvalidRequest, "query of 1025 bytes"},
+	} {
+		_, err := p.Recommend(ctxT(t), tc.req)
+		if !errors.Is(err, tc.err) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", tc.req.Surface, err, tc.want)
+		}
+	}
+	none := New(repo.Manager, &SurfaceStore{}, Options{})
+	if _, err := none.Recommend(ctxT(t), Request{Surface: "cart"}); !errors.Is(err, ErrUnknownSurface) {
+		t.Fatalf("no surfaces: %v", err)
+	}
+}
+
+type fakeLexical struct {
+	hits []LexicalHit
+	err  error
+}
+
+func (f fakeLexical) Search(context.Context, string, int) ([]LexicalHit, error) { return f.hits, f.err }
+
+// TestQueryFusesLexical: lexical hits join the text index's by reciprocal
+// rank; a failing lexical index leaves the dense hits, flagged.
+func TestQueryFusesLexical(t *testing.T) {
+	repo := testRepo(t)
+	flour := "" // id of "flour" in the shipped item table
+	p := New(repo.Manager, testSurfaces(t, nil), Options{})
+	v := repo.Version(t, "query-encoder")
+	items, _ := repository.PipelineOf[*Items](v)
+	if r, ok := items.RowOfName("flour"); ok {
+		flour = items.ID(r)
+	}
+	req := Request{Surface: "search", Query: "baking", K: 50}
+	plain, err := p.Recommend(ctxT(t), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fused := New(repo.Manager, testSurfaces(t, nil), Options{Lexical: fakeLexical{hits: []LexicalHit{{ID: flour, Score: 9}, {ID: "no-such-item", Score: 8}}}})
+	r, err := fused.Recommend(ctxT(t), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pos(r, "flour") < 0 || pos(r, "flour") >= pos(plain, "flour") && pos(plain, "flour") >= 0 {
+		t.Fatalf("flour at %d fused, %d dense only", pos(r, "flour"), pos(plain, "flour"))
+	}
+	down := New(repo.Manager, testSurfaces(t, nil), Options{Lexical: fakeLexical{err: errors.New("bm25 down")}})
+	r, err = down.Recommend(ctxT(t), req)
+	if err != nil || len(r.Items) == 0 || !slices.Contains(rungs(r), "candidates/lexical_unavailable") {
+		t.Fatalf("lexical down: %v %v", rungs(r), err)
+	}
+}
+
+func pos(r *Response, name string) int {
+	for i, it := range r.Items {
+		if it.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// TestFiltersThroughPipeline: request category filters and a plugged-in
+// catalogue's stock drive the answer.
+func TestFiltersThroughPipeline(t *testing.T) {
+	repo := testRepo(t)
+	p := New(repo.Manager, testSurfaces(t, nil), Options{})
+	r, err := p.Recommend(ctxT(t), Request{Surface: "home", Filters: Filters{Categories: []string{"cheese"}}, K: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Items) == 0 {
+		t.Fatal("no cheese")
+	}
+	for _, it := range r.Items {
+		if !strings.Contains(it.Name, "cheese") {
+			t.Errorf("category filter let %s through", it.Name)
+		}
+	}
+	r, err = p.Recommend(ctxT(t), Request{Surface: "cart", Cart: seedCart, Filters: Filters{ExcludeCategories: []string{"vegetables"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pos(r, "other vegetables") >= 0 || pos(r, "root vegetables") >= 0 {
+		t.Errorf("excluded category shown: %v", r.Items)
+	}
+	top := r.Items[0]
+	cat := MapCatalog{top.ID: {"level2": "x", "stock": "0"}}
+	withStock := New(repo.Manager, testSurfaces(t, nil), Options{Catalog: cat})
+	r2, err := withStock.Recommend(ctxT(t), Request{Surface: "cart", Cart: seedCart, Filters: Filters{ExcludeCategories: []string{"vegetables"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pos(r2, top.Name) >= 0 {
+		t.Errorf("out-of-stock %s shown", top.Name)
+	}
 }

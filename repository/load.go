@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,15 +76,41 @@ func (m *Manager) instantiate(ctx context.Context, v *Version) error {
 	return nil
 }
 
+// prepareExtensions checks the version's parameters, then asks every
+// extension for its pipeline.
 func (m *Manager) prepareExtensions(v *Version) error {
-	v.extensions = map[string]any{}
-	for name, ext := range m.opts.Extensions {
-		state, err := ext.Prepare(v)
+	if err := m.checkParameters(v.Config.Parameters); err != nil {
+		return err
+	}
+	for _, name := range slices.Sorted(maps.Keys(m.opts.Extensions)) {
+		p, err := m.opts.Extensions[name].Prepare(v)
 		if err != nil {
 			return fmt.Errorf("prepare %s: %w", name, err)
 		}
-		if state != nil {
-			v.extensions[name] = state
+		if p != nil {
+			v.pipelines = append(v.pipelines, p)
+		}
+	}
+	return nil
+}
+
+// checkParameters refuses a parameter that no registered extension reads:
+// like an unknown config.yaml key, a misspelt or stale parameter must not
+// pass silently. "pipeline" selects an extension and is always accepted.
+func (m *Manager) checkParameters(params map[string]string) error {
+	read := map[string]bool{}
+	for _, ext := range m.opts.Extensions {
+		for _, k := range ext.Parameters() {
+			read[k] = true
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		if k != "pipeline" && !read[k] {
+			known := strings.Join(slices.Sorted(maps.Keys(read)), ", ")
+			if known == "" {
+				known = "none"
+			}
+			return fmt.Errorf("%w: parameter %q is read by no pipeline (parameters read: %s)", ErrConfig, k, known)
 		}
 	}
 	return nil

@@ -17,11 +17,26 @@ import (
 )
 
 // Extension prepares a model's pre- or post-processing (a tokenizer, an
-// item table) when a version loads. Prepare returns nil when the version's
-// config does not use the extension; an error refuses the version. State
-// with a Close method is closed when the version is unloaded.
+// item table, an item index) when a version loads.
+//
+// Prepare returns a nil Pipeline when the version's config does not use the
+// extension; an error refuses the version. The Pipeline is owned by the
+// version: it is closed when the version is unloaded, after its last
+// request, and callers reach it with PipelineOf while they hold the version.
+//
+// Parameters lists the config.yaml "parameters" keys the extension reads.
+// A version whose parameters hold a key that no registered extension reads
+// is refused, so a misspelt or stale key fails the load like any other
+// unknown config key.
 type Extension interface {
-	Prepare(v *Version) (any, error)
+	Parameters() []string
+	Prepare(v *Version) (Pipeline, error)
+}
+
+// Pipeline is the state one Extension prepared for one version. Close
+// releases it; the repository calls it once, when the version unloads.
+type Pipeline interface {
+	Close() error
 }
 
 // Options configure a Manager.

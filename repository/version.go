@@ -29,9 +29,9 @@ type Version struct {
 	// LoadedAt is when the version became ready.
 	LoadedAt time.Time
 
-	sessions   []*inference.Session
-	sched      *batching.Scheduler
-	extensions map[string]any
+	sessions  []*inference.Session
+	sched     *batching.Scheduler
+	pipelines []Pipeline
 
 	mu     sync.Mutex // guards closed and the Add side of users
 	closed bool
@@ -63,9 +63,18 @@ func (v *Version) acquire() bool {
 // Release ends a use begun by Manager.Get.
 func (v *Version) Release() { v.users.Done() }
 
-// Extension returns the state an Extension prepared for this version, or
-// nil.
-func (v *Version) Extension(name string) any { return v.extensions[name] }
+// PipelineOf returns the pipeline of type T an Extension prepared for v,
+// if any. The pipeline lives as long as v: use it only between Manager.Get
+// and Release.
+func PipelineOf[T Pipeline](v *Version) (T, bool) {
+	for _, p := range v.pipelines {
+		if t, ok := p.(T); ok {
+			return t, true
+		}
+	}
+	var zero T
+	return zero, false
+}
 
 // Infer validates req against the model and runs it through the scheduler.
 func (v *Version) Infer(ctx context.Context, req Request) ([]tensor.Tensor, error) {
@@ -147,11 +156,10 @@ func (v *Version) destroySessions() {
 		_ = s.Destroy()
 	}
 	v.sessions = nil
-	for _, e := range v.extensions {
-		if c, ok := e.(interface{ Close() error }); ok {
-			_ = c.Close()
-		}
+	for _, p := range v.pipelines {
+		_ = p.Close()
 	}
+	v.pipelines = nil
 }
 
 func indexOf(ts []TensorConfig, name string) int {

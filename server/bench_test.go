@@ -15,9 +15,10 @@ import (
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/aisle-ai/aisle/cart"
+	"github.com/aisle-ai/aisle/internal/servetest"
 	aislepb "github.com/aisle-ai/aisle/proto/aisle/v1"
 	pb "github.com/aisle-ai/aisle/proto/inference"
-	"github.com/aisle-ai/aisle/recommend"
 	"github.com/aisle-ai/aisle/repository"
 )
 
@@ -40,25 +41,7 @@ func benchServer(b *testing.B, root string) *grpc.ClientConn {
 // edit, when set, rewrites its config.yaml.
 func benchCopy(b *testing.B, root, name string, edit func(string) string) {
 	b.Helper()
-	src := filepath.Join("..", "models", name)
-	if _, err := os.Stat(filepath.Join(src, "1", "model.onnx")); err != nil {
-		b.Skipf("%s not found", src)
-	}
-	dst := filepath.Join(root, name)
-	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
-		b.Fatal(err)
-	}
-	if edit == nil {
-		return
-	}
-	path := filepath.Join(dst, repository.ConfigFile)
-	cfg, err := os.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(edit(string(cfg))), 0o644); err != nil {
-		b.Fatal(err)
-	}
+	servetest.CopyModel(b, root, name, edit)
 }
 
 // withCartPipeline adds "pipeline: cart-gnn" to a cart-gnn config that
@@ -67,7 +50,7 @@ func withCartPipeline(cfg string) string {
 	if strings.Contains(cfg, "pipeline:") {
 		return cfg
 	}
-	return strings.Replace(cfg, "\nparameters:\n", "\nparameters:\n  pipeline: "+recommend.ExtensionName+"\n", 1)
+	return strings.Replace(cfg, "\nparameters:\n", "\nparameters:\n  pipeline: "+cart.ExtensionName+"\n", 1)
 }
 
 // benchCalls issues b.N calls from c goroutines and reports calls/s and

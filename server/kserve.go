@@ -165,7 +165,7 @@ func intParam(p *pb.InferParameter) (int64, error) {
 // runInfer sends raw text to a text encoder's pipeline and everything else
 // straight to the model.
 func runInfer(ctx context.Context, v *repository.Version, rr repository.Request) ([]tensor.Tensor, error) {
-	if enc, ok := v.Extension(embedding.ExtensionName).(*embedding.Encoder); ok && embedding.AcceptsText(rr) {
+	if enc, ok := repository.PipelineOf[*embedding.Encoder](v); ok && embedding.AcceptsText(rr) {
 		return enc.InferText(ctx, v, rr)
 	}
 	return v.Infer(ctx, rr)

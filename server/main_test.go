@@ -2,9 +2,6 @@ package server
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,10 +10,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/aisle-ai/aisle/cart"
 	"github.com/aisle-ai/aisle/embedding"
 	"github.com/aisle-ai/aisle/inference"
+	"github.com/aisle-ai/aisle/internal/servetest"
 	pb "github.com/aisle-ai/aisle/proto/inference"
 	"github.com/aisle-ai/aisle/recommend"
 	"github.com/aisle-ai/aisle/repository"
@@ -33,7 +31,7 @@ func TestMain(m *testing.M) {
 }
 
 // testServer is a real aisle server on a loopback port over a repository
-// in a temp dir, with a real gRPC client.
+// in a temp dir, with a real gRPC client (internal/servetest).
 type testServer struct {
 	root   string
 	addr   string
@@ -47,25 +45,12 @@ type testServer struct {
 // modelFile copies a test model into root/<name>/<version>/model.onnx.
 func modelFile(t testing.TB, root, name string, version int, src string) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "testdata", "onnx", src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeAtomic(t, filepath.Join(root, name, itoa(version), "model.onnx"), data)
+	servetest.TestModel(t, root, name, version, src)
 }
 
 func writeAtomic(t testing.TB, path string, data []byte) {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
+	servetest.WriteFile(t, path, data)
 }
 
 func writeConfig(t *testing.T, root, name, yaml string) {
@@ -89,6 +74,15 @@ func startServerWith(t *testing.T, root string, services func(Repository) []Serv
 	return startServerOpts(t, root, 0, services)
 }
 
+// testExtensions are the pipelines aisle serve prepares.
+func testExtensions() map[string]repository.Extension {
+	return map[string]repository.Extension{
+		embedding.ExtensionName:      embedding.Extension{},
+		cart.ExtensionName:           cart.Extension{},
+		recommend.ItemsExtensionName: recommend.ItemsExtension{},
+	}
+}
+
 func startServerOpts(t testing.TB, root string, poll time.Duration, services func(Repository) []Service) *testServer {
 	t.Helper()
 	return startServerConfig(t, root, poll, Config{}, services)
@@ -98,58 +92,13 @@ func startServerOpts(t testing.TB, root string, poll time.Duration, services fun
 // and dials it with dial options (default: plaintext).
 func startServerConfig(t testing.TB, root string, poll time.Duration, cfg Config, services func(Repository) []Service, dial ...grpc.DialOption) *testServer {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	reg := prometheus.NewRegistry()
-	repo, err := repository.New(repository.Options{Root: root, Session: inference.SessionOptions{IntraOpThreads: 1, InterOpThreads: 1},
-		DrainTimeout: 5 * time.Second, Logger: log, Registerer: reg,
-		Extensions: map[string]repository.Extension{
-			embedding.ExtensionName: embedding.Extension{},
-			recommend.ExtensionName: recommend.Extension{},
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := repo.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := servetest.Repository(t, root, servetest.Options{Extensions: testExtensions(), Poll: poll})
 	if cfg.HealthInterval == 0 {
 		cfg.HealthInterval = 20 * time.Millisecond
 	}
-	srv := New(cfg, repo, reg, log, services(repo)...)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
-	polled := make(chan struct{})
-	go func() {
-		defer close(polled)
-		if poll > 0 {
-			repo.Poll(ctx, poll)
-		}
-	}()
-	if len(dial) == 0 {
-		dial = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
-	}
-	conn, err := grpc.NewClient(ln.Addr().String(), dial...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Close()
-		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer scancel()
-		srv.Stop(sctx)
-		cancel()
-		<-served
-		<-polled
-		if err := repo.Close(sctx); err != nil {
-			t.Errorf("close repository: %v", err)
-		}
-	})
-	return &testServer{root: root, addr: ln.Addr().String(), client: pb.NewGRPCInferenceServiceClient(conn), conn: conn, repo: repo, reg: reg, srv: srv}
+	srv := New(cfg, r.Manager, r.Reg, r.Log, services(r.Manager)...)
+	conn, addr := servetest.ServeAddr(t, srv, dial...)
+	return &testServer{root: root, addr: addr, client: pb.NewGRPCInferenceServiceClient(conn), conn: conn, repo: r.Manager, reg: r.Reg, srv: srv}
 }
 
 func testCtx(t *testing.T) context.Context {

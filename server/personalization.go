@@ -7,9 +7,9 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/aisle-ai/aisle/cart"
 	"github.com/aisle-ai/aisle/embedding"
 	aislepb "github.com/aisle-ai/aisle/proto/aisle/v1"
-	"github.com/aisle-ai/aisle/recommend"
 	"github.com/aisle-ai/aisle/repository"
 )
 
@@ -28,6 +28,8 @@ type PersonalizationConfig struct {
 	DefaultRecommender string
 	// Limits bound texts, carts and k (see limits.go).
 	Limits Limits
+	// Pipeline serves Recommend; nil answers UNIMPLEMENTED.
+	Pipeline Pipeline
 }
 
 // NewPersonalization returns the service over repo.
@@ -79,7 +81,7 @@ func (p *Personalization) encoder(model, version string) (*repository.Version, *
 	if err != nil {
 		return nil, nil, err
 	}
-	enc, ok := v.Extension(embedding.ExtensionName).(*embedding.Encoder)
+	enc, ok := repository.PipelineOf[*embedding.Encoder](v)
 	if !ok {
 		v.Release()
 		return nil, nil, fmt.Errorf("%w: %s has no tokenizer parameter", embedding.ErrNotEncoder, model)
@@ -97,7 +99,7 @@ func (p *Personalization) RecommendCart(ctx context.Context, req *aislepb.Recomm
 		return nil, toStatus(err)
 	}
 	defer v.Release()
-	res, err := rec.Recommend(ctx, v, recommend.Cart{IDs: req.ItemIds, Names: req.ItemNames, K: int(req.K), Exclude: req.ExcludeIds})
+	res, err := rec.Recommend(ctx, v, cart.Cart{IDs: req.ItemIds, Names: req.ItemNames, K: int(req.K), Exclude: req.ExcludeIds})
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -109,7 +111,7 @@ func (p *Personalization) RecommendCart(ctx context.Context, req *aislepb.Recomm
 	return resp, nil
 }
 
-func (p *Personalization) recommender(model, version string) (*repository.Version, *recommend.Recommender, error) {
+func (p *Personalization) recommender(model, version string) (*repository.Version, *cart.Recommender, error) {
 	if model == "" {
 		model = p.cfg.DefaultRecommender
 	}
@@ -117,10 +119,10 @@ func (p *Personalization) recommender(model, version string) (*repository.Versio
 	if err != nil {
 		return nil, nil, err
 	}
-	rec, ok := v.Extension(recommend.ExtensionName).(*recommend.Recommender)
+	rec, ok := repository.PipelineOf[*cart.Recommender](v)
 	if !ok {
 		v.Release()
-		return nil, nil, fmt.Errorf("%w: %s has no items parameter", recommend.ErrNotRecommender, model)
+		return nil, nil, fmt.Errorf("%w: %s has no items parameter", cart.ErrNotRecommender, model)
 	}
 	return v, rec, nil
 }

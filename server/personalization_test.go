@@ -1,41 +1,26 @@
 package server
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/aisle-ai/aisle/cart"
+	"github.com/aisle-ai/aisle/internal/servetest"
 	aislepb "github.com/aisle-ai/aisle/proto/aisle/v1"
-	"github.com/aisle-ai/aisle/recommend"
 )
 
 // copyModel copies a model directory of the default repository into root.
 func copyModel(t *testing.T, root, name string) {
 	t.Helper()
-	copyDir(t, filepath.Join("..", "models", name), filepath.Join(root, name))
+	servetest.CopyModel(t, root, name, nil)
 }
 
 // copyDir copies the files under src to dst.
 func copyDir(t *testing.T, src, dst string) {
 	t.Helper()
-	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		writeAtomic(t, filepath.Join(dst, rel), data)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	servetest.CopyDir(t, src, dst)
 }
 
 type recommendClient struct {
@@ -99,7 +84,7 @@ func TestRecommendCartBadInput(t *testing.T) {
 		check func(*aislepb.RecommendCartResponse) bool
 	}{
 		{"empty cart falls back to popular", &aislepb.RecommendCartRequest{},
-			func(r *aislepb.RecommendCartResponse) bool { return r.Fallback && len(r.Items) == recommend.DefaultK }},
+			func(r *aislepb.RecommendCartResponse) bool { return r.Fallback && len(r.Items) == cart.DefaultK }},
 		{"unknown ids and names reported", &aislepb.RecommendCartRequest{ItemIds: []int64{-5, 99999}, ItemNames: []string{"caviar"}},
 			func(r *aislepb.RecommendCartResponse) bool {
 				return r.Fallback && len(r.UnknownItems) == 3 && r.UnknownItems[0] == "-5" && r.UnknownItems[2] == "caviar"
@@ -110,11 +95,11 @@ func TestRecommendCartBadInput(t *testing.T) {
 			}},
 		{"duplicates", &aislepb.RecommendCartRequest{ItemNames: []string{"whole milk", "whole milk", "whole milk"}},
 			func(r *aislepb.RecommendCartResponse) bool {
-				return len(r.Items) == recommend.DefaultK && r.CartItemsUsed == 3
+				return len(r.Items) == cart.DefaultK && r.CartItemsUsed == 3
 			}},
 		{"long cart keeps the most recent", &aislepb.RecommendCartRequest{ItemIds: huge},
 			func(r *aislepb.RecommendCartResponse) bool {
-				return r.CartItemsUsed == 50 && len(r.Items) == recommend.DefaultK
+				return r.CartItemsUsed == 50 && len(r.Items) == cart.DefaultK
 			}},
 		{"k above the catalogue is capped", &aislepb.RecommendCartRequest{ItemNames: []string{"whole milk"}, K: DefaultMaxK},
 			func(r *aislepb.RecommendCartResponse) bool { return len(r.Items) == 168 }},

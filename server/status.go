@@ -10,6 +10,7 @@ import (
 
 	"github.com/aisle-ai/aisle/bandit"
 	"github.com/aisle-ai/aisle/batching"
+	"github.com/aisle-ai/aisle/cart"
 	"github.com/aisle-ai/aisle/embedding"
 	"github.com/aisle-ai/aisle/excerpt"
 	"github.com/aisle-ai/aisle/inference"
@@ -38,16 +39,23 @@ func toStatus(err error) error {
 		code = codes.Unauthenticated
 	case errors.Is(err, ErrPermissionDenied):
 		code = codes.PermissionDenied
-	case errors.Is(err, repository.ErrModelNotFound), errors.Is(err, repository.ErrVersionNotFound):
+	case errors.Is(err, repository.ErrModelNotFound), errors.Is(err, repository.ErrVersionNotFound),
+		errors.Is(err, recommend.ErrUnknownSurface):
 		code = codes.NotFound
 	case errors.Is(err, repository.ErrInvalidInput), errors.Is(err, errBadTensor),
 		errors.Is(err, tensor.ErrShape), errors.Is(err, errBadRequest), errors.Is(err, batching.ErrInvalidInput),
 		errors.Is(err, embedding.ErrInvalidText), errors.Is(err, embedding.ErrNotEncoder),
-		errors.Is(err, recommend.ErrInvalidCart), errors.Is(err, recommend.ErrNotRecommender),
-		errors.Is(err, bandit.ErrInvalid):
+		errors.Is(err, cart.ErrInvalidCart), errors.Is(err, cart.ErrNotRecommender),
+		errors.Is(err, recommend.ErrInvalidRequest), errors.Is(err, bandit.ErrInvalid):
 		code = codes.InvalidArgument
 	case errors.Is(err, bandit.ErrUnknownSurface):
 		code = codes.NotFound
+	case errors.Is(err, errNoPipeline):
+		code = codes.Unimplemented
+	case errors.Is(err, recommend.ErrNoCandidates):
+		// The popular model has never been ready: like a model not
+		// ready, a retry later succeeds.
+		code = codes.Unavailable
 	case errors.Is(err, batching.ErrQueueFull):
 		// Triton answers a full queue with UNAVAILABLE, which clients
 		// already retry with back-off.
@@ -94,6 +102,9 @@ func clientMessage(msg string) string {
 	msg = filePath.ReplaceAllString(msg, "$1$2$3")
 	return excerpt.Text(msg, maxMessage)
 }
+
+// errNoPipeline reports a server built without the recommendation pipeline.
+var errNoPipeline = errors.New("this server has no recommendation pipeline")
 
 // errBadRequest reports a malformed request outside tensor decoding.
 var errBadRequest = errors.New("bad request")

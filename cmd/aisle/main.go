@@ -19,7 +19,7 @@ Usage:
   aisle serve [flags]                  serve the model repository over gRPC
   aisle models inspect [flags] FILE    describe an ONNX file (and suggest a config.yaml)
   aisle infer [flags]                  send one inference request from JSON
-  aisle recommend [flags] ITEM...      cart recommendations from a running server
+  aisle recommend [flags] ITEM...      recommendations (cart, search, home) from a running server
   aisle ope [flags]                    off-policy evaluation of a bandit policy from logs
   aisle version                        print the version
 

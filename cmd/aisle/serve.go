@@ -9,12 +9,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/aisle-ai/aisle/inference"
+	"github.com/aisle-ai/aisle/recommend"
 	"github.com/aisle-ai/aisle/repository"
 	"github.com/aisle-ai/aisle/server"
 )
@@ -47,7 +49,7 @@ func (c *serveConfig) addFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.session.InterOpThreads, "inter-op-threads", 1, "ONNX Runtime threads across operators per session (0 = runtime default)")
 	fs.StringVar(&c.session.GraphOptimization, "graph-optimization", "all", "graph optimisation level: disable, basic, extended or all")
 	fs.StringVar(&c.session.ExecutionProvider, "execution-provider", "cpu", "execution provider: cpu, cuda or tensorrt (needs a runtime library built with it)")
-	fs.DurationVar(&c.poll, "poll-interval", 5*time.Second, "how often to re-scan the repository for new, changed or removed models (0 disables)")
+	fs.DurationVar(&c.poll, "poll-interval", 5*time.Second, "how often to re-scan the repository for new, changed or removed models and surfaces.yaml (0 disables)")
 	fs.DurationVar(&c.drain, "drain-timeout", 30*time.Second, "how long shutdown and unloads wait for in-flight requests")
 	fs.IntVar(&c.maxRecv, "max-recv-msg-size", 64<<20, "largest gRPC request in bytes")
 	fs.IntVar(&c.maxSend, "max-send-msg-size", 64<<20, "largest gRPC response in bytes")
@@ -108,10 +110,16 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		closeListeners(ln, hln)
 		return err
 	}
+	pipe, surfaces, err := newPipeline(cfg.models, repo, reg, log)
+	if err != nil {
+		_ = repo.Close(ctx)
+		closeListeners(ln, hln)
+		return err
+	}
 	srv := server.New(server.Config{MaxRecvMsgSize: cfg.maxRecv, MaxSendMsgSize: cfg.maxSend, Version: version,
 		Readiness: server.ParseStrictReadiness(cfg.strict), TLS: grpcTLS, Auth: auth, Limits: cfg.limits},
-		repo, reg, log, append(services(repo, cfg.limits), server.NewBandits(bandits, reg))...)
-	return serveUntilDone(ctx, cfg, log, repo, srv, reg, ln, hln, httpTLS)
+		repo, reg, log, append(services(repo, cfg.limits, pipe), server.NewBandits(bandits, reg))...)
+	return serveUntilDone(ctx, cfg, log, repo, surfaces, srv, reg, ln, hln, httpTLS)
 }
 
 // listen binds the gRPC port and, unless disabled, the HTTP port; when one
@@ -141,13 +149,16 @@ func closeListeners(lns ...net.Listener) {
 }
 
 func serveUntilDone(ctx context.Context, cfg serveConfig, log *slog.Logger, repo *repository.Manager,
-	srv *server.Server, reg *prometheus.Registry, ln, hln net.Listener, httpTLS *tls.Config) error {
+	surfaces *recommend.SurfaceStore, srv *server.Server, reg *prometheus.Registry, ln, hln net.Listener, httpTLS *tls.Config) error {
 	pollCtx, stopPoll := context.WithCancel(ctx)
 	pollDone := make(chan struct{})
 	go func() {
 		defer close(pollDone)
 		if cfg.poll > 0 {
+			var wg sync.WaitGroup
+			wg.Go(func() { surfaces.Run(pollCtx, cfg.poll) })
 			repo.Poll(pollCtx, cfg.poll)
+			wg.Wait()
 		}
 	}()
 	// /readyz follows srv, which turns not-ready as soon as Stop begins.

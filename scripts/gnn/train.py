@@ -235,7 +235,7 @@ max_batch_size: 64
 dynamic_batching: {{max_queue_delay_microseconds: 200, default_queue_policy: {{max_queue_size: 1024}}}}
 instance_group: [{{count: 1, kind: KIND_CPU}}]
 parameters:
-  pipeline: cart-gnn           # served by RecommendCart (recommend package)
+  pipeline: cart-gnn           # served by RecommendCart (cart package)
   items: items                 # items.tsv + items.f32: row r = model index r = scores column r
   popular: popular.tsv         # popularity fallback (empty or all-unknown cart), most popular first
   max_cart_items: "{max_items}"          # keep the last N items of a longer cart

@@ -1,4 +1,4 @@
-package recommend
+package cart
 
 import (
 	"github.com/aisle-ai/aisle/graphnn"

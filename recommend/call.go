@@ -1,0 +1,232 @@
+package recommend
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/aisle-ai/aisle/rerank"
+)
+
+// call is one Recommend call's state. Its stages run in order; only the
+// features lookup runs beside the embeddings, and it hands its result back
+// through a channel, so no field needs a lock.
+type call struct {
+	p      *Pipeline
+	req    Request
+	sf     *Surface
+	k      int
+	models map[string]*model
+	resp   *Response
+
+	aff     rerank.Affinities
+	vectors map[int][]float32 // query vector by source index
+	cands   map[string]*cand
+	order   []string // candidate ids in the order found, for determinism
+	inCart  map[string]bool
+	// popularity is the surface's first popular snapshot: the popularity
+	// term of the objective and the back-fill.
+	popularity *popularSnapshot
+	merged     *mergedAttrs // set on first use
+}
+
+// cand is one merged candidate.
+type cand struct {
+	id, name, source string
+	rel              float64
+	pop              float64
+}
+
+func (p *Pipeline) newCall(req Request, sf *Surface, k int) *call {
+	return &call{p: p, req: req, sf: sf, k: k, models: map[string]*model{},
+		resp:    &Response{Surface: req.Surface, ImpressionID: newImpressionID()},
+		vectors: map[int][]float32{}, cands: map[string]*cand{}, inCart: map[string]bool{}}
+}
+
+// run executes the stages: features ∥ embeddings → candidates → filter and
+// re-rank (with back-fill) → slate → impression.
+func (c *call) run(ctx context.Context) error {
+	c.resolve()
+	// The lookup gets its own budget; the wait for it is bounded by the
+	// same budget, so a store that ignores its context cannot hold the
+	// call (its goroutine ends when the store returns; the channel is
+	// buffered).
+	fctx, cancel := context.WithTimeout(ctx, c.sf.Budgets.Features)
+	defer cancel()
+	feats := make(chan featureResult, 1)
+	t0 := time.Now()
+	go func() { feats <- c.features(fctx) }()
+	var rungs []Rung
+	c.embeddings(ctx, &rungs)
+	c.p.metrics.observe(c.req.Surface, StageEmbeddings, t0)
+	var f featureResult
+	select {
+	case f = <-feats:
+	case <-fctx.Done():
+		select {
+		case f = <-feats:
+		default:
+			f = featureResult{rung: &Rung{StageFeatures, "timeout"}}
+		}
+	}
+	c.p.metrics.observe(c.req.Surface, StageFeatures, t0)
+	c.aff = f.aff
+	if f.rung != nil {
+		c.degrade(f.rung.Stage, f.rung.Reason)
+	}
+	for _, r := range rungs {
+		c.degrade(r.Stage, r.Reason)
+	}
+	t1 := time.Now()
+	c.candidates(ctx)
+	c.p.metrics.observe(c.req.Surface, StageCandidates, t1)
+	t2 := time.Now()
+	ranked, err := c.rank()
+	if err != nil {
+		return err
+	}
+	c.p.metrics.observe(c.req.Surface, StageRerank, t2)
+	t3 := time.Now()
+	c.slate(ctx, ranked)
+	c.impression(ctx)
+	c.p.metrics.observe(c.req.Surface, StageSlate, t3)
+	return ctx.Err()
+}
+
+type featureResult struct {
+	aff  rerank.Affinities
+	rung *Rung
+}
+
+// features looks up the guest's affinities; ctx carries the features
+// budget.
+func (c *call) features(ctx context.Context) featureResult {
+	switch {
+	case c.req.GuestID == "":
+		return featureResult{rung: &Rung{StageFeatures, "unknown_guest"}}
+	case c.p.opts.Features == nil:
+		return featureResult{rung: &Rung{StageFeatures, "not_configured"}}
+	}
+	aff, found, err := c.p.opts.Features.Affinities(ctx, c.req.GuestID)
+	switch {
+	case err != nil:
+		return featureResult{rung: &Rung{StageFeatures, reasonOf(err)}}
+	case !found:
+		return featureResult{rung: &Rung{StageFeatures, "unknown_guest"}}
+	}
+	return featureResult{aff: aff}
+}
+
+// embeddings computes the query vector of every session and query source,
+// concurrently, under the embeddings budget.
+func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
+	ectx, cancel := context.WithTimeout(ctx, c.sf.Budgets.Embeddings)
+	defer cancel()
+	var mu sync.Mutex // guards rungs and c.vectors while the sources run
+	flag := func(reason string) {
+		mu.Lock()
+		defer mu.Unlock()
+		*rungs = append(*rungs, Rung{StageEmbeddings, reason})
+	}
+	var wg sync.WaitGroup
+	for i, src := range c.sf.Sources {
+		if src.Kind != SourceSession && src.Kind != SourceQuery {
+			continue
+		}
+		m := c.models[src.Model]
+		if m.err != nil {
+			flag(reasonOf(m.err))
+			continue
+		}
+		var embed func() ([]float32, error)
+		switch {
+		case src.Kind == SourceSession && len(c.req.Cart) > 0:
+			if m.cart == nil || m.items == nil || !m.cart.SessionQueriesItems() {
+				flag("not_a_session_model")
+				continue
+			}
+			cart := rows(m.items, c.req.Cart)
+			if len(cart) == 0 {
+				continue
+			}
+			embed = func() ([]float32, error) { return m.cart.Session(ectx, m.v, cart) }
+		case src.Kind == SourceQuery && c.req.Query != "":
+			if m.enc == nil || m.items == nil {
+				flag("not_a_text_encoder")
+				continue
+			}
+			embed = func() ([]float32, error) {
+				res, err := m.enc.Embed(ectx, m.v, []string{c.req.Query})
+				if err != nil {
+					return nil, err
+				}
+				return res[0].Vector, nil
+			}
+		default:
+			continue
+		}
+		wg.Go(func() {
+			vec, err := embed()
+			if err != nil {
+				flag(reasonOf(err))
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			c.vectors[i] = vec
+		})
+	}
+	wg.Wait()
+}
+
+// resolve marks the cart's items (for the in-cart filter) and records the
+// cart and view entries that no model's item table knows.
+func (c *call) resolve() {
+	for li, list := range [][]string{c.req.Cart, c.req.RecentViews} {
+		for _, e := range list {
+			known := false
+			for _, m := range c.models {
+				if m.items == nil {
+					continue
+				}
+				if r, ok := lookup(m.items, e); ok {
+					known = true
+					if li == 0 {
+						c.inCart[m.items.ID(r)] = true
+					}
+				}
+			}
+			if !known {
+				c.addUnknown(e)
+			}
+		}
+	}
+}
+
+// rows maps entries (ids or names) to rows of items, skipping unknown ones.
+func rows(items *Items, entries []string) []int64 {
+	var out []int64
+	for _, e := range entries {
+		if r, ok := lookup(items, e); ok {
+			out = append(out, int64(r))
+		}
+	}
+	return out
+}
+
+func (c *call) addUnknown(e string) {
+	for _, u := range c.resp.Unknown {
+		if u == e {
+			return
+		}
+	}
+	c.resp.Unknown = append(c.resp.Unknown, e)
+}
+
+// lookup finds an item by catalogue id, then by name.
+func lookup(items *Items, e string) (int, bool) {
+	if r, ok := items.Row(e); ok {
+		return r, true
+	}
+	return items.RowOfName(e)
+}

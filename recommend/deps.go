@@ -1,0 +1,139 @@
+package recommend
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/aisle-ai/aisle/repository"
+	"github.com/aisle-ai/aisle/rerank"
+)
+
+// The pipeline's collaborators are one-method interfaces defined here, at
+// the consumer; the guest, catalog, bm25, bandit and event packages
+// implement them (directly or through a small adapter in cmd/aisle). A nil
+// collaborator switches its part off, visibly: see Options.
+
+// Models returns a ready model version; *repository.Manager is one. The
+// caller releases the version.
+type Models interface {
+	Get(name, version string) (*repository.Version, error)
+}
+
+// Features returns a guest's affinities by item attribute and value
+// (guest features). found is false for a guest the store does not know.
+// It must honour ctx: the pipeline gives it the features budget.
+type Features interface {
+	Affinities(ctx context.Context, guestID string) (aff rerank.Affinities, found bool, err error)
+}
+
+// Catalog returns an item's attributes (category, price, margin,
+// shipping_cost, stock, on_promotion, ...) by catalogue id. It must be safe
+// for concurrent use and must not block: it is called per candidate.
+type Catalog interface {
+	ItemAttributes(id string) (map[string]string, bool)
+}
+
+// Lexical searches item names for a query (BM25); hits best first.
+type Lexical interface {
+	Search(ctx context.Context, query string, k int) ([]LexicalHit, error)
+}
+
+// LexicalHit is one lexical search result.
+type LexicalHit struct {
+	ID    string
+	Score float64
+}
+
+// Bandit chooses a slate of k items among arms (item ids, best ranked
+// first) and returns, for each slot in order, the index of the arm shown
+// and the exact probability that the policy showed it there.
+type Bandit interface {
+	Slate(ctx context.Context, req SlateRequest) ([]Pick, error)
+}
+
+// SlateRequest is what the slate stage asks the bandit.
+type SlateRequest struct {
+	Surface string
+	GuestID string
+	Arms    []string
+	K       int
+}
+
+// Pick is one slot of a slate.
+type Pick struct {
+	Arm        int
+	Propensity float64
+}
+
+// EventLog records impressions so that later feedback events (clicks,
+// add-to-carts) can credit the slate shown, with its propensities.
+type EventLog interface {
+	LogImpression(ctx context.Context, imp Impression) error
+}
+
+// Impression is one answered Recommend call, as logged.
+type Impression struct {
+	ID        string
+	At        time.Time
+	Surface   string
+	GuestID   string
+	SessionID string
+	Items     []ImpressionItem
+	// Degraded lists the rungs taken, "stage/reason".
+	Degraded []string
+}
+
+// ImpressionItem is one shown item.
+type ImpressionItem struct {
+	ID         string
+	Position   int
+	Source     string
+	Propensity float64
+}
+
+// MemoryEventLog is an in-memory EventLog that keeps the last Cap
+// impressions: the stand-in until the event package's log is plugged in,
+// and the tests' witness.
+type MemoryEventLog struct {
+	Cap int
+
+	mu   sync.Mutex // guards imps
+	imps []Impression
+}
+
+// LogImpression implements EventLog.
+func (l *MemoryEventLog) LogImpression(_ context.Context, imp Impression) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c := max(l.Cap, 1); len(l.imps) >= c {
+		l.imps = append(l.imps[:0], l.imps[len(l.imps)-c+1:]...)
+	}
+	l.imps = append(l.imps, imp)
+	return nil
+}
+
+// Impressions returns a copy of the impressions kept.
+func (l *MemoryEventLog) Impressions() []Impression {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Impression(nil), l.imps...)
+}
+
+// MemoryFeatures is an in-memory Features: guest id → affinities.
+type MemoryFeatures map[string]rerank.Affinities
+
+// Affinities implements Features.
+func (m MemoryFeatures) Affinities(_ context.Context, guestID string) (rerank.Affinities, bool, error) {
+	a, ok := m[guestID]
+	return a, ok, nil
+}
+
+// MapCatalog is an in-memory Catalog: id → attributes.
+type MapCatalog map[string]map[string]string
+
+// ItemAttributes implements Catalog.
+func (m MapCatalog) ItemAttributes(id string) (map[string]string, bool) {
+	a, ok := m[id]
+	return a, ok
+}

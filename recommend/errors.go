@@ -1,0 +1,19 @@
+package recommend
+
+import "errors"
+
+// Errors callers map to a status.
+var (
+	// ErrInvalidRequest reports a request that cannot be answered as asked
+	// (unknown surface, k out of range, a malformed filter).
+	ErrInvalidRequest = errors.New("invalid recommend request")
+	// ErrSurfaces reports an invalid surfaces file.
+	ErrSurfaces = errors.New("invalid surfaces config")
+)
+
+// ErrUnknownSurface reports a surface the surfaces file does not define.
+var ErrUnknownSurface = errors.New("unknown surface")
+
+// ErrNoCandidates reports a call for which not even the popular back-fill
+// could answer: the popular model has never been ready.
+var ErrNoCandidates = errors.New("no candidates")

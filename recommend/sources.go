@@ -1,0 +1,217 @@
+package recommend
+
+import (
+	"context"
+	"slices"
+)
+
+// maxNeighbourViews bounds the recent views searched: the last ones matter
+// most, and each is one index search.
+const maxNeighbourViews = 10
+
+// rrfK is reciprocal rank fusion's constant (Cormack et al. 2009): a
+// fused score is Σ 1/(rrfK + rank).
+const rrfK = 60
+
+// candidates runs every source under the candidates budget and merges
+// their items. A source that fails adds a rung and contributes nothing;
+// the popular source of a model that is not ready answers from the last
+// snapshot of its popularity table.
+func (c *call) candidates(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(ctx, c.sf.Budgets.Candidates)
+	defer cancel()
+	for i, src := range c.sf.Sources {
+		m := c.models[src.Model]
+		if src.Kind == SourcePopular {
+			c.popular(src, m)
+			continue
+		}
+		if m.err != nil || m.items == nil {
+			continue // the embeddings stage has flagged it
+		}
+		var hits []scored
+		var err error
+		switch src.Kind {
+		case SourceSession:
+			if v, ok := c.vectors[i]; ok {
+				skip := map[int]bool{}
+				for _, r := range rows(m.items, c.req.Cart) {
+					skip[int(r)] = true
+				}
+				hits, err = c.search(cctx, m.items, v, src.Budget, skip)
+			}
+		case SourceQuery:
+			if v, ok := c.vectors[i]; ok {
+				hits, err = c.query(cctx, m.items, v, src.Budget)
+			}
+		case SourceNeighbours:
+			hits, err = c.neighbours(cctx, m.items, src.Budget)
+		}
+		if err != nil {
+			c.degrade(StageCandidates, src.Kind+"_"+reasonOf(err))
+			continue
+		}
+		c.add(src.Kind, normalise(hits, src.Weight))
+	}
+}
+
+// scored is a source's hit before merging.
+type scored struct {
+	id, name string
+	score    float64
+}
+
+// search queries items' index, skipping the cart and excluded items (the
+// re-ranker drops them anyway; skipping keeps the budget for the others).
+func (c *call) search(ctx context.Context, items *Items, q []float32, k int, skip map[int]bool) ([]scored, error) {
+	excl := c.excluded()
+	hits, err := items.Index().Search(ctx, q, k, func(r int) bool {
+		return !skip[r] && !excl[items.ID(r)]
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]scored, len(hits))
+	for i, h := range hits {
+		out[i] = scored{items.ID(h.Row), items.Name(h.Row), float64(h.Score)}
+	}
+	return out, nil
+}
+
+// query is the text index fused with lexical search by reciprocal rank.
+func (c *call) query(ctx context.Context, items *Items, q []float32, k int) ([]scored, error) {
+	dense, err := c.search(ctx, items, q, k, nil)
+	if err != nil || c.p.opts.Lexical == nil {
+		return dense, err
+	}
+	lex, err := c.p.opts.Lexical.Search(ctx, c.req.Query, k)
+	if err != nil {
+		c.degrade(StageCandidates, "lexical_"+reasonOf(err))
+		return dense, nil
+	}
+	fused := map[string]float64{}
+	var order []string
+	add := func(id string, rank int) {
+		if _, ok := fused[id]; !ok {
+			order = append(order, id)
+		}
+		fused[id] += 1 / float64(rrfK+rank+1)
+	}
+	for r, h := range dense {
+		add(h.id, r)
+	}
+	excl := c.excluded()
+	for r, h := range lex {
+		if _, known := items.Row(h.ID); known && !excl[h.ID] {
+			add(h.ID, r)
+		}
+	}
+	out := make([]scored, 0, len(order))
+	for _, id := range order {
+		row, _ := items.Row(id)
+		out = append(out, scored{id, items.Name(row), fused[id]})
+	}
+	slices.SortStableFunc(out, func(a, b scored) int { return cmpDesc(a.score, b.score) })
+	return out[:min(k, len(out))], nil
+}
+
+// neighbours searches the items nearest each recent view (the last
+// maxNeighbourViews), keeping each item's best similarity.
+func (c *call) neighbours(ctx context.Context, items *Items, k int) ([]scored, error) {
+	views := rows(items, c.req.RecentViews)
+	views = views[max(0, len(views)-maxNeighbourViews):]
+	if len(views) == 0 {
+		return nil, nil
+	}
+	skip := map[int]bool{}
+	for _, r := range views {
+		skip[int(r)] = true
+	}
+	best := map[string]scored{}
+	for _, r := range views {
+		hits, err := c.search(ctx, items, items.Vector(int(r)), k, skip)
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range hits {
+			if b, ok := best[h.id]; !ok || h.score > b.score {
+				best[h.id] = h
+			}
+		}
+	}
+	out := make([]scored, 0, len(best))
+	for _, h := range best {
+		out = append(out, h)
+	}
+	slices.SortFunc(out, func(a, b scored) int {
+		if d := cmpDesc(a.score, b.score); d != 0 {
+			return d
+		}
+		return cmpStr(a.id, b.id)
+	})
+	return out[:min(k, len(out))], nil
+}
+
+// excluded is the request's excluded ids as a set.
+func (c *call) excluded() map[string]bool {
+	ex := make(map[string]bool, len(c.req.Filters.ExcludeIDs))
+	for _, id := range c.req.Filters.ExcludeIDs {
+		ex[id] = true
+	}
+	return ex
+}
+
+// add merges a source's normalised hits: an item keeps its best relevance
+// and the source that gave it.
+func (c *call) add(source string, hits []scored) {
+	for _, h := range hits {
+		if ex, ok := c.cands[h.id]; ok {
+			if h.score > ex.rel {
+				ex.rel, ex.source = h.score, source
+			}
+			continue
+		}
+		c.cands[h.id] = &cand{id: h.id, name: h.name, source: source, rel: h.score}
+		c.order = append(c.order, h.id)
+	}
+}
+
+// normalise rescales scores to [0, w] within one source, so sources with
+// different scales (dot products, fused ranks, popularity) can be mixed.
+func normalise(hits []scored, w float64) []scored {
+	if len(hits) == 0 {
+		return hits
+	}
+	lo, hi := hits[0].score, hits[0].score
+	for _, h := range hits {
+		lo, hi = min(lo, h.score), max(hi, h.score)
+	}
+	for i := range hits {
+		if hi > lo {
+			hits[i].score = w * (hits[i].score - lo) / (hi - lo)
+		} else {
+			hits[i].score = w
+		}
+	}
+	return hits
+}
+
+func cmpDesc(a, b float64) int {
+	switch {
+	case a > b:
+		return -1
+	case a < b:
+		return 1
+	}
+	return 0
+}
+
+func cmpStr(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

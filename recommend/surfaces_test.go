@@ -1,0 +1,109 @@
+package recommend
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aisle-ai/aisle/internal/servetest"
+)
+
+func TestDefaultSurfacesParse(t *testing.T) {
+	s, err := LoadSurfaces(filepath.Join(servetest.Root(t), "models", SurfacesFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"cart", "search", "home"} {
+		if s.Surfaces[name] == nil {
+			t.Errorf("surface %s missing", name)
+		}
+	}
+}
+
+const minimalSurface = `surfaces:
+  cart:
+    k: 5
+    budgets: {features: 1s, embeddings: 1s, candidates: 1s, slate: 1s}
+    sources: [{kind: popular, model: cart-gnn, budget: 10}]
+`
+
+func TestSurfacesValidation(t *testing.T) {
+	for _, tc := range []struct{ edit, want string }{
+		{"", ""},
+		{"    colour: blue\n", "field colour not found"},
+		{"    rerank: {weights: {relevence: 1}}\n", "field relevence not found"},
+		{"    rerank: {weights: {margin: -1}}\n", "weights.margin -1"},
+		{"    max_k: 2\n", "max_k 2 must be in [k, 200]"},
+		{"    bandit: {arms: -1}\n", "bandit.arms -1"},
+	} {
+		s, err := ParseSurfaces([]byte(minimalSurface + tc.edit))
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%q: %v", tc.edit, err)
+		case tc.want != "" && (err == nil || !errors.Is(err, ErrSurfaces) || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%q: got %v, want %q", tc.edit, err, tc.want)
+		case tc.want == "" && s.Surfaces["cart"].MaxK != 5:
+			t.Errorf("max_k defaults to k: %d", s.Surfaces["cart"].MaxK)
+		}
+	}
+	for _, tc := range []struct{ body, want string }{
+		{"surfaces: {}\n", "no surfaces"},
+		{strings.Replace(minimalSurface, "kind: popular", "kind: trending", 1), `kind "trending"`},
+		{strings.Replace(minimalSurface, "kind: popular", "kind: session", 1), "no popular source"},
+		{strings.Replace(minimalSurface, "budget: 10", "budget: 0", 1), "budget 0 must be in [1, 1000]"},
+		{strings.Replace(minimalSurface, "model: cart-gnn", "model: ../etc", 1), `model "../etc" is not a valid model name`},
+		{strings.Replace(minimalSurface, "slate: 1s", "slate: 0s", 1), "budgets.slate 0s"},
+	} {
+		if _, err := ParseSurfaces([]byte(tc.body)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("got %v, want %q", err, tc.want)
+		}
+	}
+}
+
+// TestSurfaceStoreReload: a valid change is applied, an invalid one is
+// refused and the previous surfaces keep serving, a removed file means no
+// surfaces.
+func TestSurfaceStoreReload(t *testing.T) {
+	path := filepath.Join(t.TempDir(), SurfacesFile)
+	store, err := NewSurfaceStore(path, nil)
+	if err != nil || store.Get() != nil {
+		t.Fatalf("missing file: %v %v", store.Get(), err)
+	}
+	write := func(body string, age time.Duration) {
+		servetest.WriteFile(t, path, []byte(body))
+		// A distinct mtime per write, so the stamp changes even within
+		// the file system's timestamp granularity.
+		mt := time.Now().Add(-age)
+		if err := os.Chtimes(path, mt, mt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(minimalSurface, 3*time.Hour)
+	if err := store.Reload(); err != nil || store.Get().Surfaces["cart"].K != 5 {
+		t.Fatalf("first load: %v", err)
+	}
+	write(strings.Replace(minimalSurface, "k: 5", "k: 7", 1), 2*time.Hour)
+	if err := store.Reload(); err != nil || store.Get().Surfaces["cart"].K != 7 {
+		t.Fatalf("change: %v", err)
+	}
+	write(minimalSurface+"    oops: 1\n", time.Hour)
+	if err := store.Reload(); err == nil || store.Get().Surfaces["cart"].K != 7 {
+		t.Fatalf("invalid change applied or not reported: %v", err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Reload(); err != nil || store.Get() != nil {
+		t.Fatalf("removed: %v", err)
+	}
+	if _, err := NewSurfaceStore(path+".bad", nil); err != nil {
+		t.Fatal(err)
+	}
+	servetest.WriteFile(t, path, []byte("surfaces: [1]"))
+	if _, err := NewSurfaceStore(path, nil); !errors.Is(err, ErrSurfaces) {
+		t.Fatalf("invalid at start: %v", err)
+	}
+}
