@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net"
@@ -27,6 +28,11 @@ type Config struct {
 	Version string
 	// HealthInterval is how often health status follows model readiness.
 	HealthInterval time.Duration
+	// LogLevel is the logger's level, which LogSettings reads and changes;
+	// nil leaves the level fixed (LogSettings then only reports it).
+	LogLevel *slog.LevelVar
+	// LogFormat is reported as LogSettings' log_format ("text" or "json").
+	LogFormat string
 }
 
 // Server is aisle's gRPC front end.
@@ -52,6 +58,7 @@ func New(cfg Config, repo Repository, reg prometheus.Registerer, log *slog.Logge
 	}
 	opts := []grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(recoverUnary(log)),
+		grpc.ChainStreamInterceptor(recoverStream(log)),
 	}
 	if cfg.MaxRecvMsgSize > 0 {
 		opts = append(opts, grpc.MaxRecvMsgSize(cfg.MaxRecvMsgSize))
@@ -60,7 +67,10 @@ func New(cfg Config, repo Repository, reg prometheus.Registerer, log *slog.Logge
 		opts = append(opts, grpc.MaxSendMsgSize(cfg.MaxSendMsgSize))
 	}
 	gs := grpc.NewServer(opts...)
-	pb.RegisterGRPCInferenceServiceServer(gs, &inferenceService{repo: repo, version: cfg.Version, metrics: newMetrics(reg)})
+	pb.RegisterGRPCInferenceServiceServer(gs, &inferenceService{
+		repo: repo, version: cfg.Version, metrics: newMetrics(reg), log: log,
+		maxSend: cfg.MaxSendMsgSize, logLevel: cfg.LogLevel, logFormat: cmp.Or(cfg.LogFormat, "text"),
+	})
 	for _, svc := range extra {
 		svc.Register(gs)
 	}
@@ -132,5 +142,19 @@ func recoverUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
 			}
 		}()
 		return h(ctx, req)
+	}
+}
+
+// recoverStream turns a streaming handler's panic into INTERNAL instead of
+// a crash.
+func recoverStream(log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("handler panic", "method", info.FullMethod, "panic", r, "stack", string(debug.Stack()))
+				err = status.Errorf(codes.Internal, "internal error in %s", info.FullMethod)
+			}
+		}()
+		return h(srv, ss)
 	}
 }

@@ -45,6 +45,8 @@ func toStatus(err error) error {
 		code = codes.DeadlineExceeded
 	case errors.Is(err, repository.ErrNotReady), errors.Is(err, batching.ErrClosed):
 		code = codes.Unavailable
+	case errors.Is(err, errUnsupported):
+		code = codes.Unimplemented
 	case errors.Is(err, inference.ErrRun):
 		code = codes.Internal
 	default:
@@ -55,3 +57,7 @@ func toStatus(err error) error {
 
 // errBadRequest reports a malformed request outside tensor decoding.
 var errBadRequest = errors.New("bad request")
+
+// errUnsupported reports a Triton feature aisle does not provide (shared
+// memory, tracing).
+var errUnsupported = errors.New("not supported")
