@@ -89,6 +89,12 @@ func startServerWith(t *testing.T, root string, services func(Repository) []Serv
 
 func startServerOpts(t testing.TB, root string, poll time.Duration, services func(Repository) []Service) *testServer {
 	t.Helper()
+	return startServerConfig(t, root, poll, services, Config{HealthInterval: 20 * time.Millisecond})
+}
+
+// startServerConfig is startServerOpts with the server's Config.
+func startServerConfig(t testing.TB, root string, poll time.Duration, services func(Repository) []Service, cfg Config) *testServer {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
 	repo, err := repository.New(repository.Options{Root: root, Session: inference.SessionOptions{IntraOpThreads: 1, InterOpThreads: 1},
@@ -108,7 +114,7 @@ func startServerOpts(t testing.TB, root string, poll time.Duration, services fun
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := New(Config{HealthInterval: 20 * time.Millisecond}, repo, reg, log, services(repo)...)
+	srv := New(cfg, repo, reg, log, services(repo)...)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, ln) }()
 	polled := make(chan struct{})
