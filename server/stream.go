@@ -116,6 +116,14 @@ func (s *inferenceService) streamOne(ctx context.Context, req *pb.ModelInferRequ
 	if err != nil {
 		return streamError(req, err)
 	}
+	if finalResponseFlag(req) {
+		// Triton marks each response of a request that asked for it; a
+		// non-decoupled model's one response is its final one.
+		if resp.Parameters == nil {
+			resp.Parameters = map[string]*pb.InferParameter{}
+		}
+		resp.Parameters["triton_final_response"] = &pb.InferParameter{ParameterChoice: &pb.InferParameter_BoolParam{BoolParam: true}}
+	}
 	out = &pb.ModelStreamInferResponse{InferResponse: resp}
 	if s.maxSend > 0 {
 		if n := proto.Size(out); n > s.maxSend {
@@ -124,6 +132,14 @@ func (s *inferenceService) streamOne(ctx context.Context, req *pb.ModelInferRequ
 		}
 	}
 	return out
+}
+
+// finalResponseFlag reports whether a streamed request set Triton's
+// triton_enable_empty_final_response, which asks for triton_final_response
+// on its responses (tritonclient sets it for decoupled-aware streaming).
+func finalResponseFlag(req *pb.ModelInferRequest) bool {
+	p, ok := req.Parameters["triton_enable_empty_final_response"].GetParameterChoice().(*pb.InferParameter_BoolParam)
+	return ok && p.BoolParam
 }
 
 // streamError is Triton's answer to a failed streamed request: the status

@@ -193,7 +193,8 @@ func testTritonStream(ctx context.Context, t *testing.T, c *tritonClient) {
 		inferJSON("ident", "a", 1, 2, 3, 4),
 		inferJSON("nope", "b", 1, 2, 3, 4),
 		inferJSON("ident", "c", 1, 2, 3),
-		inferJSON("ident", "d", 5, 6, 7, 8),
+		strings.Replace(inferJSON("ident", "d", 5, 6, 7, 8), `"inputs"`,
+			`"parameters":{"triton_enable_empty_final_response":{"bool_param":true}},"inputs"`, 1),
 	}
 	for _, r := range requests {
 		if err := s.SendMsg(c.message(t, m.Input(), r)); err != nil {
@@ -222,6 +223,11 @@ func testTritonStream(ctx context.Context, t *testing.T, c *tritonClient) {
 		if w.out != "" {
 			wantJSON(t, resp, w.out, "infer_response", "outputs", "0", "contents", "fp32_contents")
 		}
+		final := "<nil>"
+		if w.id == "d" {
+			final = "true"
+		}
+		wantJSON(t, resp, final, "infer_response", "parameters", "triton_final_response", "bool_param")
 	}
 	if _, err := c.recvStream(t, s, m); !errors.Is(err, errStreamEnd) {
 		t.Fatalf("after the last answer: %v, want the stream's end", err)

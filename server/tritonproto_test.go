@@ -181,3 +181,20 @@ func compareEnums(t *testing.T, got, want protoreflect.EnumDescriptor) {
 		}
 	}
 }
+
+// TestModelConfigProtoIsTritons: aisle compiles Triton's model_config.proto
+// unmodified; the copy beside Triton's grpc_service.proto in testdata is
+// the same file.
+func TestModelConfigProtoIsTritons(t *testing.T) {
+	ours, err := os.ReadFile(filepath.Join("..", "proto", "inference", "model_config.proto"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := os.ReadFile(filepath.Join("testdata", "triton", "model_config.proto"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(ours) != string(theirs) {
+		t.Error("proto/inference/model_config.proto differs from Triton's (server/testdata/triton/model_config.proto)")
+	}
+}
