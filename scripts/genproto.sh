@@ -2,7 +2,13 @@
 # Regenerates the Go code for every .proto under proto/ with Debian's protoc
 # and pinned protoc-gen-go / protoc-gen-go-grpc, installed into
 # third_party/bin (git-ignored). The generated *.pb.go and *_grpc.pb.go files
-# are committed beside their .proto files.
+# are committed beside their .proto files. proto/inference/model_config.proto
+# is Triton's file, unmodified, so its Go package is given here (M option)
+# instead of by a go_package line in it.
+#
+# It also compiles Triton's own protocol files, kept unmodified in
+# server/testdata/triton/, into the FileDescriptorSet the server tests read
+# (server/testdata/triton/triton.binpb).
 #
 # Usage: scripts/genproto.sh
 set -euo pipefail
@@ -38,11 +44,18 @@ export PATH="$bin:$PATH"
 
 echo "protoc: $(protoc --version), protoc-gen-go $PROTOC_GEN_GO_VERSION, protoc-gen-go-grpc $PROTOC_GEN_GO_GRPC_VERSION"
 
+model_config="inference/model_config.proto=github.com/aisle-ai/aisle/proto/inference;inferencepb"
+
 mapfile -t protos < <(cd proto && find . -name '*.proto' | sed 's|^\./||' | sort)
 for p in "${protos[@]}"; do
   protoc -I proto \
-    --go_out=proto --go_opt=paths=source_relative \
-    --go-grpc_out=proto --go-grpc_opt=paths=source_relative \
+    --go_out=proto --go_opt=paths=source_relative --go_opt="M$model_config" \
+    --go-grpc_out=proto --go-grpc_opt=paths=source_relative --go-grpc_opt="M$model_config" \
     "$p"
   echo "generated proto/${p%.proto}.pb.go proto/${p%.proto}_grpc.pb.go"
 done
+
+triton=server/testdata/triton
+protoc -I "$triton" --include_imports --descriptor_set_out="$triton/triton.binpb" \
+  "$triton/grpc_service.proto"
+echo "generated $triton/triton.binpb"

@@ -36,9 +36,12 @@ var mutatingMethods = map[string]bool{
 	"/inference.GRPCInferenceService/RepositoryModelLoad":   true,
 	"/inference.GRPCInferenceService/RepositoryModelUnload": true,
 	"/inference.GRPCInferenceService/LogSettings":           true,
-	"/aisle.v1.Events/RecordEvents":                         true,
-	"/aisle.v1.Events/RecordEventStream":                    true,
-	"/aisle.v1.Bandits/ResetBandit":                         true,
+	// TraceSetting stores settings (aisle does not trace, but a client
+	// can change what every other client reads back).
+	"/inference.GRPCInferenceService/TraceSetting": true,
+	"/aisle.v1.Events/RecordEvents":                true,
+	"/aisle.v1.Events/RecordEventStream":           true,
+	"/aisle.v1.Bandits/ResetBandit":                true,
 }
 
 // MutatingMethods returns the table above, sorted, for documentation and

@@ -111,8 +111,8 @@ func TestMutatingStreamClosedByDefault(t *testing.T) {
 	if called {
 		t.Fatal("handler ran")
 	}
-	if got := MutatingMethods(); len(got) != 6 {
-		t.Fatalf("mutating methods %v, want 6", got)
+	if got := MutatingMethods(); len(got) != 7 {
+		t.Fatalf("mutating methods %v, want 7", got)
 	}
 }
 

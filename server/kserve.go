@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aisle-ai/aisle/embedding"
@@ -32,10 +34,21 @@ type inferenceService struct {
 	metrics *metrics
 	ready   func() bool // by the server's Readiness
 	limits  Limits
+	log     *slog.Logger
+	// maxSend is the server's max send message size (0: gRPC's default),
+	// checked before a streamed response is sent.
+	maxSend int
+	// logLevel is the level LogSettings reads and changes; nil when the
+	// logger's level is fixed. logFormat is reported as log_format.
+	logLevel  *slog.LevelVar
+	logFormat string
+
+	settingsMu sync.Mutex // guards traces and read-modify-write of logLevel
+	traces     traceSettings
 }
 
 // Extensions lists the protocol extensions aisle implements.
-var Extensions = []string{"model_repository", "schedule_policy", "statistics", "parameters"}
+var Extensions = []string{"model_repository", "model_configuration", "schedule_policy", "statistics", "parameters", "logging"}
 
 func (s *inferenceService) ServerLive(context.Context, *pb.ServerLiveRequest) (*pb.ServerLiveResponse, error) {
 	return &pb.ServerLiveResponse{Live: true}, nil

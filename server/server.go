@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -39,6 +40,11 @@ type Config struct {
 	Auth *Authorizer
 	// Limits bound ModelInfer's tensor shapes (see limits.go).
 	Limits Limits
+	// LogLevel is the logger's level, which LogSettings reads and changes;
+	// nil leaves the level fixed (LogSettings then only reports it).
+	LogLevel *slog.LevelVar
+	// LogFormat is reported as LogSettings' log_format ("text" or "json").
+	LogFormat string
 }
 
 // Server is aisle's gRPC front end.
@@ -79,7 +85,10 @@ func New(cfg Config, repo Repository, reg prometheus.Registerer, log *slog.Logge
 		opts = append(opts, grpc.MaxSendMsgSize(cfg.MaxSendMsgSize))
 	}
 	gs := grpc.NewServer(opts...)
-	pb.RegisterGRPCInferenceServiceServer(gs, &inferenceService{repo: repo, version: cfg.Version, metrics: m, ready: ready.ready, limits: cfg.Limits.withDefaults()})
+	pb.RegisterGRPCInferenceServiceServer(gs, &inferenceService{
+		repo: repo, version: cfg.Version, metrics: m, ready: ready.ready, limits: cfg.Limits.withDefaults(), log: log,
+		maxSend: cfg.MaxSendMsgSize, logLevel: cfg.LogLevel, logFormat: cmp.Or(cfg.LogFormat, "text"),
+	})
 	for _, svc := range extra {
 		svc.Register(gs)
 	}

@@ -28,6 +28,25 @@ func modelStats(v *repository.Version) *pb.ModelStatistics {
 			CacheMiss:     &pb.StatisticDuration{},
 		},
 	}
+	// aisle answers every request with exactly one response, so the
+	// statistics of response index "0" are the requests' own.
+	out.ResponseStats = map[string]*pb.InferResponseStatistics{"0": {
+		ComputeInfer:  duration(s.ComputeInfer),
+		ComputeOutput: duration(s.ComputeOutput),
+		Success:       duration(s.Success),
+		Fail:          duration(s.Fail),
+		EmptyResponse: &pb.StatisticDuration{},
+		Cancel:        &pb.StatisticDuration{},
+	}}
+	if v.Model != nil {
+		// An estimate, as Triton's is: each ONNX Runtime session holds its
+		// own copy of the model's weights, which are nearly all of an ONNX
+		// file's bytes; activations and arenas grow per request and are
+		// not counted.
+		out.MemoryUsage = []*pb.MemoryUsage{{
+			Type: "CPU", Id: 0, ByteSize: uint64(len(v.Model.Data)) * uint64(v.Config.Instances()),
+		}}
+	}
 	if !s.LastInference.IsZero() {
 		out.LastInference = uint64(s.LastInference.UnixMilli())
 	}

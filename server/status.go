@@ -64,6 +64,8 @@ func toStatus(err error) error {
 		code = codes.DeadlineExceeded
 	case errors.Is(err, repository.ErrNotReady), errors.Is(err, batching.ErrClosed):
 		code = codes.Unavailable
+	case errors.Is(err, errUnsupported):
+		code = codes.Unimplemented
 	case errors.Is(err, inference.ErrRun), errors.Is(err, batching.ErrPanic), errors.Is(err, errPanic):
 		// A request that failed in the runtime even when run alone
 		// (batching isolates it): the model or the server is at fault.
@@ -112,3 +114,7 @@ var errBadRequest = errors.New("bad request")
 // errPanic reports a handler panic recovered by the interceptors; the panic
 // itself is logged, never sent.
 var errPanic = errors.New("internal error (recovered panic, logged by the server)")
+
+// errUnsupported reports a Triton feature aisle does not provide (shared
+// memory, tracing).
+var errUnsupported = errors.New("not supported")

@@ -38,6 +38,9 @@ type serveConfig struct {
 	bandits  string
 	security securityConfig
 	limits   server.Limits
+
+	// level is the running logger's level, which LogSettings changes.
+	level *slog.LevelVar
 }
 
 func (c *serveConfig) addFlags(fs *flag.FlagSet) {
@@ -68,7 +71,8 @@ func serve(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log, err := newLogger(cfg.logLevel, cfg.logJSON)
+	log, level, err := newLogger(cfg.logLevel, cfg.logJSON)
+	cfg.level = level
 	if err != nil {
 		return err
 	}
@@ -117,7 +121,8 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return err
 	}
 	srv := server.New(server.Config{MaxRecvMsgSize: cfg.maxRecv, MaxSendMsgSize: cfg.maxSend, Version: version,
-		Readiness: server.ParseStrictReadiness(cfg.strict), TLS: grpcTLS, Auth: auth, Limits: cfg.limits},
+		Readiness: server.ParseStrictReadiness(cfg.strict), TLS: grpcTLS, Auth: auth, Limits: cfg.limits,
+		LogLevel: cfg.level, LogFormat: logFormat(cfg.logJSON)},
 		repo, reg, log, append(services(repo, cfg.limits, pipe), server.NewBandits(bandits, reg))...)
 	return serveUntilDone(ctx, cfg, log, repo, surfaces, srv, reg, ln, hln, httpTLS)
 }
@@ -198,14 +203,24 @@ func serveUntilDone(ctx context.Context, cfg serveConfig, log *slog.Logger, repo
 	return serveErr
 }
 
-func newLogger(level string, asJSON bool) (*slog.Logger, error) {
-	var l slog.Level
+// newLogger builds the server's logger on a LevelVar, so that the level can
+// be changed while it runs (Triton's LogSettings).
+func newLogger(level string, asJSON bool) (*slog.Logger, *slog.LevelVar, error) {
+	var l slog.LevelVar
 	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("log level %q: %w", level, err)
+		return nil, nil, fmt.Errorf("log level %q: %w", level, err)
 	}
-	opts := &slog.HandlerOptions{Level: l}
+	opts := &slog.HandlerOptions{Level: &l}
 	if asJSON {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), &l, nil
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	return slog.New(slog.NewTextHandler(os.Stderr, opts)), &l, nil
+}
+
+// logFormat is the log_format LogSettings reports.
+func logFormat(asJSON bool) string {
+	if asJSON {
+		return "json"
+	}
+	return "text"
 }
