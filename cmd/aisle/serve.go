@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,58 +14,23 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/aisle-ai/aisle/config"
 	"github.com/aisle-ai/aisle/inference"
 	"github.com/aisle-ai/aisle/recommend"
 	"github.com/aisle-ai/aisle/repository"
 	"github.com/aisle-ai/aisle/server"
 )
 
-// serveConfig holds every flag of "aisle serve".
-type serveConfig struct {
-	models   string
-	grpcAddr string
-	httpAddr string
-	ortLib   string
-	session  inference.SessionOptions
-	poll     time.Duration
-	drain    time.Duration
-	maxRecv  int
-	maxSend  int
-	logLevel string
-	logJSON  bool
-	strict   bool
-	bandits  string
-	security securityConfig
-	limits   server.Limits
-}
-
-func (c *serveConfig) addFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.models, "models", "models", "model repository directory (models/<name>/config.yaml, models/<name>/<version>/model.onnx)")
-	fs.StringVar(&c.grpcAddr, "grpc-addr", "127.0.0.1:8001", "gRPC listen address (KServe v2 + aisle.v1.Personalization)")
-	fs.StringVar(&c.httpAddr, "http-addr", "127.0.0.1:8002", "HTTP listen address for /metrics, /healthz and /readyz (empty disables)")
-	fs.StringVar(&c.ortLib, "ort-lib", "", "path to libonnxruntime.so.1 (default $"+inference.LibraryEnv+", then "+inference.DefaultLibraryPath+")")
-	fs.IntVar(&c.session.IntraOpThreads, "intra-op-threads", 1, "ONNX Runtime threads inside one operator per session (0 = one per core); a model's config may override")
-	fs.IntVar(&c.session.InterOpThreads, "inter-op-threads", 1, "ONNX Runtime threads across operators per session (0 = runtime default)")
-	fs.StringVar(&c.session.GraphOptimization, "graph-optimization", "all", "graph optimisation level: disable, basic, extended or all")
-	fs.StringVar(&c.session.ExecutionProvider, "execution-provider", "cpu", "execution provider: cpu, cuda or tensorrt (needs a runtime library built with it)")
-	fs.DurationVar(&c.poll, "poll-interval", 5*time.Second, "how often to re-scan the repository for new, changed or removed models and surfaces.yaml (0 disables)")
-	fs.DurationVar(&c.drain, "drain-timeout", 30*time.Second, "how long shutdown and unloads wait for in-flight requests")
-	fs.IntVar(&c.maxRecv, "max-recv-msg-size", 64<<20, "largest gRPC request in bytes")
-	fs.IntVar(&c.maxSend, "max-send-msg-size", 64<<20, "largest gRPC response in bytes")
-	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.BoolVar(&c.logJSON, "log-json", false, "write logs as JSON lines")
-	fs.BoolVar(&c.strict, "strict-readiness", true, "ready (ServerReady, health, /readyz) only while every model serves; false: ready while the server serves, as Triton's flag")
-	fs.StringVar(&c.bandits, "bandits", "", "bandit surfaces config (YAML, see BANDITS.md); empty = no surfaces")
-	c.security.addFlags(fs)
-	addLimitFlags(fs, &c.limits)
-}
-
+// serve runs "aisle serve": the configuration is loaded and validated
+// (flags > AISLE_* environment > --config file > defaults) before anything
+// starts; --print-config prints it and exits.
 func serve(ctx context.Context, args []string) error {
-	var cfg serveConfig
-	fs := flag.NewFlagSet("aisle serve", flag.ContinueOnError)
-	cfg.addFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	cfg, fs, printOnly, err := loadServeConfig(args, os.LookupEnv, os.Stderr)
+	if err != nil {
 		return err
+	}
+	if printOnly {
+		return config.Print(os.Stdout, fs, printConfigFlag)
 	}
 	log, err := newLogger(cfg.logLevel, cfg.logJSON)
 	if err != nil {
@@ -80,11 +44,11 @@ func serve(ctx context.Context, args []string) error {
 }
 
 func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
-	grpcTLS, httpTLS, auth, err := cfg.security.build(cfg.grpcAddr, log)
-	if err != nil {
+	if err := cfg.validate(); err != nil {
 		return err
 	}
-	if err := cfg.limits.Validate(); err != nil {
+	grpcTLS, httpTLS, auth, err := cfg.security.build(cfg.grpcAddr, log)
+	if err != nil {
 		return err
 	}
 	// Bind both ports before loading any model: a port in use fails
@@ -117,7 +81,8 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return err
 	}
 	srv := server.New(server.Config{MaxRecvMsgSize: cfg.maxRecv, MaxSendMsgSize: cfg.maxSend, Version: version,
-		Readiness: server.ParseStrictReadiness(cfg.strict), TLS: grpcTLS, Auth: auth, Limits: cfg.limits},
+		Readiness: server.ParseStrictReadiness(cfg.strict), TLS: grpcTLS, Auth: auth, Limits: cfg.limits,
+		AccessLogSampleRate: cfg.accessLogSample},
 		repo, reg, log, append(services(repo, cfg.limits, pipe), server.NewBandits(bandits, reg))...)
 	return serveUntilDone(ctx, cfg, log, repo, surfaces, srv, reg, ln, hln, httpTLS)
 }
