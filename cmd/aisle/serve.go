@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -25,12 +26,18 @@ import (
 // (flags > AISLE_* environment > --config file > defaults) before anything
 // starts; --print-config prints it and exits.
 func serve(ctx context.Context, args []string) error {
-	cfg, fs, printOnly, err := loadServeConfig(args, os.LookupEnv, os.Stderr)
+	return serveWith(ctx, args, os.LookupEnv, os.Stdout)
+}
+
+// serveWith is serve reading the environment through lookupEnv and
+// printing --print-config to stdout.
+func serveWith(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout io.Writer) error {
+	cfg, fs, printOnly, err := loadServeConfig(args, lookupEnv, os.Stderr)
 	if err != nil {
 		return err
 	}
 	if printOnly {
-		return config.Print(os.Stdout, fs, printConfigFlag)
+		return config.Print(stdout, fs, printConfigFlag)
 	}
 	log, err := newLogger(cfg.logLevel, cfg.logJSON)
 	if err != nil {
