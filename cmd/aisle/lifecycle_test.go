@@ -1,16 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -289,5 +294,76 @@ func TestShutdownDrainDeadline(t *testing.T) {
 			t.Fatalf("stream cut at the deadline: %v, want UNAVAILABLE or CANCELLED", err)
 		}
 		break
+	}
+}
+
+// serveProcessEnv makes TestServeProcess run "aisle serve" as main does.
+const serveProcessEnv = "TEST_AISLE_SERVE_PROCESS"
+
+// TestServeProcess is the child process of TestSIGTERM: "aisle serve"
+// configured by AISLE_* variables, stopped by a signal as main is.
+func TestServeProcess(t *testing.T) {
+	if os.Getenv(serveProcessEnv) != "1" {
+		t.Skip("child process of TestSIGTERM")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, []string{"serve"}); err != nil {
+		fmt.Fprintln(os.Stderr, "aisle:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// TestSIGTERM sends a real SIGTERM to a serving process under load,
+// configured only through the environment: every call succeeds or is
+// refused cleanly, and the process exits 0 after logging its stop.
+func TestSIGTERM(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	grpcAddr, httpAddr := freeAddr(t), freeAddr(t)
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestServeProcess$")
+	cmd.Env = append(os.Environ(), serveProcessEnv+"=1", "AISLE_MODELS="+idsRepo(t), "AISLE_GRPC_ADDR="+grpcAddr,
+		"AISLE_HTTP_ADDR="+httpAddr, "AISLE_ORT_LIB="+ortLib(t), "AISLE_DRAIN_TIMEOUT=20s", "AISLE_LOG_JSON=true")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	must(t, cmd.Start())
+	conn := dial(t, grpcAddr)
+	defer conn.Close()
+	client := pb.NewGRPCInferenceServiceClient(conn)
+	waitReady(ctx, t, client)
+
+	var ok atomic.Int64
+	errs := make(chan error, 4)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				err := idsInfer(ctx, client)
+				if err == nil {
+					ok.Add(1)
+					continue
+				}
+				errs <- err
+				return
+			}
+		})
+	}
+	for ok.Load() < 100 && ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+	must(t, cmd.Process.Signal(syscall.SIGTERM))
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if !cleanRefusal(err) {
+			t.Errorf("call during shutdown: %v, want UNAVAILABLE or CANCELLED", err)
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("aisle serve after SIGTERM: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), `"msg":"aisle stopped"`) {
+		t.Fatalf("no stop logged:\n%s", stderr.String())
 	}
 }
