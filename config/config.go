@@ -48,8 +48,10 @@ func EnvName(name string) string {
 // Load registers --config on fs (unless the command did), parses args, and
 // then sets every flag args left unset from its environment variable
 // (lookupEnv, os.LookupEnv in production) or else from the configuration
-// file, so that flag > environment > file > default.
-func Load(fs *flag.FlagSet, args []string, lookupEnv func(string) (string, bool)) error {
+// file, so that flag > environment > file > default. The flags named in
+// actions (such as --print-config) are taken from args only: they are not
+// keys of the file and have no variable.
+func Load(fs *flag.FlagSet, args []string, lookupEnv func(string) (string, bool), actions ...string) error {
 	if lookupEnv == nil {
 		lookupEnv = os.LookupEnv
 	}
@@ -64,6 +66,10 @@ func Load(fs *flag.FlagSet, args []string, lookupEnv func(string) (string, bool)
 	}
 	fromFlags := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { fromFlags[f.Name] = true })
+	notKeys := map[string]bool{FileFlag: true}
+	for _, a := range actions {
+		notKeys[a] = true
+	}
 	// The file's path follows the same precedence as any key.
 	if !fromFlags[FileFlag] {
 		if v, ok := lookupEnv(EnvName(FileFlag)); ok {
@@ -75,7 +81,7 @@ func Load(fs *flag.FlagSet, args []string, lookupEnv func(string) (string, bool)
 	var pairs []pair
 	if path := fs.Lookup(FileFlag).Value.String(); path != "" {
 		var err error
-		if pairs, err = readFile(fs, path); err != nil {
+		if pairs, err = readFile(fs, path, notKeys); err != nil {
 			return err
 		}
 	}
@@ -91,7 +97,7 @@ func Load(fs *flag.FlagSet, args []string, lookupEnv func(string) (string, bool)
 	}
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
-		if fromFlags[f.Name] || f.Name == FileFlag {
+		if fromFlags[f.Name] || notKeys[f.Name] {
 			return
 		}
 		if v, ok := lookupEnv(EnvName(f.Name)); ok {
@@ -118,7 +124,7 @@ type pair struct {
 }
 
 // readFile reads path as a flat YAML mapping of flag names to scalars.
-func readFile(fs *flag.FlagSet, path string) ([]pair, error) {
+func readFile(fs *flag.FlagSet, path string, notKeys map[string]bool) ([]pair, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config file: %w", err)
@@ -142,7 +148,7 @@ func readFile(fs *flag.FlagSet, path string) ([]pair, error) {
 		k, v := doc.Content[i], doc.Content[i+1]
 		key := k.Value
 		switch {
-		case fs.Lookup(key) == nil || key == FileFlag:
+		case fs.Lookup(key) == nil || notKeys[key]:
 			return nil, fmt.Errorf("config file %s: line %d: key %q: %w (keys are the flags of the command)", path, k.Line, key, ErrUnknownKey)
 		case seen[key]:
 			return nil, fmt.Errorf("config file %s: line %d: key %q given twice", path, k.Line, key)

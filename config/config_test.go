@@ -39,7 +39,8 @@ func load(t *testing.T, args []string, env map[string]string) (*testConfig, *fla
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	c.addFlags(fs)
-	err := Load(fs, args, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	fs.Bool("print", false, "an action")
+	err := Load(fs, args, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, "print")
 	return &c, fs, err
 }
 
@@ -126,7 +127,7 @@ func TestBadValuesNameTheKey(t *testing.T) {
 }
 
 func TestUnknownFileKeyRefused(t *testing.T) {
-	for _, text := range []string{"max_k: 5\n", "max-k: 5\ngrpc-adress: x\n", "config: other.yaml\n"} {
+	for _, text := range []string{"max_k: 5\n", "max-k: 5\ngrpc-adress: x\n", "config: other.yaml\n", "print: true\n"} {
 		_, _, err := load(t, []string{"--config", writeFile(t, text)}, nil)
 		if !errors.Is(err, ErrUnknownKey) {
 			t.Errorf("%q: err = %v, want ErrUnknownKey", text, err)
@@ -134,8 +135,8 @@ func TestUnknownFileKeyRefused(t *testing.T) {
 	}
 	// An unknown AISLE_ variable is not an error: it may be meant for
 	// another version.
-	if _, _, err := load(t, nil, map[string]string{"AISLE_NO_SUCH_FLAG": "1"}); err != nil {
-		t.Fatal(err)
+	if _, fs, err := load(t, nil, map[string]string{"AISLE_NO_SUCH_FLAG": "1", "AISLE_PRINT": "true"}); err != nil || fs.Lookup("print").Value.String() != "false" {
+		t.Fatalf("err %v; an action set from the environment: %v", err, fs.Lookup("print").Value)
 	}
 }
 
@@ -155,7 +156,7 @@ func TestPrintRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := Print(&out, fs); err != nil {
+	if err := Print(&out, fs, "print"); err != nil {
 		t.Fatal(err)
 	}
 	c2, fs2, err := load(t, []string{"--config", writeFile(t, out.String())}, nil)
@@ -166,7 +167,7 @@ func TestPrintRoundTrips(t *testing.T) {
 		t.Fatalf("round trip: %+v, want %+v\n%s", *c2, *c, out.String())
 	}
 	var again bytes.Buffer
-	if err := Print(&again, fs2); err != nil {
+	if err := Print(&again, fs2, "print"); err != nil {
 		t.Fatal(err)
 	}
 	if again.String() != out.String() {

@@ -18,7 +18,9 @@
 // a value the flag refuses is an error naming the file, the line and the
 // key. An environment variable that does not parse is an error naming the
 // variable. Variables starting with AISLE_ that name no flag are ignored
-// (a deployment may set them for another version).
+// (a deployment may set them for another version). Flags that are actions
+// rather than settings (--print-config), named to Load, come from the
+// command line only.
 //
 // # Printing
 //

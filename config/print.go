@@ -25,12 +25,12 @@ func IsSecret(name string) bool {
 }
 
 // Print writes the current value of every flag of fs, except --config and
-// the names in skip (actions such as --print-config), as a YAML mapping
+// the actions (as given to Load), as a YAML mapping
 // that Load reads back to the same values. Each key has its help text as a
 // comment; a secret key with a value is written as Redacted.
-func Print(w io.Writer, fs *flag.FlagSet, skip ...string) error {
+func Print(w io.Writer, fs *flag.FlagSet, actions ...string) error {
 	omit := map[string]bool{FileFlag: true}
-	for _, s := range skip {
+	for _, s := range actions {
 		omit[s] = true
 	}
 	m := &yaml.Node{Kind: yaml.MappingNode}

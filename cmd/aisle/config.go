@@ -95,7 +95,7 @@ func loadServeConfig(args []string, lookupEnv func(string) (string, bool), usage
 	fs.SetOutput(usage)
 	cfg.addFlags(fs)
 	fs.BoolVar(&printOnly, printConfigFlag, false, "print the effective configuration as YAML (secrets redacted; usable as --config) and exit")
-	if err := config.Load(fs, args, lookupEnv); err != nil {
+	if err := config.Load(fs, args, lookupEnv, printConfigFlag); err != nil {
 		return cfg, fs, false, err
 	}
 	return cfg, fs, printOnly, cfg.validate()
