@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime/debug"
+	"sort"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,6 +46,9 @@ type Config struct {
 	LogLevel *slog.LevelVar
 	// LogFormat is reported as LogSettings' log_format ("text" or "json").
 	LogFormat string
+	// AccessLogSampleRate is the fraction (0 to 1) of successful calls
+	// written to the access log; failed calls are always written. Default 0.
+	AccessLogSampleRate float64
 }
 
 // Server is aisle's gRPC front end.
@@ -55,6 +59,9 @@ type Server struct {
 	cfg    Config
 	log    *slog.Logger
 	ready  *readiness
+	// services are the registered service names, each reported by the
+	// health service with the server's readiness.
+	services []string
 }
 
 // Service registers an additional gRPC service (aisle's own API) on the
@@ -71,9 +78,12 @@ func New(cfg Config, repo Repository, reg prometheus.Registerer, log *slog.Logge
 	}
 	m := newMetrics(reg)
 	ready := &readiness{mode: cfg.Readiness, repo: repo}
+	calls := newCallMetrics(reg)
+	access := accessLog{log: log, rate: cfg.AccessLogSampleRate}
+	// recover → metrics → access log → auth (observe.go).
 	opts := []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(recoverUnary(log, m.panics), cfg.Auth.UnaryInterceptor()),
-		grpc.ChainStreamInterceptor(recoverStream(log, m.panics), cfg.Auth.StreamInterceptor()),
+		grpc.ChainUnaryInterceptor(recoverUnary(log, m.panics), metricsUnary(calls), access.unary(), cfg.Auth.UnaryInterceptor()),
+		grpc.ChainStreamInterceptor(recoverStream(log, m.panics), metricsStream(calls), access.stream(), cfg.Auth.StreamInterceptor()),
 	}
 	if cfg.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
@@ -95,7 +105,12 @@ func New(cfg Config, repo Repository, reg prometheus.Registerer, log *slog.Logge
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
-	return &Server{grpc: gs, health: hs, repo: repo, cfg: cfg, log: log, ready: ready}
+	services := []string{""} // "" is the whole server
+	for name := range gs.GetServiceInfo() {
+		services = append(services, name)
+	}
+	sort.Strings(services)
+	return &Server{grpc: gs, health: hs, repo: repo, cfg: cfg, log: log, ready: ready, services: services}
 }
 
 // Ready reports whether the server is ready to take traffic, by
@@ -118,7 +133,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// followReadiness reports SERVING only while the server is ready.
+// followReadiness reports SERVING, for the server ("") and for every
+// registered service, only while the server is ready.
 func (s *Server) followReadiness(ctx context.Context) {
 	t := time.NewTicker(s.cfg.HealthInterval)
 	defer t.Stop()
@@ -127,8 +143,9 @@ func (s *Server) followReadiness(ctx context.Context) {
 		if s.ready.ready() {
 			st = healthpb.HealthCheckResponse_SERVING
 		}
-		s.health.SetServingStatus("", st)
-		s.health.SetServingStatus(pb.GRPCInferenceService_ServiceDesc.ServiceName, st)
+		for _, name := range s.services {
+			s.health.SetServingStatus(name, st)
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,61 +15,29 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/aisle-ai/aisle/config"
 	"github.com/aisle-ai/aisle/inference"
 	"github.com/aisle-ai/aisle/recommend"
 	"github.com/aisle-ai/aisle/repository"
 	"github.com/aisle-ai/aisle/server"
 )
 
-// serveConfig holds every flag of "aisle serve".
-type serveConfig struct {
-	models   string
-	grpcAddr string
-	httpAddr string
-	ortLib   string
-	session  inference.SessionOptions
-	poll     time.Duration
-	drain    time.Duration
-	maxRecv  int
-	maxSend  int
-	logLevel string
-	logJSON  bool
-	strict   bool
-	bandits  string
-	security securityConfig
-	limits   server.Limits
-
-	// level is the running logger's level, which LogSettings changes.
-	level *slog.LevelVar
-}
-
-func (c *serveConfig) addFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.models, "models", "models", "model repository directory (models/<name>/config.yaml, models/<name>/<version>/model.onnx)")
-	fs.StringVar(&c.grpcAddr, "grpc-addr", "127.0.0.1:8001", "gRPC listen address (KServe v2 + aisle.v1.Personalization)")
-	fs.StringVar(&c.httpAddr, "http-addr", "127.0.0.1:8002", "HTTP listen address for /metrics, /healthz and /readyz (empty disables)")
-	fs.StringVar(&c.ortLib, "ort-lib", "", "path to libonnxruntime.so.1 (default $"+inference.LibraryEnv+", then "+inference.DefaultLibraryPath+")")
-	fs.IntVar(&c.session.IntraOpThreads, "intra-op-threads", 1, "ONNX Runtime threads inside one operator per session (0 = one per core); a model's config may override")
-	fs.IntVar(&c.session.InterOpThreads, "inter-op-threads", 1, "ONNX Runtime threads across operators per session (0 = runtime default)")
-	fs.StringVar(&c.session.GraphOptimization, "graph-optimization", "all", "graph optimisation level: disable, basic, extended or all")
-	fs.StringVar(&c.session.ExecutionProvider, "execution-provider", "cpu", "execution provider: cpu, cuda or tensorrt (needs a runtime library built with it)")
-	fs.DurationVar(&c.poll, "poll-interval", 5*time.Second, "how often to re-scan the repository for new, changed or removed models and surfaces.yaml (0 disables)")
-	fs.DurationVar(&c.drain, "drain-timeout", 30*time.Second, "how long shutdown and unloads wait for in-flight requests")
-	fs.IntVar(&c.maxRecv, "max-recv-msg-size", 64<<20, "largest gRPC request in bytes")
-	fs.IntVar(&c.maxSend, "max-send-msg-size", 64<<20, "largest gRPC response in bytes")
-	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.BoolVar(&c.logJSON, "log-json", false, "write logs as JSON lines")
-	fs.BoolVar(&c.strict, "strict-readiness", true, "ready (ServerReady, health, /readyz) only while every model serves; false: ready while the server serves, as Triton's flag")
-	fs.StringVar(&c.bandits, "bandits", "", "bandit surfaces config (YAML, see BANDITS.md); empty = no surfaces")
-	c.security.addFlags(fs)
-	addLimitFlags(fs, &c.limits)
-}
-
+// serve runs "aisle serve": the configuration is loaded and validated
+// (flags > AISLE_* environment > --config file > defaults) before anything
+// starts; --print-config prints it and exits.
 func serve(ctx context.Context, args []string) error {
-	var cfg serveConfig
-	fs := flag.NewFlagSet("aisle serve", flag.ContinueOnError)
-	cfg.addFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	return serveWith(ctx, args, os.LookupEnv, os.Stdout)
+}
+
+// serveWith is serve reading the environment through lookupEnv and
+// printing --print-config to stdout.
+func serveWith(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout io.Writer) error {
+	cfg, fs, printOnly, err := loadServeConfig(args, lookupEnv, os.Stderr)
+	if err != nil {
 		return err
+	}
+	if printOnly {
+		return config.Print(stdout, fs, printConfigFlag)
 	}
 	log, level, err := newLogger(cfg.logLevel, cfg.logJSON)
 	cfg.level = level
@@ -84,11 +52,11 @@ func serve(ctx context.Context, args []string) error {
 }
 
 func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
-	grpcTLS, httpTLS, auth, err := cfg.security.build(cfg.grpcAddr, log)
-	if err != nil {
+	if err := cfg.validate(); err != nil {
 		return err
 	}
-	if err := cfg.limits.Validate(); err != nil {
+	grpcTLS, httpTLS, auth, err := cfg.security.build(cfg.grpcAddr, log)
+	if err != nil {
 		return err
 	}
 	// Bind both ports before loading any model: a port in use fails
@@ -122,7 +90,7 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	}
 	srv := server.New(server.Config{MaxRecvMsgSize: cfg.maxRecv, MaxSendMsgSize: cfg.maxSend, Version: version,
 		Readiness: server.ParseStrictReadiness(cfg.strict), TLS: grpcTLS, Auth: auth, Limits: cfg.limits,
-		LogLevel: cfg.level, LogFormat: logFormat(cfg.logJSON)},
+		LogLevel: cfg.level, LogFormat: logFormat(cfg.logJSON), AccessLogSampleRate: cfg.accessLogSample},
 		repo, reg, log, append(services(repo, cfg.limits, pipe), server.NewBandits(bandits, reg))...)
 	return serveUntilDone(ctx, cfg, log, repo, surfaces, srv, reg, ln, hln, httpTLS)
 }
