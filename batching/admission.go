@@ -44,7 +44,10 @@ const (
 // ErrOverloaded (wrapped) when e's expected latency exceeds its budget.
 func (s *Scheduler) admit(e *entry, now time.Time) error {
 	budget, bounded := s.budget(e, now)
-	if !bounded {
+	if !bounded || (s.queuedRows == 0 && s.running < s.instances) {
+		// Nothing to wait behind: refusing cannot make it faster. This also
+		// guarantees recovery: however low the slack fell, an idle model
+		// runs requests, whose completions let the slack grow back.
 		return nil
 	}
 	if !s.cost.known() {

@@ -89,6 +89,13 @@ func startServerWith(t *testing.T, root string, services func(Repository) []Serv
 
 func startServerOpts(t testing.TB, root string, poll time.Duration, services func(Repository) []Service) *testServer {
 	t.Helper()
+	return startServerConfig(t, root, poll, Config{}, services)
+}
+
+// startServerConfig is startServerOpts with a server Config (its
+// HealthInterval is set for tests).
+func startServerConfig(t testing.TB, root string, poll time.Duration, cfg Config, services func(Repository) []Service) *testServer {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
 	repo, err := repository.New(repository.Options{Root: root, Session: inference.SessionOptions{IntraOpThreads: 1, InterOpThreads: 1},
@@ -108,7 +115,8 @@ func startServerOpts(t testing.TB, root string, poll time.Duration, services fun
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := New(Config{HealthInterval: 20 * time.Millisecond}, repo, reg, log, services(repo)...)
+	cfg.HealthInterval = 20 * time.Millisecond
+	srv := New(cfg, repo, reg, log, services(repo)...)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, ln) }()
 	polled := make(chan struct{})

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,6 +33,8 @@ type serveConfig struct {
 	logLevel string
 	logJSON  bool
 	strict   bool
+	inFlight int
+	limits   server.Limits
 }
 
 func (c *serveConfig) addFlags(fs *flag.FlagSet) {
@@ -49,6 +52,20 @@ func (c *serveConfig) addFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.maxSend, "max-send-msg-size", 64<<20, "largest gRPC response in bytes")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&c.logJSON, "log-json", false, "write logs as JSON lines")
+	d := server.DefaultLimits
+	c.limits = d
+	fs.IntVar(&c.inFlight, "max-inflight-per-method", server.DefaultMaxInFlightPerMethod, "calls of one RPC method in flight before more are refused with RESOURCE_EXHAUSTED (health checks excepted; 0 = no limit)")
+	fs.Func("max-concurrent-streams", fmt.Sprintf("calls in flight per client connection; more wait for a stream (0 = unlimited) (default %d)", d.MaxConcurrentStreams), func(v string) error {
+		n, err := strconv.ParseUint(v, 10, 32)
+		c.limits.MaxConcurrentStreams = uint32(n)
+		return err
+	})
+	fs.DurationVar(&c.limits.KeepaliveMinTime, "keepalive-min-time", d.KeepaliveMinTime, "shortest client ping interval; clients pinging more often are closed (GOAWAY too_many_pings)")
+	fs.BoolVar(&c.limits.KeepalivePermitWithoutStream, "keepalive-permit-without-stream", d.KeepalivePermitWithoutStream, "allow client pings on connections with no call in flight")
+	fs.DurationVar(&c.limits.KeepaliveTime, "keepalive-time", d.KeepaliveTime, "ping a connection idle this long, to find dead clients")
+	fs.DurationVar(&c.limits.KeepaliveTimeout, "keepalive-timeout", d.KeepaliveTimeout, "close a connection whose ping is not answered within this")
+	fs.DurationVar(&c.limits.MaxConnectionAge, "max-connection-age", d.MaxConnectionAge, "close connections after this long (±10%) so clients re-resolve and spread over replicas (0 = never)")
+	fs.DurationVar(&c.limits.MaxConnectionAgeGrace, "max-connection-age-grace", d.MaxConnectionAgeGrace, "time calls in flight get to finish when a connection reaches its age (0 = unbounded)")
 	fs.BoolVar(&c.strict, "strict-readiness", true, "ready (ServerReady, health, /readyz) only while every model serves; false: ready while the server serves, as Triton's flag")
 }
 
@@ -89,7 +106,7 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return fmt.Errorf("listen %s: %w", cfg.grpcAddr, err)
 	}
 	srv := server.New(server.Config{MaxRecvMsgSize: cfg.maxRecv, MaxSendMsgSize: cfg.maxSend, Version: version,
-		Readiness: server.ParseStrictReadiness(cfg.strict)},
+		Readiness: server.ParseStrictReadiness(cfg.strict), MaxInFlightPerMethod: cfg.inFlight, Limits: cfg.limits},
 		repo, reg, log, services(repo)...)
 	return serveUntilDone(ctx, cfg, log, repo, srv, reg, ln)
 }
