@@ -24,7 +24,7 @@ func TestCostModelFit(t *testing.T) {
 		wantA, wantB float64      // milliseconds
 	}{
 		{"exact line", [][2]float64{{1, 2.5}, {4, 4}, {16, 10}, {32, 18}}, 2, 0.5},
-		{"one size only: no fixed part assumed", [][2]float64{{1, 3}, {1, 3}}, 0, 3},
+		{"one size only: all fixed part assumed", [][2]float64{{1, 3}, {1, 3}}, 3, 0},
 		{"falling cost: flat", [][2]float64{{1, 4}, {8, 2}}, 3, 0},
 		{"negative intercept: through the origin", [][2]float64{{2, 1}, {4, 5}}, 0, 1},
 	}
@@ -72,7 +72,8 @@ func TestObjectiveChoosesBatchSize(t *testing.T) {
 		{"capped by max_batch_size", 16, 50 * ms, 2 * ms, ms / 2, 16, 2 * ms},
 		// delay = 10/10 = 1 ms; (10-1)/2 = 4.5 ms: 2 + 0.5·5 = 4.5.
 		{"tight target", 64, 10 * ms, 2 * ms, ms / 2, 5, ms},
-		{"target below one row", 64, 10 * ms, 30 * ms, ms, 1, ms},
+		// Infeasible at any load: the largest batches, for throughput.
+		{"target below one row", 64, 10 * ms, 30 * ms, ms, 64, ms},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -198,7 +199,8 @@ func TestDeadlineAdmission(t *testing.T) {
 	first := inferAsync(ctx, s, echoReq(1))
 	r.gate.next(ctx, t) // the instance is busy from here on
 	s.mu.Lock()
-	s.cost.observe(1, 10*ms) // a batch of 8 is then expected to take 80 ms
+	s.cost.observe(1, 10*ms)
+	s.cost.observe(8, 80*ms) // 10 ms a row
 	s.mu.Unlock()
 
 	short, cancel := context.WithTimeout(ctx, 50*ms)
@@ -303,5 +305,28 @@ func TestObjectiveConfigValidation(t *testing.T) {
 				t.Fatal("New accepted an invalid objective")
 			}
 		})
+	}
+}
+
+// TestObjectiveAdmitsNextBatch checks admission under an objective that no
+// batch can meet (30 ms batches, 10 ms target): the next batch is still
+// filled, so the instance never runs short, and only what would wait
+// longer is refused.
+func TestObjectiveAdmitsNextBatch(t *testing.T) {
+	s := objectiveScheduler(t, 64, 10*ms, 30*ms, ms)
+	e := &entry{ctx: t.Context(), rows: 1}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer func() { s.queuedRows, s.running = 0, 0 }()
+	s.running = 1
+	for _, tc := range []struct {
+		queued int
+		admit  bool
+	}{{0, true}, {10, true}, {63, true}, {64, false}, {500, false}} {
+		s.queuedRows = tc.queued
+		err := s.admit(e, time.Now())
+		if (err == nil) != tc.admit || (err != nil && !errors.Is(err, ErrOverloaded)) {
+			t.Errorf("%d rows queued: admit error %v, want admitted %v", tc.queued, err, tc.admit)
+		}
 	}
 }

@@ -40,15 +40,20 @@ func (c *costModel) observe(rows int, d time.Duration) {
 
 // fit solves the weighted least squares. With too little spread in batch
 // sizes to separate the fixed part (every batch of one row, as at light
-// load) it assumes no fixed part, b = mean(y)/mean(x): that overestimates
-// larger batches, so the batch size and the admission it drives start
-// conservative and grow as bigger batches are measured. Both terms are kept
+// load) it assumes the cost is all fixed part, a = mean(y), b = 0. That
+// underestimates larger batches, so admission refuses nothing on a guess;
+// the first burst forms larger batches (the queue grows behind the busy
+// instance whatever admission does) and their measurements correct the
+// fit within a batch or two. The opposite guess, no fixed part, refused
+// the texts of a single 100-text EmbedQuery on an idle server: the
+// session's first runs are slow, and scaling one of them by 40 rows
+// predicted 72 ms where the batch took 4. Both terms are kept
 // non-negative.
 func (c *costModel) fit() {
 	mx, my := c.sx/c.w, c.sy/c.w
 	varx := c.sxx/c.w - mx*mx
 	if varx < 0.25 { // under half a row of spread
-		c.a, c.b = 0, my/mx
+		c.a, c.b = my, 0
 		return
 	}
 	c.b = (c.sxy/c.w - mx*my) / varx
