@@ -3,7 +3,8 @@
 # static (as before admission control) and with a latency objective. Loopback only, ghz on the
 # same cores as the server, every ghz run bounded (-z or -n). Prints one markdown row per config:
 #   rpc | config | capacity rps | offered rps | sent | OK | RESOURCE_EXHAUSTED | other |
-#   goodput rps | accepted p50 / p99 ms | refused p50 / p99 ms | peak RSS MiB | recovery rps (errors)
+#   goodput rps | accepted p50 / p99 ms | refused p50 / p99 ms | peak RSS MiB | before rps |
+#   recovery rps (errors)
 #
 # usage: scripts/bench/overload.sh encoder|embed|recommend
 #   encoder    KServe ModelInfer of one 16-token query on the BERT-sized benchmark encoder
@@ -15,12 +16,12 @@
 #   CAP_CONC=256 concurrency of the capacity point; CONFIGS="static objective";
 #   TARGET_US=50000 the objective's p99 target; SERVE_FLAGS extra `aisle serve` flags.
 #
-# capacity = OK rps of a closed loop at CAP_CONC (large batches: the best rate) for SECS/2 s
-# (after a 2 s warm-up); the
-# overload is open loop, ghz --rps at FACTOR x capacity, -n = rate x SECS calls, 20 s timeout
-# per call; "recovery" is the OK rps (and non-OK count) of a 1 s closed loop at CAP_CONC started
-# right after the overload ends; peak RSS is the server's VmHWM at the end (model loading
-# included).
+# capacity = OK rps of a closed loop at CAP_CONC (large batches: the best rate) for SECS/2 s,
+# measured once, on the first config (static: nothing refused), unless CAP is set; every config
+# is then offered the same FACTOR x capacity, open loop: ghz --rps, -n = rate x SECS calls, 20 s
+# timeout per call. "before" is the OK rps of a 2 s closed loop at c=16 (below capacity) before
+# the overload, "recovery" the same for 1 s started right after it ends (with its non-OK count);
+# peak RSS is the server's VmHWM at the end (model loading included).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -120,8 +121,12 @@ print(len(d), len(ok), len(re_), other, round(len(ok) / span), "%.1f %.1f %.2f %
 EOF
 }
 
+cap=${CAP:-}
+repo="" out="" pid=""
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$repo" "$out"' EXIT
+
 run_config() { # $1 = static|objective
-  local repo port hport pid block out
+  local port hport block
   repo=$(mktemp -d) out=$(mktemp -d)
   block=$static
   [ "$1" = objective ] && block=$objective
@@ -141,25 +146,29 @@ print(*[x.getsockname()[1] for x in s])')
     sleep 0.1
   done
   local g=("$ghz" --insecure --call "$call" -d "$data" --connections 1)
-  "${g[@]}" -c "$cap_conc" -z 2s "127.0.0.1:$port" >/dev/null
-  "${g[@]}" -c "$cap_conc" -z "$((secs / 2))s" -O json "127.0.0.1:$port" >"$out/cap.json"
-  local cap rate
-  cap=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(round(r["statusCodeDistribution"].get("OK",0)/(r["total"]/1e9)))' "$out/cap.json")
-  rate=$((cap * factor))
+  "${g[@]}" -c 16 -z 2s "127.0.0.1:$port" >/dev/null
+  if [ -z "$cap" ]; then
+    "${g[@]}" -c "$cap_conc" -z "$((secs / 2))s" -O json "127.0.0.1:$port" >"$out/cap.json"
+    cap=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(round(r["statusCodeDistribution"].get("OK",0)/(r["total"]/1e9)))' "$out/cap.json")
+  fi
+  local rate=$((cap * factor))
+  "${g[@]}" -c 16 -z 2s -O json "127.0.0.1:$port" >"$out/base.json"
   "${g[@]}" -c "$conc" --rps "$rate" -n "$((rate * secs))" -t 20s -O json "127.0.0.1:$port" >"$out/over.json"
-  "${g[@]}" -c "$cap_conc" -z 1s -O json "127.0.0.1:$port" >"$out/rec.json"
+  "${g[@]}" -c 16 -z 1s -O json "127.0.0.1:$port" >"$out/rec.json"
   local hwm
   hwm=$(awk '/VmHWM/ {printf "%d", $2/1024}' "/proc/$pid/status")
   kill -TERM "$pid"
   wait "$pid" || true
+  pid=""
   read -r sent ok re other okrps ap50 ap99 rp50 rp99 < <(stats "$out/over.json")
+  read -r _ _ _ _ bokrps _ < <(stats "$out/base.json")
   read -r _ _ _ rother rokrps _ < <(stats "$out/rec.json")
-  echo "| $mode | $1 | $cap | $rate | $sent | $ok | $re | $other | $okrps | $ap50 / $ap99 | $rp50 / $rp99 | $hwm | $rokrps ($rother) |"
+  echo "| $mode | $1 | $cap | $rate | $sent | $ok | $re | $other | $okrps | $ap50 / $ap99 | $rp50 / $rp99 | $hwm | $bokrps | $rokrps ($rother) |"
   rm -rf "$repo" "$out"
 }
 
-echo "| rpc | config | capacity rps | offered rps | sent | OK | RESOURCE_EXHAUSTED | other | goodput rps | accepted p50 / p99 ms | refused p50 / p99 ms | peak RSS MiB | recovery rps (errors) |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| rpc | config | capacity rps | offered rps | sent | OK | RESOURCE_EXHAUSTED | other | goodput rps | accepted p50 / p99 ms | refused p50 / p99 ms | peak RSS MiB | before rps | recovery rps (errors) |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for c in ${CONFIGS:-static objective}; do
   run_config "$c"
 done
