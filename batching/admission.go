@@ -51,8 +51,9 @@ const (
 // would leave an instance a batch short, losing throughput without
 // shortening anyone's wait. When the batches themselves are slow (other
 // processes on the cores), this keeps the model busy instead of refusing
-// everything queued: measured before this rule, the real encoder on a
-// machine at load 13 refused calls with 4 rows queued.
+// everything queued: before this rule (and the optimistic cold start in
+// cost.go), the real encoder on a machine at load 13 refused calls with 4
+// rows queued.
 func (s *Scheduler) admit(e *entry, now time.Time) error {
 	if s.queuedRows == 0 && s.running < s.instances {
 		return nil
