@@ -106,6 +106,22 @@ type Dynamic struct {
 	// PriorityQueuePolicy overrides the queue policy of individual levels,
 	// keyed by level in [1, PriorityLevels].
 	PriorityQueuePolicy map[int]QueuePolicy
+	// Objective, when set, makes the scheduler choose the batch size limit
+	// (at most Config.MaxBatchSize) and the queue delay itself, from the
+	// measured cost of its batches, and refuse requests it cannot serve
+	// within the target (ErrOverloaded). PreferredBatchSizes and
+	// MaxQueueDelay must then be unset. nil: the static settings apply.
+	Objective *LatencyObjective
+}
+
+// LatencyObjective is a latency target for a share of requests: Percentile
+// percent of them should spend at most Target in the scheduler (queue and
+// batch; decoding and the network come on top).
+type LatencyObjective struct {
+	// Percentile is the share of requests, in percent, in (0, 100).
+	Percentile float64
+	// Target is the latency bound, > 0.
+	Target time.Duration
 }
 
 // Config configures one Scheduler: one loaded version of one model.
@@ -183,6 +199,18 @@ func (c *Config) validate(runners []Runner) error {
 	}
 	if d.DefaultPriorityLevel < 0 || d.DefaultPriorityLevel > max(d.PriorityLevels, 1) {
 		return fmt.Errorf("default priority level %d outside [1, %d]", d.DefaultPriorityLevel, max(d.PriorityLevels, 1))
+	}
+	if o := d.Objective; o != nil {
+		switch {
+		case !(o.Percentile > 0 && o.Percentile < 100):
+			return fmt.Errorf("latency objective percentile %v outside (0, 100)", o.Percentile)
+		case o.Target <= 0:
+			return fmt.Errorf("latency objective target %v is not positive", o.Target)
+		case len(d.PreferredBatchSizes) > 0:
+			return fmt.Errorf("a latency objective chooses batch sizes itself: preferred batch sizes must be unset")
+		case d.MaxQueueDelay > 0:
+			return fmt.Errorf("a latency objective chooses the queue delay itself: max queue delay must be unset")
+		}
 	}
 	if err := d.DefaultQueuePolicy.validate(); err != nil {
 		return fmt.Errorf("default queue policy: %w", err)

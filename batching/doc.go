@@ -55,14 +55,37 @@
 //
 // Each priority level's queue holds at most QueuePolicy.MaxQueueSize
 // requests; a request arriving at a full level fails at once with
-// ErrQueueFull, which the server maps to UNAVAILABLE ("exceeds maximum queue
-// size", like Triton) rather than RESOURCE_EXHAUSTED, so clients treat it as
-// retryable overload. A request whose context ends while queued is removed
+// ErrQueueFull. A request whose context ends while queued is removed
 // and Infer returns ctx.Err(); a worker also skips such requests when forming
 // a batch. A queue timeout (QueuePolicy) either rejects the request with
 // ErrQueueTimeout or, with the Delay action, moves it behind every
 // non-timed-out request of its level. Levels are served strictly in order,
 // 1 first.
+//
+// # Admission and latency objectives
+//
+// The scheduler fits each model version's batch cost as a + b·rows from
+// the batches it runs (exponentially weighted least squares), and refuses a
+// request at once with ErrOverloaded when the latency it should expect (the
+// batches queued ahead of it and its own, shared by the instances, plus the
+// running batch) exceeds the time left before its context's deadline, or,
+// under a LatencyObjective, the objective's target. A request that finds
+// the model idle is always admitted, and under an objective so is one that
+// fits in the next batch of each instance, so admission never leaves an
+// instance idle or a batch short. The server maps both refusals, like
+// ErrQueueFull, to RESOURCE_EXHAUSTED.
+//
+// With Dynamic.Objective set, the scheduler also chooses the batch size
+// limit (at most MaxBatchSize) and the queue delay: the largest batch whose
+// worst case, waiting for a running batch and then running, 2·cost(n) plus
+// the delay, fits the target times a slack; the delay is the fixed cost a,
+// at most a tenth of that. The slack starts at 1 and is adjusted by
+// additive increase, multiplicative decrease on the share of requests
+// within the target, every 100 completed requests, against the objective's
+// percentile. If even one row cannot meet the target, the limit is
+// MaxBatchSize: the objective is out of reach at any load, so throughput
+// comes first. Tuning reports the current choices; admission.go has the
+// reasons and measurements.
 //
 // # Failures stay with the request that caused them
 //
@@ -98,5 +121,6 @@
 // Stats returns Triton ModelStatistics-style counters; NewMetrics provides
 // the aisle_* Prometheus series (batch size, queue depth, queue and compute
 // durations, rejections by reason, inference and execution counts, batch
-// splits and recovered panics), labelled by model and version.
+// splits and recovered panics, the batch size limit, and requests completed
+// within a latency objective), labelled by model and version.
 package batching

@@ -8,10 +8,15 @@ import "errors"
 var (
 	// ErrQueueFull reports that the request's priority level already holds
 	// QueuePolicy.MaxQueueSize requests. It is returned at once, without
-	// queueing. Like Triton ("Exceeds maximum queue size", UNAVAILABLE), the
-	// server should map it to codes.Unavailable so clients retry with
-	// back-off.
+	// queueing. The server maps it, like ErrOverloaded, to
+	// RESOURCE_EXHAUSTED (Triton answers UNAVAILABLE, which clients retry at
+	// once and so add to the overload).
 	ErrQueueFull = errors.New("exceeds maximum queue size")
+	// ErrOverloaded reports a request refused at admission because the
+	// latency it should expect behind the queue exceeds its context's
+	// deadline or the model's LatencyObjective target. It is returned at
+	// once, without queueing.
+	ErrOverloaded = errors.New("overloaded: expected latency exceeds the request's budget")
 	// ErrClosed reports that the scheduler no longer admits requests, or that
 	// Close gave up on a request still queued when its context ended.
 	ErrClosed = errors.New("model version is unloading")

@@ -16,7 +16,9 @@ type worker struct {
 	batch   []*entry // the batch being formed or run, in queue order
 	results []result // per batch entry
 	dropped []dropped
-	timer   *time.Timer
+	// latencies of the batch's successful requests, for the objective
+	latencies []time.Duration
+	timer     *time.Timer
 
 	// Gather buffers, one per input, grown to the largest batch seen and
 	// reused: a worker runs one batch at a time, so these are a pool of
@@ -132,7 +134,9 @@ scan:
 				e = next
 				continue
 			}
-			if rows+e.rows > s.maxRows {
+			// The head always goes in: it may hold more rows than a
+			// limit chosen under an objective (never than maxRows).
+			if len(w.batch) > 0 && rows+e.rows > s.limit {
 				full = true
 				break scan
 			}
@@ -142,7 +146,7 @@ scan:
 			if s.preferred[rows] {
 				best = len(w.batch)
 			}
-			if rows == s.maxRows || !s.batching {
+			if rows >= s.limit || !s.batching {
 				full = true
 				break scan
 			}

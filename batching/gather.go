@@ -20,12 +20,23 @@ func (s *Scheduler) execute(w *worker) {
 	var b batchTiming
 	s.runPart(w, w.batch, w.results, &b)
 	t3 := time.Now()
+	rows := 0
+	w.latencies = w.latencies[:0]
+	for i, e := range w.batch {
+		rows += e.rows
+		if w.results[i].err == nil {
+			w.latencies = append(w.latencies, t3.Sub(e.enqueued))
+		}
+	}
+	clean := len(w.latencies) == n && b.attempts == 1
 	// The instance is free before any result is delivered, so a client
 	// that answers a result with its next request finds it free.
 	s.mu.Lock()
 	s.running--
+	met := s.measured(rows, b.input+b.infer+b.output, clean, w.latencies)
 	s.mu.Unlock()
 	s.signal()
+	s.inst.attained(len(w.latencies), met)
 
 	b.end = t3
 	for i, e := range w.batch {

@@ -65,6 +65,7 @@ func (s *Scheduler) attempt(w *worker, part []*entry, res []result, b *batchTimi
 		}
 		s.release(w)
 	}()
+	b.attempts++
 	t0 := time.Now()
 	rows, padLen := s.gather(w, part)
 	t1 := time.Now()

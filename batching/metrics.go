@@ -20,13 +20,17 @@ type Metrics struct {
 	executions *prometheus.CounterVec
 	splits     *prometheus.CounterVec
 	panics     *prometheus.CounterVec
+	limit      *prometheus.GaugeVec
+	objective  *prometheus.CounterVec
+	objMet     *prometheus.CounterVec
 }
 
 // Reasons in aisle_batch_rejected_total.
 const (
-	reasonQueueFull = "queue_full"
-	reasonTimeout   = "timeout"
-	reasonCancelled = "cancelled"
+	reasonQueueFull  = "queue_full"
+	reasonTimeout    = "timeout"
+	reasonCancelled  = "cancelled"
+	reasonOverloaded = "overloaded"
 )
 
 // NewMetrics builds the batching collectors and registers them with reg (none
@@ -62,7 +66,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, labels),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "aisle_batch_rejected_total",
-			Help: "Requests that left the queue without running, by reason (queue_full, timeout, cancelled).",
+			Help: "Requests refused or that left the queue without running, by reason (queue_full, overloaded, timeout, cancelled).",
 		}, append(labels, "reason")),
 		inferences: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "aisle_inference_count_total",
@@ -80,6 +84,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "aisle_batch_panics_total",
 			Help: "Panics recovered while gathering, running or splitting a batch (re-runs of a split batch included).",
 		}, labels),
+		limit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "aisle_batch_size_limit",
+			Help: "Most rows a batch may hold now: max_batch_size, or the size chosen for the latency objective.",
+		}, labels),
+		objective: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aisle_latency_objective_requests_total",
+			Help: "Requests completed by a model with a latency objective.",
+		}, labels),
+		objMet: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aisle_latency_objective_met_total",
+			Help: "Requests completed within the latency objective's target; divided by aisle_latency_objective_requests_total, the attainment.",
+		}, labels),
 	}
 	if reg != nil {
 		m.batchSize = register(reg, m.batchSize)
@@ -91,6 +107,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.executions = register(reg, m.executions)
 		m.splits = register(reg, m.splits)
 		m.panics = register(reg, m.panics)
+		m.limit = register(reg, m.limit)
+		m.objective = register(reg, m.objective)
+		m.objMet = register(reg, m.objMet)
 	}
 	return m
 }
@@ -127,6 +146,9 @@ func (m *Metrics) Forget(model, version string) {
 	m.executions.DeleteLabelValues(model, version)
 	m.splits.DeleteLabelValues(model, version)
 	m.panics.DeleteLabelValues(model, version)
+	m.limit.DeleteLabelValues(model, version)
+	m.objective.DeleteLabelValues(model, version)
+	m.objMet.DeleteLabelValues(model, version)
 }
 
 // instruments are one scheduler's curried series, resolved once in New so
@@ -135,15 +157,18 @@ type instruments struct {
 	batchSize, queueTime, compute prometheus.Observer
 	queueDepth                    prometheus.Gauge
 	queueFull, timeout, cancelled prometheus.Counter
+	overloaded                    prometheus.Counter
 	inferences, executions        prometheus.Counter
 	splits, panics                prometheus.Counter
+	limit                         prometheus.Gauge
+	objective, objMet             prometheus.Counter
 }
 
-func (m *Metrics) instruments(model, version string) *instruments {
+func (m *Metrics) instruments(model, version string, objective bool) *instruments {
 	if m == nil {
 		return nil
 	}
-	return &instruments{
+	in := &instruments{
 		batchSize:  m.batchSize.WithLabelValues(model, version),
 		queueTime:  m.queueTime.WithLabelValues(model, version),
 		compute:    m.compute.WithLabelValues(model, version),
@@ -155,7 +180,14 @@ func (m *Metrics) instruments(model, version string) *instruments {
 		executions: m.executions.WithLabelValues(model, version),
 		splits:     m.splits.WithLabelValues(model, version),
 		panics:     m.panics.WithLabelValues(model, version),
+		overloaded: m.rejected.WithLabelValues(model, version, reasonOverloaded),
+		limit:      m.limit.WithLabelValues(model, version),
 	}
+	if objective { // only models with an objective have these series
+		in.objective = m.objective.WithLabelValues(model, version)
+		in.objMet = m.objMet.WithLabelValues(model, version)
+	}
+	return in
 }
 
 func (in *instruments) split() {
@@ -187,5 +219,23 @@ func (in *instruments) reject(reason string) {
 		in.timeout.Inc()
 	case reasonCancelled:
 		in.cancelled.Inc()
+	case reasonOverloaded:
+		in.overloaded.Inc()
 	}
+}
+
+func (in *instruments) setLimit(rows int) {
+	if in != nil {
+		in.limit.Set(float64(rows))
+	}
+}
+
+// attained counts n completed requests of a model with an objective, met
+// of them within its target.
+func (in *instruments) attained(n, met int) {
+	if in == nil || in.objective == nil || n == 0 {
+		return
+	}
+	in.objective.Add(float64(n))
+	in.objMet.Add(float64(met))
 }

@@ -64,9 +64,10 @@ aisle_queue_depth{model="echo",version="1"} 3
 	}
 
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
-# HELP aisle_batch_rejected_total Requests that left the queue without running, by reason (queue_full, timeout, cancelled).
+# HELP aisle_batch_rejected_total Requests refused or that left the queue without running, by reason (queue_full, overloaded, timeout, cancelled).
 # TYPE aisle_batch_rejected_total counter
 aisle_batch_rejected_total{model="echo",reason="cancelled",version="1"} 1
+aisle_batch_rejected_total{model="echo",reason="overloaded",version="1"} 0
 aisle_batch_rejected_total{model="echo",reason="queue_full",version="1"} 1
 aisle_batch_rejected_total{model="echo",reason="timeout",version="1"} 1
 # HELP aisle_execution_count_total Batches executed successfully, as Triton's nv_inference_exec_count.
@@ -123,6 +124,7 @@ aisle_queue_depth{model="echo",version="1"} 0
 	for _, name := range []string{
 		"aisle_batch_size", "aisle_queue_depth", "aisle_queue_duration_seconds", "aisle_compute_duration_seconds",
 		"aisle_batch_rejected_total", "aisle_inference_count_total", "aisle_execution_count_total",
+		"aisle_batch_size_limit",
 	} {
 		if n, err := testutil.GatherAndCount(reg, name); err != nil || n != 0 {
 			t.Errorf("%s after Forget: %d series (%v)", name, n, err)

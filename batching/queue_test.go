@@ -258,7 +258,7 @@ func TestQueueTimeout(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.timeout = time.Now().Add(-time.Millisecond)
-		if err := s.enqueue(e); err != nil {
+		if err := s.enqueue(e, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		s.signal()

@@ -50,10 +50,10 @@ type Scheduler struct {
 	maxRows   int    // rows per batch; 1 for a model without a batch dimension
 	batching  bool   // requests may share a batch
 	preferred []bool // preferred[rows] reports a preferred batch size
-	delay     time.Duration
 	preserve  bool
-	levels    int // priority levels, at least 1
-	defLevel  int // level index of requests without a valid priority
+	objective *LatencyObjective // nil: static batch size limit and delay
+	levels    int               // priority levels, at least 1
+	defLevel  int               // level index of requests without a valid priority
 	policies  []QueuePolicy
 	instances int // number of runners
 	scanLimit int // most queue entries one batch formation examines
@@ -69,14 +69,24 @@ type Scheduler struct {
 	wake    chan struct{} // capacity 1: the queue changed, the forming worker re-examines it
 	closing chan struct{} // closed by Close
 
-	mu          sync.Mutex    // guards lists, levelLen, queued, closed, running, live and the queue links of entries
+	// mu guards lists, levelLen, queued, queuedRows, closed, running, live,
+	// the queue links of entries, and the admission state below.
+	mu          sync.Mutex
 	lists       []fifo        // scan order: level 0 normal, level 0 delayed, level 1 normal, ...
 	levelLen    []int         // entries queued per level, for MaxQueueSize
 	queued      int           // entries in all lists
+	queuedRows  int           // rows of the entries in all lists
 	closed      bool          // Close was called; Infer returns ErrClosed
 	running     int           // workers executing a batch
 	live        int           // workers not yet exited
 	workersDone chan struct{} // closed when the last worker exits
+
+	// Admission and batch size control (admission.go), guarded by mu.
+	cost              costModel
+	limit             int           // rows per batch: maxRows, or chosen under an objective
+	delay             time.Duration // MaxQueueDelay, or chosen under an objective
+	slack             float64       // share of the objective's target used as the budget
+	window, windowMet int           // requests completed and within the target in this attainment window
 
 	orderMu              sync.Mutex // guards orderHead, orderTail and the ordering fields of entries
 	orderHead, orderTail *entry     // accepted requests not yet delivered, in acceptance order (PreserveOrdering)
@@ -102,7 +112,7 @@ func New(cfg Config, runners []Runner, m *Metrics) (*Scheduler, error) {
 		batching:    cfg.MaxBatchSize > 0 && cfg.Dynamic != nil,
 		levels:      1,
 		policies:    []QueuePolicy{{}},
-		inst:        m.instruments(cfg.Model, strconv.FormatInt(cfg.Version, 10)),
+		inst:        m.instruments(cfg.Model, strconv.FormatInt(cfg.Version, 10), cfg.Dynamic != nil && cfg.Dynamic.Objective != nil),
 		log:         logger(cfg.Log),
 		token:       make(chan struct{}, 1),
 		wake:        make(chan struct{}, 1),
@@ -122,6 +132,7 @@ func New(cfg Config, runners []Runner, m *Metrics) (*Scheduler, error) {
 			}
 			s.delay = d.MaxQueueDelay
 		}
+		s.objective = d.Objective
 		s.preserve = d.PreserveOrdering
 		s.levels = max(d.PriorityLevels, 1)
 		s.defLevel = max(d.DefaultPriorityLevel, 1) - 1
@@ -133,6 +144,8 @@ func New(cfg Config, runners []Runner, m *Metrics) (*Scheduler, error) {
 			}
 		}
 	}
+	s.limit, s.slack = s.maxRows, 1
+	s.inst.setLimit(s.limit)
 	s.lists = make([]fifo, 2*s.levels)
 	s.levelLen = make([]int, s.levels)
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
@@ -148,8 +161,9 @@ func New(cfg Config, runners []Runner, m *Metrics) (*Scheduler, error) {
 // caller's: they share no memory with other requests' outputs or with the
 // Runner.
 //
-// It fails at once with ErrQueueFull when req's priority level is full and
-// with ErrClosed after Close. When ctx ends while req is queued, req is
+// It fails at once with ErrQueueFull when req's priority level is full,
+// with ErrOverloaded when the latency req should expect exceeds its budget
+// (admission.go) and with ErrClosed after Close. When ctx ends while req is queued, req is
 // dropped and ctx.Err() returned; when ctx ends while its batch runs, Infer
 // returns ctx.Err() at once and the outputs are discarded.
 func (s *Scheduler) Infer(ctx context.Context, req Request) ([]tensor.Tensor, error) {
@@ -163,7 +177,7 @@ func (s *Scheduler) Infer(ctx context.Context, req Request) ([]tensor.Tensor, er
 		s.recordFail(start)
 		return nil, err
 	}
-	if err := s.enqueue(e); err != nil {
+	if err := s.enqueue(e, start); err != nil {
 		putEntry(e)
 		s.recordFail(start)
 		return nil, err
@@ -235,8 +249,8 @@ func (s *Scheduler) prepare(ctx context.Context, e *entry, req Request, now time
 	return nil
 }
 
-// enqueue appends e to its level's queue.
-func (s *Scheduler) enqueue(e *entry) error {
+// enqueue admits e and appends it to its level's queue.
+func (s *Scheduler) enqueue(e *entry, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -246,12 +260,17 @@ func (s *Scheduler) enqueue(e *entry) error {
 		s.inst.reject(reasonQueueFull)
 		return fmt.Errorf("%s: %w (%d)", s.name, ErrQueueFull, limit)
 	}
+	if err := s.admit(e, now); err != nil {
+		s.inst.reject(reasonOverloaded)
+		return err
+	}
 	// A request that a free instance will take at once skips
 	// MaxQueueDelay: there is no idle penalty.
 	e.immediate = s.queued < s.instances-s.running
 	s.lists[2*e.level].push(e)
 	s.levelLen[e.level]++
 	s.queued++
+	s.queuedRows += e.rows
 	s.inst.depth(1)
 	if s.preserve {
 		s.orderMu.Lock()
@@ -271,6 +290,7 @@ func (s *Scheduler) unlink(e *entry) {
 	e.list.remove(e)
 	s.levelLen[e.level]--
 	s.queued--
+	s.queuedRows -= e.rows
 	s.inst.depth(-1)
 }
 

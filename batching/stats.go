@@ -65,6 +65,7 @@ type batchTiming struct {
 	input, infer, output    time.Duration
 	queued, success, failed Duration
 	ok                      bool
+	attempts                int // runs of the batch or its halves (1: ran once, unsplit)
 	end                     time.Time
 }
 

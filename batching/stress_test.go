@@ -38,7 +38,7 @@ func TestConcurrentStress(t *testing.T) {
 			s := newTestScheduler(t, toyCfg(8, tc.dyn), runnersOf(runners...), nil)
 			lengths := []int{1, 4, 7, 9, 10, 12, 16, 20, 33}
 
-			var ok, cancelled, deadline, timedOut, full atomic.Int64
+			var ok, cancelled, deadline, timedOut, full, overloaded atomic.Int64
 			var wg sync.WaitGroup
 			for i := range n {
 				rng := rand.New(rand.NewPCG(uint64(ci), uint64(i)))
@@ -75,14 +75,18 @@ func TestConcurrentStress(t *testing.T) {
 						timedOut.Add(1)
 					case errors.Is(err, ErrQueueFull):
 						full.Add(1)
+					case errors.Is(err, ErrOverloaded):
+						// Refused at admission: its deadline was shorter
+						// than the queue ahead of it.
+						overloaded.Add(1)
 					default:
 						t.Errorf("request %d: unexpected error %v", i, err)
 					}
 				})
 			}
 			wg.Wait()
-			t.Logf("ok %d, cancelled %d, deadline %d, queue timeout %d, queue full %d",
-				ok.Load(), cancelled.Load(), deadline.Load(), timedOut.Load(), full.Load())
+			t.Logf("ok %d, cancelled %d, deadline %d, queue timeout %d, queue full %d, overloaded %d",
+				ok.Load(), cancelled.Load(), deadline.Load(), timedOut.Load(), full.Load(), overloaded.Load())
 			if ok.Load() == 0 {
 				t.Error("no request succeeded")
 			}

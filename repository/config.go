@@ -122,6 +122,20 @@ type DynamicBatching struct {
 	DefaultPriorityLevel      int                 `yaml:"default_priority_level"`
 	DefaultQueuePolicy        QueuePolicy         `yaml:"default_queue_policy"`
 	PriorityQueuePolicy       map[int]QueuePolicy `yaml:"priority_queue_policy"`
+	// LatencyObjective (aisle's own, not Triton's) makes the scheduler
+	// choose the batch size (up to max_batch_size) and the queue delay
+	// itself and refuse with RESOURCE_EXHAUSTED what it cannot serve within
+	// the target; preferred_batch_size and max_queue_delay_microseconds must
+	// then be unset.
+	LatencyObjective *LatencyObjective `yaml:"latency_objective"`
+}
+
+// LatencyObjective is a latency target for a percentile of requests, such
+// as {percentile: 99, target_microseconds: 50000}: p99 within 50 ms of
+// queueing and batch execution.
+type LatencyObjective struct {
+	Percentile         float64 `yaml:"percentile"`
+	TargetMicroseconds uint64  `yaml:"target_microseconds"`
 }
 
 // QueuePolicy is Triton's ModelQueuePolicy.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aisle-ai/aisle/tensor"
 )
@@ -41,6 +42,13 @@ parameters: {tokenizer: tokenizer.json, pooling: mean}
 	}
 	if got := cfg.VersionPolicy.choose([]int64{3, 1, 2}); len(got) != 2 || got[0] != 2 || got[1] != 3 {
 		t.Errorf("latest 2 of [3 1 2] = %v", got)
+	}
+	obj, err := ParseConfig([]byte("max_batch_size: 8\ndynamic_batching: {latency_objective: {percentile: 99.5, target_microseconds: 50000}}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := schedulerConfig(&Version{Config: obj}).Dynamic.Objective; o == nil || o.Percentile != 99.5 || o.Target != 50*time.Millisecond {
+		t.Errorf("latency objective = %+v, want p99.5 within 50ms", o)
 	}
 	if cfg.Parameters["pooling"] != "mean" {
 		t.Errorf("parameters = %v", cfg.Parameters)
@@ -81,6 +89,14 @@ func TestParseConfigBad(t *testing.T) {
 		"warmup batch":       {"max_batch_size: 2\nmodel_warmup: [{name: w, batch_size: 4}]", "batch_size"},
 		"model filename":     {"default_model_filename: ../x.onnx", "default_model_filename"},
 		"ragged scalar":      {"inputs: [{name: x, data_type: FP32, dims: [], ragged: true}]", "ragged"},
+		"objective percentile": {"max_batch_size: 4\ndynamic_batching: {latency_objective: {percentile: 100, target_microseconds: 5}}",
+			"latency_objective.percentile"},
+		"objective target": {"max_batch_size: 4\ndynamic_batching: {latency_objective: {percentile: 99}}", "target_microseconds"},
+		"objective and delay": {"max_batch_size: 4\ndynamic_batching: {max_queue_delay_microseconds: 5, latency_objective: {percentile: 99, target_microseconds: 5}}",
+			"max_queue_delay_microseconds"},
+		"objective and preferred": {"max_batch_size: 4\ndynamic_batching: {preferred_batch_size: [2], latency_objective: {percentile: 99, target_microseconds: 5}}",
+			"preferred_batch_size"},
+		"objective unknown key": {"max_batch_size: 4\ndynamic_batching: {latency_objective: {p: 99, target_microseconds: 5}}", "p"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

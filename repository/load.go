@@ -134,6 +134,10 @@ func schedulerConfig(v *Version) batching.Config {
 			DefaultPriorityLevel: db.DefaultPriorityLevel,
 			DefaultQueuePolicy:   db.DefaultQueuePolicy.toBatching(),
 		}
+		if o := db.LatencyObjective; o != nil {
+			d.Objective = &batching.LatencyObjective{Percentile: o.Percentile,
+				Target: time.Duration(o.TargetMicroseconds) * time.Microsecond}
+		}
 		if len(db.PriorityQueuePolicy) > 0 {
 			d.PriorityQueuePolicy = map[int]batching.QueuePolicy{}
 			for level, p := range db.PriorityQueuePolicy {

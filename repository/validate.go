@@ -166,6 +166,18 @@ func (c *Config) validateBatching() error {
 		return fmt.Errorf("%w: default_priority_level %d must be in [0, priority_levels %d]",
 			ErrConfig, db.DefaultPriorityLevel, db.PriorityLevels)
 	}
+	if o := db.LatencyObjective; o != nil {
+		switch {
+		case !(o.Percentile > 0 && o.Percentile < 100):
+			return fmt.Errorf("%w: latency_objective.percentile %v must be in (0, 100)", ErrConfig, o.Percentile)
+		case o.TargetMicroseconds == 0:
+			return fmt.Errorf("%w: latency_objective.target_microseconds must be > 0", ErrConfig)
+		case len(db.PreferredBatchSize) > 0:
+			return fmt.Errorf("%w: latency_objective chooses batch sizes: remove preferred_batch_size", ErrConfig)
+		case db.MaxQueueDelayMicroseconds > 0:
+			return fmt.Errorf("%w: latency_objective chooses the queue delay: remove max_queue_delay_microseconds", ErrConfig)
+		}
+	}
 	if err := db.DefaultQueuePolicy.validate("default_queue_policy"); err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
 	"github.com/aisle-ai/aisle/excerpt"
@@ -49,6 +50,71 @@ type Config struct {
 	// AccessLogSampleRate is the fraction (0 to 1) of successful calls
 	// written to the access log; failed calls are always written. Default 0.
 	AccessLogSampleRate float64
+	// MaxInFlightPerMethod refuses a unary call with RESOURCE_EXHAUSTED
+	// when its method already has this many in flight (health checks
+	// excepted); 0: no limit. See DefaultMaxInFlightPerMethod.
+	MaxInFlightPerMethod int
+	// Conn are the HTTP/2 connection limits; zero fields keep gRPC's
+	// defaults.
+	Conn ConnLimits
+}
+
+// ConnLimits bound what one client connection may hold or do. The defaults
+// (DefaultConnLimits) are what `aisle serve` uses.
+type ConnLimits struct {
+	// MaxConcurrentStreams caps the calls in flight on one connection; a
+	// client past it waits for a stream (HTTP/2 flow control), it is not
+	// refused. 0: unlimited (gRPC's default).
+	MaxConcurrentStreams uint32
+	// KeepaliveMinTime is the shortest interval at which a client may
+	// ping; one that pings more often is closed with GOAWAY
+	// "too_many_pings". KeepalivePermitWithoutStream lets clients ping on
+	// a connection with no call in flight.
+	KeepaliveMinTime             time.Duration
+	KeepalivePermitWithoutStream bool
+	// KeepaliveTime and KeepaliveTimeout: the server pings a connection
+	// idle for KeepaliveTime and closes it if no answer comes within
+	// KeepaliveTimeout, so dead clients release their streams.
+	KeepaliveTime, KeepaliveTimeout time.Duration
+	// MaxConnectionAge closes a connection (GOAWAY, with ±10% jitter)
+	// after this long, letting in-flight calls finish within
+	// MaxConnectionAgeGrace; clients reconnect and re-resolve, so load
+	// spreads onto replicas added since. 0: never.
+	MaxConnectionAge, MaxConnectionAgeGrace time.Duration
+}
+
+// DefaultConnLimits are the connection limits of `aisle serve`.
+var DefaultConnLimits = ConnLimits{
+	// Above the 512 concurrent calls one load client sends in the
+	// benchmarks, so they measure the server, not this cap.
+	MaxConcurrentStreams: 1024,
+	// gRPC's default minimum is 5 minutes, which closes clients
+	// configured with the common 10–30 s keepalive; 10 s still stops a
+	// ping flood.
+	KeepaliveMinTime:             10 * time.Second,
+	KeepalivePermitWithoutStream: true,
+	KeepaliveTime:                2 * time.Minute,
+	KeepaliveTimeout:             20 * time.Second,
+	MaxConnectionAge:             30 * time.Minute,
+	MaxConnectionAgeGrace:        30 * time.Second,
+}
+
+// serverOptions turns l into gRPC server options.
+func (l ConnLimits) serverOptions() []grpc.ServerOption {
+	var opts []grpc.ServerOption
+	if l.MaxConcurrentStreams > 0 {
+		opts = append(opts, grpc.MaxConcurrentStreams(l.MaxConcurrentStreams))
+	}
+	if l.KeepaliveMinTime > 0 || l.KeepalivePermitWithoutStream {
+		opts = append(opts, grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
+			MinTime: l.KeepaliveMinTime, PermitWithoutStream: l.KeepalivePermitWithoutStream}))
+	}
+	if l.KeepaliveTime > 0 || l.KeepaliveTimeout > 0 || l.MaxConnectionAge > 0 {
+		opts = append(opts, grpc.KeepaliveParams(keepalive.ServerParameters{
+			Time: l.KeepaliveTime, Timeout: l.KeepaliveTimeout,
+			MaxConnectionAge: l.MaxConnectionAge, MaxConnectionAgeGrace: l.MaxConnectionAgeGrace}))
+	}
+	return opts
 }
 
 // Server is aisle's gRPC front end.
@@ -82,7 +148,8 @@ func New(cfg Config, repo Repository, reg prometheus.Registerer, log *slog.Logge
 	access := accessLog{log: log, rate: cfg.AccessLogSampleRate}
 	// recover → metrics → access log → auth (observe.go).
 	opts := []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(recoverUnary(log, m.panics), metricsUnary(calls), access.unary(), cfg.Auth.UnaryInterceptor()),
+		grpc.ChainUnaryInterceptor(recoverUnary(log, m.panics), metricsUnary(calls), access.unary(), cfg.Auth.UnaryInterceptor(),
+			newInFlightLimit(cfg.MaxInFlightPerMethod).unary()),
 		grpc.ChainStreamInterceptor(recoverStream(log, m.panics), metricsStream(calls), access.stream(), cfg.Auth.StreamInterceptor()),
 	}
 	if cfg.TLS != nil {
@@ -94,6 +161,7 @@ func New(cfg Config, repo Repository, reg prometheus.Registerer, log *slog.Logge
 	if cfg.MaxSendMsgSize > 0 {
 		opts = append(opts, grpc.MaxSendMsgSize(cfg.MaxSendMsgSize))
 	}
+	opts = append(opts, cfg.Conn.serverOptions()...)
 	gs := grpc.NewServer(opts...)
 	pb.RegisterGRPCInferenceServiceServer(gs, &inferenceService{
 		repo: repo, version: cfg.Version, metrics: m, ready: ready.ready, limits: cfg.Limits.withDefaults(), log: log,

@@ -56,10 +56,16 @@ func toStatus(err error) error {
 		// The popular model has never been ready: like a model not
 		// ready, a retry later succeeds.
 		code = codes.Unavailable
-	case errors.Is(err, batching.ErrQueueFull):
-		// Triton answers a full queue with UNAVAILABLE, which clients
-		// already retry with back-off.
-		code = codes.Unavailable
+	case errors.Is(err, batching.ErrOverloaded), errors.Is(err, batching.ErrQueueFull), errors.Is(err, errTooManyCalls):
+		// Load shedding: refused at once, before any work, because the
+		// request would wait longer than its deadline or the model's
+		// latency objective, or its queue or its RPC's in-flight limit is
+		// full. RESOURCE_EXHAUSTED, not Triton's UNAVAILABLE for a full
+		// queue: gRPC clients and proxies retry UNAVAILABLE as "server
+		// down" (at once, on another connection, often transparently),
+		// which multiplies the overload being shed; RESOURCE_EXHAUSTED is
+		// retried only by a client that opts in, with its own back-off.
+		code = codes.ResourceExhausted
 	case errors.Is(err, batching.ErrQueueTimeout):
 		code = codes.DeadlineExceeded
 	case errors.Is(err, repository.ErrNotReady), errors.Is(err, batching.ErrClosed):

@@ -57,6 +57,8 @@ type serveConfig struct {
 	bandits         string
 	security        securityConfig
 	limits          server.Limits
+	inFlight        int
+	conn            server.ConnLimits
 
 	// level is the running logger's level, which LogSettings changes; set
 	// at start, not a key.
@@ -86,6 +88,7 @@ func (c *serveConfig) addFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.bandits, "bandits", "", "bandit surfaces config (YAML, see BANDITS.md); empty = no surfaces")
 	c.security.addFlags(fs)
 	addLimitFlags(fs, &c.limits)
+	addConnFlags(fs, &c.conn, &c.inFlight)
 }
 
 // printConfigFlag prints the effective configuration and exits.

@@ -90,7 +90,8 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	}
 	srv := server.New(server.Config{MaxRecvMsgSize: cfg.maxRecv, MaxSendMsgSize: cfg.maxSend, Version: version,
 		Readiness: server.ParseStrictReadiness(cfg.strict), TLS: grpcTLS, Auth: auth, Limits: cfg.limits,
-		LogLevel: cfg.level, LogFormat: logFormat(cfg.logJSON), AccessLogSampleRate: cfg.accessLogSample},
+		LogLevel: cfg.level, LogFormat: logFormat(cfg.logJSON), AccessLogSampleRate: cfg.accessLogSample,
+		MaxInFlightPerMethod: cfg.inFlight, Conn: cfg.conn},
 		repo, reg, log, append(services(repo, cfg.limits, pipe), server.NewBandits(bandits, reg))...)
 	return serveUntilDone(ctx, cfg, log, repo, surfaces, srv, reg, ln, hln, httpTLS)
 }

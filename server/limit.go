@@ -1,0 +1,61 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"google.golang.org/grpc"
+)
+
+// errTooManyCalls reports a call refused because its method already has
+// Config.MaxInFlightPerMethod calls in flight.
+var errTooManyCalls = errors.New("too many calls in flight")
+
+// DefaultMaxInFlightPerMethod bounds the calls of one method in flight.
+// The batching queues already refuse what a model cannot serve in time, but
+// the work before them is not queued: EmbedQuery tokenizes and fans out
+// every text, RecommendCart builds a graph per cart, each in its own
+// goroutine with its own buffers. 512 is above the 64–256 concurrent calls
+// at which the encoder and cart-gnn reach their best throughput
+// (BENCHMARKS.md §1b), so the limit only cuts in under overload, and it
+// bounds that work (and its memory) to a few hundred calls per method.
+const DefaultMaxInFlightPerMethod = 512
+
+// inFlightLimit refuses a unary call at once with RESOURCE_EXHAUSTED when
+// its method already has limit calls in flight. Health checks are never
+// refused: a probe failing because the server is busy would restart a
+// server that is working.
+type inFlightLimit struct {
+	limit int64
+	calls sync.Map // full method name -> *atomic.Int64; a fixed, small key set
+}
+
+func newInFlightLimit(limit int) *inFlightLimit {
+	return &inFlightLimit{limit: int64(limit)}
+}
+
+func (l *inFlightLimit) unary() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		if l.limit <= 0 || strings.HasPrefix(info.FullMethod, "/grpc.health.v1.Health/") {
+			return h(ctx, req)
+		}
+		n := l.counter(info.FullMethod)
+		defer n.Add(-1)
+		if n.Add(1) > l.limit {
+			return nil, toStatus(fmt.Errorf("%s: %w (limit %d)", info.FullMethod, errTooManyCalls, l.limit))
+		}
+		return h(ctx, req)
+	}
+}
+
+func (l *inFlightLimit) counter(method string) *atomic.Int64 {
+	if c, ok := l.calls.Load(method); ok {
+		return c.(*atomic.Int64)
+	}
+	c, _ := l.calls.LoadOrStore(method, new(atomic.Int64))
+	return c.(*atomic.Int64)
+}
