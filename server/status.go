@@ -9,6 +9,8 @@ import (
 
 	"github.com/aisle-ai/aisle/batching"
 	"github.com/aisle-ai/aisle/embedding"
+	"github.com/aisle-ai/aisle/event"
+	"github.com/aisle-ai/aisle/guest"
 	"github.com/aisle-ai/aisle/inference"
 	"github.com/aisle-ai/aisle/recommend"
 	"github.com/aisle-ai/aisle/repository"
@@ -35,8 +37,15 @@ func toStatus(err error) error {
 	case errors.Is(err, repository.ErrInvalidInput), errors.Is(err, errBadTensor),
 		errors.Is(err, tensor.ErrShape), errors.Is(err, errBadRequest), errors.Is(err, batching.ErrInvalidInput),
 		errors.Is(err, embedding.ErrInvalidText), errors.Is(err, embedding.ErrNotEncoder),
-		errors.Is(err, recommend.ErrInvalidCart), errors.Is(err, recommend.ErrNotRecommender):
+		errors.Is(err, recommend.ErrInvalidCart), errors.Is(err, recommend.ErrNotRecommender),
+		errors.Is(err, event.ErrInvalid):
 		code = codes.InvalidArgument
+	case errors.Is(err, event.ErrOverloaded):
+		// The event log's backlog or the in-flight bound is full: the
+		// sender should slow down, not just retry.
+		code = codes.ResourceExhausted
+	case errors.Is(err, event.ErrUnavailable), errors.Is(err, guest.ErrUnavailable):
+		code = codes.Unavailable
 	case errors.Is(err, batching.ErrQueueFull):
 		// Triton answers a full queue with UNAVAILABLE, which clients
 		// already retry with back-off.
