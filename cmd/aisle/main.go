@@ -20,6 +20,9 @@ Usage:
   aisle models inspect [flags] FILE    describe an ONNX file (and suggest a config.yaml)
   aisle infer [flags]                  send one inference request from JSON
   aisle recommend [flags] ITEM...      cart recommendations from a running server
+  aisle events send [flags] FILE       send protojson Event lines (JSONL) to a running server
+  aisle features load|get|instacart    long-term features: bulk load, show a guest, compute from Instacart
+  aisle aggregate [flags]              fold events from Redis into guest features (separate worker process)
   aisle version                        print the version
 
 Run "aisle <command> -h" for the flags of a command.
@@ -51,6 +54,12 @@ func run(ctx context.Context, args []string) error {
 		return infer(ctx, args[1:], os.Stdout)
 	case "recommend":
 		return recommendCmd(ctx, args[1:], os.Stdout)
+	case "events":
+		return eventsCmd(ctx, args[1:], os.Stdout)
+	case "features":
+		return featuresCmd(ctx, args[1:], os.Stdout)
+	case "aggregate":
+		return aggregateCmd(ctx, args[1:])
 	case "version":
 		fmt.Println("aisle", version)
 		return nil

@@ -31,6 +31,7 @@ type serveConfig struct {
 	maxSend  int
 	logLevel string
 	logJSON  bool
+	features featureFlags
 }
 
 func (c *serveConfig) addFlags(fs *flag.FlagSet) {
@@ -48,6 +49,7 @@ func (c *serveConfig) addFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.maxSend, "max-send-msg-size", 64<<20, "largest gRPC response in bytes")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&c.logJSON, "log-json", false, "write logs as JSON lines")
+	c.features.addFlags(fs)
 }
 
 func serve(ctx context.Context, args []string) error {
@@ -81,13 +83,20 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err := repo.Load(ctx); err != nil {
 		return err
 	}
+	events, stopEvents, err := startEvents(ctx, &cfg.features, cfg.models, log, reg)
+	if err != nil {
+		_ = repo.Close(ctx)
+		return err
+	}
+	// Deferred: runs after serveUntilDone has stopped the gRPC server.
+	defer stopEvents()
 	ln, err := net.Listen("tcp", cfg.grpcAddr)
 	if err != nil {
 		_ = repo.Close(ctx)
 		return fmt.Errorf("listen %s: %w", cfg.grpcAddr, err)
 	}
 	srv := server.New(server.Config{MaxRecvMsgSize: cfg.maxRecv, MaxSendMsgSize: cfg.maxSend, Version: version},
-		repo, reg, log, services(repo)...)
+		repo, reg, log, services(repo, events)...)
 	return serveUntilDone(ctx, cfg, log, repo, srv, reg, ln)
 }
 

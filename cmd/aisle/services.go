@@ -17,6 +17,6 @@ func extensions() map[string]repository.Extension {
 }
 
 // services returns aisle's own gRPC services.
-func services(repo *repository.Manager) []server.Service {
-	return []server.Service{server.NewPersonalization(repo, server.PersonalizationConfig{})}
+func services(repo *repository.Manager, events *server.Events) []server.Service {
+	return []server.Service{server.NewPersonalization(repo, server.PersonalizationConfig{}), events}
 }
