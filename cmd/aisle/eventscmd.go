@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	aislepb "github.com/aisle-ai/aisle/proto/aisle/v1"
 )
@@ -58,6 +59,7 @@ func eventsCmd(ctx context.Context, args []string, w io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:8001", "server gRPC address")
 	size := fs.Int("batch", 100, "events per RecordEvents call")
 	timeout := fs.Duration("timeout", 10*time.Second, "deadline of each call")
+	rebase := fs.Bool("rebase", false, "shift all timestamps so the newest is now (reads the whole file first; for demo and replay files older than the retention)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -74,20 +76,27 @@ func eventsCmd(ctx context.Context, args []string, w io.Writer) error {
 		return err
 	}
 	defer conn.Close()
-	return sendEvents(ctx, aislepb.NewEventsClient(conn), f, *size, *timeout, w)
+	return sendEvents(ctx, aislepb.NewEventsClient(conn), f, sendOptions{*size, *timeout, *rebase}, w)
+}
+
+// sendOptions tune sendEvents.
+type sendOptions struct {
+	batch   int
+	timeout time.Duration
+	rebase  bool
 }
 
 // sendEvents reads protojson Event lines and sends them in batches,
 // printing rejected and failed events and a summary; it fails when any
 // event was not stored.
-func sendEvents(ctx context.Context, c aislepb.EventsClient, r io.Reader, size int, timeout time.Duration, w io.Writer) error {
+func sendEvents(ctx context.Context, c aislepb.EventsClient, r io.Reader, o sendOptions, w io.Writer) error {
 	var total aislepb.RecordEventsResponse
-	batch := make([]*aislepb.Event, 0, size)
+	batch := make([]*aislepb.Event, 0, o.batch)
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		cctx, cancel := context.WithTimeout(ctx, timeout)
+		cctx, cancel := context.WithTimeout(ctx, o.timeout)
 		defer cancel()
 		resp, err := c.RecordEvents(cctx, &aislepb.RecordEventsRequest{Events: batch})
 		if err != nil {
@@ -104,24 +113,37 @@ func sendEvents(ctx context.Context, c aislepb.EventsClient, r io.Reader, size i
 		batch = batch[:0]
 		return nil
 	}
+	add := func(e *aislepb.Event) error {
+		if batch = append(batch, e); len(batch) == o.batch {
+			return flush()
+		}
+		return nil
+	}
+	var all []*aislepb.Event // only with rebase
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 1<<16), 4<<20)
 	for line := 1; sc.Scan(); line++ {
 		if len(sc.Bytes()) == 0 {
 			continue
 		}
-		var e aislepb.Event
-		if err := protojson.Unmarshal(sc.Bytes(), &e); err != nil {
+		e := &aislepb.Event{}
+		if err := protojson.Unmarshal(sc.Bytes(), e); err != nil {
 			return fmt.Errorf("line %d: %w", line, err)
 		}
-		if batch = append(batch, &e); len(batch) == size {
-			if err := flush(); err != nil {
-				return err
-			}
+		if o.rebase {
+			all = append(all, e)
+		} else if err := add(e); err != nil {
+			return err
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return err
+	}
+	rebaseToNow(all, time.Now())
+	for _, e := range all {
+		if err := add(e); err != nil {
+			return err
+		}
 	}
 	if err := flush(); err != nil {
 		return err
@@ -189,4 +211,21 @@ func featuresCmd(ctx context.Context, args []string, w io.Writer) error {
 		return instacartCmd(args[1:], w)
 	}
 	return usage
+}
+
+// rebaseToNow shifts every set timestamp by the same amount so the newest
+// is now.
+func rebaseToNow(events []*aislepb.Event, now time.Time) {
+	var newest time.Time
+	for _, e := range events {
+		if e.Timestamp != nil && e.Timestamp.AsTime().After(newest) {
+			newest = e.Timestamp.AsTime()
+		}
+	}
+	shift := now.Sub(newest)
+	for _, e := range events {
+		if e.Timestamp != nil {
+			e.Timestamp = timestamppb.New(e.Timestamp.AsTime().Add(shift))
+		}
+	}
 }
