@@ -4,14 +4,14 @@ GO ?= go
 export CGO_ENABLED := 1
 export ONNXRUNTIME_LIB ?= $(CURDIR)/third_party/onnxruntime/libonnxruntime.so.1
 
-.PHONY: run test build setup proto testmodels bench verify clean
+.PHONY: run test build setup setup-redis proto testmodels bench verify clean
 
 ## run: fetch ONNX Runtime, build aisle and serve the default model repository
 run: build
 	./bin/aisle serve --models models
 
 ## test: fetch ONNX Runtime and run every test with the race detector, then smoke-run the benchmarks
-test: setup
+test: setup setup-redis
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
@@ -23,6 +23,10 @@ build: setup
 ## setup: fetch and check libonnxruntime.so.1 into third_party/ (git-ignored)
 setup:
 	./scripts/setup-ort.sh
+
+## setup-redis: unpack Debian's redis-server 7.0 into third_party/redis (git-ignored); the tests start their own servers
+setup-redis:
+	./scripts/setup-redis.sh
 
 ## proto: regenerate the committed Go code from proto/
 proto:

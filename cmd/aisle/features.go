@@ -93,14 +93,14 @@ func openFeatures(f *featureFlags, attrs guest.ItemAttributes, log *slog.Logger)
 
 // start runs the aggregation loop and loads long-term features; stop ends
 // the loop and closes the store.
-func (b *featureBackend) start(ctx context.Context, f *featureFlags) (stop func(), err error) {
+func (b *featureBackend) start(ctx context.Context, f *featureFlags, log *slog.Logger) (stop func(), err error) {
 	if f.longTerm != "" {
 		n, err := loadLongTerm(ctx, f.longTerm, b.longTerm)
 		if err != nil {
 			b.close()
 			return nil, err
 		}
-		slog.Info("long-term features loaded", "guests", n, "file", f.longTerm)
+		log.Info("long-term features loaded", "guests", n, "file", f.longTerm)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -185,7 +185,7 @@ func startEvents(ctx context.Context, f *featureFlags, models string, log *slog.
 	if err != nil {
 		return nil, nil, err
 	}
-	stop, err := b.start(ctx, f)
+	stop, err := b.start(ctx, f, log)
 	if err != nil {
 		return nil, nil, err
 	}
