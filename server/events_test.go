@@ -21,27 +21,59 @@ import (
 )
 
 // eventsServer serves Events over log and store on loopback.
-func eventsServer(t *testing.T, log event.Log, store guest.Store) aislepb.EventsClient {
+// Batches are limited to 20 events of at most 3 items (small, to test the
+// limits) unless limits says otherwise.
+func eventsServer(t testing.TB, log event.Log, store guest.Store, limits ...event.Limits) aislepb.EventsClient {
 	t.Helper()
 	cat := guesttest.TestCatalog()
+	lim := event.Limits{MaxBatch: 20, MaxItems: 3}
+	if len(limits) > 0 {
+		lim = limits[0]
+	}
 	svc := NewEvents(EventsConfig{
-		Validator: event.NewValidator(event.Limits{MaxBatch: 20, MaxItems: 3}, cat),
+		Validator: event.NewValidator(lim, cat),
 		Log:       log,
 		Features:  guest.NewReader(store, guesttest.Config(), time.Second, nil),
 	}, nil)
-	ts := startServer(t, t.TempDir(), 0, svc)
+	ts := startServerOpts(t, t.TempDir(), 0, func(Repository) []Service { return []Service{svc} })
 	return aislepb.NewEventsClient(ts.conn)
 }
 
 // memoryEvents runs the in-process log and store until the test ends.
-func memoryEvents(t *testing.T) aislepb.EventsClient {
+func memoryEvents(t testing.TB) aislepb.EventsClient {
+	c, _ := memoryEventsStoreLimits(t, event.Limits{MaxBatch: 20, MaxItems: 3})
+	return c
+}
+
+// memoryEventsStore also returns the store, for benchmarks that watch it;
+// it takes the default limits.
+func memoryEventsStore(t testing.TB) (aislepb.EventsClient, guest.Store) {
+	return memoryEventsStoreLimits(t, event.Limits{})
+}
+
+func memoryEventsStoreLimits(t testing.TB, lim event.Limits) (aislepb.EventsClient, guest.Store) {
 	m := guest.NewMemory(guesttest.Config(), guesttest.TestCatalog())
 	l := event.NewMemoryLog(0)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { m.Run(ctx, l.Events()) })
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	return eventsServer(t, l, m)
+	return eventsServer(t, l, m, lim), m
+}
+
+// redisEventsStore serves Events over a fresh redis-server with one
+// in-process fold worker.
+func redisEventsStore(t testing.TB) (aislepb.EventsClient, guest.Store) {
+	srv := redistest.Start(t)
+	s, err := redisstore.New(redisstore.Options{Addr: srv.Addr(), Features: guesttest.Config()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = s.NewWorker(guesttest.TestCatalog(), nil).Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait(); _ = s.Close() })
+	return eventsServer(t, s, s, event.Limits{}), s
 }
 
 func pev(id, guestID string, typ aislepb.EventType, items ...string) *aislepb.Event {
