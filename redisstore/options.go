@@ -122,7 +122,7 @@ func newClient(o Options) redis.UniversalClient {
 // classify wraps a client error as the event package's sentinel.
 func classify(err error, overloaded, unavailable error) error {
 	if errors.Is(err, redis.ErrPoolTimeout) {
-		return fmt.Errorf("%w: %w", overloaded, err)
+		return fmt.Errorf("%w: %v", overloaded, err)
 	}
-	return fmt.Errorf("%w: %w", unavailable, err)
+	return fmt.Errorf("%w: %v", unavailable, err) // %v: a timeout is the store's, not the caller's deadline
 }
