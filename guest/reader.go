@@ -66,5 +66,5 @@ func (r *Reader) Features(ctx context.Context, guestID string) (Features, error)
 		reason = "timeout"
 	}
 	r.degraded.WithLabelValues(reason).Inc()
-	return Features{GuestID: guestID, Degraded: reason}, fmt.Errorf("%w: %s after %s: %w", ErrUnavailable, reason, r.timeout, err)
+	return Features{GuestID: guestID, Degraded: reason}, fmt.Errorf("%w: %s after %s: %v", ErrUnavailable, reason, r.timeout, err)
 }

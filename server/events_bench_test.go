@@ -22,7 +22,15 @@ import (
 var eventBackends = []struct {
 	name  string
 	start func(testing.TB) (aislepb.EventsClient, guest.Store)
-}{{"memory", memoryEventsStore}, {"redis", redisEventsStore}}
+}{
+	{"memory", memoryEventsStore},
+	{"redis", func(t testing.TB) (aislepb.EventsClient, guest.Store) { return redisEventsStore(t) }},
+	// The price of "acknowledged = fsynced": everysec acknowledges what a
+	// process crash keeps but a power loss may not.
+	{"redis-everysec", func(t testing.TB) (aislepb.EventsClient, guest.Store) {
+		return redisEventsStore(t, "--appendfsync", "everysec")
+	}},
+}
 
 const benchGuests = 100
 

@@ -63,8 +63,8 @@ func memoryEventsStoreLimits(t testing.TB, lim event.Limits) (aislepb.EventsClie
 
 // redisEventsStore serves Events over a fresh redis-server with one
 // in-process fold worker.
-func redisEventsStore(t testing.TB) (aislepb.EventsClient, guest.Store) {
-	srv := redistest.Start(t)
+func redisEventsStore(t testing.TB, redisArgs ...string) (aislepb.EventsClient, guest.Store) {
+	srv := redistest.Start(t, redisArgs...)
 	s, err := redisstore.New(redisstore.Options{Addr: srv.Addr(), Features: guesttest.Config()})
 	if err != nil {
 		t.Fatal(err)

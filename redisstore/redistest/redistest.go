@@ -89,11 +89,12 @@ type Server struct {
 func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
 
 // Start runs a single redis-server with AOF (appendfsync always) in a
-// temporary directory; it is killed when the test ends.
-func Start(t testing.TB) *Server {
+// temporary directory; it is killed when the test ends. extra arguments
+// follow the defaults and override them (e.g. "--appendfsync", "everysec").
+func Start(t testing.TB, extra ...string) *Server {
 	t.Helper()
 	bin, _ := Binaries(t)
-	return startServer(t, bin, t.TempDir(), nil)
+	return startServer(t, bin, t.TempDir(), extra)
 }
 
 func startServer(t testing.TB, bin, dir string, extra []string) *Server {
