@@ -39,15 +39,10 @@ func (s *Store) NewWorker(attrs guest.ItemAttributes, log *slog.Logger) *Worker 
 // errCrash ends a worker made to crash by crashAfter.
 var errCrash = errors.New("worker crashed on purpose")
 
-// Run creates the consumer groups and folds until ctx ends; it returns
-// once every partition loop has stopped.
+// Run folds until ctx ends, creating the consumer groups as needed (and
+// waiting for Redis when it is down); it returns once every partition loop
+// has stopped.
 func (w *Worker) Run(ctx context.Context) error {
-	for p := range w.s.opts.Partitions {
-		err := w.s.rdb.XGroupCreateMkStream(ctx, w.s.keys.stream(p), w.s.opts.Group, "0").Err()
-		if err != nil && !redis.HasErrorPrefix(err, "BUSYGROUP") {
-			return classify(err, event.ErrUnavailable, event.ErrUnavailable)
-		}
-	}
 	var wg sync.WaitGroup
 	crashed := make(chan struct{}, w.s.opts.Partitions)
 	ctx, cancel := context.WithCancel(ctx)
@@ -75,7 +70,15 @@ func (w *Worker) Run(ctx context.Context) error {
 func (w *Worker) loop(ctx context.Context, p int) error {
 	stream := w.s.keys.stream(p)
 	var nextClaim time.Time
+	grouped := false
 	for ctx.Err() == nil {
+		if !grouped {
+			err := w.s.rdb.XGroupCreateMkStream(ctx, stream, w.s.opts.Group, "0").Err()
+			if grouped = err == nil || redis.HasErrorPrefix(err, "BUSYGROUP"); !grouped {
+				w.pause(ctx, p, err)
+				continue
+			}
+		}
 		var msgs []redis.XMessage
 		var err error
 		if now := time.Now(); now.After(nextClaim) {
@@ -91,15 +94,23 @@ func (w *Worker) loop(ctx context.Context, p int) error {
 		if err == errCrash {
 			return err
 		}
-		if err != nil && ctx.Err() == nil {
-			w.log.Warn("aggregate: partition loop", "partition", p, "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(100 * time.Millisecond):
-			}
+		if err != nil {
+			w.pause(ctx, p, err)
 		}
 	}
 	return nil
+}
+
+// pause logs a Redis error and waits a little before the loop retries.
+func (w *Worker) pause(ctx context.Context, p int, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	w.log.Warn("aggregate: partition loop", "partition", p, "err", err)
+	select {
+	case <-ctx.Done():
+	case <-time.After(100 * time.Millisecond):
+	}
 }
 
 func (w *Worker) read(ctx context.Context, stream string) ([]redis.XMessage, error) {
