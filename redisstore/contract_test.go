@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -58,4 +59,21 @@ func TestContractCluster(t *testing.T) {
 		startWorker(t, s2.NewWorker(attrs, nil))
 		return backend(s)
 	})
+}
+
+func TestCheckPartitions(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	a := newStore(t, srv.Addr(), nil, guest.Config{}, func(o *Options) { o.Partitions = 16 })
+	b := newStore(t, srv.Addr(), nil, guest.Config{}, func(o *Options) { o.Partitions = 8 })
+	if err := a.CheckPartitions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.CheckPartitions(ctx); err != nil {
+		t.Fatalf("same count again: %v", err)
+	}
+	if err := b.CheckPartitions(ctx); !errors.Is(err, ErrPartitions) {
+		t.Fatalf("different count: %v, want ErrPartitions", err)
+	}
 }

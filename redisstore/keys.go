@@ -1,8 +1,13 @@
 package redisstore
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"hash/fnv"
 	"strconv"
+
+	"github.com/aisle-ai/aisle/event"
 )
 
 // keys names a partition's keys; see the package doc for the layout.
@@ -40,4 +45,26 @@ func (k keys) seen(guestID, eventID string) string {
 func (s *Store) GuestKeys(guestID, eventID string) []string {
 	p := s.keys.partition(guestID)
 	return []string{s.keys.stream(p), s.keys.dead(p), s.keys.realTime(guestID), s.keys.longTerm(guestID), s.keys.seen(guestID, eventID)}
+}
+
+// ErrPartitions means this process and the Redis it shares disagree on
+// Options.Partitions: guests would be split across streams and hashes.
+var ErrPartitions = errors.New("redis partition count mismatch")
+
+// CheckPartitions records Partitions in Redis on first use (<prefix>:partitions)
+// and fails with ErrPartitions when another process recorded a different
+// count.
+func (s *Store) CheckPartitions(ctx context.Context) error {
+	key := s.keys.prefix + ":partitions"
+	if err := s.rdb.SetNX(ctx, key, s.opts.Partitions, 0).Err(); err != nil {
+		return classify(err, event.ErrUnavailable, event.ErrUnavailable)
+	}
+	got, err := s.rdb.Get(ctx, key).Int()
+	if err != nil {
+		return classify(err, event.ErrUnavailable, event.ErrUnavailable)
+	}
+	if got != s.opts.Partitions {
+		return fmt.Errorf("%w: this process uses %d, %s holds %d (set --redis-partitions %d or flush the keys)", ErrPartitions, s.opts.Partitions, key, got, got)
+	}
+	return nil
 }

@@ -34,11 +34,12 @@ func TestEventsSendDemoInProcess(t *testing.T) {
 	if err := os.WriteFile(ff.longTerm, []byte(lt), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	svc, stop, err := startEvents(ctx, &ff, filepath.Join("..", "..", "models"), slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	w, err := startEvents(ctx, &ff, filepath.Join("..", "..", "models"), slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer stop()
+	defer w.stop()
+	svc := w.service
 	gs := grpc.NewServer()
 	svc.Register(gs)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

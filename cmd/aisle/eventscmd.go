@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"time"
 
@@ -40,7 +41,7 @@ func aggregateCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	ff.noAggregate = false
-	b, err := openFeatures(&ff, attrs, log)
+	b, err := openFeatures(ctx, &ff, attrs, log)
 	if err != nil {
 		return err
 	}
@@ -173,7 +174,7 @@ func featuresCmd(ctx context.Context, args []string, w io.Writer) error {
 			return fmt.Errorf("usage: aisle features load --redis-addr A|--redis-cluster-addrs A,B,C FILE.jsonl (for the in-process store use serve --long-term-features)")
 		}
 		ff.noAggregate = true
-		b, err := openFeatures(&ff, noItems{}, nil)
+		b, err := openFeatures(ctx, &ff, noItems{}, slog.New(slog.DiscardHandler))
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -64,7 +65,7 @@ type featureBackend struct {
 	close func()
 }
 
-func openFeatures(f *featureFlags, attrs guest.ItemAttributes, log *slog.Logger) (*featureBackend, error) {
+func openFeatures(ctx context.Context, f *featureFlags, attrs guest.ItemAttributes, log *slog.Logger) (*featureBackend, error) {
 	cfg := f.config()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -78,6 +79,17 @@ func openFeatures(f *featureFlags, attrs guest.ItemAttributes, log *slog.Logger)
 	s, err := redisstore.New(opts)
 	if err != nil {
 		return nil, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	switch err := s.CheckPartitions(cctx); {
+	case errors.Is(err, redisstore.ErrPartitions):
+		_ = s.Close()
+		return nil, err
+	case err != nil:
+		// Redis may come up later: appends answer UNAVAILABLE meanwhile and
+		// the workers wait for it.
+		log.Warn("redis not reachable at start", "err", err)
 	}
 	b := &featureBackend{log: s, store: s, longTerm: s, close: func() { _ = s.Close() }}
 	if !f.noAggregate {
@@ -174,20 +186,34 @@ type noItems struct{}
 
 func (noItems) ItemAttributes(string) (map[string]string, bool) { return nil, false }
 
+// eventsWiring is what serve gets from the feature backend.
+type eventsWiring struct {
+	// service serves aisle.v1.Events.
+	service *server.Events
+	// ranking is the reader for the ranking path: --features-timeout per
+	// call, "no features" on a slow or down store (for the Recommend
+	// pipeline).
+	ranking *guest.Reader
+	// stop ends aggregation and closes the store; call it after the gRPC
+	// server has stopped.
+	stop func()
+}
+
 // startEvents opens the feature backend, starts its aggregation and builds
 // the Events service.
-func startEvents(ctx context.Context, f *featureFlags, models string, log *slog.Logger, reg prometheus.Registerer) (*server.Events, func(), error) {
+func startEvents(ctx context.Context, f *featureFlags, models string, log *slog.Logger, reg prometheus.Registerer) (*eventsWiring, error) {
 	attrs, cat, err := itemSource(models)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	b, err := openFeatures(f, attrs, log)
+	b, err := openFeatures(ctx, f, attrs, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	stop, err := b.start(ctx, f, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return eventsService(b, f, cat, reg), stop, nil
+	return &eventsWiring{service: eventsService(b, f, cat, reg), stop: stop,
+		ranking: guest.NewReader(b.store, f.config(), f.readTimeout, reg)}, nil
 }

@@ -83,20 +83,20 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err := repo.Load(ctx); err != nil {
 		return err
 	}
-	events, stopEvents, err := startEvents(ctx, &cfg.features, cfg.models, log, reg)
+	events, err := startEvents(ctx, &cfg.features, cfg.models, log, reg)
 	if err != nil {
 		_ = repo.Close(ctx)
 		return err
 	}
 	// Deferred: runs after serveUntilDone has stopped the gRPC server.
-	defer stopEvents()
+	defer events.stop()
 	ln, err := net.Listen("tcp", cfg.grpcAddr)
 	if err != nil {
 		_ = repo.Close(ctx)
 		return fmt.Errorf("listen %s: %w", cfg.grpcAddr, err)
 	}
 	srv := server.New(server.Config{MaxRecvMsgSize: cfg.maxRecv, MaxSendMsgSize: cfg.maxSend, Version: version},
-		repo, reg, log, services(repo, events)...)
+		repo, reg, log, services(repo, events.service)...)
 	return serveUntilDone(ctx, cfg, log, repo, srv, reg, ln)
 }
 
