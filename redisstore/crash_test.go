@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -230,4 +231,37 @@ func TestBackPressure(t *testing.T) {
 	if _, err := s.Snapshot(ctx, "bp-g0"); err == nil {
 		t.Fatal("snapshot with redis down succeeded")
 	}
+}
+
+// A message whose fold keeps failing (here: the guest's features key holds
+// a string, so HMGET answers WRONGTYPE) is re-delivered until
+// MaxDeliveries, then moved to the dead-letter stream; the others fold.
+func TestPoisonMessageIsDeadLettered(t *testing.T) {
+	srv := redistest.Start(t)
+	s := newStore(t, srv.Addr(), nil, guesttest.Config(), func(o *Options) {
+		o.Partitions, o.MaxDeliveries, o.MinIdle, o.ClaimEvery = 1, 3, 20*time.Millisecond, 10*time.Millisecond
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := s.rdb.Set(ctx, s.keys.realTime("poison"), "not a hash", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	startWorker(t, s.NewWorker(guesttest.TestCatalog(), nil))
+	guesttest.Send(t, s, guesttest.Ev("p1", "poison", "s", event.TypeView, time.Now(), "1"),
+		guesttest.Ev("h1", "healthy", "s", event.TypeView, time.Now(), "1"))
+	guesttest.WaitEvents(t, s, "healthy", 1)
+	for {
+		msgs, err := s.rdb.XRange(ctx, s.keys.dead(0), "-", "+").Result()
+		if err == nil && len(msgs) == 1 {
+			if r, _ := msgs[0].Values["reason"].(string); !strings.Contains(r, "delivered 3 times") {
+				t.Fatalf("dead letter reason %q", r)
+			}
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("poison message never dead-lettered")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	waitBacklogZero(t, s)
 }

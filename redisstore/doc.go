@@ -33,9 +33,13 @@
 // Worker runs one loop per partition in a consumer group: XAUTOCLAIM of
 // messages idle longer than MinIdle (a dead worker's), then XREADGROUP of
 // new ones, then fold.lua per message, pipelined. fold.lua does, in one
-// atomic step: SET NX PX of the dedupe key; if new, the fold of the
-// guest.Update (the Lua twin of guest.State.Apply) and PEXPIRE of the
-// features; in every case XACK and XDEL of the message. A worker killed at
+// atomic step: if the dedupe key exists, nothing but the ack; else it reads
+// the fields it needs (one HMGET), and only then writes the dedupe key (PX
+// DedupeTTL), the fold of the guest.Update (the Lua twin of
+// guest.State.Apply) and PEXPIRE of the features; in every case XACK and
+// XDEL of the message. Reads come before writes because Redis does not roll
+// back a failing script: one that failed after writing the dedupe key would
+// make the retry skip an event never folded (TestPoisonMessageIsDeadLettered). A worker killed at
 // any point leaves each message either folded-and-acked or pending, never
 // half-folded; a pending message is claimed again later and its dedupe key
 // makes a second fold impossible. Messages delivered MaxDeliveries times

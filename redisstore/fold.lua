@@ -20,7 +20,11 @@ local function ack()
   end
 end
 
-if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[3]) then
+-- Reads first, writes after: a script that fails (a key of the wrong
+-- type, Redis out of memory at the first write) must fail before it has
+-- written anything, above all the dedupe marker, or the retry would skip
+-- an event that was never folded.
+if redis.call('EXISTS', KEYS[2]) == 1 then
   ack()
   return 0
 end
@@ -43,6 +47,7 @@ local vals = redis.call('HMGET', f, unpack(names))
 local cur = {}
 for j, name in ipairs(names) do cur[name] = vals[j] end
 local out = {} -- field -> new value, false = delete
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
 
 -- Decayed counts: added at the later of the event time and the last update.
 for _, a in ipairs(aff) do
