@@ -36,7 +36,7 @@ type serveConfig struct {
 
 func (c *serveConfig) addFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.models, "models", "models", "model repository directory (models/<name>/config.yaml, models/<name>/<version>/model.onnx)")
-	fs.StringVar(&c.grpcAddr, "grpc-addr", "127.0.0.1:8001", "gRPC listen address (KServe v2 + aisle.v1.Personalization)")
+	fs.StringVar(&c.grpcAddr, "grpc-addr", "127.0.0.1:8001", "gRPC listen address (KServe v2 + aisle.v1.Personalization + aisle.v1.Events)")
 	fs.StringVar(&c.httpAddr, "http-addr", "127.0.0.1:8002", "HTTP listen address for /metrics, /healthz and /readyz (empty disables)")
 	fs.StringVar(&c.ortLib, "ort-lib", "", "path to libonnxruntime.so.1 (default $"+inference.LibraryEnv+", then "+inference.DefaultLibraryPath+")")
 	fs.IntVar(&c.session.IntraOpThreads, "intra-op-threads", 1, "ONNX Runtime threads inside one operator per session (0 = one per core); a model's config may override")
