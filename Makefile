@@ -4,14 +4,14 @@ GO ?= go
 export CGO_ENABLED := 1
 export ONNXRUNTIME_LIB ?= $(CURDIR)/third_party/onnxruntime/libonnxruntime.so.1
 
-.PHONY: run test build setup onnx-testdata proto testmodels bench verify clean
+.PHONY: run test build setup setup-redis onnx-testdata proto testmodels bench verify clean
 
 ## run: fetch ONNX Runtime, build aisle and serve the default model repository
 run: build
 	./bin/aisle serve --models models
 
-## test: fetch ONNX Runtime and the ONNX conformance data and run every test with the race detector, then smoke-run the benchmarks
-test: setup onnx-testdata
+## test: fetch ONNX Runtime, Redis and the ONNX conformance data and run every test with the race detector, then smoke-run the benchmarks
+test: setup setup-redis onnx-testdata
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
@@ -27,6 +27,9 @@ setup:
 ## onnx-testdata: fetch the ONNX backend node tests (Debian's libonnx-testdata) into third_party/ (git-ignored)
 onnx-testdata:
 	./scripts/setup-onnx-testdata.sh
+## setup-redis: unpack Debian's redis-server 7.0 into third_party/redis (git-ignored); the tests start their own servers
+setup-redis:
+	./scripts/setup-redis.sh
 
 ## proto: regenerate the committed Go code from proto/
 proto:

@@ -13,6 +13,8 @@ import (
 	"github.com/aisle-ai/aisle/cart"
 	"github.com/aisle-ai/aisle/embedding"
 	"github.com/aisle-ai/aisle/excerpt"
+	"github.com/aisle-ai/aisle/event"
+	"github.com/aisle-ai/aisle/guest"
 	"github.com/aisle-ai/aisle/inference"
 	"github.com/aisle-ai/aisle/recommend"
 	"github.com/aisle-ai/aisle/repository"
@@ -46,8 +48,15 @@ func toStatus(err error) error {
 		errors.Is(err, tensor.ErrShape), errors.Is(err, errBadRequest), errors.Is(err, batching.ErrInvalidInput),
 		errors.Is(err, embedding.ErrInvalidText), errors.Is(err, embedding.ErrNotEncoder),
 		errors.Is(err, cart.ErrInvalidCart), errors.Is(err, cart.ErrNotRecommender),
-		errors.Is(err, recommend.ErrInvalidRequest), errors.Is(err, bandit.ErrInvalid):
+		errors.Is(err, recommend.ErrInvalidRequest), errors.Is(err, bandit.ErrInvalid),
+		errors.Is(err, event.ErrInvalid):
 		code = codes.InvalidArgument
+	case errors.Is(err, event.ErrOverloaded):
+		// The event log's backlog or the in-flight bound is full: the
+		// sender should slow down, not just retry.
+		code = codes.ResourceExhausted
+	case errors.Is(err, event.ErrUnavailable), errors.Is(err, guest.ErrUnavailable):
+		code = codes.Unavailable
 	case errors.Is(err, bandit.ErrUnknownSurface):
 		code = codes.NotFound
 	case errors.Is(err, errNoPipeline):

@@ -59,6 +59,7 @@ type serveConfig struct {
 	limits          server.Limits
 	inFlight        int
 	conn            server.ConnLimits
+	features        featureFlags
 
 	// level is the running logger's level, which LogSettings changes; set
 	// at start, not a key.
@@ -89,6 +90,7 @@ func (c *serveConfig) addFlags(fs *flag.FlagSet) {
 	c.security.addFlags(fs)
 	addLimitFlags(fs, &c.limits)
 	addConnFlags(fs, &c.conn, &c.inFlight)
+	c.features.addFlags(fs)
 }
 
 // printConfigFlag prints the effective configuration and exits.

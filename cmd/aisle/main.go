@@ -21,6 +21,9 @@ Usage:
   aisle infer [flags]                  send one inference request from JSON
   aisle recommend [flags] ITEM...      recommendations (cart, search, home) from a running server
   aisle ope [flags]                    off-policy evaluation of a bandit policy from logs
+  aisle events send [flags] FILE       send protojson Event lines (JSONL) to a running server
+  aisle features load|get|instacart    long-term features: bulk load, show a guest, compute from Instacart
+  aisle aggregate [flags]              fold events from Redis into guest features (separate worker process)
   aisle version                        print the version
 
 Run "aisle <command> -h" for the flags of a command.
@@ -54,6 +57,12 @@ func run(ctx context.Context, args []string) error {
 		return recommendCmd(ctx, args[1:], os.Stdout)
 	case "ope":
 		return opeCmd(args[1:], os.Stdout)
+	case "events":
+		return eventsCmd(ctx, args[1:], os.Stdout)
+	case "features":
+		return featuresCmd(ctx, args[1:], os.Stdout)
+	case "aggregate":
+		return aggregateCmd(ctx, args[1:])
 	case "version":
 		fmt.Println("aisle", version)
 		return nil

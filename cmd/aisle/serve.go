@@ -82,6 +82,14 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		closeListeners(ln, hln)
 		return err
 	}
+	events, err := startEvents(ctx, &cfg.features, cfg.models, log, reg)
+	if err != nil {
+		_ = repo.Close(ctx)
+		closeListeners(ln, hln)
+		return err
+	}
+	// Deferred: runs after serveUntilDone has stopped the gRPC server.
+	defer events.stop()
 	pipe, surfaces, err := newPipeline(cfg.models, repo, reg, log)
 	if err != nil {
 		_ = repo.Close(ctx)
@@ -92,7 +100,7 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		Readiness: server.ParseStrictReadiness(cfg.strict), TLS: grpcTLS, Auth: auth, Limits: cfg.limits,
 		LogLevel: cfg.level, LogFormat: logFormat(cfg.logJSON), AccessLogSampleRate: cfg.accessLogSample,
 		MaxInFlightPerMethod: cfg.inFlight, Conn: cfg.conn},
-		repo, reg, log, append(services(repo, cfg.limits, pipe), server.NewBandits(bandits, reg))...)
+		repo, reg, log, append(services(repo, cfg.limits, pipe, events.service), server.NewBandits(bandits, reg))...)
 	return serveUntilDone(ctx, cfg, log, repo, surfaces, srv, reg, ln, hln, httpTLS)
 }
 

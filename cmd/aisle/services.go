@@ -24,8 +24,8 @@ func extensions() map[string]repository.Extension {
 }
 
 // services returns aisle's own gRPC services.
-func services(repo *repository.Manager, lim server.Limits, pipe server.Pipeline) []server.Service {
-	return []server.Service{server.NewPersonalization(repo, server.PersonalizationConfig{Limits: lim, Pipeline: pipe})}
+func services(repo *repository.Manager, lim server.Limits, pipe server.Pipeline, events *server.Events) []server.Service {
+	return []server.Service{server.NewPersonalization(repo, server.PersonalizationConfig{Limits: lim, Pipeline: pipe}), events}
 }
 
 // newPipeline builds the recommendation pipeline over the repository and

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/aisle-ai/aisle/event"
+	"github.com/aisle-ai/aisle/guest"
+	"github.com/aisle-ai/aisle/redisstore"
+	"github.com/aisle-ai/aisle/server"
+)
+
+// featureFlags choose and tune the event log and guest feature store.
+type featureFlags struct {
+	redisAddr    string
+	redisCluster string
+	partitions   int
+	readTimeout  time.Duration
+	longTerm     string
+	noAggregate  bool
+	rtWeight     float64
+	ltWeight     float64
+}
+
+func (f *featureFlags) addFlags(fs *flag.FlagSet) {
+	fs.StringVar(&f.redisAddr, "redis-addr", "", "redis-server host:port for events and guest features (empty, and no cluster: in-process, not durable)")
+	fs.StringVar(&f.redisCluster, "redis-cluster-addrs", "", "comma-separated Redis Cluster seed addresses (instead of --redis-addr)")
+	fs.IntVar(&f.partitions, "redis-partitions", redisstore.DefaultPartitions, "event streams guests are spread over; every process sharing a Redis must agree")
+	fs.DurationVar(&f.readTimeout, "features-timeout", guest.DefaultReadTimeout, "per-read timeout of guest features for ranking; slower reads degrade to no features")
+	fs.StringVar(&f.longTerm, "long-term-features", "", "JSONL of long-term features to load at start (see aisle features load)")
+	fs.BoolVar(&f.noAggregate, "no-aggregate", false, "with Redis: do not fold events in this process (run aisle aggregate instead)")
+	fs.Float64Var(&f.rtWeight, "real-time-weight", 1, "weight of real-time affinities in the merged score")
+	fs.Float64Var(&f.ltWeight, "long-term-weight", 1, "weight of long-term affinities in the merged score")
+}
+
+func (f *featureFlags) config() guest.Config {
+	return guest.Config{RealTimeWeight: f.rtWeight, LongTermWeight: f.ltWeight}.WithDefaults()
+}
+
+func (f *featureFlags) redisOptions() (redisstore.Options, bool) {
+	o := redisstore.Options{Addr: f.redisAddr, Partitions: f.partitions, Features: f.config()}
+	if f.redisCluster != "" {
+		o.ClusterAddrs = strings.Split(f.redisCluster, ",")
+	}
+	return o, f.redisAddr != "" || f.redisCluster != ""
+}
+
+// featureBackend is the event log and feature store serve uses, with the
+// aggregation loop it owns.
+type featureBackend struct {
+	log      event.Log
+	store    guest.Store
+	longTerm guest.LongTermWriter
+	// run folds events until its context ends (nil: another process does).
+	run   func(ctx context.Context)
+	close func()
+}
+
+func openFeatures(ctx context.Context, f *featureFlags, attrs guest.ItemAttributes, log *slog.Logger) (*featureBackend, error) {
+	cfg := f.config()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	opts, useRedis := f.redisOptions()
+	if !useRedis {
+		m, l := guest.NewMemory(cfg, attrs), event.NewMemoryLog(0)
+		return &featureBackend{log: l, store: m, longTerm: m, close: func() {},
+			run: func(ctx context.Context) { m.Run(ctx, l.Events()) }}, nil
+	}
+	s, err := redisstore.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	switch err := s.CheckPartitions(cctx); {
+	case errors.Is(err, redisstore.ErrPartitions):
+		_ = s.Close()
+		return nil, err
+	case err != nil:
+		// Redis may come up later: appends answer UNAVAILABLE meanwhile and
+		// the workers wait for it.
+		log.Warn("redis not reachable at start", "err", err)
+	}
+	b := &featureBackend{log: s, store: s, longTerm: s, close: func() { _ = s.Close() }}
+	if !f.noAggregate {
+		w := s.NewWorker(attrs, log)
+		b.run = func(ctx context.Context) {
+			if err := w.Run(ctx); err != nil {
+				log.Error("aggregate", "err", err)
+			}
+		}
+	}
+	return b, nil
+}
+
+// start runs the aggregation loop and loads long-term features; stop ends
+// the loop and closes the store.
+func (b *featureBackend) start(ctx context.Context, f *featureFlags, log *slog.Logger) (stop func(), err error) {
+	if f.longTerm != "" {
+		n, err := loadLongTerm(ctx, f.longTerm, b.longTerm)
+		if err != nil {
+			b.close()
+			return nil, err
+		}
+		log.Info("long-term features loaded", "guests", n, "file", f.longTerm)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	if b.run != nil {
+		wg.Go(func() { b.run(ctx) })
+	}
+	return func() { cancel(); wg.Wait(); b.close() }, nil
+}
+
+// loadLongTerm streams a long-term JSONL file into w, 500 guests per
+// pipelined call.
+func loadLongTerm(ctx context.Context, path string, w guest.LongTermWriter) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	const batch = 500
+	var buf []guest.LongTerm
+	n := 0
+	flush := func() error {
+		if len(buf) == 0 {
+			return nil
+		}
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		err := w.PutLongTerm(cctx, buf)
+		n += len(buf)
+		buf = buf[:0]
+		return err
+	}
+	err = guest.ReadLongTerm(f, func(l guest.LongTerm) error {
+		buf = append(buf, l)
+		if len(buf) == batch {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return n, fmt.Errorf("load %s: %w", path, err)
+	}
+	return n, nil
+}
+
+// eventsService builds the Events service over b.
+func eventsService(b *featureBackend, f *featureFlags, cat event.Catalog, reg prometheus.Registerer) *server.Events {
+	return server.NewEvents(server.EventsConfig{
+		Validator: event.NewValidator(event.Limits{}, cat),
+		Log:       b.log,
+		// GetGuestFeatures is for the engine and debugging: a longer
+		// timeout than ranking's reader.
+		Features: guest.NewReader(b.store, f.config(), max(f.readTimeout, time.Second), reg),
+	}, reg)
+}
+
+// itemSource loads the stopgap item attributes; nil interfaces when the
+// repository has no item table (then any item id is accepted).
+func itemSource(models string) (guest.ItemAttributes, event.Catalog, error) {
+	items, err := loadTSVItems(models)
+	if err != nil || items == nil {
+		return noItems{}, nil, err
+	}
+	return items, items, nil
+}
+
+// noItems knows no attributes.
+type noItems struct{}
+
+func (noItems) ItemAttributes(string) (map[string]string, bool) { return nil, false }
+
+// eventsWiring is what serve gets from the feature backend.
+type eventsWiring struct {
+	// service serves aisle.v1.Events.
+	service *server.Events
+	// ranking is the reader for the ranking path: --features-timeout per
+	// call, "no features" on a slow or down store (for the Recommend
+	// pipeline).
+	ranking *guest.Reader
+	// stop ends aggregation and closes the store; call it after the gRPC
+	// server has stopped.
+	stop func()
+}
+
+// startEvents opens the feature backend, starts its aggregation and builds
+// the Events service.
+func startEvents(ctx context.Context, f *featureFlags, models string, log *slog.Logger, reg prometheus.Registerer) (*eventsWiring, error) {
+	attrs, cat, err := itemSource(models)
+	if err != nil {
+		return nil, err
+	}
+	b, err := openFeatures(ctx, f, attrs, log)
+	if err != nil {
+		return nil, err
+	}
+	stop, err := b.start(ctx, f, log)
+	if err != nil {
+		return nil, err
+	}
+	return &eventsWiring{service: eventsService(b, f, cat, reg), stop: stop,
+		ranking: guest.NewReader(b.store, f.config(), f.readTimeout, reg)}, nil
+}

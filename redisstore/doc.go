@@ -1,0 +1,59 @@
+// Package redisstore keeps aisle's event log and guest features in Redis
+// 7.0 (Debian 12's): the only package that imports go-redis.
+//
+// # Keys and slots
+//
+// Guests are spread over Options.Partitions partitions by FNV-1a of the
+// guest id. Every key of a partition carries the hash tag {g<p>}:
+//
+//	<prefix>:{g<p>}:events              the partition's stream (unfolded events)
+//	<prefix>:{g<p>}:dead                dead letters of the partition
+//	<prefix>:{g<p>}:rt:<guest>          real-time features (hash, guest.State fields)
+//	<prefix>:{g<p>}:lt:<guest>          long-term features (hash)
+//	<prefix>:{g<p>}:seen:<guest>:<id>   dedupe marker of a folded event (PX DedupeTTL)
+//
+// so one guest's stream, features and dedupe keys share a Cluster slot,
+// and the fold script can touch all of them atomically. The tag is the
+// partition rather than the guest because consumer groups read streams:
+// one stream per guest would need one blocking read per guest. Every
+// process sharing a Redis must use the same Partitions.
+//
+// # Append (the Log)
+//
+// Append groups a batch by partition and runs append.lua once per
+// partition, pipelined (one round trip): it refuses the whole partition's
+// share with BACKLOG when the stream already holds MaxBacklog unfolded
+// events, else XADDs them. The reply comes after Redis has written the AOF
+// (appendfsync always: fsynced), which is what "acknowledged" means.
+// Redis 7.0 has no idempotent XADD, so a retried append may duplicate an
+// event in the stream; the fold's dedupe absorbs it.
+//
+// # Fold (the workers)
+//
+// Worker runs one loop per partition in a consumer group: XAUTOCLAIM of
+// messages idle longer than MinIdle (a dead worker's), then XREADGROUP of
+// new ones, then fold.lua per message, pipelined. fold.lua does, in one
+// atomic step: if the dedupe key exists, nothing but the ack; else it reads
+// the fields it needs (one HMGET), and only then writes the dedupe key (PX
+// DedupeTTL), the fold of the guest.Update (the Lua twin of
+// guest.State.Apply) and PEXPIRE of the features; in every case XACK and
+// XDEL of the message. Reads come before writes because Redis does not roll
+// back a failing script: one that failed after writing the dedupe key would
+// make the retry skip an event never folded (TestPoisonMessageIsDeadLettered). A worker killed at
+// any point leaves each message either folded-and-acked or pending, never
+// half-folded; a pending message is claimed again later and its dedupe key
+// makes a second fold impossible. Messages delivered MaxDeliveries times
+// without being folded, or that do not decode, are moved to the dead-letter
+// stream. XDEL keeps the stream at exactly the unfolded backlog.
+//
+// # Reads
+//
+// Snapshot pipelines HGETALL of the two feature hashes (same slot, so one
+// node and one round trip) under the caller's deadline.
+//
+// # Failure
+//
+// Clients fail fast: dial 250 ms, pool wait 50 ms, no retries, and every
+// call honours its context's deadline. A pool wait timeout is ErrOverloaded,
+// anything else from the network ErrUnavailable.
+package redisstore

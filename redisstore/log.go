@@ -1,0 +1,107 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/aisle-ai/aisle/event"
+	"github.com/aisle-ai/aisle/guest"
+)
+
+// Store is the Redis event log, guest feature store and fold workers'
+// shared client. It is safe for concurrent use.
+type Store struct {
+	rdb  redis.UniversalClient
+	opts Options
+	keys keys
+}
+
+// New connects (lazily) to the configured Redis.
+func New(opts Options) (*Store, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	opts = opts.withDefaults()
+	return &Store{rdb: newClient(opts), opts: opts, keys: keys{prefix: opts.Prefix, partitions: opts.Partitions}}, nil
+}
+
+// Close closes the client's connections.
+func (s *Store) Close() error { return s.rdb.Close() }
+
+// Ping checks that Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return c.Ping(ctx).Err() })
+	}
+	return s.rdb.Ping(ctx).Err()
+}
+
+var (
+	_ event.Log            = (*Store)(nil)
+	_ guest.Store          = (*Store)(nil)
+	_ guest.LongTermWriter = (*Store)(nil)
+)
+
+// Append implements event.Log: one append.lua per partition in one
+// pipeline; an event's error is nil once Redis has replied, which is after
+// its AOF write.
+func (s *Store) Append(ctx context.Context, events []event.Event) []error {
+	errs := make([]error, len(events))
+	byPart := map[int][]int{}
+	for i := range events {
+		p := s.keys.partition(events[i].GuestID)
+		byPart[p] = append(byPart[p], i)
+	}
+	calls := make([]*scriptCall, 0, len(byPart))
+	idx := make([][]int, 0, len(byPart))
+	for p, ix := range byPart {
+		args := make([]any, 0, len(ix)+1)
+		args = append(args, s.opts.MaxBacklog)
+		for _, i := range ix {
+			b, err := json.Marshal(&events[i])
+			if err != nil {
+				panic(fmt.Sprintf("redisstore: encode event: %v", err)) // plain structs always encode
+			}
+			args = append(args, b)
+		}
+		calls = append(calls, &scriptCall{script: appendScript, keys: []string{s.keys.stream(p)}, args: args})
+		idx = append(idx, ix)
+	}
+	s.runScripts(ctx, calls)
+	for c, call := range calls {
+		err := call.cmd.Err()
+		switch {
+		case err == nil:
+			continue
+		case strings.HasPrefix(err.Error(), "BACKLOG"):
+			err = fmt.Errorf("%w: %s", event.ErrOverloaded, strings.TrimPrefix(err.Error(), "BACKLOG "))
+		default:
+			err = classify(err, event.ErrOverloaded, event.ErrUnavailable)
+		}
+		for _, i := range idx[c] {
+			errs[i] = err
+		}
+	}
+	return errs
+}
+
+// Backlog sums the unfolded events over all partitions.
+func (s *Store) Backlog(ctx context.Context) (int64, error) {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.IntCmd, s.opts.Partitions)
+	for p := range cmds {
+		cmds[p] = pipe.XLen(ctx, s.keys.stream(p))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return 0, err
+	}
+	var n int64
+	for _, c := range cmds {
+		n += c.Val()
+	}
+	return n, nil
+}

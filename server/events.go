@@ -1,0 +1,174 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+
+	"github.com/aisle-ai/aisle/event"
+	"github.com/aisle-ai/aisle/guest"
+	aislepb "github.com/aisle-ai/aisle/proto/aisle/v1"
+)
+
+// EventsConfig wires the Events service to its validator, log and reader.
+type EventsConfig struct {
+	Validator *event.Validator
+	Log       event.Log
+	Features  *guest.Reader
+	// AppendTimeout bounds one append to the log (default 1 s): a stalled
+	// log answers UNAVAILABLE instead of holding the client.
+	AppendTimeout time.Duration
+	// MaxInFlight bounds concurrent record calls (default 64); past it
+	// calls get RESOURCE_EXHAUSTED at once rather than a queue.
+	MaxInFlight int
+}
+
+// Events serves aisle.v1.Events.
+type Events struct {
+	aislepb.UnimplementedEventsServer
+	cfg EventsConfig
+	// slots admits record calls; a full channel means MaxInFlight calls are
+	// appending now.
+	slots   chan struct{}
+	outcome *prometheus.CounterVec
+}
+
+// NewEvents returns the service; reg may be nil.
+func NewEvents(cfg EventsConfig, reg prometheus.Registerer) *Events {
+	if cfg.AppendTimeout <= 0 {
+		cfg.AppendTimeout = time.Second
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 64
+	}
+	e := &Events{cfg: cfg, slots: make(chan struct{}, cfg.MaxInFlight),
+		outcome: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aisle_events_total",
+			Help: "Recorded events by outcome: accepted (durably logged), rejected (invalid) or failed (log overloaded or down).",
+		}, []string{"outcome"})}
+	if reg != nil {
+		reg.MustRegister(e.outcome)
+	}
+	return e
+}
+
+// Register implements Service.
+func (e *Events) Register(s grpc.ServiceRegistrar) { aislepb.RegisterEventsServer(s, e) }
+
+// RecordEvents validates and logs one batch, answering per event.
+func (e *Events) RecordEvents(ctx context.Context, req *aislepb.RecordEventsRequest) (*aislepb.RecordEventsResponse, error) {
+	if len(req.Events) == 0 {
+		return nil, toStatus(fmt.Errorf("%w: no events", errBadRequest))
+	}
+	resp, storeErr := e.record(ctx, req.Events, 0)
+	if storeErr != nil && resp.Accepted == 0 && resp.Rejected == 0 {
+		return nil, toStatus(storeErr) // nothing stored: the call failed as a whole
+	}
+	return resp, nil
+}
+
+// RecordEventStream records batches until the client closes the stream.
+// A batch the log cannot take at all ends the stream with
+// RESOURCE_EXHAUSTED or UNAVAILABLE naming the index of its first event:
+// the client resends from there (event ids make the resend idempotent).
+func (e *Events) RecordEventStream(stream grpc.ClientStreamingServer[aislepb.RecordEventsRequest, aislepb.RecordEventStreamResponse]) error {
+	sum := &aislepb.RecordEventStreamResponse{}
+	var offset int
+	for {
+		req, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return stream.SendAndClose(sum)
+		}
+		if err != nil {
+			return err
+		}
+		resp, storeErr := e.record(stream.Context(), req.Events, offset)
+		if storeErr != nil && resp.Accepted == 0 && resp.Rejected == 0 {
+			return toStatus(fmt.Errorf("events from stream index %d on were not stored: %w", offset, storeErr))
+		}
+		sum.Accepted += int64(resp.Accepted)
+		sum.Rejected += int64(resp.Rejected)
+		sum.Failed += int64(resp.Failed)
+		for _, r := range resp.Results {
+			if r.Status != aislepb.EventStatus_EVENT_STATUS_ACCEPTED && len(sum.NotAccepted) < 1000 {
+				sum.NotAccepted = append(sum.NotAccepted, r)
+			}
+		}
+		offset += len(req.Events)
+	}
+}
+
+// record validates and appends; it returns the per-event results and the
+// first log error (nil when the log took every valid event).
+func (e *Events) record(ctx context.Context, in []*aislepb.Event, offset int) (*aislepb.RecordEventsResponse, error) {
+	select {
+	case e.slots <- struct{}{}:
+		defer func() { <-e.slots }()
+	default:
+		return &aislepb.RecordEventsResponse{}, fmt.Errorf("%w: %d record calls in flight", event.ErrOverloaded, cap(e.slots))
+	}
+	evs := make([]event.Event, len(in))
+	for i, pe := range in {
+		evs[i] = eventFromProto(pe)
+	}
+	verrs := e.cfg.Validator.Batch(evs)
+	valid := make([]event.Event, 0, len(evs))
+	for i := range evs {
+		if verrs[i] == nil {
+			valid = append(valid, evs[i])
+		}
+	}
+	var lerrs []error
+	if len(valid) > 0 {
+		actx, cancel := context.WithTimeout(ctx, e.cfg.AppendTimeout)
+		lerrs = e.cfg.Log.Append(actx, valid)
+		cancel()
+	}
+	resp := &aislepb.RecordEventsResponse{Results: make([]*aislepb.EventResult, len(evs))}
+	var storeErr error
+	for i, v := 0, 0; i < len(evs); i++ {
+		r := &aislepb.EventResult{Index: int32(offset + i), EventId: evs[i].ID, Status: aislepb.EventStatus_EVENT_STATUS_ACCEPTED}
+		switch {
+		case verrs[i] != nil:
+			r.Status, r.Reason = aislepb.EventStatus_EVENT_STATUS_REJECTED, verrs[i].Error()
+			resp.Rejected++
+		case lerrs[v] != nil:
+			r.Status, r.Reason = aislepb.EventStatus_EVENT_STATUS_FAILED, lerrs[v].Error()
+			storeErr = cmpOr(storeErr, lerrs[v])
+			resp.Failed++
+			v++
+		default:
+			resp.Accepted++
+			v++
+		}
+		resp.Results[i] = r
+	}
+	e.outcome.WithLabelValues("accepted").Add(float64(resp.Accepted))
+	e.outcome.WithLabelValues("rejected").Add(float64(resp.Rejected))
+	e.outcome.WithLabelValues("failed").Add(float64(resp.Failed))
+	return resp, storeErr
+}
+
+func cmpOr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// GetGuestFeatures returns one guest's features.
+func (e *Events) GetGuestFeatures(ctx context.Context, req *aislepb.GetGuestFeaturesRequest) (*aislepb.GetGuestFeaturesResponse, error) {
+	if req.GuestId == "" {
+		return nil, toStatus(fmt.Errorf("%w: missing guest_id", errBadRequest))
+	}
+	f, err := e.cfg.Features.Features(ctx, req.GuestId)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &aislepb.GetGuestFeaturesResponse{Features: featuresToProto(&f)}, nil
+}
