@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	reflectpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
@@ -258,4 +259,24 @@ func TestScoringAuth(t *testing.T) {
 	if _, err := NewAuthorizer(AuthConfig{Scoring: true}, discardLog()); err == nil {
 		t.Fatal("scoring auth without any method: want an error")
 	}
+}
+
+// startServerAuthed serves root with bearer-token authorization configured
+// and a client connection that sends the token on every call (unary and
+// streaming), for tests of services with mutating calls.
+func startServerAuthed(t testing.TB, root string, services func(Repository) []Service) *testServer {
+	t.Helper()
+	const tok = "test-admin-token"
+	auth, err := NewAuthorizer(AuthConfig{TokenFile: writeFile(t, t.TempDir(), "tokens", []byte(tok+"\n"), 0)}, discardLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startServerConfig(t, root, 0, Config{Auth: auth}, services,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			return invoker(withToken(ctx, tok), method, req, reply, cc, opts...)
+		}),
+		grpc.WithStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+			return streamer(withToken(ctx, tok), desc, cc, method, opts...)
+		}))
 }

@@ -35,7 +35,7 @@ func eventsServer(t testing.TB, log event.Log, store guest.Store, limits ...even
 		Log:       log,
 		Features:  guest.NewReader(store, guesttest.Config(), time.Second, nil),
 	}, nil)
-	ts := startServerOpts(t, t.TempDir(), 0, func(Repository) []Service { return []Service{svc} })
+	ts := startServerAuthed(t, t.TempDir(), func(Repository) []Service { return []Service{svc} })
 	return aislepb.NewEventsClient(ts.conn)
 }
 
