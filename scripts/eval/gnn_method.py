@@ -19,6 +19,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "gnn"))
 from graph import build_batch  # noqa: E402
 from model import SRGNN  # noqa: E402
 
+torch.set_num_threads(1)  # as training: one thread, deterministic sums
+
 
 def _items_tsv(path):
     keys = []
