@@ -65,7 +65,7 @@ def cart_section(res):
                "excluded from" if res["exclude_cart"] else "kept in"), ""]
     cols = ["HR@10", "HR@20", "MRR@10", "MRR@20", "NDCG@10", "NDCG@20"]
     best = {c: max(base, key=lambda m: pc[m][c].mean()) for c in cols}
-    top = {c: max(pc, key=lambda m: pc[m][c].mean()) for c in cols}
+    top = {c: round(max(pc[m][c].mean() for m in pc), 4) for c in cols}  # bold every tie
     rep = res["dataset"] == "diginetica"
     hdr = "| method | " + " | ".join(c + (" [95% CI]" if c in HEAD else "") for c in cols) + \
           (" | HR@20 repeat / other targets" if rep else "") + " | tuned on val |"
@@ -75,7 +75,7 @@ def cart_section(res):
         cells = []
         for c in cols:
             v = f4(pc[m][c].mean())
-            if m == top[c]:
+            if round(pc[m][c].mean(), 4) == top[c]:
                 v = "**%s**" % v
             if c in HEAD:
                 v += " " + ci(bs.interval(pc[m][c]))
@@ -112,7 +112,7 @@ def query_section(res):
         out += ["**%s**, candidates: %s, %d queries%s" % (p["name"], p["candidates"], p["n"],
                                                         (" (" + p["note"] + ")") if p.get("note") else ""), "",
                 "| method | " + " | ".join(c + " [95% CI]" for c in cols) + " |", "|---|" + "---|" * len(cols)]
-        top = {c: max(names, key=lambda m: vals[m][c].mean()) for c in cols}
+        top = {c: max(names, key=lambda m: vals[m][c].mean() if m != "oracle (ceiling)" else -1) for c in cols}
         for m in names:
             cells = []
             for c in cols:

@@ -68,6 +68,20 @@ def main():
         rows.append({"method": "repeat rule", "kind": "baseline", "params": {}, "val_MRR@20": v, "ranks": r.tolist()})
         log("  %-28s val MRR@20 %.4f | test %s" % ("repeat rule", v, metrics.means(r)))
 
+    def write(rows):
+        res = {"dataset": sp.name, "notes": sp.notes, "exclude_cart": sp.exclude_cart,
+               "n_items": len(vocab.keys), "train_sessions": len(full), "val_cases": len(val_cases),
+               "test_cases": len(test_cases), "units": [u for u, _, _ in test_cases],
+               "unreachable": unreachable, "repeat_targets": repeats,
+               "repeat_target_flags": [int(t in inp) for _, inp, t in test_cases],
+               "seconds": round(time.time() - t0, 1), "methods": rows}
+        os.makedirs(args.out, exist_ok=True)
+        path = os.path.join(args.out, sp.name + ".json")
+        with open(path, "w") as f:
+            json.dump(res, f)
+        return path
+
+    write(rows)  # baselines first: the models below may take long on a busy machine
     models = []
     if args.shipped:
         models.append(gnn_method.shipped(os.path.join(ROOT, args.shipped), vocab))
@@ -79,16 +93,7 @@ def main():
         rows.append({"method": m.name, "kind": "model", "params": m.params, "ranks": r.tolist()})
         log("  %-28s test %s" % (m.name, metrics.means(r)))
 
-    os.makedirs(args.out, exist_ok=True)
-    res = {"dataset": sp.name, "notes": sp.notes, "exclude_cart": sp.exclude_cart,
-           "n_items": len(vocab.keys), "train_sessions": len(full), "val_cases": len(val_cases),
-           "test_cases": len(test_cases), "units": [u for u, _, _ in test_cases],
-           "unreachable": unreachable, "repeat_targets": repeats,
-           "repeat_target_flags": [int(t in inp) for _, inp, t in test_cases],
-           "seconds": round(time.time() - t0, 1), "methods": rows}
-    path = os.path.join(args.out, sp.name + ".json")
-    with open(path, "w") as f:
-        json.dump(res, f)
+    path = write(rows)
     log("wrote %s (%.0fs)" % (path, time.time() - t0))
 
 
