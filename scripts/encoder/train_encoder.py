@@ -400,6 +400,8 @@ def main():
     model = M.BertEncoder(cfg)
     train_s, train_cpu = train(model, tok, items, train_idx, preset, args.seed, args.dataset)
     log("training: %.1fs wall, %.1fs cpu for %d steps of %d" % (train_s, train_cpu, preset["steps"], preset["batch"]))
+    # weights for scripts/eval (re-measures the encoder under docs/evaluation.md without retraining)
+    torch.save(model.state_dict(), os.path.join(build, "model.pt"))
 
     onnx_path = os.path.join(out, "1", "model.onnx")
     export_onnx(model, onnx_path)

@@ -271,6 +271,8 @@ def main():
     ap.add_argument("--work", help="where results.json and model.pt go (default build/gnn/<dataset>)")
     ap.add_argument("--skip-baselines", action="store_true", help="tuning runs: GNN only")
     ap.add_argument("--no-refit", action="store_true", help="skip retraining on train+val")
+    ap.add_argument("--protocol", action="store_true",
+                    help="use the splits of docs/evaluation.md; evaluate with scripts/eval/run_cart.py")
     args = ap.parse_args()
     torch.set_num_threads(1)
     seed_all(args.seed)
@@ -278,6 +280,13 @@ def main():
     log = lambda s: print(s, flush=True)  # noqa: E731
 
     ds = data.LOADERS[args.dataset]()
+    if args.protocol:  # the splits of docs/evaluation.md (scripts/eval/protocol.py)
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "eval"))
+        import protocol
+
+        sp = protocol.SPLITS[args.dataset]()
+        ds = data.Dataset(ds.name, sp.train, sp.val, sp.test, sp.names, is_set=ds.is_set,
+                          exclude_cart=sp.exclude_cart, fixed_vocab=sp.fixed_vocab, groups=sp.groups, notes=sp.notes)
     full_train = ds.train + ds.val
     vocab = data.Vocab(ds.fixed_vocab) if ds.fixed_vocab else data.Vocab.from_sessions(full_train)
     n_items = len(vocab)

@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+"""Generates the quality tables of MODELS.md from build/eval/*.json (written by
+run_cart.py and run_query.py) under the protocol of docs/evaluation.md.
+
+  /usr/bin/python3 scripts/eval/report.py            # prints the tables
+  /usr/bin/python3 scripts/eval/report.py --write    # replaces them in MODELS.md
+
+The tables sit between `<!-- eval:cart -->` / `<!-- eval:query -->` and
+`<!-- /eval -->` markers; nothing else in MODELS.md is touched.
+"""
+
+import argparse
+import json
+import os
+import re
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, HERE)
+import metrics  # noqa: E402
+
+DATASETS = ["groceries", "instacart", "diginetica"]
+HEAD = ["HR@20", "MRR@20"]  # with intervals; the primary metric is MRR@20
+
+
+def f4(x):
+    return "%.4f" % x
+
+
+def sgn(x):
+    return "%+.4f" % x
+
+
+def ci(x):
+    return "[%s, %s]" % (f4(x[0]), f4(x[1]))
+
+
+def dci(m, x):
+    sig = x[0] > 0 or x[1] < 0
+    s = "%s [%s, %s]" % (sgn(m), sgn(x[0]), sgn(x[1]))
+    return "**%s**" % s if sig else s
+
+
+def params(p):
+    keep = {k: v for k, v in p.items() if k in ("k", "cosine", "min_count", "min_conf", "model", "lr", "side_features",
+                                                 "init_ppmi", "dropout", "repeat", "set_mode", "dim")}
+    return ", ".join("%s=%s" % kv for kv in keep.items() if kv[1] not in (False, 0, 0.0, None) or kv[0] == "cosine") or "-"
+
+
+def cart_section(res):
+    bs = metrics.Bootstrap(res["units"])
+    pc = {m["method"]: metrics.per_case(m["ranks"]) for m in res["methods"]}
+    kinds = {m["method"]: m["kind"] for m in res["methods"]}
+    base = [m for m in pc if kinds[m] == "baseline"]
+    models = [m for m in pc if kinds[m] == "model"]
+    n = res["test_cases"]
+    out = ["#### %s" % res["dataset"].capitalize(), "",
+           "%s. %d items, %d training sessions; %d test cases from %d resampling units; %d targets unreachable "
+           "(ceiling %.4f); %d targets repeat an item of their input; cart items %s the ranking." % (
+               res["notes"], res["n_items"], res["train_sessions"], n, bs.n_units, res["unreachable"],
+               1 - res["unreachable"] / n, res["repeat_targets"],
+               "excluded from" if res["exclude_cart"] else "kept in"), ""]
+    cols = ["HR@10", "HR@20", "MRR@10", "MRR@20", "NDCG@10", "NDCG@20"]
+    best = {c: max(base, key=lambda m: pc[m][c].mean()) for c in cols}
+    top = {c: round(max(pc[m][c].mean() for m in pc), 4) for c in cols}  # bold every tie
+    rep = res["dataset"] == "diginetica"
+    hdr = "| method | " + " | ".join(c + (" [95% CI]" if c in HEAD else "") for c in cols) + \
+          (" | HR@20 repeat / other targets" if rep else "") + " | tuned on val |"
+    out += [hdr, "|---|" + "---:|" * len(cols) + ("---|" if rep else "") + "---|"]
+    flags = np.array(res.get("repeat_target_flags", [0] * n), dtype=bool)
+    for m in models + base:
+        cells = []
+        for c in cols:
+            v = f4(pc[m][c].mean())
+            if round(pc[m][c].mean(), 4) == top[c]:
+                v = "**%s**" % v
+            if c in HEAD:
+                v += " " + ci(bs.interval(pc[m][c]))
+            cells.append(v)
+        if rep:
+            h = pc[m]["HR@20"]
+            cells.append("%s / %s" % (f4(h[flags].mean()) if flags.any() else "-", f4(h[~flags].mean())))
+        row = next(x for x in res["methods"] if x["method"] == m)
+        out.append("| %s | %s | %s |" % (m, " | ".join(cells), params(row["params"])))
+    out.append("")
+    for m in models:
+        out += ["%s minus each baseline (paired bootstrap, 95%%; bold = interval excludes 0):" % m, "",
+                "| baseline | HR@20 | MRR@20 |", "|---|---|---|"]
+        wins = {c: True for c in HEAD}
+        for b in base:
+            cells = []
+            for c in HEAD:
+                d, x = bs.diff(pc[m][c], pc[b][c])
+                wins[c] &= x[0] > 0
+                cells.append(dci(d, x) + (" (best baseline)" if best[c] == b else ""))
+            out.append("| %s | %s |" % (b, " | ".join(cells)))
+        out += ["", "Beats every baseline with an interval excluding 0: %s." % "; ".join(
+            "%s %s" % (c, "**yes**" if wins[c] else "no") for c in HEAD), ""]
+    return "\n".join(out)
+
+
+def query_section(res):
+    out = [res.get("notes", ""), ""]
+    for p in res["protocols"]:
+        bs = metrics.Bootstrap(list(range(p["n"])))
+        names = [m["method"] for m in p["methods"]]
+        vals = {m["method"]: {k: np.asarray(v, dtype=np.float64) for k, v in m["per_query"].items()} for m in p["methods"]}
+        cols = p["metrics"]
+        out += ["**%s**, candidates: %s, %d queries%s" % (p["name"], p["candidates"], p["n"],
+                                                        (" (" + p["note"] + ")") if p.get("note") else ""), "",
+                "| method | " + " | ".join(c + " [95% CI]" for c in cols) + " |", "|---|" + "---|" * len(cols)]
+        top = {c: max(names, key=lambda m: vals[m][c].mean() if m != "oracle (ceiling)" else -1) for c in cols}
+        for m in names:
+            cells = []
+            for c in cols:
+                v = f4(vals[m][c].mean())
+                cells.append(("**%s**" % v if top[c] == m else v) + " " + ci(bs.interval(vals[m][c])))
+            out.append("| %s | %s |" % (m, " | ".join(cells)))
+        base = [m for m in names if m not in ("encoder", "random", "oracle (ceiling)")]
+        if "encoder" in names and base:
+            cells = []
+            for c in cols:
+                b = max(base, key=lambda m: vals[m][c].mean())
+                d, x = bs.diff(vals["encoder"][c], vals[b][c])
+                cells.append("%s: %s vs %s" % (c, dci(d, x), b))
+            out += ["", "Encoder minus best baseline: " + "; ".join(cells) + "."]
+        out.append("")
+    return "\n".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir", default=os.path.join(ROOT, "build", "eval"))
+    ap.add_argument("--write", action="store_true", help="replace the tables in MODELS.md")
+    args = ap.parse_args()
+    cart = []
+    for d in DATASETS:
+        p = os.path.join(args.dir, d + ".json")
+        if os.path.exists(p):
+            with open(p) as f:
+                cart.append(cart_section(json.load(f)))
+    cart_md = "\n".join(cart)
+    query_md = ""
+    p = os.path.join(args.dir, "queries.json")
+    if os.path.exists(p):
+        with open(p) as f:
+            query_md = query_section(json.load(f))
+    if not args.write:
+        print(cart_md + "\n" + query_md)
+        return
+    path = os.path.join(ROOT, "MODELS.md")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    for tag, md in (("cart", cart_md), ("query", query_md)):
+        if not md:
+            continue
+        pat = re.compile(r"(<!-- eval:%s -->\n).*?(<!-- /eval -->)" % tag, re.S)
+        if not pat.search(text):
+            raise SystemExit("MODELS.md has no <!-- eval:%s --> ... <!-- /eval --> block" % tag)
+        text = pat.sub(lambda m: m.group(1) + "<!-- generated by scripts/eval/report.py from build/eval/; "
+                       "do not edit -->\n\n" + md.strip() + "\n\n" + m.group(2), text)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    print("wrote", path)
+
+
+if __name__ == "__main__":
+    main()
