@@ -1,0 +1,145 @@
+package ann
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Query is one nearest-neighbour request.
+type Query struct {
+	// Vector is the query, of the index's dimension.
+	Vector []float32
+	// K is the number of results wanted (at least 1). Fewer come back when
+	// fewer items are allowed.
+	K int
+	// Ef overrides Config.EfSearch for this query; 0 keeps it. It is raised
+	// to K when smaller. Exact searches ignore it.
+	Ef int
+	// Allow, if set, reports whether a row may be returned (in stock, in an
+	// allowed category). It is called from the searching goroutine only, up
+	// to Len times per query, so it should be a slice or bitset lookup.
+	Allow func(row int) bool
+	// Exclude lists rows never returned (the cart, items already shown).
+	// Rows outside 0..Len-1 are ignored.
+	Exclude []int
+}
+
+// Result is one item found, with its score under the index's metric: the
+// cosine, the dot product, or the negated squared L2 distance. Higher is
+// better.
+type Result struct {
+	Row   int
+	Score float32
+}
+
+// Search returns the (approximately, on a graph) K best allowed rows, best
+// first; ties are broken by the lower row. Filtered queries keep their
+// recall: below Config.FilterExactBelow of the items allowed (estimated on a
+// fixed sample) the allowed rows are scanned exactly, and above it the graph
+// walk passes through filtered-out nodes but returns only allowed ones.
+func (ix *Index) Search(q Query) ([]Result, error) {
+	if len(q.Vector) != ix.dim {
+		return nil, fmt.Errorf("%w: query has %d dims, index %d", ErrDimension, len(q.Vector), ix.dim)
+	}
+	if q.K < 1 || q.Ef < 0 {
+		return nil, fmt.Errorf("%w: k %d, ef %d", ErrBadQuery, q.K, q.Ef)
+	}
+	if !finite(q.Vector) {
+		return nil, fmt.Errorf("%w: query holds NaN or Inf", ErrBadVector)
+	}
+	// vec is the query in the public metric's terms, walk in the graph's.
+	vec, walk := q.Vector, q.Vector
+	switch ix.cfg.Metric {
+	case Cosine:
+		vec = slices.Clone(vec)
+		if !normalize(vec) {
+			return nil, fmt.Errorf("%w: zero query under cosine", ErrBadVector)
+		}
+		walk = vec
+	case Dot:
+		walk = append(slices.Clone(vec), 0)
+	}
+	if ix.n == 0 {
+		return nil, nil
+	}
+	allow := ix.allowFunc(q.Allow, q.Exclude)
+	var found []cand
+	switch {
+	case ix.g == nil || (allow != nil && ix.selectivity(allow) < ix.cfg.FilterExactBelow):
+		found = ix.exact(vec, q.K, allow)
+	default:
+		ef := q.Ef
+		if ef == 0 {
+			ef = ix.cfg.EfSearch
+		}
+		found = ix.graphSearch(walk, max(ef, q.K), allow)
+		for i := range found { // rank by the public score, computed exactly
+			found[i].d = -ix.score(vec, found[i].id)
+		}
+	}
+	slices.SortFunc(found, func(a, b cand) int {
+		if closer(a, b) {
+			return -1
+		}
+		return 1
+	})
+	found = found[:min(q.K, len(found))]
+	out := make([]Result, len(found))
+	for i, c := range found {
+		out[i] = Result{Row: int(c.id), Score: -c.d}
+	}
+	return out, nil
+}
+
+// allowFunc folds the predicate and the exclusion list into one test; nil
+// means every row is allowed.
+func (ix *Index) allowFunc(pred func(int) bool, exclude []int) func(uint32) bool {
+	if pred == nil && len(exclude) == 0 {
+		return nil
+	}
+	// A cart is a handful of rows: a linear scan beats a map up to a few
+	// dozen, and the map is built only for longer lists.
+	var excluded func(uint32) bool
+	switch {
+	case len(exclude) == 0:
+		excluded = func(uint32) bool { return false }
+	case len(exclude) <= 32:
+		excluded = func(r uint32) bool { return slices.Contains(exclude, int(r)) }
+	default:
+		set := make(map[uint32]struct{}, len(exclude))
+		for _, r := range exclude {
+			if r >= 0 && r < ix.n {
+				set[uint32(r)] = struct{}{}
+			}
+		}
+		excluded = func(r uint32) bool { _, ok := set[r]; return ok }
+	}
+	if pred == nil {
+		return func(r uint32) bool { return !excluded(r) }
+	}
+	return func(r uint32) bool { return pred(int(r)) && !excluded(r) }
+}
+
+// selectivity estimates the fraction of rows allow admits from the fixed
+// sample drawn at Build.
+func (ix *Index) selectivity(allow func(uint32) bool) float64 {
+	hit := 0
+	for _, r := range ix.sample {
+		if allow(r) {
+			hit++
+		}
+	}
+	return float64(hit) / float64(len(ix.sample))
+}
+
+// exact scans every allowed row, keeping the k best by the public score.
+func (ix *Index) exact(q []float32, k int, allow func(uint32) bool) []cand {
+	res := make(maxHeap, 0, k+1)
+	for r := range uint32(ix.n) {
+		if allow != nil && !allow(r) {
+			continue
+		}
+		res.bounded(cand{d: -ix.score(q, r), id: r}, k)
+	}
+	return res
+}
