@@ -48,13 +48,10 @@ const (
 	// DefaultEfSearch is the candidate list size of a query: the smallest that
 	// kept recall@10 ≥ 0.95 on 1M clustered dim-128 vectors.
 	DefaultEfSearch = 96
-	// DefaultFlatBelow is the catalogue size below which exact search is as
-	// fast as the graph at DefaultEfSearch, so Auto skips the build.
-	DefaultFlatBelow = 5000
-	// DefaultFilterExactBelow is the fraction of allowed items below which a
-	// filtered query scans the allowed items exactly instead of walking the
-	// graph, which would visit about ef/fraction nodes to fill its list.
-	DefaultFilterExactBelow = 0.05
+	// DefaultFlatBelow is the catalogue size below which Auto searches
+	// exactly: exact search and the graph at DefaultEfSearch cross between
+	// 1,000 and 2,000 items at dims 64 and 128 (BENCHMARKS.md).
+	DefaultFlatBelow = 1500
 )
 
 // Config says how to build an index. The zero value plus a Metric is valid:
@@ -76,10 +73,6 @@ type Config struct {
 	// EfSearch is the candidate list size of a query unless Query.Ef says
 	// otherwise. Default DefaultEfSearch.
 	EfSearch int
-	// FilterExactBelow is the allowed fraction under which a filtered query
-	// is answered by exact search over the allowed items. Default
-	// DefaultFilterExactBelow; 0–1.
-	FilterExactBelow float64
 	// Seed draws the node levels. The same vectors, Config and Seed build the
 	// same graph whatever Workers is.
 	Seed uint64
@@ -101,9 +94,6 @@ func (c *Config) withDefaults() Config {
 	}
 	if d.EfSearch == 0 {
 		d.EfSearch = DefaultEfSearch
-	}
-	if d.FilterExactBelow == 0 {
-		d.FilterExactBelow = DefaultFilterExactBelow
 	}
 	if d.Workers == 0 {
 		d.Workers = runtime.GOMAXPROCS(0)
@@ -127,8 +117,6 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: ef_construction %d < m %d", ErrBadConfig, d.EfConstruction, d.M)
 	case d.EfSearch < 1:
 		return fmt.Errorf("%w: ef_search %d < 1", ErrBadConfig, d.EfSearch)
-	case d.FilterExactBelow < 0 || d.FilterExactBelow > 1:
-		return fmt.Errorf("%w: filter_exact_below %g outside 0..1", ErrBadConfig, d.FilterExactBelow)
 	case d.Workers < 1:
 		return fmt.Errorf("%w: workers %d < 1", ErrBadConfig, d.Workers)
 	}
@@ -156,6 +144,7 @@ type Index struct {
 	inner  Metric    // the metric the graph is built and walked with
 	g      *graph    // nil: exact search only
 	sample []uint32  // rows for estimating a filter's allowed fraction
+	force  strategy  // tests and benchmarks only: overrides the filter cost model
 	seen   sync.Pool // *scratch, one per concurrent graph search
 }
 

@@ -131,7 +131,7 @@ func TestBuildErrors(t *testing.T) {
 		{"no metric", nil, 2, Config{}, ErrBadConfig},
 		{"m", nil, 2, Config{Metric: L2, M: 2}, ErrBadConfig},
 		{"ef_construction", nil, 2, Config{Metric: L2, M: 16, EfConstruction: 8}, ErrBadConfig},
-		{"filter fraction", nil, 2, Config{Metric: L2, FilterExactBelow: 2}, ErrBadConfig},
+		{"workers", nil, 2, Config{Metric: L2, Workers: -1}, ErrBadConfig},
 	} {
 		if _, err := Build(ctx, tc.vecs, tc.dim, tc.cfg); !errors.Is(err, tc.want) {
 			t.Errorf("%s: error %v, want %v", tc.name, err, tc.want)

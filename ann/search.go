@@ -34,9 +34,10 @@ type Result struct {
 
 // Search returns the (approximately, on a graph) K best allowed rows, best
 // first; ties are broken by the lower row. Filtered queries keep their
-// recall: below Config.FilterExactBelow of the items allowed (estimated on a
-// fixed sample) the allowed rows are scanned exactly, and above it the graph
-// walk passes through filtered-out nodes but returns only allowed ones.
+// recall at any selectivity: the graph walk passes through filtered-out
+// nodes but keeps only allowed ones, and when few items are allowed (the
+// fraction is estimated on a fixed sample) the allowed rows are scanned
+// exactly instead, whichever the cost model in scanCheaper says is faster.
 func (ix *Index) Search(q Query) ([]Result, error) {
 	if len(q.Vector) != ix.dim {
 		return nil, fmt.Errorf("%w: query has %d dims, index %d", ErrDimension, len(q.Vector), ix.dim)
@@ -63,16 +64,17 @@ func (ix *Index) Search(q Query) ([]Result, error) {
 		return nil, nil
 	}
 	allow := ix.allowFunc(q.Allow, q.Exclude)
+	ef := q.Ef
+	if ef == 0 {
+		ef = ix.cfg.EfSearch
+	}
+	ef = max(ef, q.K)
 	var found []cand
 	switch {
-	case ix.g == nil || (allow != nil && ix.selectivity(allow) < ix.cfg.FilterExactBelow):
+	case ix.g == nil || (allow != nil && ix.scanCheaper(allow, ef)):
 		found = ix.exact(vec, q.K, allow)
 	default:
-		ef := q.Ef
-		if ef == 0 {
-			ef = ix.cfg.EfSearch
-		}
-		found = ix.graphSearch(walk, max(ef, q.K), allow)
+		found = ix.graphSearch(walk, ef, allow)
 		for i := range found { // rank by the public score, computed exactly
 			found[i].d = -ix.score(vec, found[i].id)
 		}
@@ -120,16 +122,43 @@ func (ix *Index) allowFunc(pred func(int) bool, exclude []int) func(uint32) bool
 	return func(r uint32) bool { return pred(int(r)) && !excluded(r) }
 }
 
-// selectivity estimates the fraction of rows allow admits from the fixed
-// sample drawn at Build.
-func (ix *Index) selectivity(allow func(uint32) bool) float64 {
+// strategy forces one way of answering filtered queries (tests only).
+type strategy int
+
+const (
+	costModel strategy = iota
+	forceWalk
+	forceScan
+)
+
+// scanCheaper reports whether scanning the allowed rows exactly costs less
+// than walking the graph for a filtered query, counting distance
+// evaluations. A walk that keeps only a fraction p of the nodes it meets
+// expands about ef/p nodes of 2M links each; a scan tests all n rows
+// (a predicate call costs about 1/16 of a distance at dim 64) and measures
+// the p·n allowed. At 50k items and ef 96 this puts the switch at 22%
+// allowed, where the benchmark measured it between 20% and 25%
+// (BENCHMARKS.md); at 1M it falls to about 5%.
+func (ix *Index) scanCheaper(allow func(uint32) bool, ef int) bool {
+	switch ix.force {
+	case forceWalk:
+		return false
+	case forceScan:
+		return true
+	}
 	hit := 0
 	for _, r := range ix.sample {
 		if allow(r) {
 			hit++
 		}
 	}
-	return float64(hit) / float64(len(ix.sample))
+	if hit == 0 {
+		return true
+	}
+	p := float64(hit) / float64(len(ix.sample))
+	walk := float64(ef*2*ix.cfg.M) / p
+	scan := float64(ix.n) * (p + 1.0/16)
+	return scan < walk
 }
 
 // exact scans every allowed row, keeping the k best by the public score.

@@ -1,0 +1,151 @@
+package ann
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Benchmark sizes come from AISLE_ANN_BENCH, a comma-separated list of
+// NxDIM (N with k or M suffix), e.g.
+//
+//	AISLE_ANN_BENCH=50kx64,1Mx128 go test -run '^$' -bench Index -benchtime 2000x -timeout 2h ./ann/
+//
+// plus the word "crossover" for the exact-versus-graph sizes behind
+// DefaultFlatBelow. Unset, one 2k×32 set keeps `make test`'s -benchtime 1x
+// smoke run under a few seconds.
+func benchSpecs(b *testing.B) (sizes [][2]int, crossover bool) {
+	env := os.Getenv("AISLE_ANN_BENCH")
+	if env == "" {
+		return [][2]int{{2000, 32}}, false
+	}
+	for f := range strings.SplitSeq(env, ",") {
+		if f == "crossover" {
+			crossover = true
+			continue
+		}
+		ns, ds, ok := strings.Cut(strings.ToLower(f), "x")
+		mult := 1
+		switch {
+		case strings.HasSuffix(ns, "k"):
+			mult, ns = 1000, strings.TrimSuffix(ns, "k")
+		case strings.HasSuffix(ns, "m"):
+			mult, ns = 1000000, strings.TrimSuffix(ns, "m")
+		}
+		n, err1 := strconv.Atoi(ns)
+		d, err2 := strconv.Atoi(ds)
+		if !ok || err1 != nil || err2 != nil {
+			b.Fatalf("AISLE_ANN_BENCH: %q is not NxDIM", f)
+		}
+		sizes = append(sizes, [2]int{n * mult, d})
+	}
+	return sizes, crossover
+}
+
+// BenchmarkIndex builds a graph over clustered synthetic vectors (100
+// clusters per 20k items, L2) and reports, per search ef and filter, the
+// single-thread query latency (ns/op), recall@10 against exact search and
+// the speed-up over exact search ("x_exact"). Build time and memory are
+// logged.
+func BenchmarkIndex(b *testing.B) {
+	sizes, _ := benchSpecs(b)
+	for _, sz := range sizes {
+		n, dim := sz[0], sz[1]
+		b.Run(fmt.Sprintf("n=%d/dim=%d", n, dim), func(b *testing.B) { benchIndex(b, n, dim) })
+	}
+}
+
+func benchIndex(b *testing.B, n, dim int) {
+	clusters := max(10, n/200)
+	vecs := clustered(n, dim, clusters, 1)
+	nq := 200
+	if n >= 500000 {
+		nq = 100 // exact answers cost ~50 ms each at 1M
+	}
+	queries := rows(clustered(nq, dim, clusters, 2), dim)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	t0 := time.Now()
+	ix := mustBuild(b, vecs, dim, Config{Metric: L2, Kind: Graph, Seed: 1})
+	build := time.Since(t0)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	ex := mustBuild(b, vecs, dim, Config{Metric: L2, Kind: Flat})
+	vecs = nil
+	t0 = time.Now()
+	for _, q := range queries {
+		if _, err := ex.Search(Query{Vector: q, K: 10}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	exactNs := float64(time.Since(t0).Nanoseconds()) / float64(nq)
+	// Printed, not logged: a parent benchmark's log is dropped.
+	fmt.Printf("n=%d dim=%d: build %.1fs on %d workers, heap +%.0f MiB (Bytes %.0f MiB), exact query %.2f ms\n",
+		n, dim, build.Seconds(), ix.cfg.Workers, float64(after.HeapAlloc-before.HeapAlloc)/(1<<20),
+		float64(ix.Bytes())/(1<<20), exactNs/1e6)
+
+	run := func(name string, ix *Index, mk func() Query, exactNs float64) {
+		b.Run(name, func(b *testing.B) {
+			r := recall(b, ix, ex, queries, 10, mk)
+			b.ResetTimer()
+			for i := range b.N {
+				q := mk()
+				q.Vector, q.K = queries[i%nq], 10
+				if _, err := ix.Search(q); err != nil {
+					b.Fatal(err)
+				}
+			}
+			per := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			b.ReportMetric(r, "recall@10")
+			b.ReportMetric(exactNs/per, "x_exact")
+		})
+	}
+	for _, ef := range []int{16, 32, 64, 96, 128, 256} {
+		run(fmt.Sprintf("ef=%d", ef), ix, func() Query { return Query{Ef: ef} }, exactNs)
+	}
+	// Filtered queries at the default ef: the index's own choice, then each
+	// strategy forced, to check the cost model of scanCheaper.
+	walk, scan := ix.forced(forceWalk), ix.forced(forceScan)
+	for _, p := range []int{1, 2, 5, 10, 20, 30, 50, 100} {
+		mk := func() Query { return Query{Allow: allowPercent(p)} }
+		run(fmt.Sprintf("filter=%d%%/auto", p), ix, mk, exactNs)
+		if p <= 30 {
+			run(fmt.Sprintf("filter=%d%%/walk", p), walk, mk, exactNs)
+			run(fmt.Sprintf("filter=%d%%/scan", p), scan, mk, exactNs)
+		}
+	}
+}
+
+// BenchmarkCrossover compares exact search with the graph at the default ef
+// on small catalogues, to place DefaultFlatBelow. Only with
+// AISLE_ANN_BENCH=crossover.
+func BenchmarkCrossover(b *testing.B) {
+	if _, on := benchSpecs(b); !on {
+		b.Skip("set AISLE_ANN_BENCH=crossover")
+	}
+	for _, dim := range []int{64, 128} {
+		for _, n := range []int{500, 1000, 2000, 5000, 10000, 20000} {
+			vecs := clustered(n, dim, max(5, n/200), 1)
+			queries := rows(clustered(200, dim, max(5, n/200), 2), dim)
+			ix := mustBuild(b, vecs, dim, Config{Metric: Cosine, Kind: Graph, Seed: 1})
+			ex := mustBuild(b, vecs, dim, Config{Metric: Cosine, Kind: Flat})
+			for name, idx := range map[string]*Index{"graph": ix, "exact": ex} {
+				b.Run(fmt.Sprintf("dim=%d/n=%d/%s", dim, n, name), func(b *testing.B) {
+					r := recall(b, idx, ex, queries, 10, func() Query { return Query{} })
+					b.ResetTimer()
+					for i := range b.N {
+						if _, err := idx.Search(Query{Vector: queries[i%len(queries)], K: 10}); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(r, "recall@10")
+				})
+			}
+		}
+	}
+}
