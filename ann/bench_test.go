@@ -17,7 +17,8 @@ import (
 //
 // plus the word "crossover" for the exact-versus-graph sizes behind
 // DefaultFlatBelow. Unset, one 2k×32 set keeps `make test`'s -benchtime 1x
-// smoke run under a few seconds.
+// smoke run under a few seconds. AISLE_ANN_EFC sets EfConstruction (default
+// DefaultEfConstruction).
 func benchSpecs(b *testing.B) (sizes [][2]int, crossover bool) {
 	env := os.Getenv("AISLE_ANN_BENCH")
 	if env == "" {
@@ -71,7 +72,8 @@ func benchIndex(b *testing.B, n, dim int) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	t0 := time.Now()
-	ix := mustBuild(b, vecs, dim, Config{Metric: L2, Kind: Graph, Seed: 1})
+	efc, _ := strconv.Atoi(os.Getenv("AISLE_ANN_EFC"))
+	ix := mustBuild(b, vecs, dim, Config{Metric: L2, Kind: Graph, Seed: 1, EfConstruction: efc})
 	build := time.Since(t0)
 	runtime.GC()
 	runtime.ReadMemStats(&after)
@@ -85,8 +87,8 @@ func benchIndex(b *testing.B, n, dim int) {
 	}
 	exactNs := float64(time.Since(t0).Nanoseconds()) / float64(nq)
 	// Printed, not logged: a parent benchmark's log is dropped.
-	fmt.Printf("n=%d dim=%d: build %.1fs on %d workers, heap +%.0f MiB (Bytes %.0f MiB), exact query %.2f ms\n",
-		n, dim, build.Seconds(), ix.cfg.Workers, float64(after.HeapAlloc-before.HeapAlloc)/(1<<20),
+	fmt.Printf("n=%d dim=%d efConstruction=%d: build %.1fs on %d workers, heap +%.0f MiB (Bytes %.0f MiB), exact query %.2f ms\n",
+		n, dim, ix.cfg.EfConstruction, build.Seconds(), ix.cfg.Workers, float64(after.HeapAlloc-before.HeapAlloc)/(1<<20),
 		float64(ix.Bytes())/(1<<20), exactNs/1e6)
 
 	run := func(name string, ix *Index, mk func() Query, exactNs float64) {

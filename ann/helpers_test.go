@@ -39,7 +39,7 @@ func rows(flat []float32, dim int) [][]float32 {
 
 func mustBuild(t testing.TB, vecs []float32, dim int, cfg Config) *Index {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Hour) // 1M benchmark builds
 	defer cancel()
 	ix, err := Build(ctx, vecs, dim, cfg)
 	if err != nil {
