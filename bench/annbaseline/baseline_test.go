@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -69,6 +70,16 @@ func clustered(n, dim, clusters int, seed uint64) []float32 {
 	return out
 }
 
+// cpuSeconds is the process's user+system CPU time: on the shared machine
+// wall time depends on the neighbours' load, CPU time much less.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
 func heapMiB() float64 {
 	var m runtime.MemStats
 	runtime.GC()
@@ -110,15 +121,16 @@ func compare(b *testing.B, n, dim int) {
 	}
 
 	m0 := heapMiB()
-	t0 := time.Now()
+	t0, c0 := time.Now(), cpuSeconds()
 	ours, err := ann.Build(ctx, vecs, dim, ann.Config{Metric: ann.L2, Kind: ann.Graph, Seed: 1, EfConstruction: efConstruction})
 	if err != nil {
 		b.Fatal(err)
 	}
-	fmt.Printf("aisle ann: build %.1fs on %d cores, heap +%.0f MiB\n", time.Since(t0).Seconds(), runtime.GOMAXPROCS(0), heapMiB()-m0)
+	fmt.Printf("aisle ann: build %.1fs wall, %.1fs CPU on %d cores, heap +%.0f MiB\n",
+		time.Since(t0).Seconds(), cpuSeconds()-c0, runtime.GOMAXPROCS(0), heapMiB()-m0)
 
 	m0 = heapMiB()
-	t0 = time.Now()
+	t0, c0 = time.Now(), cpuSeconds()
 	g := hnsw.NewGraph[int]()
 	g.M, g.Ml, g.EfSearch = 16, 0.25, efConstruction
 	g.Distance = hnsw.EuclideanDistance
@@ -126,7 +138,8 @@ func compare(b *testing.B, n, dim int) {
 	for r := range n {
 		g.Add(hnsw.MakeNode(r, vecs[r*dim:(r+1)*dim]))
 	}
-	fmt.Printf("coder/hnsw: build %.1fs on 1 goroutine (it has no parallel insert), heap +%.0f MiB\n", time.Since(t0).Seconds(), heapMiB()-m0)
+	fmt.Printf("coder/hnsw: build %.1fs wall, %.1fs CPU on 1 goroutine (it has no parallel insert), heap +%.0f MiB\n",
+		time.Since(t0).Seconds(), cpuSeconds()-c0, heapMiB()-m0)
 
 	score := func(i int, rows []int) float64 {
 		hit := 0
