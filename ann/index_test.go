@@ -13,7 +13,7 @@ func TestEdgeCases(t *testing.T) {
 	for _, kind := range []Kind{Flat, Graph} {
 		ix := mustBuild(t, vecs, 8, Config{Metric: L2, Kind: kind})
 		t.Run("k>n", func(t *testing.T) {
-			res, err := ix.Search(Query{Vector: vecs[:8], K: 1000})
+			res, err := ix.Search(Query{Vector: vecs[:8], K: 1 << 40})
 			if err != nil || len(res) != 300 {
 				t.Fatalf("got %d results, %v; want all 300", len(res), err)
 			}

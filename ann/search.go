@@ -163,7 +163,7 @@ func (ix *Index) scanCheaper(allow func(uint32) bool, ef int) bool {
 
 // exact scans every allowed row, keeping the k best by the public score.
 func (ix *Index) exact(q []float32, k int, allow func(uint32) bool) []cand {
-	res := make(maxHeap, 0, k+1)
+	res := make(maxHeap, 0, min(k, ix.n)+1) // K is caller input: never size by it alone
 	for r := range uint32(ix.n) {
 		if allow != nil && !allow(r) {
 			continue
