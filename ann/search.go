@@ -137,8 +137,8 @@ const (
 // expands about ef/p nodes of 2M links each; a scan tests all n rows
 // (a predicate call costs about 1/16 of a distance at dim 64) and measures
 // the p·n allowed. At 50k items and ef 96 this puts the switch at 22%
-// allowed, where the benchmark measured it between 20% and 25%
-// (BENCHMARKS.md); at 1M it falls to about 5%.
+// allowed, where the benchmark measured the two within 5% of each other at
+// 20% (BENCHMARKS.md); at 1M items it falls to about 3%.
 func (ix *Index) scanCheaper(allow func(uint32) bool, ef int) bool {
 	switch ix.force {
 	case forceWalk:
