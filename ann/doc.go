@@ -39,8 +39,9 @@
 // expand about ef/p nodes to collect ef allowed ones when a fraction p is
 // allowed; a scan of the allowed rows costs n predicate calls plus p·n
 // distances and is exact. Search estimates p on a fixed sample of 256 rows
-// and takes the cheaper, so recall holds at any selectivity (TestFiltered
-// Search checks 1%, 10%, 50% and 100%).
+// and takes the cheaper, so recall holds at any selectivity
+// (TestFilteredSearch checks 1%, 10%, 50% and 100%, each strategy forced
+// and chosen).
 //
 // # Metrics
 //
