@@ -1,0 +1,87 @@
+package ann
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// clustered draws n vectors of dim around `clusters` Gaussian centres, the
+// shape of real item embeddings (categories), which is harder for a graph
+// than uniform noise: links must cross between clusters.
+// The centres depend on clusters and dim only, so queries drawn with another
+// seed come from the same distribution as the items.
+func clustered(n, dim, clusters int, seed uint64) []float32 {
+	crng := rand.New(rand.NewPCG(uint64(clusters), uint64(dim)))
+	centres := make([]float32, clusters*dim)
+	for i := range centres {
+		centres[i] = float32(crng.NormFloat64())
+	}
+	rng := rand.New(rand.NewPCG(seed, 1))
+	out := make([]float32, n*dim)
+	for r := range n {
+		c := rng.IntN(clusters)
+		for d := range dim {
+			out[r*dim+d] = centres[c*dim+d] + 0.4*float32(rng.NormFloat64())
+		}
+	}
+	return out
+}
+
+func rows(flat []float32, dim int) [][]float32 {
+	out := make([][]float32, len(flat)/dim)
+	for i := range out {
+		out[i] = flat[i*dim : (i+1)*dim]
+	}
+	return out
+}
+
+func mustBuild(t testing.TB, vecs []float32, dim int, cfg Config) *Index {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Hour) // 1M benchmark builds
+	defer cancel()
+	ix, err := Build(ctx, vecs, dim, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ix
+}
+
+// recall returns the mean recall@k of got against the exact answers.
+func recall(t testing.TB, got, exact *Index, queries [][]float32, k int, mk func() Query) float64 {
+	t.Helper()
+	hits, total := 0, 0
+	for _, v := range queries {
+		q := mk()
+		q.Vector, q.K = v, k
+		a, err := got.Search(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := exact.Search(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[int]bool{}
+		for _, r := range b {
+			want[r.Row] = true
+		}
+		for _, r := range a {
+			if want[r.Row] {
+				hits++
+			}
+		}
+		total += len(b)
+	}
+	if total == 0 {
+		return 1
+	}
+	return float64(hits) / float64(total)
+}
+
+// forced returns a view of ix sharing its vectors and graph that answers
+// filtered queries with one strategy.
+func (ix *Index) forced(s strategy) *Index {
+	return &Index{cfg: ix.cfg, dim: ix.dim, n: ix.n, vecs: ix.vecs, stride: ix.stride, inner: ix.inner, g: ix.g, sample: ix.sample, force: s}
+}
