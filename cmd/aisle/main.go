@@ -20,6 +20,7 @@ Usage:
   aisle models inspect [flags] FILE    describe an ONNX file (and suggest a config.yaml)
   aisle infer [flags]                  send one inference request from JSON
   aisle recommend [flags] ITEM...      cart recommendations from a running server
+  aisle replay [flags]                 replay recorded orders as a click-stream (JSON lines)
   aisle version                        print the version
 
 Run "aisle <command> -h" for the flags of a command.
@@ -51,6 +52,8 @@ func run(ctx context.Context, args []string) error {
 		return infer(ctx, args[1:], os.Stdout)
 	case "recommend":
 		return recommendCmd(ctx, args[1:], os.Stdout)
+	case "replay":
+		return replayCmd(args[1:], os.Stdout, os.Stderr)
 	case "version":
 		fmt.Println("aisle", version)
 		return nil
