@@ -60,6 +60,9 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	w := stdout
 	if *out != "-" {
+		if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
+			return err
+		}
 		f, err := os.Create(*out)
 		if err != nil {
 			return err
