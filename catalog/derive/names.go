@@ -45,12 +45,24 @@ var units = map[string]string{
 // (gallon, half gallon, quart, pint, dozen), else "". Nutrient amounts in a
 // name ("Fiber 4g") are read as sizes too: the rule sees words, not meaning.
 func Size(name string) string {
+	if !strings.ContainsAny(name, "0123456789") {
+		return wordSize(name)
+	}
 	if m := sizeRe.FindStringSubmatch(name); m != nil {
 		unit := strings.ToLower(strings.Join(strings.Fields(m[2]), ""))
 		return trimNumber(m[1]) + " " + units[unit]
 	}
 	if m := packOfRe.FindStringSubmatch(name); m != nil {
 		return trimNumber(m[1]) + " pack"
+	}
+	return wordSize(name)
+}
+
+func wordSize(name string) string {
+	lower := strings.ToLower(name)
+	if !strings.Contains(lower, "gallon") && !strings.Contains(lower, "quart") &&
+		!strings.Contains(lower, "pint") && !strings.Contains(lower, "dozen") {
+		return "" // no size word: skip the regular expressions
 	}
 	for _, w := range wordSizes {
 		if w.re.MatchString(name) {
@@ -95,16 +107,26 @@ var flavours = []string{
 // above, matched on whole words, case-insensitively; "" when none occurs.
 // The result is the vocabulary entry ("mint chocolate chip").
 func Flavour(name string) string {
-	text := " " + normWords(name) + " "
-	best, at := "", len(text)
-	for _, f := range flavours {
-		i := strings.Index(text, " "+f+" ")
-		if i >= 0 && (i < at || i == at && len(f) > len(best)) {
-			best, at = f, i
+	words := strings.Fields(normWords(name))
+	for i := range words {
+		for n := min(maxFlavourWords, len(words)-i); n > 0; n-- {
+			if f := strings.Join(words[i:i+n], " "); flavourSet[f] {
+				return f
+			}
 		}
 	}
-	return best
+	return ""
 }
+
+// flavourSet and maxFlavourWords index the vocabulary by its word sequences.
+var flavourSet, maxFlavourWords = func() (map[string]bool, int) {
+	set, most := map[string]bool{}, 0
+	for _, f := range flavours {
+		set[f] = true
+		most = max(most, len(strings.Fields(f)))
+	}
+	return set, most
+}()
 
 // normWords lowercases a name and turns every separator except '&', '\”,
 // '-' and '%' into a single space, so "Vanilla, Bean" reads "vanilla bean".
