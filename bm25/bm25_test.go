@@ -1,9 +1,13 @@
 package bm25
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -148,5 +152,31 @@ func BenchmarkSearch(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		ix.Search("organic vanilla greek yogurt", 10, nil)
+	}
+}
+
+// TestGroceriesNames searches the default repository's item names.
+func TestGroceriesNames(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "models", "catalog.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n")[1:] {
+		var item struct{ Name string }
+		if err := json.Unmarshal([]byte(line), &item); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, item.Name)
+	}
+	ix, err := New(names, Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]string{"whole milk": "whole milk", "baking": "baking powder", "buns": "rolls/buns", "UHT milk": "UHT-milk"} {
+		hits := ix.Search(q, 1, nil)
+		if len(hits) == 0 || names[hits[0].Doc] != want {
+			t.Errorf("Search(%q) = %v, want %q first", q, hits, want)
+		}
 	}
 }
