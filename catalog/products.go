@@ -81,6 +81,10 @@ type Catalog struct {
 	lineOf []int // file line of each item, for duplicate errors; nil once parsed
 }
 
+// Empty returns a catalogue without items, for serving without a
+// catalogue file (NewStatic(Empty())).
+func Empty() *Catalog { return &Catalog{Hash: hashOf(nil), byID: map[string]int{}} }
+
 // Len returns the number of items.
 func (c *Catalog) Len() int { return len(c.items) }
 

@@ -161,6 +161,11 @@ func TestStatic(t *testing.T) {
 	if s.Check() {
 		t.Error("static store reloaded")
 	}
+	if e := NewStatic(Empty()); e.Catalog().Len() != 0 {
+		t.Error("Empty has items")
+	} else if _, ok := e.ItemAttributes("1"); ok {
+		t.Error("Empty has attributes")
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if err := s.Run(ctx); err != nil || s.Catalog() != c {
