@@ -1,7 +1,8 @@
-// Package catalog reads the item tables and item-embedding matrices the
-// offline exporters write (format in docs/CONVENTIONS.md): a TSV of ids and
-// names, and a float32 matrix whose row r belongs to TSV line r.
 package catalog
+
+// This file reads the item tables and item-embedding matrices the offline
+// exporters write (format in docs/CONVENTIONS.md): a TSV of ids and names,
+// and a float32 matrix whose row r belongs to TSV line r.
 
 import (
 	"bufio"

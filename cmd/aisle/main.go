@@ -24,6 +24,7 @@ Usage:
   aisle events send [flags] FILE       send protojson Event lines (JSONL) to a running server
   aisle features load|get|instacart    long-term features: bulk load, show a guest, compute from Instacart
   aisle aggregate [flags]              fold events from Redis into guest features (separate worker process)
+  aisle replay [flags]                 replay recorded orders as a click-stream (JSON lines)
   aisle version                        print the version
 
 Run "aisle <command> -h" for the flags of a command.
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string) error {
 		return featuresCmd(ctx, args[1:], os.Stdout)
 	case "aggregate":
 		return aggregateCmd(ctx, args[1:])
+	case "replay":
+		return replayCmd(args[1:], os.Stdout, os.Stderr)
 	case "version":
 		fmt.Println("aisle", version)
 		return nil

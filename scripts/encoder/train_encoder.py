@@ -262,6 +262,21 @@ def rank_single(label, score_fn, queries, targets, n_cand, chunk=256):
     return acc.result()
 
 
+def rrf_scores(lists, depth, k=60.0):
+    """Fused scores sum(1 / (k + rank)) over rankings; lists holds ([q, N] scores, matching_only)."""
+    out = np.zeros(lists[0][0].shape, dtype=np.float64)
+    for s, matching_only in lists:
+        for r in range(s.shape[0]):
+            row = s[r]
+            srt = np.sort(row)[::-1]
+            rank = np.searchsorted(-srt, -row, side="left") + 1  # competition rank: ties share the best
+            keep = row > 0 if matching_only else np.ones(len(row), dtype=bool)
+            if depth is not None:
+                keep &= rank <= depth
+            out[r] += np.where(keep, 1.0 / (k + rank), 0.0)
+    return out
+
+
 def evaluate(model, tok, items, held, seed, fast):
     """All protocols, for the encoder, BM25 and random. Returns {protocol: {method: metrics}}."""
     rng = random.Random(seed + 7)
@@ -288,7 +303,16 @@ def evaluate(model, tok, items, held, seed, fast):
     def rnd_scores(qs):
         return rnd.random((len(qs), len(names)), dtype=np.float32)
 
-    methods = [("encoder", enc_scores), ("bm25", bm_scores), ("random", rnd_scores)]
+    def hybrid(depth):
+        # Reciprocal rank fusion (k = 60) of the encoder's and BM25's rankings, as fusion.RRF
+        # serves it: BM25 ranks only the names sharing a term (score > 0), and each list is
+        # cut at `depth` (None: the whole catalogue); tied scores share their best rank.
+        def fn(qs):
+            return rrf_scores([(enc_scores(qs), False), (bm_scores(qs), True)], depth)
+        return fn
+
+    methods = [("encoder", enc_scores), ("bm25", bm_scores), ("hybrid (RRF)", hybrid(None)),
+               ("hybrid (RRF, 100 + 100)", hybrid(100)), ("random", rnd_scores)]
     groups_arr = np.asarray(groups)
 
     def oracle_scores(qs):  # every product of the queried group tied first: the protocol's ceiling

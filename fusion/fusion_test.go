@@ -1,0 +1,66 @@
+package fusion
+
+import (
+	"math"
+	"slices"
+	"testing"
+)
+
+func ids[K comparable](hits []Hit[K]) []K {
+	var out []K
+	for _, h := range hits {
+		out = append(out, h.ID)
+	}
+	return out
+}
+
+// TestRRF checks scores computed by hand with k = 60:
+//
+//	encoder: [yogurt, milk, cream]    bm25: [milk, butter, yogurt]
+//	yogurt = 1/61 + 1/63 = 0.0322664    milk = 1/62 + 1/61 = 0.0325225
+//	cream  = 1/63        = 0.0158730    butter = 1/62     = 0.0161290
+func TestRRF(t *testing.T) {
+	got := RRF(0, []string{"yogurt", "milk", "cream"}, []string{"milk", "butter", "yogurt"})
+	if want := []string{"milk", "yogurt", "butter", "cream"}; !slices.Equal(ids(got), want) {
+		t.Fatalf("order %v, want %v", ids(got), want)
+	}
+	for i, s := range []float64{1.0/62 + 1.0/61, 1.0/61 + 1.0/63, 1.0 / 62, 1.0 / 63} {
+		if math.Abs(got[i].Score-s) > 1e-12 {
+			t.Errorf("%s score %v, want %v", got[i].ID, got[i].Score, s)
+		}
+	}
+	if !slices.Equal(got[0].Ranks, []int{2, 1}) || !slices.Equal(got[2].Ranks, []int{0, 2}) {
+		t.Errorf("ranks: milk %v butter %v", got[0].Ranks, got[2].Ranks)
+	}
+}
+
+func TestTiesAndRepeats(t *testing.T) {
+	// a and b tie on score (1/61 + 1/62 each); a and b both have best rank
+	// 1, so first appearance decides: a.
+	got := RRF(60, []int{1, 2}, []int{2, 1})
+	if !slices.Equal(ids(got), []int{1, 2}) || got[0].Score != got[1].Score {
+		t.Errorf("tie: %v", got)
+	}
+	// A repeat within a list counts once, at its first position.
+	got = RRF(60, []int{7, 7, 8})
+	if len(got) != 2 || math.Abs(got[0].Score-1.0/61) > 1e-12 || got[1].Score != 1.0/63 {
+		t.Errorf("repeat: %+v", got)
+	}
+	if got := RRF[int](60); len(got) != 0 {
+		t.Errorf("no lists: %v", got)
+	}
+}
+
+func TestWeighted(t *testing.T) {
+	// Weight 2 on the second list: its second place, butter (2/62), passes
+	// the first list's first place, yogurt (1/61).
+	got := Weighted(60, []float64{1, 2}, []string{"yogurt", "milk"}, []string{"milk", "butter"})
+	if want := []string{"milk", "butter", "yogurt"}; !slices.Equal(ids(got), want) {
+		t.Errorf("order %v, want %v (scores %+v)", ids(got), want, got)
+	}
+	// Weight 0 keeps the ranks, not the score.
+	got = Weighted(60, []float64{1, 0}, []string{"a"}, []string{"b", "a"})
+	if got[0].ID != "a" || got[1].Score != 0 || !slices.Equal(got[1].Ranks, []int{0, 1}) {
+		t.Errorf("zero weight: %+v", got)
+	}
+}
