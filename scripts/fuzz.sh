@@ -37,6 +37,22 @@ if [ -n "${FUZZ_PARALLEL:-}" ]; then
 	parallel=(-parallel "$FUZZ_PARALLEL")
 fi
 
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# record appends the run's summary to $AISLE_RELIABILITY_OUT in the format
+# of internal/reliability: executions as bad inputs, a failing input as a failed
+# call (scripts/reliability.sh renders these into RELIABILITY.md).
+record() {
+	local pkg=${1#./} name=$2 rc=$3 execs passed=true failed=0
+	execs=$(grep -o 'execs: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+	if [ "$rc" -ne 0 ]; then
+		passed=false failed=1
+	fi
+	printf '{"test":"%s","package":"%s","load":"go test -fuzz for %s, %s workers","faults":"mutated inputs from the seed corpus (testdata/fuzz/%s and f.Add)","bad_inputs":%d,"calls":0,"failed":%d,"lost":0,"passed":%s,"short":false,"time":"%s"}\n' \
+		"$name" "$pkg" "$duration" "${FUZZ_PARALLEL:-GOMAXPROCS}" "$name" "${execs:-0}" "$failed" "$passed" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$AISLE_RELIABILITY_OUT"
+}
+
 ran=0
 for t in "${targets[@]}"; do
 	read -r pkg name <<<"$t"
@@ -44,8 +60,15 @@ for t in "${targets[@]}"; do
 		continue
 	fi
 	echo "== $name ($pkg, $duration)"
-	go test -run '^$' -fuzz "^${name}\$" -fuzztime "$duration" "${parallel[@]}" "$pkg"
+	rc=0
+	go test -run '^$' -fuzz "^${name}\$" -fuzztime "$duration" "${parallel[@]}" "$pkg" 2>&1 | tee "$log" || rc=$?
 	ran=$((ran + 1))
+	if [ -n "${AISLE_RELIABILITY_OUT:-}" ]; then
+		record "$pkg" "$name" "$rc"
+	fi
+	if [ "$rc" -ne 0 ]; then
+		exit "$rc"
+	fi
 done
 if [ "$ran" -eq 0 ]; then
 	echo "fuzz.sh: no target named $*" >&2
