@@ -4,17 +4,22 @@ GO ?= go
 export CGO_ENABLED := 1
 export ONNXRUNTIME_LIB ?= $(CURDIR)/third_party/onnxruntime/libonnxruntime.so.1
 
-.PHONY: run test build setup setup-redis onnx-testdata proto testmodels bench verify clean
+.PHONY: run test fuzz build setup setup-redis onnx-testdata proto testmodels bench verify clean
 
 ## run: fetch ONNX Runtime, build aisle and serve the default model repository
 run: build
 	./bin/aisle serve --models models
 
-## test: fetch ONNX Runtime, Redis and the ONNX conformance data and run every test with the race detector, then smoke-run the benchmarks
+## test: fetch ONNX Runtime, Redis and the ONNX conformance data and run every test with the race detector, then smoke-run the benchmarks and the fuzz targets (5s each)
 test: setup setup-redis onnx-testdata
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+	./scripts/fuzz.sh 5s
+
+## fuzz: run every fuzz target for FUZZTIME each (default 5m; scripts/fuzz.sh)
+fuzz: setup
+	./scripts/fuzz.sh $(or $(FUZZTIME),5m)
 
 ## build: compile bin/aisle
 build: setup

@@ -72,6 +72,9 @@ func validateTensors(kind string, ts []TensorConfig) error {
 				return fmt.Errorf("%w: %s %s: dim %d must be -1 or >= 0", ErrConfig, kind, t.Name, d)
 			}
 		}
+		if n := probeElements(t.Dims, 1); n < 0 || n > maxProbeElements {
+			return fmt.Errorf("%w: %s %s: dims %v hold more than %d elements", ErrConfig, kind, t.Name, t.Dims, maxProbeElements)
+		}
 		if t.Ragged && len(t.Dims) == 0 {
 			return fmt.Errorf("%w: %s %s: ragged needs at least one non-batch dim", ErrConfig, kind, t.Name)
 		}
@@ -109,7 +112,10 @@ func validateIndexOf(ins []TensorConfig) error {
 
 func validateRange(kind string, t *TensorConfig) error {
 	switch {
-	case t.Range == nil:
+	case len(t.Range) == 0:
+		// "range: []" states no range, as an absent key does (FuzzParseConfig
+		// found the config's own YAML, which writes it so, refused).
+		t.Range = nil
 		return nil
 	case kind != "inputs":
 		return fmt.Errorf("%w: %s %s: range applies to inputs only", ErrConfig, kind, t.Name)
@@ -249,7 +255,29 @@ func (c *Config) validateWarmup() error {
 					return fmt.Errorf("%w: model_warmup[%d] input %s: dims must be >= 1", ErrConfig, i, name)
 				}
 			}
+			if n := probeElements(in.Dims, w.BatchSize); n < 0 || n > maxProbeElements {
+				return fmt.Errorf("%w: model_warmup[%d] input %s: batch_size %d and dims %v hold more than %d elements",
+					ErrConfig, i, name, w.BatchSize, in.Dims, maxProbeElements)
+			}
 		}
 	}
 	return nil
+}
+
+// maxProbeElements bounds the tensors load builds from a config alone (the
+// probe of ones and the warm-up requests): 2^28 elements, 2 GiB at 8 bytes,
+// far above any real model's one-row input. Without it a config with dims
+// [2^32, 2^32] was accepted, and its element count overflows to -1, which
+// makes zeros (warmup.go) call make with a negative length at load.
+const maxProbeElements = 1 << 28
+
+// probeElements returns the elements of one request of batch rows (0 means
+// 1) with dims, a free dim (-1) counted as 1; -1 when that overflows.
+func probeElements(dims []int64, batch int) int64 {
+	shape := make([]int64, 0, len(dims)+1)
+	shape = append(shape, int64(max(batch, 1)))
+	for _, d := range dims {
+		shape = append(shape, max(d, 1))
+	}
+	return tensor.NumElements(shape)
 }

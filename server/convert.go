@@ -57,7 +57,11 @@ func fromRaw(t *tensor.Tensor, b []byte, n int64) error {
 		t.Strings = s
 		return err
 	}
-	if want := n * int64(t.DType.Size()); int64(len(b)) != want {
+	want := t.ByteSize() // -1 when the byte count overflows
+	if want < 0 {
+		return fmt.Errorf("shape %s of %s needs more bytes than a request can hold", excerpt.Shape(t.Shape), t.DType)
+	}
+	if int64(len(b)) != want {
 		return fmt.Errorf("raw contents have %d bytes; shape %s of %s needs %d", len(b), excerpt.Shape(t.Shape), t.DType, want)
 	}
 	t.Data = b

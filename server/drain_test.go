@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/aisle-ai/aisle/internal/reliability"
 )
 
 func readyz(h http.Handler) int {
@@ -60,4 +62,5 @@ func TestReadyzFirstInDrain(t *testing.T) {
 	}
 	cancel()
 	<-stopped
+	reliability.Write(t, reliability.Record{Package: "server", Load: "1 health Watch stream in flight", Faults: "shutdown begun with the stream open: /readyz must answer 503 and Stop must wait for the stream", Calls: 1})
 }

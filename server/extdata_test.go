@@ -10,6 +10,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	pb "github.com/aisle-ai/aisle/proto/inference"
+
+	"github.com/aisle-ai/aisle/internal/reliability"
 )
 
 // extdataFiles copies testdata/extdata/<src> (model.onnx and any weights)
@@ -88,6 +90,7 @@ func TestExternalDataServed(t *testing.T) {
 	}
 	ts := startServer(t, root, 0)
 	ctx := testCtx(t)
+	reliability.Write(t, reliability.Record{Package: "server", Load: "one server loading 5 models, 4 ModelInfer calls", Faults: "hostile model files: external data at ../../etc/passwd and at /etc/passwd, a model file and a version folder linked out of the repository", BadInputs: 4, Calls: 4})
 
 	t.Run("legit weights beside the model", func(t *testing.T) {
 		resp, err := ts.client.ModelInfer(ctx, &pb.ModelInferRequest{ModelName: "legit",

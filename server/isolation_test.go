@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/aisle-ai/aisle/graphnn"
+	"github.com/aisle-ai/aisle/internal/reliability"
 	aislepb "github.com/aisle-ai/aisle/proto/aisle/v1"
 	pb "github.com/aisle-ai/aisle/proto/inference"
 	"github.com/aisle-ai/aisle/tensor"
@@ -191,6 +192,7 @@ func TestBadRequestsFailAlone(t *testing.T) {
 		t.Error(f)
 	}
 	t.Logf("%d good calls, %d bad calls", goodN.Load(), badN.Load())
+	reliability.Write(t, reliability.Record{Package: "server", Load: fmt.Sprintf("%d clients × %d good calls (EmbedQuery, RecommendCart, ModelInfer on 3 models) beside %d clients sending bad requests nonstop", 3*len(goodCalls), rounds, len(badCalls)), Faults: "token ids past the vocabulary and graph indexes past the nodes or the item table: refused by config ranges, or failing inside ONNX Runtime in batches shared with good calls", BadInputs: badN.Load(), Calls: goodN.Load(), Failed: int64(len(failures))})
 	// The bad requests that reach the runtime shared batches with good
 	// ones: otherwise no batch would have been split.
 	for _, model := range []string{"encoder-raw", "gnn-raw"} {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	pb "github.com/aisle-ai/aisle/proto/inference"
+
+	"github.com/aisle-ai/aisle/internal/reliability"
 )
 
 // loopInfer calls ModelInfer on the latest version until stop, recording
@@ -100,6 +102,7 @@ func TestHotReload(t *testing.T) {
 
 	stop()
 	wg.Wait()
+	reliability.Write(t, reliability.Record{Package: "server", Load: "4 clients calling ModelInfer in a loop; repository polled every 20ms", Faults: "4 model file changes under load: new v2, corrupt v3 (half a file), v2 replaced in place, garbage written over the serving v2", BadInputs: 2, Calls: loop.calls.Load(), Failed: loop.failures.Load(), Lost: loop.failures.Load()})
 	if f := loop.failures.Load(); f != 0 {
 		t.Fatalf("%d of %d requests failed during swaps; first: %v", f, loop.calls.Load(), loop.firstErr.Load())
 	}

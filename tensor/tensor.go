@@ -3,6 +3,7 @@ package tensor
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/aisle-ai/aisle/excerpt"
 )
@@ -44,11 +45,14 @@ func (t *Tensor) NumElements() int64 { return NumElements(t.Shape) }
 // ByteSize returns the number of data bytes t's shape and type require, or
 // -1 for BYTES or an invalid shape.
 func (t *Tensor) ByteSize() int64 {
-	n := t.NumElements()
-	if n < 0 || t.DType.Size() == 0 {
+	n, size := t.NumElements(), int64(t.DType.Size())
+	// NumElements allows up to 2^62 elements; times an 8-byte type that
+	// wraps (to 0 for [2^31, 2^31] UINT64, which FuzzValidate found passing
+	// Validate with no data).
+	if n < 0 || size == 0 || n > math.MaxInt64/size {
 		return -1
 	}
-	return n * int64(t.DType.Size())
+	return n * size
 }
 
 // Validate checks that t's data agrees with its shape and type.
@@ -66,7 +70,7 @@ func (t *Tensor) Validate() error {
 				ErrShape, excerpt.Text(t.Name, excerpt.MaxBytes), len(t.Strings), excerpt.Shape(t.Shape), n)
 		}
 	default:
-		if want := n * int64(t.DType.Size()); int64(len(t.Data)) != want {
+		if want := t.ByteSize(); want < 0 || int64(len(t.Data)) != want {
 			return fmt.Errorf("%w: %s has %d bytes, shape %s of %s needs %d",
 				ErrShape, excerpt.Text(t.Name, excerpt.MaxBytes), len(t.Data), excerpt.Shape(t.Shape), t.DType, want)
 		}
