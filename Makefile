@@ -10,11 +10,12 @@ export ONNXRUNTIME_LIB ?= $(CURDIR)/third_party/onnxruntime/libonnxruntime.so.1
 run: build
 	./bin/aisle serve --models models
 
-## test: fetch ONNX Runtime and the ONNX conformance data and run every test with the race detector, then smoke-run the benchmarks
+## test: fetch ONNX Runtime and the ONNX conformance data and run every test with the race detector, then smoke-run the benchmarks and the load-test suite (scripts/bench/load.sh --smoke)
 test: setup onnx-testdata
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+	OUT=build/bench/smoke ./scripts/bench/load.sh --smoke
 
 ## build: compile bin/aisle
 build: setup
