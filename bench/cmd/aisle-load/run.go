@@ -27,9 +27,9 @@ type point struct {
 	OK          int              `json:"ok"`
 	Errors      map[string]int   `json:"errors,omitempty"` // by gRPC code
 	RPS         float64          `json:"rps"`              // OK responses per second
-	P50         float64          `json:"p50_ms"` // over OK responses
+	P50         float64          `json:"p50_ms"`           // over OK responses
 	P99         float64          `json:"p99_ms"`
-	ServerCores float64          `json:"server_cores"`      // server CPU seconds / wall seconds
+	ServerCores float64          `json:"server_cores"` // server CPU seconds / wall seconds
 	CPUPerReq   float64          `json:"server_cpu_us_per_request"`
 	Batches     map[string]int64 `json:"batch_size_hist,omitempty"` // le bucket → batches in the point
 	RowsPerBat  float64          `json:"rows_per_batch,omitempty"`
