@@ -184,6 +184,8 @@ func startServer(ctx context.Context, o options, grpcAddr, httpAddr string) (*se
 		return nil, err
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
+	// The server dies with this process even when it is killed outright.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return nil, err
