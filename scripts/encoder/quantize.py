@@ -106,6 +106,29 @@ def load_torch(onnx_path, vocab_size, heads=4):
     return model.eval()
 
 
+@torch.no_grad()
+def write_golden_int8(model_dir):
+    """golden_embeddings.int8.jsonl: each golden text's embedding as the INT8 graph computes it
+    alone in a batch (model.INT8 emulation), so server/int8_test.go checks ONNX Runtime's INT8
+    kernels against the emulation the quality figures come from."""
+    with open(os.path.join(model_dir, "vocab.txt"), encoding="utf-8") as f:
+        n = sum(1 for _ in f)
+    model = load_torch(os.path.join(model_dir, "1", "model.onnx"), n)
+    src, dst = os.path.join(model_dir, "golden_embeddings.jsonl"), os.path.join(model_dir, "golden_embeddings.int8.jsonl")
+    M.INT8["on"] = True
+    try:
+        with open(src, encoding="utf-8") as f, open(dst, "w", encoding="utf-8", newline="\n") as w:
+            for line in f:
+                g = json.loads(line)
+                x = torch.tensor([g["input_ids"]])
+                m = torch.ones_like(x)
+                emb = M.mean_pool(model(x, m, torch.zeros_like(x)), m)[0].numpy().astype(np.float32)
+                w.write(json.dumps({"text": g["text"], "input_ids": g["input_ids"], "embedding": [float(v) for v in emb]}, ensure_ascii=False) + "\n")
+    finally:
+        M.INT8["on"] = False
+    log("golden INT8: %s" % dst)
+
+
 def evaluate_both(model_dir, dataset, data, seed):
     import train_encoder as T
     from bert_tokenizer import BertTokenizer
@@ -145,6 +168,8 @@ def main():
     dst = os.path.join(args.model_dir, "1", "model.int8.onnx")
     n = quantize(src, dst)
     log("quantize: %d MatMuls -> INT8, %s (%d bytes) from %s (%d bytes)" % (n, dst, os.path.getsize(dst), src, os.path.getsize(src)))
+    if os.path.exists(os.path.join(args.model_dir, "golden_embeddings.jsonl")):
+        write_golden_int8(args.model_dir)
     if not args.eval:
         return
     import train_encoder as T
