@@ -10,12 +10,13 @@ export ONNXRUNTIME_LIB ?= $(CURDIR)/third_party/onnxruntime/libonnxruntime.so.1
 run: build
 	./bin/aisle serve --models models
 
-## test: fetch ONNX Runtime, Redis and the ONNX conformance data and run every test with the race detector, then smoke-run the benchmarks and the fuzz targets (5s each)
+## test: fetch ONNX Runtime, Redis and the ONNX conformance data and run every test with the race detector, then smoke-run the benchmarks, the fuzz targets (5s each) and the load-test suite (scripts/bench/load.sh --smoke)
 test: setup setup-redis onnx-testdata
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
 	./scripts/fuzz.sh 5s
+	OUT=build/bench/smoke ./scripts/bench/load.sh --smoke
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 5m; scripts/fuzz.sh)
 fuzz: setup

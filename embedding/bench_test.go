@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -31,8 +32,14 @@ var queryEncoderDir = filepath.Join("..", "models", "query-encoder")
 // benchModel loads models/query-encoder's config, encoder pipeline and ONNX
 // file, or skips.
 func benchModel(tb testing.TB) (*repository.Config, *Encoder, *inference.Model) {
+	return benchModelFile(tb, "model.onnx")
+}
+
+// benchModelFile is benchModel with another ONNX file of version 1
+// (model.int8.onnx, scripts/encoder/quantize.py).
+func benchModelFile(tb testing.TB, file string) (*repository.Config, *Encoder, *inference.Model) {
 	tb.Helper()
-	onnx := filepath.Join(queryEncoderDir, "1", "model.onnx")
+	onnx := filepath.Join(queryEncoderDir, "1", file)
 	if _, err := os.Stat(onnx); err != nil {
 		tb.Skipf("%s not found", onnx)
 	}
@@ -127,9 +134,19 @@ func (r *rawBatch) run(ctx context.Context) ([][]float32, error) {
 
 // BenchmarkEmbedRaw is the EmbedQuery LIMIT: batches of 1 to 64 copies of
 // benchQuery through tokenize → one Run → pool, on one session with 1 or 2
-// intra-op threads or on two single-threaded sessions side by side.
+// intra-op threads or on two single-threaded sessions side by side, for the
+// FP32 model (model=fp32) and its INT8 export (model=int8,
+// model.int8.onnx). Compare the two within one run: the machine is shared.
 func BenchmarkEmbedRaw(b *testing.B) {
-	_, enc, m := benchModel(b)
+	for _, prec := range []struct{ name, file string }{{"fp32", "model.onnx"}, {"int8", "model.int8.onnx"}} {
+		b.Run("model="+prec.name, func(b *testing.B) {
+			_, enc, m := benchModelFile(b, prec.file)
+			benchEmbedRaw(b, enc, m)
+		})
+	}
+}
+
+func benchEmbedRaw(b *testing.B, enc *Encoder, m *inference.Model) {
 	for _, l := range []struct{ sessions, threads int }{{1, 1}, {1, 2}, {2, 1}} {
 		for _, n := range []int{1, 2, 4, 8, 16, 32, 64} {
 			b.Run(fmt.Sprintf("layout=%dx%d/batch=%d", l.sessions, l.threads, n), func(b *testing.B) {
@@ -153,6 +170,7 @@ func BenchmarkEmbedRaw(b *testing.B) {
 				var wg sync.WaitGroup
 				b.ReportAllocs()
 				b.ResetTimer()
+				cpu0 := processCPU()
 				for _, r := range rs {
 					wg.Go(func() {
 						for next.Add(1) <= int64(b.N) {
@@ -167,8 +185,14 @@ func BenchmarkEmbedRaw(b *testing.B) {
 				}
 				wg.Wait()
 				b.StopTimer()
+				cpu := processCPU() - cpu0
 				b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "texts/s")
 				b.ReportMetric(float64(busy.Load())/1e6/float64(b.N), "ms/batch")
+				if cpu > 0 {
+					// Texts per CPU-second of the whole process: what one core
+					// yields, and far steadier than texts/s on a shared machine.
+					b.ReportMetric(float64(n*b.N)/cpu.Seconds(), "texts/cpu-s")
+				}
 			})
 		}
 	}
@@ -226,4 +250,14 @@ func servedEncoder(b *testing.B, threads int) (*repository.Version, *Encoder) {
 		b.Fatal("query-encoder has no text-encoder pipeline")
 	}
 	return v, enc
+}
+
+// processCPU is the user + system CPU time of this process so far (every
+// thread, ONNX Runtime's included); 0 where getrusage fails.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

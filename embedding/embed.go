@@ -43,6 +43,16 @@ func (e *Encoder) Embed(ctx context.Context, r Runner, texts []string) ([]Result
 		return nil, fmt.Errorf("%w: %v", ErrInvalidText, err)
 	}
 	out := make([]Result, len(texts))
+	if len(encs) == 1 {
+		// The common call (one query) runs on the caller's goroutine: no
+		// errgroup, goroutine or cancel context per request.
+		vec, err := e.embedOne(ctx, r, &encs[0])
+		if err != nil {
+			return nil, fmt.Errorf("text 0: %w", err)
+		}
+		out[0] = Result{Vector: vec, TokenCount: encs[0].TokenCount, Truncated: encs[0].Truncated}
+		return out, nil
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	// Enough texts in flight to fill a batch, without one large call
 	// flooding the model's bounded queue and starving other callers.

@@ -152,8 +152,30 @@ class _FastLinear(torch.autograd.Function):
 FAST_LINEAR = {"on": False}
 
 
+# INT8 emulation (scripts/encoder/quantize.py): when on, every Linear computes what the
+# quantized ONNX graph computes (DynamicQuantizeLinear of the whole input tensor, MatMulInteger
+# with the per-column int8 weights, rescale, bias), so the INT8 model is evaluated in torch.
+INT8 = {"on": False}
+
+
+def _int8_linear(x, layer):
+    w = layer.weight.detach()  # [out, in]
+    wscale = (w.abs().amax(dim=1) / 127.0).clamp(min=1e-12)  # per output column
+    wq = torch.round(w / wscale[:, None]).clamp(-127, 127)
+    lo, hi = min(float(x.min()), 0.0), max(float(x.max()), 0.0)
+    scale = (hi - lo) / 255.0 if hi > lo else 1.0
+    zp = float(min(max(round(-lo / scale), 0), 255))  # round half to even, as ONNX
+    xq = (torch.round(x / scale) + zp).clamp(0, 255) - zp
+    shape = x.shape
+    # Integer products summed in float32 are exact here: 255 * 127 * 512 < 2^24.
+    y = _mkldnn_mm_t(xq.reshape(-1, shape[-1]), wq) * (scale * wscale) + layer.bias
+    return y.view(*shape[:-1], y.shape[-1])
+
+
 def linear(x, layer):
     """layer(x) through oneDNN when FAST_LINEAR is on, else the plain nn.Linear."""
+    if INT8["on"]:
+        return _int8_linear(x, layer)
     if not FAST_LINEAR["on"]:
         return layer(x)
     shape = x.shape

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Trains, exports, evaluates and checks aisle's query encoder. See docs/models-encoder.md.
+# Trains, exports, evaluates and checks aisle's query encoder, and writes its INT8 export
+# (1/model.int8.onnx, scripts/encoder/quantize.py) with FP32-vs-INT8 tables in build/encoder/*/eval-int8.md.
+# See docs/models-encoder.md.
 #
 #   scripts/encoder/train.sh              # default model (Groceries) -> models/query-encoder/
 #   scripts/encoder/train.sh --instacart  # also the Instacart model -> build/encoder/instacart/
@@ -55,10 +57,12 @@ run_checks() { # $1 = model repository folder, $2 = tokcheck.jsonl, $3 = golden 
 }
 
 "$py" scripts/encoder/train_encoder.py --dataset groceries --eval --data "$data"
+"$py" scripts/encoder/quantize.py --eval --dataset groceries --data "$data" models/query-encoder
 run_checks models/query-encoder build/encoder/groceries/tokcheck.jsonl models/query-encoder/golden_embeddings.jsonl
 
 if [ "$instacart" = 1 ]; then
   "$py" scripts/encoder/train_encoder.py --dataset instacart --eval --data "$data"
+  "$py" scripts/encoder/quantize.py --eval --dataset instacart --data "$data" build/encoder/instacart/query-encoder-instacart
   run_checks build/encoder/instacart/query-encoder-instacart build/encoder/instacart/tokcheck.jsonl \
     build/encoder/instacart/query-encoder-instacart/golden_embeddings.jsonl
 fi

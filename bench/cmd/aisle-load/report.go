@@ -1,0 +1,73 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// report writes results.json (every point), results.md (tables) and the plots.
+func report(o options, ss []*scenario, pts []point) error {
+	j, err := json.MarshalIndent(pts, "", " ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(o.out, "results.json"), j, 0o644); err != nil {
+		return err
+	}
+	var b strings.Builder
+	host, _ := os.Hostname()
+	fmt.Fprintf(&b, "# aisle load test\n\n%s, %d cores visible to the client (host %s), %s per point, closed-loop compiled Go client sharing the server's cores.\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), numCPU(), host, o.dur)
+	fmt.Fprintf(&b, "| scenario | RPC | c | ok rps | p50 ms | p99 ms | server cores | server CPU µs/req | rps per server core | rows/batch | errors |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	rpc := map[string]string{}
+	for _, s := range ss {
+		rpc[s.name] = s.rpc
+	}
+	for _, p := range pts {
+		perCore := 0.0
+		if p.ServerCores > 0 {
+			perCore = p.RPS / p.ServerCores
+		}
+		fmt.Fprintf(&b, "| %s | %s | %d | %.0f | %.2f | %.2f | %.2f | %.0f | %.0f | %.1f | %s |\n",
+			p.Scenario, rpc[p.Scenario], p.Concurrency, p.RPS, p.P50, p.P99, p.ServerCores, p.CPUPerReq, perCore, p.RowsPerBat, errText(p.Errors))
+	}
+	b.WriteString("\n## Best rate with p99 ≤ 50 ms\n\n| scenario | c | ok rps | p99 ms | rps per server core |\n|---|---:|---:|---:|---:|\n")
+	for _, s := range ss {
+		var best *point
+		for i := range pts {
+			p := &pts[i]
+			if p.Scenario == s.name && p.P99 <= 50 && len(p.Errors) == 0 && (best == nil || p.RPS > best.RPS) {
+				best = p
+			}
+		}
+		if best != nil {
+			fmt.Fprintf(&b, "| %s | %d | %.0f | %.2f | %.0f |\n", s.name, best.Concurrency, best.RPS, best.P99, best.RPS/max(best.ServerCores, 1e-9))
+		}
+	}
+	files, err := plots(o.out, ss, pts)
+	if err != nil {
+		return err
+	}
+	b.WriteString("\n## Plots\n\n")
+	for _, f := range files {
+		fmt.Fprintf(&b, "- [%s](%s)\n", f, f)
+	}
+	return os.WriteFile(filepath.Join(o.out, "results.md"), []byte(b.String()), 0o644)
+}
+
+func errText(m map[string]int) string {
+	if len(m) == 0 {
+		return ""
+	}
+	ks := make([]string, 0, len(m))
+	for k, v := range m {
+		ks = append(ks, fmt.Sprintf("%s %d", k, v))
+	}
+	slices.Sort(ks)
+	return strings.Join(ks, ", ")
+}

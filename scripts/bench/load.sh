@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# aisle's load-test suite in one command: builds bin/aisle and the load client
+# (bench/, its own Go module), serves a copy of models/ (plus the BERT-sized
+# bench-encoder when it is built) on loopback, drives every RPC scenario with
+# held-out Groceries carts and queries, stops the server and writes
+# build/bench/load/{results.md,results.json,*.png,requests/*.json}.
+#
+# usage: scripts/bench/load.sh [--smoke] [aisle-load flags...]
+#   --smoke   CI: every scenario at c=1 and 8 for 0.2 s (seconds in all), figures not asserted
+#   full run  c = 1,4,16,64,256,512 for 3 s each, then the bench-encoder at 8..128 tokens (~4 min)
+#   e.g.      scripts/bench/load.sh -only embed,cart -c 1,64 -d 5s
+# env: OUT (default build/bench/load), SERVE_FLAGS (extra `aisle serve` flags),
+#      ENCODER_FILE (model.onnx or model.int8.onnx: which query-encoder file to serve)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+out=${OUT:-build/bench/load}
+smoke=0
+[ "${1:-}" = --smoke ] && smoke=1
+make -s build >/dev/null
+(cd bench && go build -o ../build/bench/bin/aisle-load ./cmd/aisle-load)
+
+repo=$out/repo
+rm -rf "$repo"
+mkdir -p "$repo"
+cp -r models/query-encoder models/cart-gnn models/mlp models/surfaces.yaml "$repo/"
+if [ -n "${ENCODER_FILE:-}" ]; then
+  sed -i "1i default_model_filename: $ENCODER_FILE" "$repo/query-encoder/config.yaml"
+fi
+# The BERT-sized encoder (positions up to 128) for the sequence-length sweep:
+# built by scripts/bench/make_encoder.py (python3-torch) in a full run.
+if [ "$smoke" = 0 ] && [ ! -f build/bench/models/bench-encoder/1/model.onnx ] && /usr/bin/python3 -c 'import torch, onnx' 2>/dev/null; then
+  /usr/bin/python3 scripts/bench/make_encoder.py >/dev/null
+fi
+if [ -f build/bench/models/bench-encoder/1/model.onnx ]; then
+  mkdir -p "$repo/bench-encoder/1"
+  cp build/bench/models/bench-encoder/1/model.onnx "$repo/bench-encoder/1/"
+  cat >"$repo/bench-encoder/config.yaml" <<'YAML'
+max_batch_size: 64
+inputs:
+  - {name: input_ids, data_type: INT64, dims: [-1], ragged: true}
+  - {name: attention_mask, data_type: INT64, dims: [-1], ragged: true}
+  - {name: token_type_ids, data_type: INT64, dims: [-1], ragged: true}
+outputs:
+  - {name: embedding, data_type: FP32, dims: [256]}
+instance_group: [{count: 1, kind: KIND_CPU}]
+runtime: {intra_op_threads: 2, inter_op_threads: 1}
+dynamic_batching: {max_queue_delay_microseconds: 2000, default_queue_policy: {max_queue_size: 4096}}
+YAML
+fi
+exec build/bench/bin/aisle-load -root . -server bin/aisle -models "$repo" -out "$out" \
+  -serve-flags "${SERVE_FLAGS:-}" "$@"

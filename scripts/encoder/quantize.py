@@ -1,0 +1,189 @@
+#!/usr/bin/python3
+"""INT8 dynamic quantization of aisle's query encoder: model.onnx -> model.int8.onnx, and its evaluation.
+
+  /usr/bin/python3 scripts/encoder/quantize.py [MODEL_DIR]                 # models/query-encoder by default
+  /usr/bin/python3 scripts/encoder/quantize.py --eval --dataset instacart \\
+      build/encoder/instacart/query-encoder-instacart                      # + FP32 vs INT8 retrieval tables
+
+ONNX Runtime's Python quantizer is not installable here (no PyPI), so the graph is rewritten with
+python3-onnx alone, the way that tool's dynamic mode writes it: every MatMul whose second input is
+a weight becomes
+
+    DynamicQuantizeLinear(x) -> MatMulInteger(x_u8, W_s8, x_zp) -> Cast(float) -> Mul(x_scale * w_scale)
+
+with W quantized symmetrically to int8 per output column (zero point 0) and the activation
+quantized per tensor to uint8 at run time. ONNX Runtime fuses the pattern into its
+DynamicQuantizeMatMul kernel. Attention's activation x activation MatMuls, LayerNorm, GELU,
+softmax and the embedding tables stay FP32. The served file is chosen by the model's config:
+`default_model_filename: model.int8.onnx` (docs/models-encoder.md, "INT8").
+
+--eval loads the FP32 weights back from model.onnx into scripts/encoder/model.py's torch module
+and runs train_encoder.py's evaluation twice: as FP32, then with model.INT8 on, which computes
+what the quantized graph computes (same rounding, same per-tensor activation range per batch).
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import onnx
+import torch
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+REPO = os.path.dirname(os.path.dirname(HERE))
+
+import model as M  # noqa: E402
+
+
+def log(*a):
+    print(*a, flush=True)
+
+
+def quantize(src, dst):
+    """Writes dst, the INT8 dynamic-quantized copy of the FP32 encoder at src. Returns the count of MatMuls rewritten."""
+    m = onnx.load(src)
+    g = m.graph
+    inits = {i.name: i for i in g.initializer}
+    nodes, done, used = [], 0, set()
+    for n in g.node:
+        if n.op_type != "MatMul" or n.input[1] not in inits:
+            nodes.append(n)
+            continue
+        w = numpy_helper.to_array(inits[n.input[1]]).astype(np.float32)  # [K, N]
+        wscale = np.maximum(np.abs(w).max(axis=0) / 127.0, 1e-12).astype(np.float32)  # per column
+        wq = np.clip(np.round(w / wscale), -127, 127).astype(np.int8)
+        p = "%s_q%d" % (n.input[1].replace(":", "_"), done)
+        used.add(n.input[1])
+        g.initializer.extend([numpy_helper.from_array(wq, p + "_w"), numpy_helper.from_array(wscale, p + "_wscale")])
+        x, y = n.input[0], n.output[0]
+        nodes += [
+            helper.make_node("DynamicQuantizeLinear", [x], [p + "_x", p + "_xs", p + "_xzp"], name=p + "_dql"),
+            helper.make_node("MatMulInteger", [p + "_x", p + "_w", p + "_xzp"], [p + "_i32"], name=p + "_mmi"),
+            helper.make_node("Mul", [p + "_xs", p + "_wscale"], [p + "_scale"], name=p + "_scales"),
+            helper.make_node("Cast", [p + "_i32"], [p + "_f32"], to=TensorProto.FLOAT, name=p + "_cast"),
+            helper.make_node("Mul", [p + "_f32", p + "_scale"], [y], name=p + "_rescale"),
+        ]
+        done += 1
+    # Drop the FP32 weights nothing reads any more.
+    still = {i for nd in nodes for i in nd.input}
+    keep = [i for i in g.initializer if i.name not in used or i.name in still]
+    del g.initializer[:]
+    g.initializer.extend(keep)
+    del g.node[:]
+    g.node.extend(nodes)
+    onnx.checker.check_model(m)
+    onnx.save(m, dst)
+    return done
+
+
+def load_torch(onnx_path, vocab_size, heads=4):
+    """The torch BertEncoder whose weights are model.onnx's initializers (MatMul weights matched to
+    their Linear through the bias the following Add reads)."""
+    m = onnx.load(onnx_path)
+    inits = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+    consumers = {}
+    for n in m.graph.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+    state = {k: torch.from_numpy(v.copy()) for k, v in inits.items() if not k.startswith("onnx::")}
+    for n in m.graph.node:
+        if n.op_type == "MatMul" and n.input[1] in inits:
+            adds = [c for c in consumers.get(n.output[0], []) if c.op_type == "Add"]
+            bias = next(i for a in adds for i in a.input if i.endswith(".bias"))
+            state[bias[: -len(".bias")] + ".weight"] = torch.from_numpy(inits[n.input[1]].T.copy())
+    hidden = state["word.weight"].shape[1]
+    layers = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("layers."))
+    cfg = M.EncoderConfig(vocab_size, hidden=hidden, layers=layers, heads=heads, ffn=state["layers.0.ff1.weight"].shape[0],
+                          max_positions=state["position.weight"].shape[0])
+    model = M.BertEncoder(cfg)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise SystemExit("quantize.py: weights do not match the torch module: missing %s unexpected %s" % (missing, unexpected))
+    return model.eval()
+
+
+@torch.no_grad()
+def write_golden_int8(model_dir):
+    """golden_embeddings.int8.jsonl: each golden text's embedding as the INT8 graph computes it
+    alone in a batch (model.INT8 emulation), so server/int8_test.go checks ONNX Runtime's INT8
+    kernels against the emulation the quality figures come from."""
+    with open(os.path.join(model_dir, "vocab.txt"), encoding="utf-8") as f:
+        n = sum(1 for _ in f)
+    model = load_torch(os.path.join(model_dir, "1", "model.onnx"), n)
+    src, dst = os.path.join(model_dir, "golden_embeddings.jsonl"), os.path.join(model_dir, "golden_embeddings.int8.jsonl")
+    M.INT8["on"] = True
+    try:
+        with open(src, encoding="utf-8") as f, open(dst, "w", encoding="utf-8", newline="\n") as w:
+            for line in f:
+                g = json.loads(line)
+                x = torch.tensor([g["input_ids"]])
+                m = torch.ones_like(x)
+                emb = M.mean_pool(model(x, m, torch.zeros_like(x)), m)[0].numpy().astype(np.float32)
+                w.write(json.dumps({"text": g["text"], "input_ids": g["input_ids"], "embedding": [float(v) for v in emb]}, ensure_ascii=False) + "\n")
+    finally:
+        M.INT8["on"] = False
+    log("golden INT8: %s" % dst)
+
+
+def evaluate_both(model_dir, dataset, data, seed):
+    import train_encoder as T
+    from bert_tokenizer import BertTokenizer
+    from data import load_groceries, load_instacart, split_holdout
+
+    with open(os.path.join(model_dir, "vocab.txt"), encoding="utf-8") as f:
+        tokens = [ln.rstrip("\n") for ln in f]
+    tok = BertTokenizer(tokens)
+    model = load_torch(os.path.join(model_dir, "1", "model.onnx"), len(tokens))
+    if dataset == "instacart":
+        items, _, _ = load_instacart(os.path.join(data, "instacart"))
+        _, held = split_holdout(len(items), 0.10, seed)
+        fast = True
+    else:
+        items = load_groceries(os.path.join(data, "groceries"))
+        held, fast = list(range(len(items))), False
+    out = {}
+    for prec in ("fp32", "int8"):
+        M.INT8["on"] = prec == "int8"
+        out[prec] = T.evaluate(model, tok, items, held, seed, fast)
+    M.INT8["on"] = False
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("model_dir", nargs="?", default=os.path.join(REPO, "models", "query-encoder"))
+    ap.add_argument("--eval", action="store_true", help="FP32 vs INT8 retrieval evaluation (needs ../shared/data)")
+    ap.add_argument("--dataset", choices=["groceries", "instacart"], default="groceries")
+    ap.add_argument("--data", default=os.path.join(os.path.dirname(REPO), "shared", "data"))
+    ap.add_argument("--seed", type=int, default=20240601)
+    ap.add_argument("--build", default=os.path.join(REPO, "build", "encoder"))
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+
+    src = os.path.join(args.model_dir, "1", "model.onnx")
+    dst = os.path.join(args.model_dir, "1", "model.int8.onnx")
+    n = quantize(src, dst)
+    log("quantize: %d MatMuls -> INT8, %s (%d bytes) from %s (%d bytes)" % (n, dst, os.path.getsize(dst), src, os.path.getsize(src)))
+    if os.path.exists(os.path.join(args.model_dir, "golden_embeddings.jsonl")):
+        write_golden_int8(args.model_dir)
+    if not args.eval:
+        return
+    import train_encoder as T
+
+    res = evaluate_both(args.model_dir, args.dataset, args.data, args.seed)
+    build = os.path.join(args.build, args.dataset)
+    os.makedirs(build, exist_ok=True)
+    md = "".join(T.eval_table(r, "%s %s" % (args.dataset, prec)) + "\n" for prec, r in res.items())
+    with open(os.path.join(build, "eval-int8.md"), "w", encoding="utf-8") as f:
+        f.write(md)
+    with open(os.path.join(build, "eval-int8.json"), "w", encoding="utf-8") as f:
+        json.dump(res, f, indent=1)
+    log(md)
+
+
+if __name__ == "__main__":
+    main()
