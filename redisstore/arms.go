@@ -127,22 +127,3 @@ func parseCounts(v string) (bandit.Counts, error) {
 	}
 	return bandit.Counts{Pulls: p, Rewards: r, At: time.UnixMicro(at).UTC()}, nil
 }
-
-// Claim marks an event id as handled for ttl: true for the first caller
-// across every process sharing the Redis, false after (SET NX PX on
-// <prefix>:bandit-seen:<id>). The bandit event hook claims each event
-// before crediting it, so a retried event that reaches another replica
-// credits nothing twice.
-func (a *Arms) Claim(ctx context.Context, eventID string, ttl time.Duration) (bool, error) {
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	ok, err := a.s.rdb.SetNX(ctx, a.s.keys.prefix+":bandit-seen:"+eventID, 1, ttl).Result()
-	if err != nil {
-		if ctx.Err() != nil {
-			return false, fmt.Errorf("claim event %q: %w", eventID, ctx.Err())
-		}
-		return false, fmt.Errorf("claim event %q: redis: %v", eventID, err)
-	}
-	return ok, nil
-}

@@ -77,3 +77,48 @@ func checkState(ctx context.Context, t *testing.T, b *bandit.Bandits, want map[s
 		}
 	}
 }
+
+// TestJoinOutcomes: the shared join counts like bandit.Learner: a repeated
+// impression adds no pull, feedback after the window is late, on an
+// unknown id unknown, a second one on the slot a duplicate; only the
+// first credits. Its keys live on a Cluster.
+func TestJoinOutcomes(t *testing.T) {
+	c := redistest.StartCluster(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	b, err := bandit.New(bandit.Config{Surfaces: []bandit.SurfaceConfig{{Name: "home", Arms: []string{"gnn", "popular"}}}},
+		newStore(t, "", c.Addrs(), guest.Config{}, nil).Arms())
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := newStore(t, "", c.Addrs(), guest.Config{}, nil).Join(b, time.Minute)
+	now := time.Now()
+	imp := func(id, arm string) bandit.Impression {
+		return bandit.Impression{ID: id, Surface: "home", At: now, Slots: []bandit.Slot{{Arm: arm, Propensity: 0.5}}}
+	}
+	for _, id := range []string{"a#0", "a#0", "b#0"} {
+		if err := j.Impression(ctx, imp(id, "gnn")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Impression(ctx, imp("c#0", "nosuch")); err == nil {
+		t.Error("impression of an unknown arm: no error")
+	}
+	for _, tc := range []struct {
+		id   string
+		at   time.Time
+		want bandit.Outcome
+	}{
+		{"a#0", now.Add(2 * time.Minute), bandit.Late},
+		{"a#0", now.Add(time.Second), bandit.Credited},
+		{"a#0", now.Add(2 * time.Second), bandit.Duplicate},
+		{"nope#0", now, bandit.Unknown},
+		{"c#0", now, bandit.Unknown}, // its impression was refused
+	} {
+		got, err := j.Feedback(ctx, bandit.Feedback{ImpressionID: tc.id, Type: bandit.AddToCart, At: tc.at})
+		if err != nil || got != tc.want {
+			t.Errorf("feedback on %s at +%v: %v, %v; want %v", tc.id, tc.at.Sub(now), got, err, tc.want)
+		}
+	}
+	checkState(ctx, t, b, map[string][2]float64{"gnn": {2, 1}, "popular": {0, 0}})
+}

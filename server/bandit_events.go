@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -19,12 +18,12 @@ type EventObserver interface {
 	Accepted(ctx context.Context, events []event.Event)
 }
 
-// EventClaimer marks an event id as handled, once across every replica
-// sharing it: Claim is true for the first caller only. The Redis store is
-// one; without one, the Learner's own dedupe (impression id, slot) holds
-// within the process.
-type EventClaimer interface {
-	Claim(ctx context.Context, eventID string, ttl time.Duration) (bool, error)
+// BanditJoin joins bandit impressions with the feedback citing them and
+// credits the arms: *bandit.Learner (in process) and *redisstore.Join
+// (shared by the replicas on one Redis) are two.
+type BanditJoin interface {
+	Impression(ctx context.Context, imp bandit.Impression) error
+	Feedback(ctx context.Context, fb bandit.Feedback) (bandit.Outcome, error)
 }
 
 // Event attributes of a bandit impression (see BANDITS.md): an IMPRESSION
@@ -37,7 +36,7 @@ const (
 
 // BanditEvents credits bandit arms from the event stream: impression
 // events register pulls, clicks and add-to-carts citing an impression id
-// and slot credit the slot's arm, through a bandit.Learner. Every outcome
+// and slot credit the slot's arm, through a BanditJoin. Every outcome
 // is counted in aisle_bandit_events_total; none is an error to the
 // caller.
 //
@@ -45,25 +44,18 @@ const (
 // so the slots of one slate may arrive as separate events, in any order
 // relative to each other.
 type BanditEvents struct {
-	learner *bandit.Learner
-	claim   EventClaimer
-	ttl     time.Duration
+	join    BanditJoin
 	outcome *prometheus.CounterVec
 }
 
-// NewBanditEvents returns the observer; claim may be nil (one replica),
-// window is the Learner's join window (claims are kept twice as long, as
-// the Learner keeps impressions), reg may be nil.
-func NewBanditEvents(l *bandit.Learner, claim EventClaimer, window time.Duration, reg prometheus.Registerer) *BanditEvents {
-	if window <= 0 {
-		window = bandit.DefaultWindow
-	}
-	b := &BanditEvents{learner: l, claim: claim, ttl: 2 * window,
+// NewBanditEvents returns the observer over j; reg may be nil.
+func NewBanditEvents(j BanditJoin, reg prometheus.Registerer) *BanditEvents {
+	b := &BanditEvents{join: j,
 		outcome: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "aisle_bandit_events_total",
-			Help: "Bandit impressions and feedback from the event stream by outcome: impression, credited, duplicate (slot already rewarded), replayed (event id already handled), late, unknown (impression id not pending), invalid (bad arm, propensity, surface or slot), failed (store error).",
+			Help: "Bandit impressions and feedback from the event stream by outcome: impression, credited, duplicate (slot already rewarded), late, unknown (impression id not pending), invalid (bad arm, propensity, surface or slot), failed (store error).",
 		}, []string{"outcome"})}
-	for _, o := range []string{"impression", "credited", "duplicate", "replayed", "late", "unknown", "invalid", "failed"} {
+	for _, o := range []string{"impression", "credited", "duplicate", "late", "unknown", "invalid", "failed"} {
 		b.outcome.WithLabelValues(o)
 	}
 	if reg != nil {
@@ -101,10 +93,7 @@ func (b *BanditEvents) observe(ctx context.Context, e *event.Event) string {
 		}
 		imp := bandit.Impression{ID: slotID, Surface: e.Surface, Guest: e.GuestID, At: e.Time,
 			Slots: []bandit.Slot{{Arm: arm, Propensity: p}}}
-		if o := b.claimed(ctx, e.ID); o != "" {
-			return o
-		}
-		switch err := b.learner.Impression(ctx, imp); {
+		switch err := b.join.Impression(ctx, imp); {
 		case errors.Is(err, bandit.ErrInvalid) || errors.Is(err, bandit.ErrUnknownSurface):
 			return "invalid"
 		case err != nil:
@@ -112,14 +101,11 @@ func (b *BanditEvents) observe(ctx context.Context, e *event.Event) string {
 		}
 		return "impression"
 	case event.TypeClick, event.TypeAddToCart:
-		if o := b.claimed(ctx, e.ID); o != "" {
-			return o
-		}
 		typ := bandit.Click
 		if e.Type == event.TypeAddToCart {
 			typ = bandit.AddToCart
 		}
-		out, err := b.learner.Feedback(ctx, bandit.Feedback{ImpressionID: slotID, Type: typ, At: e.Time})
+		out, err := b.join.Feedback(ctx, bandit.Feedback{ImpressionID: slotID, Type: typ, At: e.Time})
 		if err != nil {
 			if errors.Is(err, bandit.ErrInvalid) {
 				return "invalid"
@@ -128,23 +114,6 @@ func (b *BanditEvents) observe(ctx context.Context, e *event.Event) string {
 		}
 		return [...]string{bandit.Credited: "credited", bandit.Duplicate: "duplicate", bandit.Late: "late",
 			bandit.Unknown: "unknown", bandit.Ignored: "invalid"}[out]
-	}
-	return ""
-}
-
-// claimed returns "" when this replica may handle the event, else the
-// outcome to count: replayed (handled before) or failed (claim store
-// down: the event is skipped, so a credit is lost rather than doubled).
-func (b *BanditEvents) claimed(ctx context.Context, id string) string {
-	if b.claim == nil {
-		return ""
-	}
-	ok, err := b.claim.Claim(ctx, id, b.ttl)
-	switch {
-	case err != nil:
-		return "failed"
-	case !ok:
-		return "replayed"
 	}
 	return ""
 }

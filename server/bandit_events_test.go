@@ -26,14 +26,16 @@ type banditReplica struct {
 	reg     *prometheus.Registry
 }
 
-func startBanditReplica(t *testing.T, log event.Log, fs guest.Store, store bandit.Store, claim EventClaimer) banditReplica {
+// startBanditReplica serves one replica; join builds its BanditJoin over
+// its Bandits.
+func startBanditReplica(t *testing.T, log event.Log, fs guest.Store, store bandit.Store, join func(*bandit.Bandits) BanditJoin) banditReplica {
 	t.Helper()
 	b, err := bandit.New(bandit.Config{Surfaces: []bandit.SurfaceConfig{{Name: "home", Arms: []string{"gnn", "popular"}}}}, store)
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	obs := NewBanditEvents(bandit.NewLearner(b, bandit.LearnerConfig{}), claim, 0, reg)
+	obs := NewBanditEvents(join(b), reg)
 	svc := NewEvents(EventsConfig{Validator: event.NewValidator(event.Limits{}, guesttest.TestCatalog()), Log: log,
 		Features: guest.NewReader(fs, guesttest.Config(), time.Second, nil), Observer: obs}, reg)
 	ts := startServerAuthed(t, t.TempDir(), func(Repository) []Service { return []Service{svc, NewBandits(b, reg)} })
@@ -99,7 +101,9 @@ func TestBanditEventsCreditInMemory(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Go(func() { m.Run(ctx, l.Events()) })
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	r := startBanditReplica(t, l, m, bandit.NewMemStore(), nil)
+	r := startBanditReplica(t, l, m, bandit.NewMemStore(), func(b *bandit.Bandits) BanditJoin {
+		return bandit.NewLearner(b, bandit.LearnerConfig{})
+	})
 
 	r.record(t, slotEvent("e1", aislepb.EventType_EVENT_TYPE_IMPRESSION, "imp1", "gnn"))
 	r.wantArm(t, "gnn", 1, 0)
@@ -124,8 +128,9 @@ func TestBanditEventsCreditInMemory(t *testing.T) {
 }
 
 // TestBanditEventsTwoReplicasRedis: two servers share one redis-server for
-// events and arms. Rewards credited on A are in B's state, and events
-// retried to B (same ids) credit nothing twice.
+// events, arms and the join. An impression on A and its click on B credit
+// the arm, in both replicas' state; events retried to the other replica
+// (same ids), or a second feedback on the slot, credit nothing twice.
 func TestBanditEventsTwoReplicasRedis(t *testing.T) {
 	srv := redistest.Start(t)
 	replica := func(consumer string) banditReplica {
@@ -137,17 +142,27 @@ func TestBanditEventsTwoReplicasRedis(t *testing.T) {
 		var wg sync.WaitGroup
 		wg.Go(func() { _ = s.NewWorker(guesttest.TestCatalog(), nil).Run(ctx) })
 		t.Cleanup(func() { cancel(); wg.Wait(); _ = s.Close() })
-		return startBanditReplica(t, s, s, s.Arms(), s.Arms())
+		return startBanditReplica(t, s, s, s.Arms(), func(b *bandit.Bandits) BanditJoin { return s.Join(b, 0) })
 	}
 	a, b := replica("a"), replica("b")
 
 	imp := slotEvent("e1", aislepb.EventType_EVENT_TYPE_IMPRESSION, "imp1", "popular")
 	click := slotEvent("e2", aislepb.EventType_EVENT_TYPE_CLICK, "imp1", "")
-	a.record(t, imp, click)
-	b.wantArm(t, "popular", 1, 1)
-	// The client retries both to B: neither adds a pull or a reward.
-	b.record(t, imp, click)
-	b.wantOutcome(t, "replayed", 2)
+	a.record(t, imp)
+	b.record(t, click)
 	a.wantArm(t, "popular", 1, 1)
 	b.wantArm(t, "popular", 1, 1)
+	b.wantOutcome(t, "credited", 1)
+	// The client retries both to the other replica, then adds to cart.
+	b.record(t, imp)
+	a.record(t, click, slotEvent("e3", aislepb.EventType_EVENT_TYPE_ADD_TO_CART, "imp1", ""))
+	a.wantOutcome(t, "duplicate", 2)
+	a.wantArm(t, "popular", 1, 1)
+	b.wantArm(t, "popular", 1, 1)
+	// Unknown impression ids and unknown arms are counted, never credited.
+	b.record(t, slotEvent("e4", aislepb.EventType_EVENT_TYPE_CLICK, "nope", ""),
+		slotEvent("e5", aislepb.EventType_EVENT_TYPE_IMPRESSION, "imp2", "nosuch"))
+	b.wantOutcome(t, "unknown", 1)
+	b.wantOutcome(t, "invalid", 1)
+	b.wantArm(t, "gnn", 0, 0)
 }

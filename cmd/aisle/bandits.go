@@ -28,7 +28,8 @@ type banditWiring struct {
 
 // wireBandits builds the bandits over the feature backend's arm store
 // and, when a surface is configured, the event hook that joins
-// impressions and feedback within window.
+// impressions and feedback within window: in process, a bandit.Learner;
+// with Redis, the join every replica shares.
 func wireBandits(cfg bandit.Config, b *featureBackend, window time.Duration, reg prometheus.Registerer) (*banditWiring, error) {
 	bs, err := bandit.New(cfg, b.arms)
 	if err != nil {
@@ -36,8 +37,12 @@ func wireBandits(cfg bandit.Config, b *featureBackend, window time.Duration, reg
 	}
 	w := &banditWiring{bandits: bs}
 	if len(cfg.Surfaces) > 0 {
-		l := bandit.NewLearner(bs, bandit.LearnerConfig{Window: window})
-		w.observer = server.NewBanditEvents(l, b.claim, window, reg)
+		w.observer = server.NewBanditEvents(b.join(bs, window), reg)
 	}
 	return w, nil
+}
+
+// learnerJoin is the in-process join.
+func learnerJoin(rec *bandit.Bandits, window time.Duration) server.BanditJoin {
+	return bandit.NewLearner(rec, bandit.LearnerConfig{Window: window})
 }

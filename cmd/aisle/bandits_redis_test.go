@@ -16,8 +16,9 @@ import (
 )
 
 // TestServeBanditsShareRedis is serve's wiring twice over one
-// redis-server (two replicas): both keep their arms in Redis, an
-// impression and a click recorded on A credit the arm in B's state.
+// redis-server (two replicas): both keep their arms and the join in
+// Redis, so an impression recorded on A and an add-to-cart on B credit
+// the arm, in B's state.
 func TestServeBanditsShareRedis(t *testing.T) {
 	srv := redistest.Start(t)
 	bc, err := loadBanditConfig(filepath.Join("..", "..", "testdata", "bandits.yaml"))
@@ -38,12 +39,17 @@ func TestServeBanditsShareRedis(t *testing.T) {
 		return &aislepb.Event{EventId: id, GuestId: "g", Type: typ, ItemIds: []string{"1"}, Surface: "home",
 			ImpressionId: "imp", Slot: 2, Attributes: attrs, Timestamp: timestamppb.New(time.Now().Add(-time.Second))}
 	}
-	resp, err := a.service.RecordEvents(t.Context(), &aislepb.RecordEventsRequest{Events: []*aislepb.Event{
-		ev("e1", aislepb.EventType_EVENT_TYPE_IMPRESSION, map[string]string{"arm": "popular", "propensity": "0.25"}),
-		ev("e2", aislepb.EventType_EVENT_TYPE_ADD_TO_CART, nil),
-	}})
-	if err != nil || resp.Accepted != 2 {
-		t.Fatalf("RecordEvents: %v, %v", resp, err)
+	for _, r := range []struct {
+		w *eventsWiring
+		e *aislepb.Event
+	}{
+		{a, ev("e1", aislepb.EventType_EVENT_TYPE_IMPRESSION, map[string]string{"arm": "popular", "propensity": "0.25"})},
+		{b, ev("e2", aislepb.EventType_EVENT_TYPE_ADD_TO_CART, nil)},
+	} {
+		resp, err := r.w.service.RecordEvents(t.Context(), &aislepb.RecordEventsRequest{Events: []*aislepb.Event{r.e}})
+		if err != nil || resp.Accepted != 1 {
+			t.Fatalf("RecordEvents: %v, %v", resp, err)
+		}
 	}
 	st, err := b.bandits.State(t.Context(), "home")
 	if err != nil {

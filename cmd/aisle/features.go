@@ -63,10 +63,10 @@ type featureBackend struct {
 	log      event.Log
 	store    guest.Store
 	longTerm guest.LongTermWriter
-	// arms holds the bandit statistics; claim (nil in process) marks
-	// bandit events handled once across replicas.
-	arms  bandit.Store
-	claim server.EventClaimer
+	// arms holds the bandit statistics; join joins bandit impressions and
+	// feedback into rec (the bandits) within window.
+	arms bandit.Store
+	join func(rec *bandit.Bandits, window time.Duration) server.BanditJoin
 	// run folds events until its context ends (nil: another process does).
 	run   func(ctx context.Context)
 	close func()
@@ -80,7 +80,7 @@ func openFeatures(ctx context.Context, f *featureFlags, attrs guest.ItemAttribut
 	opts, useRedis := f.redisOptions()
 	if !useRedis {
 		m, l := guest.NewMemory(cfg, attrs), event.NewMemoryLog(0)
-		return &featureBackend{log: l, store: m, longTerm: m, arms: bandit.NewMemStore(), close: func() {},
+		return &featureBackend{log: l, store: m, longTerm: m, arms: bandit.NewMemStore(), join: learnerJoin, close: func() {},
 			run: func(ctx context.Context) { m.Run(ctx, l.Events()) }}, nil
 	}
 	s, err := redisstore.New(opts)
@@ -98,7 +98,8 @@ func openFeatures(ctx context.Context, f *featureFlags, attrs guest.ItemAttribut
 		// the workers wait for it.
 		log.Warn("redis not reachable at start", "err", err)
 	}
-	b := &featureBackend{log: s, store: s, longTerm: s, arms: s.Arms(), claim: s.Arms(), close: func() { _ = s.Close() }}
+	b := &featureBackend{log: s, store: s, longTerm: s, arms: s.Arms(), close: func() { _ = s.Close() }}
+	b.join = func(rec *bandit.Bandits, window time.Duration) server.BanditJoin { return s.Join(rec, window) }
 	if !f.noAggregate {
 		w := s.NewWorker(attrs, log)
 		b.run = func(ctx context.Context) {
