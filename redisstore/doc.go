@@ -13,10 +13,11 @@
 //	<prefix>:{g<p>}:lt:<guest>          long-term features (hash)
 //	<prefix>:{g<p>}:seen:<guest>:<id>   dedupe marker of a folded event (PX DedupeTTL)
 //
-// and, for bandits (Arms, see arms.go), per surface and per event:
+// and, for bandits (Arms and Join, see arms.go and join.go), per surface
+// and per shown slot:
 //
 //	<prefix>:bandit:{<surface>}          arm statistics (hash, arm → pulls:rewards:at_µs)
-//	<prefix>:bandit-seen:<event id>      an impression or feedback event already credited (PX)
+//	<prefix>:bandit-imp:<id>#<slot>      one shown slot for the join (hash, PX 2×window)
 //
 // so one guest's stream, features and dedupe keys share a Cluster slot,
 // and the fold script can touch all of them atomically. The tag is the
