@@ -40,9 +40,6 @@ func (a *Arms) key(surface string) string {
 	return a.s.keys.prefix + ":bandit:{" + surface + "}"
 }
 
-// SurfaceKey is the hash holding a surface's arms, for tests and operators.
-func (a *Arms) SurfaceKey(surface string) string { return a.key(surface) }
-
 // Load implements bandit.Store.
 func (a *Arms) Load(ctx context.Context, surface string) (map[string]bandit.Counts, error) {
 	if err := ctx.Err(); err != nil {
