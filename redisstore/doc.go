@@ -1,5 +1,6 @@
-// Package redisstore keeps aisle's event log and guest features in Redis
-// 7.0 (Debian 12's): the only package that imports go-redis.
+// Package redisstore keeps aisle's event log, guest features and bandit
+// arm statistics in Redis 7.0 (Debian 12's): the only package that imports
+// go-redis.
 //
 // # Keys and slots
 //
@@ -11,6 +12,12 @@
 //	<prefix>:{g<p>}:rt:<guest>          real-time features (hash, guest.State fields)
 //	<prefix>:{g<p>}:lt:<guest>          long-term features (hash)
 //	<prefix>:{g<p>}:seen:<guest>:<id>   dedupe marker of a folded event (PX DedupeTTL)
+//
+// and, for bandits (Arms and Join, see arms.go and join.go), per surface
+// and per shown slot:
+//
+//	<prefix>:bandit:{<surface>}          arm statistics (hash, arm → pulls:rewards:at_µs)
+//	<prefix>:bandit-imp:<id>#<slot>      one shown slot for the join (hash, PX 2×window)
 //
 // so one guest's stream, features and dedupe keys share a Cluster slot,
 // and the fold script can touch all of them atomically. The tag is the

@@ -14,10 +14,16 @@ var (
 	foldSrc string
 	//go:embed dead.lua
 	deadSrc string
+	//go:embed arms.lua
+	armsSrc string
+	//go:embed join.lua
+	joinSrc string
 
 	appendScript = redis.NewScript(appendSrc)
 	foldScript   = redis.NewScript(foldSrc)
 	deadScript   = redis.NewScript(deadSrc)
+	armsScript   = redis.NewScript(armsSrc)
+	joinScript   = redis.NewScript(joinSrc)
 )
 
 // scriptCall is one EVALSHA of a pipelined batch; cmd holds its reply.
@@ -55,7 +61,7 @@ func (s *Store) runScripts(ctx context.Context, calls []*scriptCall) {
 // loadScripts loads every script on every master.
 func (s *Store) loadScripts(ctx context.Context) error {
 	load := func(ctx context.Context, c redis.Scripter) error {
-		for _, sc := range []*redis.Script{appendScript, foldScript, deadScript} {
+		for _, sc := range []*redis.Script{appendScript, foldScript, deadScript, armsScript, joinScript} {
 			if err := sc.Load(ctx, c).Err(); err != nil {
 				return err
 			}

@@ -26,6 +26,11 @@ type EventsConfig struct {
 	// MaxInFlight bounds concurrent record calls (default 64); past it
 	// calls get RESOURCE_EXHAUSTED at once rather than a queue.
 	MaxInFlight int
+	// Observer, if set, sees each call's accepted events before it
+	// answers (BanditEvents credits bandit arms from them), under a
+	// context detached from the client's cancel and bounded by
+	// AppendTimeout: the events are stored, so their effects should be too.
+	Observer EventObserver
 }
 
 // Events serves aisle.v1.Events.
@@ -129,6 +134,9 @@ func (e *Events) record(ctx context.Context, in []*aislepb.Event, offset int) (*
 		lerrs = e.cfg.Log.Append(actx, valid)
 		cancel()
 	}
+	if e.cfg.Observer != nil {
+		e.observe(ctx, valid, lerrs)
+	}
 	resp := &aislepb.RecordEventsResponse{Results: make([]*aislepb.EventResult, len(evs))}
 	var storeErr error
 	for i, v := 0, 0; i < len(evs); i++ {
@@ -152,6 +160,22 @@ func (e *Events) record(ctx context.Context, in []*aislepb.Event, offset int) (*
 	e.outcome.WithLabelValues("rejected").Add(float64(resp.Rejected))
 	e.outcome.WithLabelValues("failed").Add(float64(resp.Failed))
 	return resp, storeErr
+}
+
+// observe hands the events the log accepted to the Observer.
+func (e *Events) observe(ctx context.Context, valid []event.Event, lerrs []error) {
+	accepted := make([]event.Event, 0, len(valid))
+	for i := range valid {
+		if lerrs[i] == nil {
+			accepted = append(accepted, valid[i])
+		}
+	}
+	if len(accepted) == 0 {
+		return
+	}
+	octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.AppendTimeout)
+	defer cancel()
+	e.cfg.Observer.Accepted(octx, accepted)
 }
 
 func cmpOr(a, b error) error {

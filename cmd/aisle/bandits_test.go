@@ -10,6 +10,15 @@ import (
 	"github.com/aisle-ai/aisle/bandit"
 )
 
+// newBandits builds the bandits of a --bandits config in process.
+func newBandits(path string) (*bandit.Bandits, error) {
+	cfg, err := loadBanditConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	return bandit.New(cfg, bandit.NewMemStore())
+}
+
 func TestNewBandits(t *testing.T) {
 	b, err := newBandits(filepath.Join("..", "..", "testdata", "bandits.yaml"))
 	if err != nil {

@@ -146,6 +146,7 @@ func (c *serveConfig) validate() error {
 		oneOf("execution-provider", c.session.ExecutionProvider, "cpu", "cuda", "tensorrt"),
 		nonNegDur("poll-interval", c.poll),
 		positiveDur("drain-timeout", c.drain),
+		positiveDur("bandit-window", c.features.banditWindow),
 		positive("max-recv-msg-size", int64(c.maxRecv)),
 		positive("max-send-msg-size", int64(c.maxSend)),
 		wrap("log-level", lvl.UnmarshalText([]byte(c.logLevel))),

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/aisle-ai/aisle/bandit"
 	aislepb "github.com/aisle-ai/aisle/proto/aisle/v1"
 )
 
@@ -34,7 +35,7 @@ func TestEventsSendDemoInProcess(t *testing.T) {
 	if err := os.WriteFile(ff.longTerm, []byte(lt), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	w, err := startEvents(ctx, &ff, filepath.Join("..", "..", "models"), slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	w, err := startEvents(ctx, &ff, filepath.Join("..", "..", "models"), bandit.Config{}, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/aisle-ai/aisle/bandit"
 	"github.com/aisle-ai/aisle/event"
 	"github.com/aisle-ai/aisle/guest"
 	"github.com/aisle-ai/aisle/redisstore"
@@ -29,10 +30,11 @@ type featureFlags struct {
 	noAggregate  bool
 	rtWeight     float64
 	ltWeight     float64
+	banditWindow time.Duration
 }
 
 func (f *featureFlags) addFlags(fs *flag.FlagSet) {
-	fs.StringVar(&f.redisAddr, "redis-addr", "", "redis-server host:port for events and guest features (empty, and no cluster: in-process, not durable)")
+	fs.StringVar(&f.redisAddr, "redis-addr", "", "redis-server host:port for events, guest features and bandit statistics (empty, and no cluster: in-process, not durable)")
 	fs.StringVar(&f.redisCluster, "redis-cluster-addrs", "", "comma-separated Redis Cluster seed addresses (instead of --redis-addr)")
 	fs.IntVar(&f.partitions, "redis-partitions", redisstore.DefaultPartitions, "event streams guests are spread over; every process sharing a Redis must agree")
 	fs.DurationVar(&f.readTimeout, "features-timeout", guest.DefaultReadTimeout, "per-read timeout of guest features for ranking; slower reads degrade to no features")
@@ -40,6 +42,7 @@ func (f *featureFlags) addFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&f.noAggregate, "no-aggregate", false, "with Redis: do not fold events in this process (run aisle aggregate instead)")
 	fs.Float64Var(&f.rtWeight, "real-time-weight", 1, "weight of real-time affinities in the merged score")
 	fs.Float64Var(&f.ltWeight, "long-term-weight", 1, "weight of long-term affinities in the merged score")
+	fs.DurationVar(&f.banditWindow, "bandit-window", bandit.DefaultWindow, "how long after a bandit impression event a click or add-to-cart on its slot still credits the arm")
 }
 
 func (f *featureFlags) config() guest.Config {
@@ -60,6 +63,10 @@ type featureBackend struct {
 	log      event.Log
 	store    guest.Store
 	longTerm guest.LongTermWriter
+	// arms holds the bandit statistics; join joins bandit impressions and
+	// feedback into rec (the bandits) within window.
+	arms bandit.Store
+	join func(rec *bandit.Bandits, window time.Duration) server.BanditJoin
 	// run folds events until its context ends (nil: another process does).
 	run   func(ctx context.Context)
 	close func()
@@ -73,7 +80,7 @@ func openFeatures(ctx context.Context, f *featureFlags, attrs guest.ItemAttribut
 	opts, useRedis := f.redisOptions()
 	if !useRedis {
 		m, l := guest.NewMemory(cfg, attrs), event.NewMemoryLog(0)
-		return &featureBackend{log: l, store: m, longTerm: m, close: func() {},
+		return &featureBackend{log: l, store: m, longTerm: m, arms: bandit.NewMemStore(), join: learnerJoin, close: func() {},
 			run: func(ctx context.Context) { m.Run(ctx, l.Events()) }}, nil
 	}
 	s, err := redisstore.New(opts)
@@ -91,7 +98,8 @@ func openFeatures(ctx context.Context, f *featureFlags, attrs guest.ItemAttribut
 		// the workers wait for it.
 		log.Warn("redis not reachable at start", "err", err)
 	}
-	b := &featureBackend{log: s, store: s, longTerm: s, close: func() { _ = s.Close() }}
+	b := &featureBackend{log: s, store: s, longTerm: s, arms: s.Arms(), close: func() { _ = s.Close() }}
+	b.join = func(rec *bandit.Bandits, window time.Duration) server.BanditJoin { return s.Join(rec, window) }
 	if !f.noAggregate {
 		w := s.NewWorker(attrs, log)
 		b.run = func(ctx context.Context) {
@@ -161,13 +169,14 @@ func loadLongTerm(ctx context.Context, path string, w guest.LongTermWriter) (int
 }
 
 // eventsService builds the Events service over b.
-func eventsService(b *featureBackend, f *featureFlags, cat event.Catalog, reg prometheus.Registerer) *server.Events {
+func eventsService(b *featureBackend, f *featureFlags, cat event.Catalog, obs server.EventObserver, reg prometheus.Registerer) *server.Events {
 	return server.NewEvents(server.EventsConfig{
 		Validator: event.NewValidator(event.Limits{}, cat),
 		Log:       b.log,
 		// GetGuestFeatures is for the engine and debugging: a longer
 		// timeout than ranking's reader.
 		Features: guest.NewReader(b.store, f.config(), max(f.readTimeout, time.Second), reg),
+		Observer: obs,
 	}, reg)
 }
 
@@ -194,14 +203,17 @@ type eventsWiring struct {
 	// call, "no features" on a slow or down store (for the Recommend
 	// pipeline).
 	ranking *guest.Reader
+	// bandits decide from and learn into the backend's arm store.
+	bandits *bandit.Bandits
 	// stop ends aggregation and closes the store; call it after the gRPC
 	// server has stopped.
 	stop func()
 }
 
-// startEvents opens the feature backend, starts its aggregation and builds
-// the Events service.
-func startEvents(ctx context.Context, f *featureFlags, models string, log *slog.Logger, reg prometheus.Registerer) (*eventsWiring, error) {
+// startEvents opens the feature backend, starts its aggregation, builds
+// the bandits of bc over its arm store and the Events service, which
+// credits them from accepted events.
+func startEvents(ctx context.Context, f *featureFlags, models string, bc bandit.Config, log *slog.Logger, reg prometheus.Registerer) (*eventsWiring, error) {
 	attrs, cat, err := itemSource(models)
 	if err != nil {
 		return nil, err
@@ -210,10 +222,15 @@ func startEvents(ctx context.Context, f *featureFlags, models string, log *slog.
 	if err != nil {
 		return nil, err
 	}
+	bw, err := wireBandits(bc, b, f.banditWindow, reg)
+	if err != nil {
+		b.close()
+		return nil, err
+	}
 	stop, err := b.start(ctx, f, log)
 	if err != nil {
 		return nil, err
 	}
-	return &eventsWiring{service: eventsService(b, f, cat, reg), stop: stop,
+	return &eventsWiring{service: eventsService(b, f, cat, bw.observer, reg), stop: stop, bandits: bw.bandits,
 		ranking: guest.NewReader(b.store, f.config(), f.readTimeout, reg)}, nil
 }

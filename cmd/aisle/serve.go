@@ -67,7 +67,7 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	bandits, err := newBandits(cfg.bandits)
+	banditCfg, err := loadBanditConfig(cfg.bandits)
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,7 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		closeListeners(ln, hln)
 		return err
 	}
-	events, err := startEvents(ctx, &cfg.features, cfg.models, log, reg)
+	events, err := startEvents(ctx, &cfg.features, cfg.models, banditCfg, log, reg)
 	if err != nil {
 		_ = repo.Close(ctx)
 		closeListeners(ln, hln)
@@ -100,7 +100,7 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		Readiness: server.ParseStrictReadiness(cfg.strict), TLS: grpcTLS, Auth: auth, Limits: cfg.limits,
 		LogLevel: cfg.level, LogFormat: logFormat(cfg.logJSON), AccessLogSampleRate: cfg.accessLogSample,
 		MaxInFlightPerMethod: cfg.inFlight, Conn: cfg.conn},
-		repo, reg, log, append(services(repo, cfg.limits, pipe, events.service), server.NewBandits(bandits, reg))...)
+		repo, reg, log, append(services(repo, cfg.limits, pipe, events.service), server.NewBandits(events.bandits, reg))...)
 	return serveUntilDone(ctx, cfg, log, repo, surfaces, srv, reg, ln, hln, httpTLS)
 }
 
