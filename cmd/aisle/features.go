@@ -171,14 +171,14 @@ func eventsService(b *featureBackend, f *featureFlags, cat event.Catalog, reg pr
 	}, reg)
 }
 
-// itemSource loads the stopgap item attributes; nil interfaces when the
-// repository has no item table (then any item id is accepted).
-func itemSource(models string) (guest.ItemAttributes, event.Catalog, error) {
-	items, err := loadTSVItems(models)
-	if err != nil || items == nil {
-		return noItems{}, nil, err
+// itemSource returns the catalogue as guest aggregation's attributes and
+// event validation's item check; with no catalogue, no attributes and nil
+// (then any item id is accepted).
+func itemSource(cat *catalogAdapter) (guest.ItemAttributes, event.Catalog) {
+	if cat == nil {
+		return noItems{}, nil
 	}
-	return items, items, nil
+	return cat, cat
 }
 
 // noItems knows no attributes.
@@ -194,6 +194,9 @@ type eventsWiring struct {
 	// call, "no features" on a slow or down store (for the Recommend
 	// pipeline).
 	ranking *guest.Reader
+	// log is the event log the service appends to; Recommend's impressions
+	// go there too.
+	log event.Log
 	// stop ends aggregation and closes the store; call it after the gRPC
 	// server has stopped.
 	stop func()
@@ -201,11 +204,8 @@ type eventsWiring struct {
 
 // startEvents opens the feature backend, starts its aggregation and builds
 // the Events service.
-func startEvents(ctx context.Context, f *featureFlags, models string, log *slog.Logger, reg prometheus.Registerer) (*eventsWiring, error) {
-	attrs, cat, err := itemSource(models)
-	if err != nil {
-		return nil, err
-	}
+func startEvents(ctx context.Context, f *featureFlags, items *catalogAdapter, log *slog.Logger, reg prometheus.Registerer) (*eventsWiring, error) {
+	attrs, cat := itemSource(items)
 	b, err := openFeatures(ctx, f, attrs, log)
 	if err != nil {
 		return nil, err
@@ -214,6 +214,6 @@ func startEvents(ctx context.Context, f *featureFlags, models string, log *slog.
 	if err != nil {
 		return nil, err
 	}
-	return &eventsWiring{service: eventsService(b, f, cat, reg), stop: stop,
+	return &eventsWiring{service: eventsService(b, f, cat, reg), stop: stop, log: b.log,
 		ranking: guest.NewReader(b.store, f.config(), f.readTimeout, reg)}, nil
 }
