@@ -191,6 +191,13 @@ func TestRecommendWiredInProcess(t *testing.T) {
 			t.Errorf("home item %s: propensity %v, want the bandit's (0, 1)", it.Name, it.Propensity)
 		}
 	}
+	// A category no item is in filters everything out (MMR on home once
+	// panicked on no candidates): an empty answer, not an error.
+	none, err := w.rec.Recommend(ctx, &aislepb.RecommendRequest{Surface: "home",
+		Filters: &aislepb.RecommendFilters{Categories: []string{"no such aisle"}}})
+	if err != nil || len(none.Items) != 0 {
+		t.Errorf("unmatched category: %v, %v", none, err)
+	}
 }
 
 // With Redis as the feature store: the replayed guest gets features; with
@@ -219,6 +226,7 @@ func TestRecommendWiredRedis(t *testing.T) {
 	down, err := w.rec.Recommend(ctx, req)
 	must(t, err)
 	r := rungs(down)
+	t.Logf("Redis down: rungs %v", r)
 	featuresDown := slices.Contains(r, "features/unavailable") || slices.Contains(r, "features/timeout")
 	impressionDown := slices.ContainsFunc(r, func(s string) bool { return strings.HasPrefix(s, "impression/") })
 	if len(down.Items) != 10 || !featuresDown || !impressionDown || hasAffinity(down) {
