@@ -106,8 +106,8 @@ type ImpressionItem struct {
 }
 
 // MemoryEventLog is an in-memory EventLog that keeps the last Cap
-// impressions: the stand-in until the event package's log is plugged in,
-// and the tests' witness.
+// impressions: the tests' witness (aisle serve writes impressions to the
+// event log).
 type MemoryEventLog struct {
 	Cap int
 
