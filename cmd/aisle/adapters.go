@@ -172,20 +172,33 @@ type guestFeatures struct{ r *guest.Reader }
 // features/unavailable.
 func (g guestFeatures) Affinities(ctx context.Context, guestID string) (rerank.Affinities, bool, error) {
 	f, err := g.r.Features(ctx, guestID)
-	switch {
-	case err != nil && f.Degraded == "timeout":
-		return nil, false, fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
-	case err != nil:
-		return nil, false, err
-	case !f.Found:
+	if err != nil {
+		return nil, false, featureErr(f, err)
+	}
+	if !f.Found {
 		return nil, false, nil
 	}
+	return scaleAffinities(f.Affinities), true, nil
+}
+
+// featureErr maps a failed read to the pipeline's reasons: the reader's
+// own timeout is a deadline.
+func featureErr(f guest.Features, err error) error {
+	if f.Degraded == "timeout" {
+		return fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+	}
+	return err
+}
+
+// scaleAffinities divides each attribute's scores by its best and by the
+// number of attributes (Affinities' comment).
+func scaleAffinities(affs []guest.Affinity) rerank.Affinities {
 	best := map[string]float64{}
-	for _, a := range f.Affinities {
+	for _, a := range affs {
 		best[a.Attribute] = max(best[a.Attribute], a.Score)
 	}
 	aff := rerank.Affinities{}
-	for _, a := range f.Affinities {
+	for _, a := range affs {
 		if a.Score <= 0 || best[a.Attribute] <= 0 {
 			continue
 		}
@@ -194,7 +207,7 @@ func (g guestFeatures) Affinities(ctx context.Context, guestID string) (rerank.A
 		}
 		aff[a.Attribute][a.Value] = a.Score / best[a.Attribute] / float64(len(best))
 	}
-	return aff, true, nil
+	return aff
 }
 
 // impressionLog writes each Recommend answer to the event log as one
