@@ -28,6 +28,9 @@ type call struct {
 	// term of the objective and the back-fill.
 	popularity *popularSnapshot
 	merged     *mergedAttrs // set on first use
+	// arms[i] is the bandit arm credited for slot i (Pick.Name or the
+	// item's source), for the impression.
+	arms []string
 }
 
 // cand is one merged candidate.

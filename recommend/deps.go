@@ -56,14 +56,25 @@ type Bandit interface {
 type SlateRequest struct {
 	Surface string
 	GuestID string
+	// ImpressionID is the response's: it seeds a reproducible draw and is
+	// what feedback events cite.
+	ImpressionID string
+	// Arms are item ids, best ranked first; Sources[i] is the candidate
+	// source that proposed Arms[i] (a bandit over sources fills each slot
+	// from the source it draws).
 	Arms    []string
+	Sources []string
 	K       int
 }
 
 // Pick is one slot of a slate.
 type Pick struct {
+	// Arm indexes SlateRequest.Arms.
 	Arm        int
 	Propensity float64
+	// Name is the bandit arm that filled the slot, what rewards credit;
+	// "" means the item's source.
+	Name string
 }
 
 // EventLog records impressions so that later feedback events (clicks,
@@ -90,11 +101,13 @@ type ImpressionItem struct {
 	Position   int
 	Source     string
 	Propensity float64
+	// Arm is the bandit arm credited for the slot: Pick.Name, else Source.
+	Arm string
 }
 
 // MemoryEventLog is an in-memory EventLog that keeps the last Cap
-// impressions: the stand-in until the event package's log is plugged in,
-// and the tests' witness.
+// impressions: the tests' witness (aisle serve writes impressions to the
+// event log).
 type MemoryEventLog struct {
 	Cap int
 

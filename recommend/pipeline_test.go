@@ -29,6 +29,9 @@ func testSurfaces(t *testing.T, edit func(*Surfaces)) *SurfaceStore {
 	}
 	for _, sf := range s.Surfaces {
 		sf.Budgets = Budgets{Features: time.Minute, Embeddings: time.Minute, Candidates: time.Minute, Slate: time.Minute}
+		// These tests run without a catalogue: the item tables' level2
+		// column stands for the catalogue's aisle.
+		sf.Rerank.CategoryAttribute = "level2"
 	}
 	if edit != nil {
 		edit(s)
@@ -162,14 +165,14 @@ func TestDegradationLadder(t *testing.T) {
 			}},
 		{name: "bandit down", opts: Options{Bandit: fixedBandit{err: errors.New("bandit store down")}},
 			req: Request{Surface: "cart", Cart: seedCart}, want: "slate/bandit_unavailable"},
-		{name: "bandit slate carries propensities", opts: Options{Bandit: fixedBandit{picks: []Pick{{3, 0.25}, {0, 0.5}}}},
+		{name: "bandit slate carries propensities", opts: Options{Bandit: fixedBandit{picks: []Pick{{Arm: 3, Propensity: 0.25}, {Arm: 0, Propensity: 0.5}}}},
 			req: Request{Surface: "cart", Cart: seedCart, K: 2}, want: "features/unknown_guest",
 			check: func(t *testing.T, r *Response) {
 				if len(r.Items) != 2 || r.Items[0].Propensity != 0.25 || r.Items[1].Propensity != 0.5 {
 					t.Errorf("items %+v", r.Items)
 				}
 			}},
-		{name: "bandit invalid slate", opts: Options{Bandit: fixedBandit{picks: []Pick{{0, 0.5}, {0, 0.5}}}},
+		{name: "bandit invalid slate", opts: Options{Bandit: fixedBandit{picks: []Pick{{Arm: 0, Propensity: 0.5}, {Arm: 0, Propensity: 0.5}}}},
 			req: Request{Surface: "cart", Cart: seedCart, K: 2}, want: "slate/bandit_unavailable"},
 		{name: "event log down", opts: Options{Events: failingLog{}}, req: Request{Surface: "cart", Cart: seedCart}, want: "impression/unavailable"},
 		{name: "search query", req: Request{Surface: "search", Query: "baking"}, want: "features/unknown_guest",

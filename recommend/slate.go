@@ -1,6 +1,7 @@
 package recommend
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -82,8 +83,10 @@ func (c *call) slate(ctx context.Context, ranked []rerank.Ranked) {
 			picks[i] = Pick{Arm: i, Propensity: 1}
 		}
 	}
+	c.arms = make([]string, 0, len(picks))
 	for _, pk := range picks {
 		r := ranked[pk.Arm]
+		c.arms = append(c.arms, cmp.Or(pk.Name, r.Source))
 		c.resp.Items = append(c.resp.Items, Item{ID: r.ID, Name: c.cands[r.ID].name, Source: r.Source,
 			Components: r.Components, Propensity: pk.Propensity})
 	}
@@ -95,12 +98,14 @@ func (c *call) banditPicks(ctx context.Context, ranked []rerank.Ranked, k int) [
 		return nil
 	}
 	arms := make([]string, min(len(ranked), max(c.sf.Bandit.Arms, k)))
+	sources := make([]string, len(arms))
 	for i := range arms {
-		arms[i] = ranked[i].ID
+		arms[i], sources[i] = ranked[i].ID, ranked[i].Source
 	}
 	sctx, cancel := context.WithTimeout(ctx, c.sf.Budgets.Slate)
 	defer cancel()
-	picks, err := b.Slate(sctx, SlateRequest{Surface: c.req.Surface, GuestID: c.req.GuestID, Arms: arms, K: k})
+	picks, err := b.Slate(sctx, SlateRequest{Surface: c.req.Surface, GuestID: c.req.GuestID,
+		ImpressionID: c.resp.ImpressionID, Arms: arms, Sources: sources, K: k})
 	if err == nil {
 		err = checkPicks(picks, len(arms), k)
 	}
@@ -137,7 +142,7 @@ func (c *call) impression(ctx context.Context) {
 	imp := Impression{ID: c.resp.ImpressionID, At: time.Now(), Surface: c.req.Surface,
 		GuestID: c.req.GuestID, SessionID: c.req.SessionID}
 	for i, it := range c.resp.Items {
-		imp.Items = append(imp.Items, ImpressionItem{ID: it.ID, Position: i, Source: it.Source, Propensity: it.Propensity})
+		imp.Items = append(imp.Items, ImpressionItem{ID: it.ID, Position: i, Source: it.Source, Propensity: it.Propensity, Arm: c.arms[i]})
 	}
 	for _, r := range c.resp.Degraded {
 		imp.Degraded = append(imp.Degraded, r.String())

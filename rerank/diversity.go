@@ -21,6 +21,10 @@ func diversify(cfg *Config, catAttr string, items []Ranked, k int) []Ranked {
 // rescaled to [0, 1] first so λ means the same on every surface. O(n²) on
 // the few hundred candidates a surface re-ranks.
 func mmr(items []Ranked, catAttr string, lambda float64) []Ranked {
+	if len(items) == 0 {
+		// Every candidate filtered out (a category filter no item matches).
+		return items
+	}
 	lo, hi := items[len(items)-1].Components.Score, items[0].Components.Score
 	span := hi - lo
 	out := make([]Ranked, 0, len(items))

@@ -112,3 +112,18 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// Every candidate filtered out leaves an empty result under either kind of
+// diversity (MMR once indexed an empty slice).
+func TestRankAllFilteredOut(t *testing.T) {
+	for _, d := range []Diversity{{MMRLambda: 0.7}, {MaxPerCategory: 2}} {
+		cfg := Config{Weights: Weights{Relevance: 1}, Diversity: d}
+		res := Rank(&cfg, Request{ExcludedCategories: []string{"dairy", "bakery", "produce", "meat"}}, base())
+		if len(res.Items) != 0 {
+			t.Errorf("%+v: %d items, want none", d, len(res.Items))
+		}
+		if res := Rank(&cfg, Request{}, nil); len(res.Items) != 0 {
+			t.Errorf("%+v: no candidates gave %d items", d, len(res.Items))
+		}
+	}
+}

@@ -25,9 +25,13 @@ func TestServeBanditsShareRedis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	items, err := openCatalog(filepath.Join("..", "..", "models"), slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	replica := func() *eventsWiring {
 		ff := featureFlags{redisAddr: srv.Addr(), partitions: 16, rtWeight: 1, ltWeight: 1, banditWindow: bandit.DefaultWindow}
-		w, err := startEvents(t.Context(), &ff, filepath.Join("..", "..", "models"), bc, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+		w, err := startEvents(t.Context(), &ff, items, bc, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 		if err != nil {
 			t.Fatal(err)
 		}

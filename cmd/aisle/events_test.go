@@ -35,7 +35,11 @@ func TestEventsSendDemoInProcess(t *testing.T) {
 	if err := os.WriteFile(ff.longTerm, []byte(lt), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	w, err := startEvents(ctx, &ff, filepath.Join("..", "..", "models"), bandit.Config{}, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	items, err := openCatalog(filepath.Join("..", "..", "models"), slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := startEvents(ctx, &ff, items, bandit.Config{}, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}

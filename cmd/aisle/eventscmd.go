@@ -24,7 +24,7 @@ func aggregateCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("aisle aggregate", flag.ContinueOnError)
 	var ff featureFlags
 	ff.addFlags(fs)
-	models := fs.String("models", "models", "model repository (its items.tsv tables give item attributes)")
+	models := fs.String("models", "models", "model repository (its catalog.jsonl gives item attributes)")
 	logLevel := fs.String("log-level", "info", "log level")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -36,10 +36,11 @@ func aggregateCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	attrs, _, err := itemSource(*models)
+	items, err := openCatalog(*models, log, nil)
 	if err != nil {
 		return err
 	}
+	attrs, _ := itemSource(items)
 	ff.noAggregate = false
 	b, err := openFeatures(ctx, &ff, attrs, log)
 	if err != nil {

@@ -180,14 +180,14 @@ func eventsService(b *featureBackend, f *featureFlags, cat event.Catalog, obs se
 	}, reg)
 }
 
-// itemSource loads the stopgap item attributes; nil interfaces when the
-// repository has no item table (then any item id is accepted).
-func itemSource(models string) (guest.ItemAttributes, event.Catalog, error) {
-	items, err := loadTSVItems(models)
-	if err != nil || items == nil {
-		return noItems{}, nil, err
+// itemSource returns the catalogue as guest aggregation's attributes and
+// event validation's item check; with no catalogue, no attributes and nil
+// (then any item id is accepted).
+func itemSource(cat *catalogAdapter) (guest.ItemAttributes, event.Catalog) {
+	if cat == nil {
+		return noItems{}, nil
 	}
-	return items, items, nil
+	return cat, cat
 }
 
 // noItems knows no attributes.
@@ -205,6 +205,9 @@ type eventsWiring struct {
 	ranking *guest.Reader
 	// bandits decide from and learn into the backend's arm store.
 	bandits *bandit.Bandits
+	// log is the event log the service appends to; Recommend's impressions
+	// go there too.
+	log event.Log
 	// stop ends aggregation and closes the store; call it after the gRPC
 	// server has stopped.
 	stop func()
@@ -213,11 +216,8 @@ type eventsWiring struct {
 // startEvents opens the feature backend, starts its aggregation, builds
 // the bandits of bc over its arm store and the Events service, which
 // credits them from accepted events.
-func startEvents(ctx context.Context, f *featureFlags, models string, bc bandit.Config, log *slog.Logger, reg prometheus.Registerer) (*eventsWiring, error) {
-	attrs, cat, err := itemSource(models)
-	if err != nil {
-		return nil, err
-	}
+func startEvents(ctx context.Context, f *featureFlags, items *catalogAdapter, bc bandit.Config, log *slog.Logger, reg prometheus.Registerer) (*eventsWiring, error) {
+	attrs, cat := itemSource(items)
 	b, err := openFeatures(ctx, f, attrs, log)
 	if err != nil {
 		return nil, err
@@ -231,6 +231,6 @@ func startEvents(ctx context.Context, f *featureFlags, models string, bc bandit.
 	if err != nil {
 		return nil, err
 	}
-	return &eventsWiring{service: eventsService(b, f, cat, bw.observer, reg), stop: stop, bandits: bw.bandits,
+	return &eventsWiring{service: eventsService(b, f, cat, bw.observer, reg), stop: stop, bandits: bw.bandits, log: b.log,
 		ranking: guest.NewReader(b.store, f.config(), f.readTimeout, reg)}, nil
 }

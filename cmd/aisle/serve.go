@@ -67,7 +67,7 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	banditCfg, err := loadBanditConfig(cfg.bandits)
+	banditCfg, err := loadBanditConfig(banditsPath(cfg.bandits, cfg.models))
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,22 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		closeListeners(ln, hln)
 		return err
 	}
-	events, err := startEvents(ctx, &cfg.features, cfg.models, banditCfg, log, reg)
+	items, err := openCatalog(cfg.models, log, reg)
+	if err != nil {
+		_ = repo.Close(ctx)
+		closeListeners(ln, hln)
+		return err
+	}
+	if items != nil && cfg.poll > 0 {
+		// The catalogue follows its file like the models; stopped and
+		// waited for on return, after the gRPC server has stopped.
+		catCtx, stopCat := context.WithCancel(ctx)
+		var catWG sync.WaitGroup
+		catWG.Go(func() { _ = items.store.Run(catCtx) })
+		defer catWG.Wait()
+		defer stopCat()
+	}
+	events, err := startEvents(ctx, &cfg.features, items, banditCfg, log, reg)
 	if err != nil {
 		_ = repo.Close(ctx)
 		closeListeners(ln, hln)
@@ -90,7 +105,8 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	}
 	// Deferred: runs after serveUntilDone has stopped the gRPC server.
 	defer events.stop()
-	pipe, surfaces, err := newPipeline(cfg.models, repo, reg, log)
+	pipe, surfaces, err := newPipeline(cfg.models, repo, pipelineDeps{catalog: items, features: events.ranking,
+		bandits: events.bandits, events: events.log}, reg, log)
 	if err != nil {
 		_ = repo.Close(ctx)
 		closeListeners(ln, hln)

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/aisle-ai/aisle/bandit"
+	"github.com/aisle-ai/aisle/guest"
+	"github.com/aisle-ai/aisle/recommend"
+)
+
+// The source bandit fills each slot from the source it draws (best ranked
+// first, no item twice, the best remaining item when the drawn source has
+// none) with the slot's propensity, and answers a surface it does not know
+// with the top k at propensity 1.
+func TestSourceBandit(t *testing.T) {
+	b, err := bandit.New(bandit.Config{Surfaces: []bandit.SurfaceConfig{
+		{Name: "home", Arms: []string{"session", "popular"}, Policy: bandit.Uniform}}}, bandit.NewMemStore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb := sourceBandit{b}
+	req := recommend.SlateRequest{Surface: "home", GuestID: "g", ImpressionID: "imp-1", K: 4,
+		Arms:    []string{"a", "b", "c", "d", "e", "f", "g", "h"},
+		Sources: []string{"session", "popular", "session", "popular", "popular", "session", "session", "popular"}}
+	picks, err := sb.Slate(context.Background(), req)
+	if err != nil || len(picks) != 4 {
+		t.Fatalf("picks %v, %v", picks, err)
+	}
+	seen := map[int]bool{}
+	next := map[string]int{}
+	for _, p := range picks {
+		if seen[p.Arm] || math.Abs(p.Propensity-0.5) > 1e-12 || (p.Name != "session" && p.Name != "popular") {
+			t.Fatalf("pick %+v of %v", p, picks)
+		}
+		seen[p.Arm] = true
+		// Within a source, items are taken best ranked first (each source
+		// has K items, so no slot falls back).
+		var order []int
+		for i, s := range req.Sources {
+			if s == p.Name {
+				order = append(order, i)
+			}
+		}
+		if n := next[p.Name]; p.Arm != order[n] {
+			t.Errorf("slot from %s showed arm %d, want %d", p.Name, p.Arm, order[n])
+		}
+		next[p.Name]++
+	}
+	plain, err := sb.Slate(context.Background(), recommend.SlateRequest{Surface: "cart", ImpressionID: "imp-2", K: 2, Arms: req.Arms, Sources: req.Sources})
+	if err != nil || len(plain) != 2 || plain[0] != (recommend.Pick{Arm: 0, Propensity: 1}) || plain[1].Arm != 1 {
+		t.Fatalf("surface without a bandit: %v, %v", plain, err)
+	}
+}
+
+// Guest affinities are scaled per attribute so the best value is 1, then
+// averaged over the attributes; a late store is a deadline error.
+func TestGuestFeaturesScaled(t *testing.T) {
+	aff := scaleAffinities([]guest.Affinity{
+		{Attribute: "aisle", Value: "dairy produce", Score: 200},
+		{Attribute: "aisle", Value: "fruit", Score: 50},
+		{Attribute: "department", Value: "fresh products", Score: 10},
+	})
+	if aff["aisle"]["dairy produce"] != 0.5 || aff["aisle"]["fruit"] != 0.125 || aff["department"]["fresh products"] != 0.5 {
+		t.Fatalf("scaled %v", aff)
+	}
+	if err := featureErr(guest.Features{Degraded: "timeout"}, errors.New("slow")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("timeout: %v", err)
+	}
+}
