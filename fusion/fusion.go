@@ -11,7 +11,8 @@
 // without calibration. k damps the head: with k = 60 (the paper's value,
 // DefaultK) the first and the tenth place of one list differ by a factor of
 // 1.15, so an item both lists rank moderately beats one list's favourite
-// that the other lacks. The package is pure functions and allocation only.
+// that the other lacks. Blend fuses by score instead (measured in MODELS.md).
+// The package is pure functions and allocation only.
 package fusion
 
 import "sort"

@@ -64,3 +64,25 @@ func TestWeighted(t *testing.T) {
 		t.Errorf("zero weight: %+v", got)
 	}
 }
+
+// TestBlend checks scores by hand: the best BM25 score is 8, so w = 1 adds
+// 8/8 = 1 to "milk" and 2/8 = 0.25 to "butter".
+//
+//	yogurt 0.9 + 0 = 0.9;  milk 0.5 + 1 = 1.5;  butter 0.7 + 0.25 = 0.95;  cream 0.9 + 0 = 0.9 (tie: input order)
+func TestBlend(t *testing.T) {
+	cands := []Candidate[string]{{"yogurt", 0.9, 0}, {"milk", 0.5, 8}, {"butter", 0.7, 2}, {"cream", 0.9, 0}}
+	got := Blend(cands, 1)
+	if want := []string{"milk", "butter", "yogurt", "cream"}; !slices.Equal(ids(got), want) {
+		t.Fatalf("order %v, want %v", ids(got), want)
+	}
+	for i, s := range []float64{1.5, 0.95, 0.9, 0.9} {
+		if math.Abs(got[i].Score-s) > 1e-12 {
+			t.Errorf("%s = %v, want %v", got[i].ID, got[i].Score, s)
+		}
+	}
+	// No lexical match: the encoder's order.
+	got = Blend([]Candidate[string]{{"a", 0.1, 0}, {"b", 0.3, 0}}, 1)
+	if !slices.Equal(ids(got), []string{"b", "a"}) || got[0].Score != 0.3 {
+		t.Errorf("no lexical match: %+v", got)
+	}
+}

@@ -6,7 +6,7 @@ fusion variants beside the encoder and BM25 alone. Usage (after scripts/encoder/
 
     /usr/bin/python3 scripts/encoder/eval_hybrid.py [--data ../shared/data]
 
-Writes build/encoder/instacart/hybrid.md.
+Writes build/encoder/instacart/hybrid.md (fixed fusions) or, with --routed, hybrid-routed.md.
 """
 
 import argparse
@@ -71,6 +71,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=os.path.join(os.path.dirname(REPO), "shared", "data"))
     ap.add_argument("--seed", type=int, default=20240601)
+    ap.add_argument("--routed", action="store_true", help="score the query-routed variants instead of the fixed fusions")
     args = ap.parse_args()
     torch.set_num_threads(1)
     folder = os.path.join(REPO, "build", "encoder", "instacart", "query-encoder-instacart")
@@ -95,10 +96,18 @@ def main():
         return np.stack([bm.scores(q) for q in qs])
 
     def rrf(e, b, k=60.0, wb=1.0, depth=None):
-        re, rb = ranks(e), ranks(b)
+        re, rb = cached_ranks(e), cached_ranks(b)
         ke = np.ones_like(e, dtype=bool) if depth is None else re <= depth
         kb = (b > 0) if depth is None else (b > 0) & (rb <= depth)
         return np.where(ke, 1.0 / (k + re), 0) + wb * np.where(kb, 1.0 / (k + rb), 0)
+
+    cache = {}
+
+    def cached_ranks(s):  # every RRF variant of a chunk ranks the same two matrices
+        if id(s) not in cache:
+            cache.clear() if len(cache) >= 2 else None
+            cache[id(s)] = ranks(s)
+        return cache[id(s)]
 
     def comb(e, b, w):
         # cosine plus w times BM25 scaled by the query's best BM25 score (0 when nothing matches)
@@ -113,14 +122,32 @@ def main():
         "RRF k=60, BM25 x2": lambda e, b: rrf(e, b, wb=2.0),
         "RRF k=60, BM25 x0.5": lambda e, b: rrf(e, b, wb=0.5),
     }
-    for w in (0.05, 0.1, 0.2, 0.3, 0.5):
+    for w in (0.1, 0.2, 0.3):
         variants["cos + %.2g*bm25/max" % w] = (lambda w: lambda e, b: comb(e, b, w))(w)
+    if args.routed:
+        # Category intent routed by the catalogue: a query that is exactly an aisle name is answered
+        # by the encoder alone; any other query by a BM25-led fusion. Scored per query row.
+        aisles = set(groups)
+        variants = {"encoder": variants["encoder"], "bm25": variants["bm25"]}
+        for w in (0.5, 1.0, 2.0):
+            variants["cos + %.2g*bm25/max" % w] = (lambda w: lambda e, b: comb(e, b, w))(w)
+        variants["bm25, cos breaks ties"] = lambda e, b: b + 1e-3 * e
+        for w in (1.0, 2.0):
+            variants["routed: aisle -> encoder, else cos + %.2g*bm25/max" % w] = (lambda w: lambda e, b: routed(e, b, w))(w)
+
+    def routed(e, b, w):
+        is_aisle = np.asarray([q in aisles for q in current_queries])[:, None]
+        return np.where(is_aisle, e, comb(e, b, w))
+
+    current_queries = []
 
     res = {v: {} for v in variants}
     for key, qs in (("aisle -> product", q1), ("fragment -> product", q3), ("aisle + fragment -> product", q4)):
         accs = {v: T.SingleTarget(len(names)) for v in variants}
         for a in range(0, len(qs), 256):
             e, b = enc(qs[a:a + 256]), bm25(qs[a:a + 256])
+            current_queries[:] = qs[a:a + 256]
+            cache.clear()
             t = np.asarray(held[a:a + 256])
             for v, fn in variants.items():
                 accs[v].add(fn(e, b), t)
@@ -132,6 +159,8 @@ def main():
     hg = np.asarray([groups[i] for i in held])
     uniq = sorted(set(hg.tolist()))
     e, b = enc(uniq), bm25(uniq)
+    current_queries[:] = uniq
+    cache.clear()
     for v, fn in variants.items():
         acc = MultiTarget(ks=(10, 100))
         s = fn(e, b)[:, held_arr]
@@ -145,7 +174,8 @@ def main():
         lines.append("| %s | %s |" % (v, " | ".join(res[v][c] for c in cols)))
     md = "\n".join(lines) + "\n"
     print(md)
-    with open(os.path.join(REPO, "build", "encoder", "instacart", "hybrid.md"), "w", encoding="utf-8") as f:
+    out = "hybrid-routed.md" if args.routed else "hybrid.md"
+    with open(os.path.join(REPO, "build", "encoder", "instacart", out), "w", encoding="utf-8") as f:
         f.write(md)
 
 
