@@ -35,11 +35,24 @@ class Split:
     test_units: list = None
 
 
+def groceries_groups():
+    """Groceries side features for the GNN (--side-features): key -> (level2, level1)
+    category ids >= 1, from the catalogue models/query-encoder/items.tsv."""
+    rows = []
+    with open(os.path.join(HERE, "..", "..", "models", "query-encoder", "items.tsv"), encoding="utf-8") as f:
+        next(f)
+        for line in f:
+            key, _, l2, l1 = line.rstrip("\n").split("\t")
+            rows.append((int(key), l2, l1))
+    ids = [{v: i + 1 for i, v in enumerate(sorted({r[c] for r in rows}))} for c in (1, 2)]
+    return {k: (ids[0][l2], ids[1][l1]) for k, l2, l1 in rows}
+
+
 def groceries():
     ds = data.load_groceries(seed=1)  # the split the shipped cart-gnn was trained on
     return Split("groceries", ds.train, ds.val, ds.test, True,
                  ds.notes + "; every item of each test basket hidden in turn (order: random.Random(14))",
-                 ds.names, fixed_vocab=ds.fixed_vocab)
+                 ds.names, groups=groceries_groups(), fixed_vocab=ds.fixed_vocab)
 
 
 def instacart():

@@ -24,6 +24,7 @@ import gnn_method  # noqa: E402
 import methods  # noqa: E402
 import metrics  # noqa: E402
 import protocol  # noqa: E402
+import repeat_explore  # noqa: E402
 
 
 def main():
@@ -32,6 +33,11 @@ def main():
     ap.add_argument("--shipped", help="committed cart-gnn folder (ONNX weights)")
     ap.add_argument("--trained", action="append", default=[],
                     help="NAME=DIR: a scripts/gnn/train.py output (DIR holds items.tsv, model.pt, results.json)")
+    ap.add_argument("--repeat-explore", action="store_true",
+                    help="also tune (on validation) and score the repeat/explore mixture (repeat_explore.py)")
+    ap.add_argument("--append", action="store_true",
+                    help="keep the rows of the existing <out>/<dataset>.json (same cases, checked) and only "
+                         "score the models given here, so a baseline or model is not re-scored on test")
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "eval"))
     args = ap.parse_args()
     t0 = time.time()
@@ -50,7 +56,14 @@ def main():
         sp.name, len(val_cases), len(test_cases), len({u for u, _, _ in test_cases}), unreachable, repeats))
 
     rows = []
-    for name, make, grid in methods.grid():
+    old = None
+    if args.append:
+        with open(os.path.join(args.out, sp.name + ".json")) as f:
+            old = json.load(f)
+        if old["units"] != [u for u, _, _ in test_cases] or old["test_cases"] != len(test_cases):
+            raise SystemExit("--append: %s.json was written for other test cases" % sp.name)
+        rows = old["methods"]
+    for name, make, grid in ([] if args.append else methods.grid()):
         grid = grid if grid is not None else methods.arules_grid(len(sp.train))
         best = None
         for p in grid:
@@ -62,7 +75,7 @@ def main():
         r = metrics.ranks(methods.Scored(name, vocab, make(full_idx, len(vocab.keys), **p)), test_cases, sp.exclude_cart)
         rows.append({"method": name, "kind": "baseline", "params": p, "val_MRR@20": v, "ranks": r.tolist()})
         log("  %-28s val MRR@20 %.4f %s | test %s" % (name, v, p, metrics.means(r)))
-    if not sp.exclude_cart:  # with exclusion the repeat rule is "most popular"
+    if not sp.exclude_cart and not args.append:  # with exclusion the repeat rule is "most popular"
         v = metrics.means(metrics.ranks(methods.RepeatRule(tv), val_cases, False))["MRR@20"]
         r = metrics.ranks(methods.RepeatRule(vocab), test_cases, False)
         rows.append({"method": "repeat rule", "kind": "baseline", "params": {}, "val_MRR@20": v, "ranks": r.tolist()})
@@ -88,7 +101,15 @@ def main():
     for spec in args.trained:
         name, d = spec.split("=", 1)
         models.append(gnn_method.trained(d, d, vocab, name, groups=sp.groups))
+    if args.repeat_explore:
+        rank_fn = lambda m, cs: metrics.means(metrics.ranks(m, cs, sp.exclude_cart))["MRR@20"]  # noqa: E731
+        p, v = repeat_explore.tune(tv, sp.train, tune_idx, val_cases, rank_fn)
+        m = repeat_explore.build(vocab, full, full_idx, p)
+        m.params["val_MRR@20"] = round(v, 4)
+        log("  %-28s val MRR@20 %.4f %s" % ("repeat/explore", v, p))
+        models.append(m)
     for m in models:
+        rows = [x for x in rows if x["method"] != m.name]
         r = metrics.ranks(m, test_cases, sp.exclude_cart)
         rows.append({"method": m.name, "kind": "model", "params": m.params, "ranks": r.tolist()})
         log("  %-28s test %s" % (m.name, metrics.means(r)))

@@ -12,6 +12,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import methods  # noqa: E402
 import metrics  # noqa: E402
+import repeat_explore  # noqa: E402
 
 
 class Fixed:
@@ -67,6 +68,33 @@ class MethodsTest(unittest.TestCase):
         train = [[0, 2], [1, 3]]
         s = methods.SequentialKNN(train, 4, k=10)([0, 1])
         self.assertGreater(s[3], s[2])  # item 1 is the more recent
+
+
+class RepeatExploreTest(unittest.TestCase):
+    def test_gate_counts_repeat_steps(self):
+        g = repeat_explore.repeat_gate([["a", "b", "a"], ["a", "c"]])
+        # prefix length 1: 0 of 2 next items repeat; length 2: 1 of 1 (add-one smoothed)
+        self.assertAlmostEqual(g[1], 1 / 4)
+        self.assertAlmostEqual(g[2], 2 / 3)
+
+    def test_reshows_items_unseen_in_training(self):
+        sessions = [["p", "q"], ["p", "r"], ["q"]]
+        v = methods.Vocab.build(sessions)
+        explorer = lambda idx: np.ones(len(v.keys))  # noqa: E731
+        m = repeat_explore.RepeatExplore(v, sessions, explorer, decay=0.5, gate=0.9)
+        r = m.recommend(["new", "p"], 4)
+        # repeat mass first, most recent first with decay > 0, then the explored items
+        self.assertEqual(r[:2], ["p", "new"])
+        self.assertEqual(sorted(r[2:]), ["q", "r"])
+        p, extra = m.scores(["new", "p"])
+        self.assertAlmostEqual(p.sum() + sum(extra.values()), 1.0)
+
+    def test_gate_zero_is_the_explorer(self):
+        sessions = [["p", "q"], ["q", "r"]]
+        v = methods.Vocab.build(sessions)
+        explorer = lambda idx: np.array([0.0, 2.0, 1.0])  # noqa: E731
+        m = repeat_explore.RepeatExplore(v, sessions, explorer, decay=0.0, gate=0.0)
+        self.assertEqual(m.recommend(["q"], 3)[:2], [v.keys[1], v.keys[2]])
 
 
 if __name__ == "__main__":
