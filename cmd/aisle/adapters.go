@@ -216,13 +216,23 @@ func scaleAffinities(affs []guest.Affinity) rerank.Affinities {
 // session, and attributes {arm: the bandit arm credited (the item's source
 // when no bandit chose), propensity: the slot's exact probability,
 // source: the candidate source}. Event ids are "<impression id>-<slot>",
-// so a retried write is deduplicated by the log. Anonymous answers (no
-// guest id) are not logged: no feedback event can cite them, since every
-// event names its guest.
+// so a retried write is deduplicated by the log. An anonymous answer (no
+// guest id) is logged under the guest id "session:<session id>", so every
+// decision made for a session is in the log with its propensity and the
+// session's own feedback (sent under that guest id) can credit it; an
+// answer with neither guest nor session id cannot be cited by any event
+// and is not logged.
 type impressionLog struct{ log event.Log }
+
+// anonymousGuestPrefix names the guest an anonymous session's impressions
+// are logged under.
+const anonymousGuestPrefix = "session:"
 
 // LogImpression implements recommend.EventLog.
 func (l impressionLog) LogImpression(ctx context.Context, imp recommend.Impression) error {
+	if imp.GuestID == "" && imp.SessionID != "" {
+		imp.GuestID = anonymousGuestPrefix + imp.SessionID
+	}
 	if imp.GuestID == "" || len(imp.Items) == 0 {
 		return nil
 	}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/aisle-ai/aisle/bandit"
+	"github.com/aisle-ai/aisle/event"
 	"github.com/aisle-ai/aisle/guest"
 	"github.com/aisle-ai/aisle/recommend"
 )
@@ -68,5 +70,44 @@ func TestGuestFeaturesScaled(t *testing.T) {
 	}
 	if err := featureErr(guest.Features{Degraded: "timeout"}, errors.New("slow")); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("timeout: %v", err)
+	}
+}
+
+// recordingLog is an event.Log that keeps what it is given.
+type recordingLog struct{ events []event.Event }
+
+func (l *recordingLog) Append(_ context.Context, evs []event.Event) []error {
+	l.events = append(l.events, evs...)
+	return make([]error, len(evs))
+}
+
+// Every decision made for a guest or a session is logged with its
+// propensity: an anonymous session's under "session:<id>"; an answer with
+// neither id cannot be cited by feedback and is not logged.
+func TestImpressionLogAnonymousSessions(t *testing.T) {
+	items := []recommend.ImpressionItem{{ID: "166", Position: 0, Source: "session", Propensity: 0.25, Arm: "session"}}
+	for _, tc := range []struct {
+		guest, session, want string
+	}{
+		{"g1", "s1", "g1"},
+		{"", "s1", "session:s1"},
+		{"", "", ""},
+	} {
+		var rec recordingLog
+		err := impressionLog{&rec}.LogImpression(context.Background(), recommend.Impression{
+			ID: "imp", At: time.Now(), Surface: "home", GuestID: tc.guest, SessionID: tc.session, Items: items})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.want == "" {
+			if len(rec.events) != 0 {
+				t.Errorf("guest %q session %q: logged %v", tc.guest, tc.session, rec.events)
+			}
+			continue
+		}
+		if len(rec.events) != 1 || rec.events[0].GuestID != tc.want || rec.events[0].Attributes["propensity"] != "0.25" ||
+			rec.events[0].ImpressionID != "imp" || rec.events[0].Type != event.TypeImpression {
+			t.Errorf("guest %q session %q: logged %+v, want one impression under %q with propensity 0.25", tc.guest, tc.session, rec.events, tc.want)
+		}
 	}
 }

@@ -126,6 +126,31 @@ func dairyWeight(resp *aislepb.RecommendResponse, dairy map[string]bool) int {
 	return w
 }
 
+// recommendClean calls Recommend until an answer takes no degradation
+// rung, at most 10 times, and returns the last answer and the impression
+// events logged meanwhile (one per slot of each answer that did not take
+// an impression rung). The feature read and the impression write run under
+// millisecond budgets (models/surfaces.yaml); on a starved CPU (the race
+// detector, parallel test packages) one call may take a rung with every
+// store up, which is the ladder working, not what these tests check.
+func (w *wired) recommendClean(ctx context.Context, t *testing.T, req *aislepb.RecommendRequest) (*aislepb.RecommendResponse, int64) {
+	t.Helper()
+	var resp *aislepb.RecommendResponse
+	var logged int64
+	for range 10 {
+		var err error
+		resp, err = w.rec.Recommend(ctx, req)
+		must(t, err)
+		if !slices.ContainsFunc(rungs(resp), func(r string) bool { return strings.HasPrefix(r, "impression/") }) {
+			logged += int64(len(resp.Items))
+		}
+		if len(rungs(resp)) == 0 {
+			break
+		}
+	}
+	return resp, logged
+}
+
 func rungs(resp *aislepb.RecommendResponse) []string {
 	var out []string
 	for _, d := range resp.Degraded {
@@ -159,8 +184,7 @@ func TestRecommendWiredInProcess(t *testing.T) {
 
 	sent := w.replayDairy(ctx, t)
 	w.waitFolded(ctx, t, dairyGuest, sent)
-	personal, err := w.rec.Recommend(ctx, req(dairyGuest, "cart"))
-	must(t, err)
+	personal, logged := w.recommendClean(ctx, t, req(dairyGuest, "cart"))
 	if len(rungs(personal)) != 0 || len(personal.Items) != 10 {
 		t.Fatalf("dairy guest: %d items, rungs %v", len(personal.Items), rungs(personal))
 	}
@@ -173,7 +197,7 @@ func TestRecommendWiredInProcess(t *testing.T) {
 		}
 	}
 	// One IMPRESSION event per slot reached the log and was folded.
-	w.waitFolded(ctx, t, dairyGuest, sent+int64(len(personal.Items)))
+	w.waitFolded(ctx, t, dairyGuest, sent+logged)
 
 	search, err := w.rec.Recommend(ctx, &aislepb.RecommendRequest{Surface: "search", Query: "baking", K: 5})
 	must(t, err)
@@ -181,8 +205,7 @@ func TestRecommendWiredInProcess(t *testing.T) {
 		t.Errorf("search \"baking\": %v", search.Items)
 	}
 
-	home, err := w.rec.Recommend(ctx, req(dairyGuest, "home"))
-	must(t, err)
+	home, _ := w.recommendClean(ctx, t, req(dairyGuest, "home"))
 	if len(home.Items) != 10 || len(rungs(home)) != 0 {
 		t.Fatalf("home: %d items, rungs %v", len(home.Items), rungs(home))
 	}
@@ -215,12 +238,11 @@ func TestRecommendWiredRedis(t *testing.T) {
 	sent := w.replayDairy(ctx, t)
 	w.waitFolded(ctx, t, dairyGuest, sent)
 	req := &aislepb.RecommendRequest{Surface: "cart", GuestId: dairyGuest, Cart: []string{"whole milk"}, K: 10}
-	up, err := w.rec.Recommend(ctx, req)
-	must(t, err)
+	up, logged := w.recommendClean(ctx, t, req)
 	if len(rungs(up)) != 0 || len(up.Items) != 10 || !hasAffinity(up) {
 		t.Fatalf("Redis up: %d items, rungs %v, affinity %v", len(up.Items), rungs(up), hasAffinity(up))
 	}
-	w.waitFolded(ctx, t, dairyGuest, sent+10)
+	w.waitFolded(ctx, t, dairyGuest, sent+logged)
 
 	srv.Kill()
 	down, err := w.rec.Recommend(ctx, req)
