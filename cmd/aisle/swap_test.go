@@ -51,12 +51,13 @@ func (x *trackedIndex) Close() error {
 
 // indexes records every index the repository builds, in build order.
 type indexes struct {
-	mu    sync.Mutex // guards built
+	build recommend.NewIndex // the index tracked: serve's newANNIndex or a variant
+	mu    sync.Mutex         // guards built
 	built []*trackedIndex
 }
 
 func (ix *indexes) newIndex(m *catalog.Matrix) (recommend.Index, error) {
-	inner, err := newANNIndex(m)
+	inner, err := ix.build(m)
 	if err != nil {
 		return nil, err
 	}
@@ -98,10 +99,11 @@ func reverseRows(t *testing.T, data []byte) []byte {
 
 // serveSwappable serves a copy of the default repository as aisle serve
 // wires it (extensions, catalogue, pipeline, Personalization service), its
-// item indexes tracked, the repository polled every 20 ms. Stage budgets
+// item indexes built by build (nil: serve's newANNIndex) and tracked, the
+// repository polled every 20 ms. Stage budgets
 // are raised to a minute so that a loaded test machine takes no timeout
 // rung and answers stay comparable (tests hold no timed assertions).
-func serveSwappable(t *testing.T) (string, aislepb.PersonalizationClient, *indexes) {
+func serveSwappable(t *testing.T, build recommend.NewIndex) (string, aislepb.PersonalizationClient, *indexes) {
 	t.Helper()
 	must(t, inference.Init(ortLib(t)))
 	t.Cleanup(func() { _ = inference.Shutdown() }) // after the repository's and server's cleanups
@@ -116,7 +118,10 @@ func serveSwappable(t *testing.T) (string, aislepb.PersonalizationClient, *index
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
-	tracked := &indexes{}
+	if build == nil {
+		build = newANNIndex
+	}
+	tracked := &indexes{build: build}
 	exts := extensions()
 	exts[recommend.ItemsExtensionName] = recommend.ItemsExtension{NewIndex: tracked.newIndex}
 	repo, err := repository.New(repository.Options{Root: root, Extensions: exts, Logger: log, Registerer: reg,
@@ -223,7 +228,7 @@ func waitSwap(ctx context.Context, t *testing.T, what string, cond func() bool) 
 // 1's index is closed exactly once, after its last search, and version 2's
 // stays open.
 func TestHotSwapModelAndIndex(t *testing.T) {
-	root, client, tracked := serveSwappable(t)
+	root, client, tracked := serveSwappable(t, nil)
 	const gnnDim = 64
 	if got := tracked.ofDim(gnnDim); len(got) != 1 {
 		t.Fatalf("%d cart-gnn indexes after load, want 1", len(got))
