@@ -55,7 +55,9 @@
 //
 // Every collaborator is a one-method interface in deps.go (Features,
 // Catalog, Lexical, Bandit, EventLog) or index.go (Index, built per model
-// version by ItemsExtension; FlatIndex is the exact stand-in). aisle serve
+// version by ItemsExtension from the version's own <version>/<items>.f32
+// when it ships one, else the model directory's <items>.f32, and closed
+// when the version is drained; FlatIndex is the exact stand-in). aisle serve
 // plugs in the ann index, the catalogue, BM25 over its names, the guest
 // feature reader, the bandit and the event log (cmd/aisle/adapters.go). A
 // nil collaborator switches its part off visibly. The package never imports

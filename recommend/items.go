@@ -45,14 +45,23 @@ type ItemsExtension struct {
 // embeddings, "popular" an optional popularity table (most popular first).
 func (ItemsExtension) Parameters() []string { return []string{"items", "popular"} }
 
-// Prepare implements repository.Extension.
+// Prepare implements repository.Extension. The embeddings are the
+// version's own <version>/<items>.f32 when it ships one (a retrained model
+// moves its item vectors with its weights), else the model directory's
+// <items>.f32; the item table and the popularity table are the model's
+// (its item vocabulary, fixed by the model's num_items).
 func (x ItemsExtension) Prepare(v *repository.Version) (repository.Pipeline, error) {
 	name := strings.TrimSpace(v.Config.Parameters["items"])
 	if name == "" {
 		return nil, nil
 	}
 	prefix := filepath.Join(v.Dir, filepath.Base(name))
-	it, err := LoadItems(prefix, x.NewIndex)
+	vectors := prefix + ".f32"
+	own := filepath.Join(v.Dir, strconv.FormatInt(v.Number, 10), filepath.Base(name)+".f32")
+	if fi, err := os.Stat(own); err == nil && fi.Mode().IsRegular() {
+		vectors = own
+	}
+	it, err := loadItems(prefix+".tsv", vectors, x.NewIndex)
 	if err != nil {
 		return nil, err
 	}
@@ -66,11 +75,16 @@ func (x ItemsExtension) Prepare(v *repository.Version) (repository.Pipeline, err
 
 // LoadItems reads <prefix>.tsv and <prefix>.f32 and indexes the vectors.
 func LoadItems(prefix string, newIndex NewIndex) (*Items, error) {
-	t, err := catalog.ReadTable(prefix + ".tsv")
+	return loadItems(prefix+".tsv", prefix+".f32", newIndex)
+}
+
+// loadItems reads an item table and its embeddings and indexes the vectors.
+func loadItems(table, vectors string, newIndex NewIndex) (*Items, error) {
+	t, err := catalog.ReadTable(table)
 	if err != nil {
 		return nil, fmt.Errorf("item table: %w", err)
 	}
-	m, err := catalog.ReadMatrix(prefix + ".f32")
+	m, err := catalog.ReadMatrix(vectors)
 	if err != nil {
 		return nil, fmt.Errorf("item embeddings: %w", err)
 	}
@@ -90,7 +104,7 @@ func LoadItems(prefix string, newIndex NewIndex) (*Items, error) {
 		it.ids[r] = strconv.FormatInt(item.ID, 10)
 		it.byID[it.ids[r]] = r
 	}
-	if it.attrs, err = readAttrs(prefix+".tsv", len(t.Items)); err != nil {
+	if it.attrs, err = readAttrs(table, len(t.Items)); err != nil {
 		return nil, err
 	}
 	return it, nil

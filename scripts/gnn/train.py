@@ -7,6 +7,13 @@
 Writes <out>/1/model.onnx, items.tsv + items.f32, popular.tsv, config.yaml, DATA.md
 and build/gnn/<dataset>/results.json (metrics of the GNN and of every baseline on
 the same test cases). See docs/models-gnn.md.
+
+Each version also gets its own item embeddings beside its model, <out>/<N>/items.f32,
+which the server's item index prefers to the model directory's (recommend/items.go).
+--version N > 1 publishes a retrained version into an existing model directory: it
+writes only <out>/<N>/items.f32 and then <out>/<N>/model.onnx, each by rename, so a
+polling server loads the whole version or nothing, and it refuses an item vocabulary
+other than the one <out>/items.tsv (shared by every version) declares.
 """
 
 import argparse
@@ -196,10 +203,29 @@ def write_embeddings(prefix, ids, names, matrix, extra=None):
         for r, (i, n) in enumerate(zip(ids, names)):
             n = n.replace("\t", " ").replace("\n", " ")
             f.write("%d\t%s%s\n" % (i, n, ("\t" + "\t".join(str(x) for x in extra[1][r])) if extra else ""))
+    write_matrix(prefix + ".f32", matrix)
+
+
+def write_matrix(path, matrix):
+    """An item-embedding file (docs/CONVENTIONS.md), written to a temp name and renamed."""
     m = np.ascontiguousarray(matrix, dtype="<f4")
-    with open(prefix + ".f32", "wb") as f:
+    with open(path + ".tmp", "wb") as f:
         f.write(b"AISLEEMB" + struct.pack("<II", m.shape[0], m.shape[1]))
         f.write(m.tobytes())
+    os.replace(path + ".tmp", path)
+
+
+def check_vocab(path, keys):
+    """Exits unless the item table at path lists exactly keys, in order (a new version's vocabulary)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            ids = [int(line.split("\t", 1)[0]) for line in f.read().splitlines()[1:] if line]
+    except OSError as e:
+        sys.exit("--version > 1 publishes into an existing model directory: %s" % e)
+    if ids != list(keys):
+        sys.exit("%s lists %d items, this training %d (or in another order): a new version must keep the "
+                 "model's item vocabulary; train version 1 into a new model directory instead" % (
+                     path, len(ids), len(keys)))
 
 
 def args_opset(model):
@@ -223,6 +249,24 @@ def export_onnx(model, path):
 
     m = onnx.load(path)
     onnx.checker.check_model(m)
+
+
+def write_model_files(out, ds, vocab, names, emb, pop_full, n_items, args):
+    """The model directory's files: items.tsv + items.f32, popular.tsv, config.yaml, DATA.md."""
+    write_embeddings(os.path.join(out, "items"), vocab.keys, names, emb,
+                     extra=(["count"], [[int(c)] for c in pop_full]))
+    order = sorted(range(n_items), key=lambda i: (-pop_full[i], i))
+    with open(os.path.join(out, "popular.tsv"), "w", encoding="utf-8", newline="\n") as f:
+        f.write("id\tname\tcount\n")
+        for i in order:
+            f.write("%d\t%s\t%d\n" % (vocab.keys[i], names[i].replace("\t", " "), int(pop_full[i])))
+    with open(os.path.join(out, "config.yaml"), "w") as f:
+        f.write(CONFIG.format(dataset=ds.name, dim=args.dim, n_items=n_items, max_items=data.MAX_CART_ITEMS,
+                              exclude=str(ds.exclude_cart).lower(),
+                              scores="log_prob" if args.repeat else "dot",
+                              scores_pad=" " * (20 - len("log_prob" if args.repeat else "dot"))))
+    with open(os.path.join(out, "DATA.md"), "w", encoding="utf-8") as f:
+        f.write(data.DATA_MD[ds.name])
 
 
 CONFIG = """# SR-GNN cart model ({dataset}); written by scripts/gnn/train.py. Contract: docs/models-gnn.md.
@@ -250,6 +294,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dataset", required=True, choices=sorted(data.LOADERS))
     ap.add_argument("--out", required=True)
+    ap.add_argument("--version", type=int, default=1,
+                    help="version directory to write; > 1 adds a version to an existing <out> (docstring)")
     ap.add_argument("--dim", type=int, default=64)
     ap.add_argument("--step", type=int, default=1)
     ap.add_argument("--epochs", type=int, default=12)
@@ -290,6 +336,10 @@ def main():
     full_train = ds.train + ds.val
     vocab = data.Vocab(ds.fixed_vocab) if ds.fixed_vocab else data.Vocab.from_sessions(full_train)
     n_items = len(vocab)
+    if args.version < 1:
+        sys.exit("--version must be at least 1")
+    if args.version > 1:  # fail before training, not after
+        check_vocab(os.path.join(os.path.abspath(args.out), "items.tsv"), vocab.keys)
     enc = lambda ss: [[vocab.index[k] for k in s if k in vocab.index] for s in ss]  # noqa: E731
     train_idx, full_idx = enc(ds.train), enc(full_train)
     val_cases = data.encode_cases(data.eval_cases(ds.val, ds.is_set, args.seed + 100), vocab)
@@ -327,26 +377,21 @@ def main():
                        "test": m, "ranks": ranks})
     log("  %-28s %s" % ("SR-GNN", " ".join("%s %.4f" % kv for kv in m.items())))
 
-    # Export.
+    # Export: the model-level files for version 1 (the vocabulary every version
+    # shares), then the version's embeddings and, last, its model, each by rename.
     out = os.path.abspath(args.out)
-    os.makedirs(os.path.join(out, "1"), exist_ok=True)
-    export_onnx(model, os.path.join(out, "1", "model.onnx"))
+    version = str(args.version)
+    os.makedirs(os.path.join(out, version), exist_ok=True)
     names = [ds.names.get(k, str(k)) for k in vocab.keys]
     emb = model.item_embeddings().detach().numpy()
-    write_embeddings(os.path.join(out, "items"), vocab.keys, names, emb,
-                     extra=(["count"], [[int(c)] for c in pop_full]))
-    order = sorted(range(n_items), key=lambda i: (-pop_full[i], i))
-    with open(os.path.join(out, "popular.tsv"), "w", encoding="utf-8", newline="\n") as f:
-        f.write("id\tname\tcount\n")
-        for i in order:
-            f.write("%d\t%s\t%d\n" % (vocab.keys[i], names[i].replace("\t", " "), int(pop_full[i])))
-    with open(os.path.join(out, "config.yaml"), "w") as f:
-        f.write(CONFIG.format(dataset=ds.name, dim=args.dim, n_items=n_items, max_items=data.MAX_CART_ITEMS,
-                              exclude=str(ds.exclude_cart).lower(),
-                              scores="log_prob" if args.repeat else "dot",
-                              scores_pad=" " * (20 - len("log_prob" if args.repeat else "dot"))))
-    with open(os.path.join(out, "DATA.md"), "w", encoding="utf-8") as f:
-        f.write(data.DATA_MD[ds.name])
+    written = [os.path.join(version, "items.f32"), os.path.join(version, "model.onnx")]
+    if args.version == 1:
+        write_model_files(out, ds, vocab, names, emb, pop_full, n_items, args)
+        written += ["items.tsv", "items.f32", "popular.tsv", "config.yaml", "DATA.md"]
+    write_matrix(os.path.join(out, version, "items.f32"), emb)
+    tmp = os.path.join(out, version, "model.onnx.tmp")
+    export_onnx(model, tmp)
+    os.replace(tmp, os.path.join(out, version, "model.onnx"))
     res_dir = os.path.abspath(args.work or os.path.join(ROOT, "build", "gnn", ds.name))
     os.makedirs(res_dir, exist_ok=True)
     torch.save(model.state_dict(), os.path.join(res_dir, "model.pt"))
@@ -360,7 +405,7 @@ def main():
     }
     with open(os.path.join(res_dir, "results.json"), "w") as f:
         json.dump(summary, f, indent=1)
-    for p in ["1/model.onnx", "items.tsv", "items.f32", "popular.tsv", "config.yaml", "DATA.md"]:
+    for p in written:
         log("wrote %s (%d bytes)" % (os.path.join(out, p), os.path.getsize(os.path.join(out, p))))
     log("wrote %s and model.pt" % os.path.join(res_dir, "results.json"))
 

@@ -1,0 +1,296 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/aisle-ai/aisle/catalog"
+	"github.com/aisle-ai/aisle/inference"
+	"github.com/aisle-ai/aisle/internal/servetest"
+	aislepb "github.com/aisle-ai/aisle/proto/aisle/v1"
+	"github.com/aisle-ai/aisle/recommend"
+	"github.com/aisle-ai/aisle/repository"
+	"github.com/aisle-ai/aisle/server"
+)
+
+// trackedIndex is serve's ann index with a Close that records when the
+// repository drops it, and a count of searches made after that (which a
+// drained version never sees).
+type trackedIndex struct {
+	recommend.Index
+	dim         int
+	closed      atomic.Int64 // Close calls
+	afterClosed atomic.Int64 // searches after the first Close
+}
+
+func (x *trackedIndex) Search(ctx context.Context, q []float32, k int, allow recommend.Allow) ([]recommend.Hit, error) {
+	if x.closed.Load() > 0 {
+		x.afterClosed.Add(1)
+	}
+	return x.Index.Search(ctx, q, k, allow)
+}
+
+func (x *trackedIndex) Close() error {
+	x.closed.Add(1)
+	return nil
+}
+
+// indexes records every index the repository builds, in build order.
+type indexes struct {
+	build recommend.NewIndex // the index tracked: serve's newANNIndex or a variant
+	mu    sync.Mutex         // guards built
+	built []*trackedIndex
+}
+
+func (ix *indexes) newIndex(m *catalog.Matrix) (recommend.Index, error) {
+	inner, err := ix.build(m)
+	if err != nil {
+		return nil, err
+	}
+	t := &trackedIndex{Index: inner, dim: m.Dim}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.built = append(ix.built, t)
+	return t, nil
+}
+
+// ofDim returns the indexes built over vectors of dim, in build order.
+func (ix *indexes) ofDim(dim int) []*trackedIndex {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	var out []*trackedIndex
+	for _, t := range ix.built {
+		if t.dim == dim {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// reverseRows returns an item-embedding file (docs/CONVENTIONS.md) with
+// its rows in reverse order: every vector moves to another item, so the
+// same session embedding finds other items — a retrain's stand-in.
+func reverseRows(t *testing.T, data []byte) []byte {
+	t.Helper()
+	if len(data) < 16 || string(data[:8]) != "AISLEEMB" {
+		t.Fatal("not an item-embedding file")
+	}
+	rows, dim := int(binary.LittleEndian.Uint32(data[8:])), int(binary.LittleEndian.Uint32(data[12:]))
+	out := slices.Clone(data[:16])
+	for r := rows - 1; r >= 0; r-- {
+		out = append(out, data[16+r*dim*4:16+(r+1)*dim*4]...)
+	}
+	return out
+}
+
+// serveSwappable serves a copy of the default repository as aisle serve
+// wires it (extensions, catalogue, pipeline, Personalization service), its
+// item indexes built by build (nil: serve's newANNIndex) and tracked, the
+// repository polled every 20 ms. Stage budgets
+// are raised to a minute so that a loaded test machine takes no timeout
+// rung and answers stay comparable (tests hold no timed assertions).
+func serveSwappable(t *testing.T, build recommend.NewIndex) (string, aislepb.PersonalizationClient, *indexes) {
+	t.Helper()
+	must(t, inference.Init(ortLib(t)))
+	t.Cleanup(func() { _ = inference.Shutdown() }) // after the repository's and server's cleanups
+	root := t.TempDir()
+	must(t, os.CopyFS(root, os.DirFS(filepath.Join("..", "..", "models"))))
+	surfaces := filepath.Join(root, recommend.SurfacesFile)
+	data, err := os.ReadFile(surfaces)
+	must(t, err)
+	data = regexp.MustCompile(`budgets: \{[^}]*\}`).ReplaceAll(data,
+		[]byte("budgets: {features: 1m, embeddings: 1m, candidates: 1m, slate: 1m}"))
+	servetest.WriteFile(t, surfaces, data)
+
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	reg := prometheus.NewRegistry()
+	if build == nil {
+		build = newANNIndex
+	}
+	tracked := &indexes{build: build}
+	exts := extensions()
+	exts[recommend.ItemsExtensionName] = recommend.ItemsExtension{NewIndex: tracked.newIndex}
+	repo, err := repository.New(repository.Options{Root: root, Extensions: exts, Logger: log, Registerer: reg,
+		Session:      inference.SessionOptions{IntraOpThreads: 1, InterOpThreads: 1},
+		DrainTimeout: 30 * time.Second})
+	must(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	lctx, lcancel := context.WithTimeout(ctx, time.Minute)
+	defer lcancel()
+	if err := repo.Load(lctx); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	var polled sync.WaitGroup
+	polled.Go(func() { repo.Poll(ctx, 20*time.Millisecond) })
+	t.Cleanup(func() {
+		cancel()
+		polled.Wait()
+		cctx, ccancel := context.WithTimeout(context.Background(), time.Minute)
+		defer ccancel()
+		if err := repo.Close(cctx); err != nil {
+			t.Errorf("close repository: %v", err)
+		}
+	})
+	cat, err := openCatalog(root, log, reg)
+	must(t, err)
+	pipe, _, err := newPipeline(root, repo, pipelineDeps{catalog: cat}, reg, log)
+	must(t, err)
+	// services() less the Events service, which this test does not start.
+	srv := server.New(server.Config{}, repo, reg, log,
+		server.NewPersonalization(repo, server.PersonalizationConfig{Pipeline: pipe}))
+	conn := servetest.Serve(t, srv)
+	return root, aislepb.NewPersonalizationClient(conn), tracked
+}
+
+// swapLoad calls Recommend until stopped, recording failures and, per
+// cart-gnn version, the distinct answers.
+type swapLoad struct {
+	calls, failures atomic.Int64
+	firstErr        atomic.Value
+	mu              sync.Mutex                 // guards answers
+	answers         map[string]map[string]bool // cart-gnn version → answer (item ids) → seen
+}
+
+func (l *swapLoad) run(ctx context.Context, c aislepb.PersonalizationClient, req *aislepb.RecommendRequest) {
+	for ctx.Err() == nil {
+		resp, err := c.Recommend(ctx, req)
+		if ctx.Err() != nil {
+			return // the load's own end, not a failure
+		}
+		l.calls.Add(1)
+		if err != nil || len(resp.Items) != int(req.K) {
+			l.failures.Add(1)
+			msg := fmt.Sprintf("%d items", len(resp.GetItems()))
+			if err != nil {
+				msg = err.Error()
+			}
+			l.firstErr.CompareAndSwap(nil, msg)
+			continue
+		}
+		version := ""
+		for _, m := range resp.Models {
+			if strings.HasPrefix(m, "cart-gnn:") {
+				version = m
+			}
+		}
+		ids := make([]string, len(resp.Items))
+		for i, it := range resp.Items {
+			ids[i] = it.Id
+		}
+		l.mu.Lock()
+		if l.answers[version] == nil {
+			l.answers[version] = map[string]bool{}
+		}
+		l.answers[version][strings.Join(ids, ",")] = true
+		l.mu.Unlock()
+	}
+}
+
+func (l *swapLoad) seen(version string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.answers[version])
+}
+
+// waitSwap polls cond every 10 ms until it holds or ctx ends.
+func waitSwap(ctx context.Context, t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting for %s", what)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// TestHotSwapModelAndIndex: under concurrent Recommend calls through the
+// real server, a new cart-gnn version with its own items.f32 (the rows of
+// version 1 reversed) is published (its files written atomically, the
+// model file last); the repository loads it, builds and swaps its index,
+// and drops version 1, whose directory is then removed. No call fails;
+// answers move to version 2's index (other items for the same cart); version
+// 1's index is closed exactly once, after its last search, and version 2's
+// stays open.
+func TestHotSwapModelAndIndex(t *testing.T) {
+	root, client, tracked := serveSwappable(t, nil)
+	const gnnDim = 64
+	if got := tracked.ofDim(gnnDim); len(got) != 1 {
+		t.Fatalf("%d cart-gnn indexes after load, want 1", len(got))
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	loadCtx, stop := context.WithCancel(ctx)
+	load := &swapLoad{answers: map[string]map[string]bool{}}
+	req := &aislepb.RecommendRequest{Surface: "cart", Cart: []string{"whole milk", "domestic eggs"},
+		RecentViews: []string{"butter"}, K: 10}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() { load.run(loadCtx, client, req) })
+	}
+	defer func() { stop(); wg.Wait() }()
+	waitSwap(ctx, t, "answers from version 1", func() bool { return load.calls.Load() >= 20 })
+
+	// Publish version 2: its embeddings first, then the model file, each
+	// by rename, so the poller never sees half a version.
+	gnn := filepath.Join(root, "cart-gnn")
+	emb, err := os.ReadFile(filepath.Join(gnn, "items.f32"))
+	must(t, err)
+	servetest.WriteFile(t, filepath.Join(gnn, "2", "items.f32"), reverseRows(t, emb))
+	model, err := os.ReadFile(filepath.Join(gnn, "1", repository.DefaultModelFile))
+	must(t, err)
+	servetest.WriteFile(t, filepath.Join(gnn, "2", repository.DefaultModelFile), model)
+
+	waitSwap(ctx, t, "answers from version 2", func() bool { return load.seen("cart-gnn:2") > 0 })
+	must(t, os.RemoveAll(filepath.Join(gnn, "1")))
+	waitSwap(ctx, t, "version 1's index closed", func() bool {
+		built := tracked.ofDim(gnnDim)
+		return len(built) == 2 && built[0].closed.Load() > 0
+	})
+	before := load.calls.Load()
+	waitSwap(ctx, t, "more answers after the swap", func() bool { return load.calls.Load() >= before+20 })
+	stop()
+	wg.Wait()
+
+	if f := load.failures.Load(); f != 0 {
+		t.Fatalf("%d of %d calls failed during the swap; first: %v", f, load.calls.Load(), load.firstErr.Load())
+	}
+	t.Logf("%d calls, answers by version: v1 %d distinct, v2 %d distinct", load.calls.Load(),
+		load.seen("cart-gnn:1"), load.seen("cart-gnn:2"))
+	if len(load.answers) != 2 || load.seen("cart-gnn:1") == 0 {
+		t.Fatalf("answers by version: %v", load.answers)
+	}
+	for a := range load.answers["cart-gnn:2"] {
+		if load.answers["cart-gnn:1"][a] {
+			t.Errorf("version 2 answered as version 1 did (%s): its index was not swapped", a)
+		}
+	}
+	built := tracked.ofDim(gnnDim)
+	if len(built) != 2 {
+		t.Fatalf("%d cart-gnn indexes built, want 2", len(built))
+	}
+	if c := built[0].closed.Load(); c != 1 {
+		t.Errorf("version 1's index closed %d times, want 1", c)
+	}
+	if n := built[0].afterClosed.Load(); n != 0 {
+		t.Errorf("version 1's index searched %d times after Close: not drained", n)
+	}
+	if c := built[1].closed.Load(); c != 0 {
+		t.Errorf("version 2's index closed %d times while serving", c)
+	}
+}
