@@ -11,71 +11,105 @@
 -- string of a read that failed (that message is neither folded nor acked:
 -- it stays pending, is claimed again and dead-lettered after
 -- MaxDeliveries, while the rest of the batch folds).
--- One call per batch instead of one per event: the per-call cost (script
--- lookup, argument tables, a round trip's share) and XACK/XDEL are paid
--- once per batch; per event it reads with EXISTS and one HMGET and writes
--- with SET, one HSET (counters and the event count included) and, once
--- per guest and call, PEXPIRE.
+--
+-- Cost: one call per batch instead of one per event, so the per-call cost
+-- (script lookup, argument tables, a round trip's share) and XACK/XDEL are
+-- paid once per batch. The batch's messages are grouped by guest (in
+-- stream order within a guest): per event one SET NX (the dedupe check and
+-- marker in one), per guest one HMGET of every field its events touch, one
+-- HSET and only when needed HKEYS (a session change), HDEL and PEXPIRE.
+-- The features' TTL is renewed when the mark 'x' (server time of the last
+-- renewal) is older than 1/64 of the expiry, so a guest's features may
+-- expire up to 1/64 of Expiry early and a steady guest costs no PEXPIRE.
+--
+-- Failure: a guest's markers are set first, then its reads run through
+-- pcall; a read that fails (a key of the wrong type) takes the guest's new
+-- markers back and reports its messages, so their retry folds them, and
+-- the batch goes on. Writes cannot then fail half-way: Redis refuses a
+-- script's writes for maxmemory only at its first write.
 local stream, group = KEYS[1], ARGV[1]
-local ttl, expiry, cap = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local ttl, expiry, cap = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local CLEAR = -1099511627776
-local expired = {} -- features keys given their TTL in this call
+local now = redis.call('TIME')
+local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local renew = math.floor(expiry / 64)
 
 local function fmtint(x) return string.format('%d', x) end
 
--- fold one message. Reads first, writes after, and every read through
--- pcall: a message whose read fails (a key of the wrong type) must fail
--- before it has written anything, above all its dedupe marker, or the
--- retry would skip an event that was never folded; and it must not stop
--- the batch. A write that fails (Redis out of memory) aborts the call:
--- the messages folded before it carry their dedupe markers and are only
--- acked when delivered again.
-local function fold(f, seen, t, tstr, sid, aff, cnt, cart, rec)
-  local ex = redis.pcall('EXISTS', seen)
-  if type(ex) == 'table' then return ex.err end
-  if ex == 1 then return 0 end
+local msgs, groups, order = {}, {}, {}
+local i, m = 5, 0
+while i <= #ARGV do
+  m = m + 1
+  local e = { id = ARGV[i], tstr = ARGV[i + 1], sid = ARGV[i + 2], f = KEYS[2 * m], seen = KEYS[2 * m + 1],
+    aff = {}, cnt = {}, cart = {}, rec = {} }
+  e.t = tonumber(e.tstr)
+  i = i + 3
+  local n = tonumber(ARGV[i]); i = i + 1
+  for k = 1, n do e.aff[k] = { ARGV[i], tonumber(ARGV[i + 1]) }; i = i + 2 end
+  n = tonumber(ARGV[i]); i = i + 1
+  for k = 1, n do e.cnt[k] = { 's|' .. ARGV[i], tonumber(ARGV[i + 1]) }; i = i + 2 end
+  n = tonumber(ARGV[i]); i = i + 1
+  for k = 1, n do e.cart[k] = { 'c|' .. ARGV[i], tonumber(ARGV[i + 1]) }; i = i + 2 end
+  n = tonumber(ARGV[i]); i = i + 1
+  for k = 1, n do e.rec[k] = ARGV[i]; i = i + 1 end
+  msgs[m] = e
+  if not groups[e.f] then
+    groups[e.f] = {}
+    order[#order + 1] = e.f
+  end
+  local g = groups[e.f]
+  g[#g + 1] = m
+end
 
-  local names = { 'sid', 'slast', 'r', 'u', 'n' }
-  for _, a in ipairs(aff) do names[#names + 1] = a[1] end
-  for _, c in ipairs(cart) do names[#names + 1] = c[1] end
-  for _, c in ipairs(cnt) do names[#names + 1] = c[1] end
-  local vals = redis.pcall('HMGET', f, unpack(names))
-  if vals.err then return vals.err end
-  local cur = {}
-  for j, name in ipairs(names) do cur[name] = vals[j] end
-  local out = {} -- field -> new value, false = delete
+local result = {}
+local marked = {} -- dedupe keys set by this call (a message twice in one batch)
 
+-- apply folds event e into the guest's fields: cur (current values,
+-- false = absent), out (changed: new value, false = delete) and sfields
+-- (the session counter fields that may exist). It returns an error string
+-- when the HKEYS a session change needs fails.
+local function apply(f, e, cur, out, st)
+  local function put(k, v)
+    cur[k] = v
+    out[k] = v
+  end
+  local t, tstr = e.t, e.tstr
   -- Session: a new session id newer than the current session resets the
   -- counters; a late event of an earlier session counts nowhere.
   local counts = false
-  if sid ~= '' then
+  if e.sid ~= '' then
     local sl = tonumber(cur['slast'] or '0')
-    if cur['sid'] == sid then
+    if cur['sid'] == e.sid then
       counts = true
-      if t > sl then out['slast'] = tstr end
+      if t > sl then put('slast', tstr) end
     elseif t >= sl then
       counts = true
-      local ks = redis.pcall('HKEYS', f)
-      if ks.err then return ks.err end
-      for _, k in ipairs(ks) do
-        if string.sub(k, 1, 2) == 's|' then
-          cur[k] = false
-          out[k] = false
+      -- Counters exist only under a session id: no id, nothing to clear.
+      if cur['sid'] then
+        if not st.keys then
+          local ks = redis.pcall('HKEYS', f)
+          if ks.err then return ks.err end
+          for _, k in ipairs(ks) do
+            if string.sub(k, 1, 2) == 's|' then st.sfields[k] = true end
+          end
+          st.keys = true
         end
+        for k in pairs(st.sfields) do put(k, false) end
+        st.sfields = {}
       end
-      out['sid'] = sid
-      out['slast'] = tstr
+      put('sid', e.sid)
+      put('slast', tstr)
     end
   end
   if counts then
-    for _, c in ipairs(cnt) do
-      cur[c[1]] = fmtint(tonumber(cur[c[1]] or '0') + c[2])
-      out[c[1]] = cur[c[1]]
+    for _, c in ipairs(e.cnt) do
+      put(c[1], fmtint(tonumber(cur[c[1]] or '0') + c[2]))
+      st.sfields[c[1]] = true
     end
   end
 
   -- Decayed counts: added at the later of the event time and the last update.
-  for _, a in ipairs(aff) do
+  for _, a in ipairs(e.aff) do
     local v = cur[a[1]]
     local s, last = 1, t
     if v then
@@ -88,54 +122,103 @@ local function fold(f, seen, t, tstr, sid, aff, cnt, cart, rec)
         last = l0
       end
     end
-    local nv = string.format('%.17g', s) .. ':' .. fmtint(last)
-    cur[a[1]] = nv
-    out[a[1]] = nv
+    put(a[1], string.format('%.17g', s) .. ':' .. fmtint(last))
   end
 
-  for _, c in ipairs(cart) do
+  for _, c in ipairs(e.cart) do
     local q = tonumber(cur[c[1]] or '0') + c[2]
-    if q > 0 and c[2] ~= CLEAR then
-      cur[c[1]] = fmtint(q)
-    else
-      cur[c[1]] = false
-    end
-    out[c[1]] = cur[c[1]]
+    if q > 0 and c[2] ~= CLEAR then put(c[1], fmtint(q)) else put(c[1], false) end
   end
 
-  if #rec > 0 then
+  if #e.rec > 0 then
     local list = {}
     if cur['r'] then
-      for e in string.gmatch(cur['r'], '[^;]+') do
-        local a = string.find(e, '@', 1, true)
-        list[#list + 1] = { string.sub(e, 1, a - 1), tonumber(string.sub(e, a + 1)) }
+      for x in string.gmatch(cur['r'], '[^;]+') do
+        local a = string.find(x, '@', 1, true)
+        list[#list + 1] = { string.sub(x, 1, a - 1), tonumber(string.sub(x, a + 1)) }
       end
     end
-    for _, item in ipairs(rec) do
+    for _, item in ipairs(e.rec) do
       local skip = false
-      for idx, e in ipairs(list) do
-        if e[1] == item then
-          if e[2] >= t then skip = true else table.remove(list, idx) end
+      for idx, x in ipairs(list) do
+        if x[1] == item then
+          if x[2] >= t then skip = true else table.remove(list, idx) end
           break
         end
       end
       if not skip then
         local pos = #list + 1
-        for idx, e in ipairs(list) do
-          if e[2] < t then pos = idx; break end
+        for idx, x in ipairs(list) do
+          if x[2] < t then pos = idx; break end
         end
         table.insert(list, pos, { item, t })
         while #list > cap do table.remove(list) end
       end
     end
     local parts = {}
-    for _, e in ipairs(list) do parts[#parts + 1] = e[1] .. '@' .. fmtint(e[2]) end
-    out['r'] = table.concat(parts, ';')
+    for _, x in ipairs(list) do parts[#parts + 1] = x[1] .. '@' .. fmtint(x[2]) end
+    put('r', table.concat(parts, ';'))
   end
 
-  if t > tonumber(cur['u'] or '0') then out['u'] = tstr end
-  out['n'] = fmtint(tonumber(cur['n'] or '0') + 1)
+  if t > tonumber(cur['u'] or '0') then put('u', tstr) end
+  put('n', fmtint(tonumber(cur['n'] or '0') + 1))
+  return nil
+end
 
+-- foldGuest folds the messages ms (indexes into msgs) of one guest.
+local function foldGuest(f, ms)
+  local fresh = {}
+  for _, mi in ipairs(ms) do
+    local e = msgs[mi]
+    if marked[e.seen] then
+      result[mi] = 0
+    else
+      local ok = redis.pcall('SET', e.seen, '1', 'PX', ttl, 'NX')
+      if type(ok) == 'table' and ok.err then
+        result[mi] = ok.err
+      elseif not ok then
+        result[mi] = 0
+      else
+        marked[e.seen] = true
+        fresh[#fresh + 1] = mi
+      end
+    end
+  end
+  if #fresh == 0 then return end
+  local function fail(err)
+    for _, mi in ipairs(fresh) do
+      redis.call('DEL', msgs[mi].seen)
+      marked[msgs[mi].seen] = nil
+      result[mi] = err
+    end
+  end
+
+  local names, have = { 'sid', 'slast', 'r', 'u', 'n', 'x' }, {}
+  local function need(k)
+    if not have[k] then
+      have[k] = true
+      names[#names + 1] = k
+    end
+  end
+  for _, mi in ipairs(fresh) do
+    local e = msgs[mi]
+    for _, a in ipairs(e.aff) do need(a[1]) end
+    for _, c in ipairs(e.cart) do need(c[1]) end
+    for _, c in ipairs(e.cnt) do need(c[1]) end
+  end
+  local vals = redis.pcall('HMGET', f, unpack(names))
+  if vals.err then return fail(vals.err) end
+  local cur, out = {}, {}
+  for j, name in ipairs(names) do cur[name] = vals[j] end
+  local st = { keys = false, sfields = {} }
+  for _, mi in ipairs(fresh) do
+    local err = apply(f, msgs[mi], cur, out, st)
+    if err then return fail(err) end
+  end
+  for _, mi in ipairs(fresh) do result[mi] = 1 end
+
+  local renewed = nowMs - tonumber(cur['x'] or '0') >= renew
+  if renewed then out['x'] = fmtint(nowMs) end
   local set, del = {}, {}
   for k, v in pairs(out) do
     if v then
@@ -145,38 +228,19 @@ local function fold(f, seen, t, tstr, sid, aff, cnt, cart, rec)
       del[#del + 1] = k
     end
   end
-  redis.call('SET', seen, '1', 'PX', ttl)
   redis.call('HSET', f, unpack(set)) -- never empty: 'n' is in it
   if #del > 0 then redis.call('HDEL', f, unpack(del)) end
-  if not expired[f] then
-    redis.call('PEXPIRE', f, expiry)
-    expired[f] = true
-  end
-  return 1
+  if renewed then redis.call('PEXPIRE', f, expiry) end
 end
 
-local result, acks = {}, {}
-local i, m = 5, 0
-while i <= #ARGV do
-  m = m + 1
-  local id, tstr, sid = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  i = i + 3
-  local aff, cnt, cart, rec = {}, {}, {}, {}
-  local n = tonumber(ARGV[i]); i = i + 1
-  for k = 1, n do aff[k] = { ARGV[i], tonumber(ARGV[i + 1]) }; i = i + 2 end
-  n = tonumber(ARGV[i]); i = i + 1
-  for k = 1, n do cnt[k] = { 's|' .. ARGV[i], tonumber(ARGV[i + 1]) }; i = i + 2 end
-  n = tonumber(ARGV[i]); i = i + 1
-  for k = 1, n do cart[k] = { 'c|' .. ARGV[i], tonumber(ARGV[i + 1]) }; i = i + 2 end
-  n = tonumber(ARGV[i]); i = i + 1
-  for k = 1, n do rec[k] = ARGV[i]; i = i + 1 end
-  local r = fold(KEYS[2 * m], KEYS[2 * m + 1], tonumber(tstr), tstr, sid, aff, cnt, cart, rec)
-  result[m] = r
-  if type(r) == 'number' and id ~= '' then acks[#acks + 1] = id end
-end
+for _, f in ipairs(order) do foldGuest(f, groups[f]) end
 
--- Ack and delete the folded messages, at most 1,000 ids per command (Lua's
--- unpack is bounded by its stack).
+-- Ack and delete the folded and duplicate messages, at most 1,000 ids per
+-- command (Lua's unpack is bounded by its stack).
+local acks = {}
+for mi = 1, m do
+  if type(result[mi]) == 'number' and msgs[mi].id ~= '' then acks[#acks + 1] = msgs[mi].id end
+end
 for j = 1, #acks, 1000 do
   local ids = { unpack(acks, j, math.min(j + 999, #acks)) }
   redis.call('XACK', stream, group, unpack(ids))
