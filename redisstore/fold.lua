@@ -44,12 +44,13 @@ while i <= #ARGV do
     aff = {}, cnt = {}, cart = {}, rec = {} }
   e.t = tonumber(e.tstr)
   i = i + 3
+  -- Operations as flat (name, number) pairs: no table per operation.
   local n = tonumber(ARGV[i]); i = i + 1
-  for k = 1, n do e.aff[k] = { ARGV[i], tonumber(ARGV[i + 1]) }; i = i + 2 end
+  for k = 1, 2 * n, 2 do e.aff[k], e.aff[k + 1] = ARGV[i], tonumber(ARGV[i + 1]); i = i + 2 end
   n = tonumber(ARGV[i]); i = i + 1
-  for k = 1, n do e.cnt[k] = { 's|' .. ARGV[i], tonumber(ARGV[i + 1]) }; i = i + 2 end
+  for k = 1, 2 * n, 2 do e.cnt[k], e.cnt[k + 1] = 's|' .. ARGV[i], tonumber(ARGV[i + 1]); i = i + 2 end
   n = tonumber(ARGV[i]); i = i + 1
-  for k = 1, n do e.cart[k] = { 'c|' .. ARGV[i], tonumber(ARGV[i + 1]) }; i = i + 2 end
+  for k = 1, 2 * n, 2 do e.cart[k], e.cart[k + 1] = 'c|' .. ARGV[i], tonumber(ARGV[i + 1]); i = i + 2 end
   n = tonumber(ARGV[i]); i = i + 1
   for k = 1, n do e.rec[k] = ARGV[i]; i = i + 1 end
   msgs[m] = e
@@ -68,11 +69,14 @@ local marked = {} -- dedupe keys set by this call (a message twice in one batch)
 -- false = absent), out (changed: new value, false = delete) and sfields
 -- (the session counter fields that may exist). It returns an error string
 -- when the HKEYS a session change needs fails.
-local function apply(f, e, cur, out, st)
-  local function put(k, v)
-    cur[k] = v
-    out[k] = v
-  end
+local cur, out -- the guest being folded: current values and changes
+
+local function put(k, v)
+  cur[k] = v
+  out[k] = v
+end
+
+local function apply(f, e, st)
   local t, tstr = e.t, e.tstr
   -- Session: a new session id newer than the current session resets the
   -- counters; a late event of an earlier session counts nowhere.
@@ -102,42 +106,49 @@ local function apply(f, e, cur, out, st)
     end
   end
   if counts then
-    for _, c in ipairs(e.cnt) do
-      put(c[1], fmtint(tonumber(cur[c[1]] or '0') + c[2]))
-      st.sfields[c[1]] = true
+    local cnt = e.cnt
+    for k = 1, #cnt, 2 do
+      put(cnt[k], fmtint(tonumber(cur[cnt[k]] or '0') + cnt[k + 1]))
+      st.sfields[cnt[k]] = true
     end
   end
 
   -- Decayed counts: added at the later of the event time and the last update.
-  for _, a in ipairs(e.aff) do
-    local v = cur[a[1]]
+  local aff = e.aff
+  for k = 1, #aff, 2 do
+    local v = cur[aff[k]]
     local s, last = 1, t
     if v then
       local c = string.find(v, ':', 1, true)
       local s0, l0 = tonumber(string.sub(v, 1, c - 1)), tonumber(string.sub(v, c + 1))
       if t >= l0 then
-        s = s0 * 2 ^ (-(t - l0) / a[2]) + 1
+        s = s0 * 2 ^ (-(t - l0) / aff[k + 1]) + 1
       else
-        s = s0 + 2 ^ (-(l0 - t) / a[2])
+        s = s0 + 2 ^ (-(l0 - t) / aff[k + 1])
         last = l0
       end
     end
-    put(a[1], string.format('%.17g', s) .. ':' .. fmtint(last))
+    put(aff[k], string.format('%.17g:%d', s, last))
   end
 
-  for _, c in ipairs(e.cart) do
-    local q = tonumber(cur[c[1]] or '0') + c[2]
-    if q > 0 and c[2] ~= CLEAR then put(c[1], fmtint(q)) else put(c[1], false) end
+  local cart = e.cart
+  for k = 1, #cart, 2 do
+    local q = tonumber(cur[cart[k]] or '0') + cart[k + 1]
+    if q > 0 and cart[k + 1] ~= CLEAR then put(cart[k], fmtint(q)) else put(cart[k], false) end
   end
 
+  -- The recent list is parsed once per guest (st.list) and written once.
   if #e.rec > 0 then
-    local list = {}
-    if cur['r'] then
-      for x in string.gmatch(cur['r'], '[^;]+') do
-        local a = string.find(x, '@', 1, true)
-        list[#list + 1] = { string.sub(x, 1, a - 1), tonumber(string.sub(x, a + 1)) }
+    if not st.list then
+      st.list = {}
+      if cur['r'] then
+        for x in string.gmatch(cur['r'], '[^;]+') do
+          local a = string.find(x, '@', 1, true)
+          st.list[#st.list + 1] = { string.sub(x, 1, a - 1), tonumber(string.sub(x, a + 1)) }
+        end
       end
     end
+    local list = st.list
     for _, item in ipairs(e.rec) do
       local skip = false
       for idx, x in ipairs(list) do
@@ -155,9 +166,6 @@ local function apply(f, e, cur, out, st)
         while #list > cap do table.remove(list) end
       end
     end
-    local parts = {}
-    for _, x in ipairs(list) do parts[#parts + 1] = x[1] .. '@' .. fmtint(x[2]) end
-    put('r', table.concat(parts, ';'))
   end
 
   if t > tonumber(cur['u'] or '0') then put('u', tstr) end
@@ -202,20 +210,25 @@ local function foldGuest(f, ms)
   end
   for _, mi in ipairs(fresh) do
     local e = msgs[mi]
-    for _, a in ipairs(e.aff) do need(a[1]) end
-    for _, c in ipairs(e.cart) do need(c[1]) end
-    for _, c in ipairs(e.cnt) do need(c[1]) end
+    for k = 1, #e.aff, 2 do need(e.aff[k]) end
+    for k = 1, #e.cart, 2 do need(e.cart[k]) end
+    for k = 1, #e.cnt, 2 do need(e.cnt[k]) end
   end
   local vals = redis.pcall('HMGET', f, unpack(names))
   if vals.err then return fail(vals.err) end
-  local cur, out = {}, {}
+  cur, out = {}, {}
   for j, name in ipairs(names) do cur[name] = vals[j] end
-  local st = { keys = false, sfields = {} }
+  local st = { keys = false, sfields = {}, list = false }
   for _, mi in ipairs(fresh) do
-    local err = apply(f, msgs[mi], cur, out, st)
+    local err = apply(f, msgs[mi], st)
     if err then return fail(err) end
   end
   for _, mi in ipairs(fresh) do result[mi] = 1 end
+  if st.list then
+    local parts = {}
+    for _, x in ipairs(st.list) do parts[#parts + 1] = x[1] .. '@' .. fmtint(x[2]) end
+    out['r'] = table.concat(parts, ';')
+  end
 
   local renewed = nowMs - tonumber(cur['x'] or '0') >= renew
   if renewed then out['x'] = fmtint(nowMs) end
