@@ -1,150 +1,262 @@
--- fold.lua: fold one event into a guest's features exactly once and ack
--- its message, atomically. The Lua twin of guest.State.Apply.
--- KEYS[1] features hash, KEYS[2] dedupe key, KEYS[3] stream
--- ARGV: group, message id, dedupe TTL ms, expiry ms, event time ms,
---   session id, recent cap, then counted lists:
---   n affinity ops (field, half-life ms), n counters (name, delta),
---   n cart ops (item, delta), n recent items.
--- Returns 1 when folded, 0 for a duplicate.
--- The fields it needs are read with one HMGET and written with one HSET:
--- a fold costs about ten commands whatever the number of items.
-local f = KEYS[1]
-local t = tonumber(ARGV[5])
-local tstr = ARGV[5]
+-- fold.lua: fold a batch of one partition's messages into guest features,
+-- each exactly once, and ack the folded ones, in one call. The Lua twin of
+-- guest.State.Apply.
+-- KEYS[1] the partition's stream; for message m (1-based) KEYS[2m] its
+--   guest's features hash and KEYS[2m+1] its dedupe key.
+-- ARGV[1] group, ARGV[2] dedupe TTL ms, ARGV[3] expiry ms, ARGV[4] recent
+--   cap, then per message: message id ('' = do not ack), event time ms,
+--   session id, then counted lists: n affinity ops (field, half-life ms),
+--   n counters (name, delta), n cart ops (item, delta), n recent items.
+-- Returns one entry per message: 1 folded, 0 duplicate, or the error
+-- string of a read that failed (that message is neither folded nor acked:
+-- it stays pending, is claimed again and dead-lettered after
+-- MaxDeliveries, while the rest of the batch folds).
+--
+-- Cost: one call per batch instead of one per event, so the per-call cost
+-- (script lookup, argument tables, a round trip's share) and XACK/XDEL are
+-- paid once per batch. The batch's messages are grouped by guest (in
+-- stream order within a guest): per event one SET NX (the dedupe check and
+-- marker in one), per guest one HMGET of every field its events touch, one
+-- HSET and only when needed HKEYS (a session change), HDEL and PEXPIRE.
+-- The features' TTL is renewed when the mark 'x' (server time of the last
+-- renewal) is older than 1/64 of the expiry, so a guest's features may
+-- expire up to 1/64 of Expiry early and a steady guest costs no PEXPIRE.
+--
+-- Failure: a guest's markers are set first, then its reads run through
+-- pcall; a read that fails (a key of the wrong type) takes the guest's new
+-- markers back and reports its messages, so their retry folds them, and
+-- the batch goes on. Writes cannot then fail half-way: Redis refuses a
+-- script's writes for maxmemory only at its first write.
+local stream, group = KEYS[1], ARGV[1]
+local ttl, expiry, cap = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local CLEAR = -1099511627776
+local now = redis.call('TIME')
+local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local renew = math.floor(expiry / 64)
 
-local function ack()
-  if ARGV[2] ~= '' then
-    redis.call('XACK', KEYS[3], ARGV[1], ARGV[2])
-    redis.call('XDEL', KEYS[3], ARGV[2])
+local function fmtint(x) return string.format('%d', x) end
+
+local msgs, groups, order = {}, {}, {}
+local i, m = 5, 0
+while i <= #ARGV do
+  m = m + 1
+  local e = { id = ARGV[i], tstr = ARGV[i + 1], sid = ARGV[i + 2], f = KEYS[2 * m], seen = KEYS[2 * m + 1],
+    aff = {}, cnt = {}, cart = {}, rec = {} }
+  e.t = tonumber(e.tstr)
+  i = i + 3
+  -- Operations as flat (name, number) pairs: no table per operation.
+  local n = tonumber(ARGV[i]); i = i + 1
+  for k = 1, 2 * n, 2 do e.aff[k], e.aff[k + 1] = ARGV[i], tonumber(ARGV[i + 1]); i = i + 2 end
+  n = tonumber(ARGV[i]); i = i + 1
+  for k = 1, 2 * n, 2 do e.cnt[k], e.cnt[k + 1] = 's|' .. ARGV[i], tonumber(ARGV[i + 1]); i = i + 2 end
+  n = tonumber(ARGV[i]); i = i + 1
+  for k = 1, 2 * n, 2 do e.cart[k], e.cart[k + 1] = 'c|' .. ARGV[i], tonumber(ARGV[i + 1]); i = i + 2 end
+  n = tonumber(ARGV[i]); i = i + 1
+  for k = 1, n do e.rec[k] = ARGV[i]; i = i + 1 end
+  msgs[m] = e
+  if not groups[e.f] then
+    groups[e.f] = {}
+    order[#order + 1] = e.f
   end
+  local g = groups[e.f]
+  g[#g + 1] = m
 end
 
--- Reads first, writes after: a script that fails (a key of the wrong
--- type, Redis out of memory at the first write) must fail before it has
--- written anything, above all the dedupe marker, or the retry would skip
--- an event that was never folded.
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  ack()
-  return 0
+local result = {}
+local marked = {} -- dedupe keys set by this call (a message twice in one batch)
+
+-- apply folds event e into the guest's fields: cur (current values,
+-- false = absent), out (changed: new value, false = delete) and sfields
+-- (the session counter fields that may exist). It returns an error string
+-- when the HKEYS a session change needs fails.
+local cur, out -- the guest being folded: current values and changes
+
+local function put(k, v)
+  cur[k] = v
+  out[k] = v
 end
 
-local i = 8
-local aff, cnt, cart, rec = {}, {}, {}, {}
-local n = tonumber(ARGV[i]); i = i + 1
-for k = 1, n do aff[k] = { ARGV[i], tonumber(ARGV[i + 1]) }; i = i + 2 end
-n = tonumber(ARGV[i]); i = i + 1
-for k = 1, n do cnt[k] = { ARGV[i], ARGV[i + 1] }; i = i + 2 end
-n = tonumber(ARGV[i]); i = i + 1
-for k = 1, n do cart[k] = { 'c|' .. ARGV[i], tonumber(ARGV[i + 1]) }; i = i + 2 end
-n = tonumber(ARGV[i]); i = i + 1
-for k = 1, n do rec[k] = ARGV[i]; i = i + 1 end
+local function apply(f, e, st)
+  local t, tstr = e.t, e.tstr
+  -- Session: a new session id newer than the current session resets the
+  -- counters; a late event of an earlier session counts nowhere.
+  local counts = false
+  if e.sid ~= '' then
+    local sl = tonumber(cur['slast'] or '0')
+    if cur['sid'] == e.sid then
+      counts = true
+      if t > sl then put('slast', tstr) end
+    elseif t >= sl then
+      counts = true
+      -- Counters exist only under a session id: no id, nothing to clear.
+      if cur['sid'] then
+        if not st.keys then
+          local ks = redis.pcall('HKEYS', f)
+          if ks.err then return ks.err end
+          for _, k in ipairs(ks) do
+            if string.sub(k, 1, 2) == 's|' then st.sfields[k] = true end
+          end
+          st.keys = true
+        end
+        for k in pairs(st.sfields) do put(k, false) end
+        st.sfields = {}
+      end
+      put('sid', e.sid)
+      put('slast', tstr)
+    end
+  end
+  if counts then
+    local cnt = e.cnt
+    for k = 1, #cnt, 2 do
+      put(cnt[k], fmtint(tonumber(cur[cnt[k]] or '0') + cnt[k + 1]))
+      st.sfields[cnt[k]] = true
+    end
+  end
 
-local names = { 'sid', 'slast', 'r', 'u' }
-for _, a in ipairs(aff) do names[#names + 1] = a[1] end
-for _, c in ipairs(cart) do names[#names + 1] = c[1] end
-local vals = redis.call('HMGET', f, unpack(names))
-local cur = {}
-for j, name in ipairs(names) do cur[name] = vals[j] end
-local out = {} -- field -> new value, false = delete
-redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
+  -- Decayed counts: added at the later of the event time and the last update.
+  local aff = e.aff
+  for k = 1, #aff, 2 do
+    local v = cur[aff[k]]
+    local s, last = 1, t
+    if v then
+      local c = string.find(v, ':', 1, true)
+      local s0, l0 = tonumber(string.sub(v, 1, c - 1)), tonumber(string.sub(v, c + 1))
+      if t >= l0 then
+        s = s0 * 2 ^ (-(t - l0) / aff[k + 1]) + 1
+      else
+        s = s0 + 2 ^ (-(l0 - t) / aff[k + 1])
+        last = l0
+      end
+    end
+    put(aff[k], string.format('%.17g:%d', s, last))
+  end
 
--- Decayed counts: added at the later of the event time and the last update.
-for _, a in ipairs(aff) do
-  local v = cur[a[1]]
-  local s, last = 1, t
-  if v then
-    local c = string.find(v, ':', 1, true)
-    local s0, l0 = tonumber(string.sub(v, 1, c - 1)), tonumber(string.sub(v, c + 1))
-    if t >= l0 then
-      s = s0 * 2 ^ (-(t - l0) / a[2]) + 1
+  local cart = e.cart
+  for k = 1, #cart, 2 do
+    local q = tonumber(cur[cart[k]] or '0') + cart[k + 1]
+    if q > 0 and cart[k + 1] ~= CLEAR then put(cart[k], fmtint(q)) else put(cart[k], false) end
+  end
+
+  -- The recent list is parsed once per guest (st.list) and written once.
+  if #e.rec > 0 then
+    if not st.list then
+      st.list = {}
+      if cur['r'] then
+        for x in string.gmatch(cur['r'], '[^;]+') do
+          local a = string.find(x, '@', 1, true)
+          st.list[#st.list + 1] = { string.sub(x, 1, a - 1), tonumber(string.sub(x, a + 1)) }
+        end
+      end
+    end
+    local list = st.list
+    for _, item in ipairs(e.rec) do
+      local skip = false
+      for idx, x in ipairs(list) do
+        if x[1] == item then
+          if x[2] >= t then skip = true else table.remove(list, idx) end
+          break
+        end
+      end
+      if not skip then
+        local pos = #list + 1
+        for idx, x in ipairs(list) do
+          if x[2] < t then pos = idx; break end
+        end
+        table.insert(list, pos, { item, t })
+        while #list > cap do table.remove(list) end
+      end
+    end
+  end
+
+  if t > tonumber(cur['u'] or '0') then put('u', tstr) end
+  put('n', fmtint(tonumber(cur['n'] or '0') + 1))
+  return nil
+end
+
+-- foldGuest folds the messages ms (indexes into msgs) of one guest.
+local function foldGuest(f, ms)
+  local fresh = {}
+  for _, mi in ipairs(ms) do
+    local e = msgs[mi]
+    if marked[e.seen] then
+      result[mi] = 0
     else
-      s = s0 + 2 ^ (-(l0 - t) / a[2])
-      last = l0
-    end
-  end
-  local nv = string.format('%.17g', s) .. ':' .. string.format('%d', last)
-  cur[a[1]] = nv
-  out[a[1]] = nv
-end
-
--- Session: a new session id newer than the current session resets the
--- counters; a late event of an earlier session counts nowhere.
-local sid = ARGV[6]
-local counts = false
-if sid ~= '' then
-  local sl = tonumber(cur['slast'] or '0')
-  if cur['sid'] == sid then
-    counts = true
-    if t > sl then out['slast'] = tstr end
-  elseif t >= sl then
-    counts = true
-    for _, k in ipairs(redis.call('HKEYS', f)) do
-      if string.sub(k, 1, 2) == 's|' then redis.call('HDEL', f, k) end
-    end
-    out['sid'] = sid
-    out['slast'] = tstr
-  end
-end
-if counts then
-  for _, c in ipairs(cnt) do redis.call('HINCRBY', f, 's|' .. c[1], c[2]) end
-end
-
-for _, c in ipairs(cart) do
-  local q = tonumber(cur[c[1]] or '0') + c[2]
-  if q > 0 and c[2] ~= CLEAR then
-    cur[c[1]] = string.format('%d', q)
-  else
-    cur[c[1]] = false
-  end
-  out[c[1]] = cur[c[1]]
-end
-
-if #rec > 0 then
-  local cap = tonumber(ARGV[7])
-  local list = {}
-  if cur['r'] then
-    for e in string.gmatch(cur['r'], '[^;]+') do
-      local a = string.find(e, '@', 1, true)
-      list[#list + 1] = { string.sub(e, 1, a - 1), tonumber(string.sub(e, a + 1)) }
-    end
-  end
-  for _, item in ipairs(rec) do
-    local skip = false
-    for idx, e in ipairs(list) do
-      if e[1] == item then
-        if e[2] >= t then skip = true else table.remove(list, idx) end
-        break
+      local ok = redis.pcall('SET', e.seen, '1', 'PX', ttl, 'NX')
+      if type(ok) == 'table' and ok.err then
+        result[mi] = ok.err
+      elseif not ok then
+        result[mi] = 0
+      else
+        marked[e.seen] = true
+        fresh[#fresh + 1] = mi
       end
     end
-    if not skip then
-      local pos = #list + 1
-      for idx, e in ipairs(list) do
-        if e[2] < t then pos = idx; break end
-      end
-      table.insert(list, pos, { item, t })
-      while #list > cap do table.remove(list) end
+  end
+  if #fresh == 0 then return end
+  local function fail(err)
+    for _, mi in ipairs(fresh) do
+      redis.call('DEL', msgs[mi].seen)
+      marked[msgs[mi].seen] = nil
+      result[mi] = err
     end
   end
-  local parts = {}
-  for _, e in ipairs(list) do parts[#parts + 1] = e[1] .. '@' .. string.format('%d', e[2]) end
-  out['r'] = table.concat(parts, ';')
-end
 
-if t > tonumber(cur['u'] or '0') then out['u'] = tstr end
-
-local set, del = {}, {}
-for k, v in pairs(out) do
-  if v then
-    set[#set + 1] = k
-    set[#set + 1] = v
-  else
-    del[#del + 1] = k
+  local names, have = { 'sid', 'slast', 'r', 'u', 'n', 'x' }, {}
+  local function need(k)
+    if not have[k] then
+      have[k] = true
+      names[#names + 1] = k
+    end
   end
+  for _, mi in ipairs(fresh) do
+    local e = msgs[mi]
+    for k = 1, #e.aff, 2 do need(e.aff[k]) end
+    for k = 1, #e.cart, 2 do need(e.cart[k]) end
+    for k = 1, #e.cnt, 2 do need(e.cnt[k]) end
+  end
+  local vals = redis.pcall('HMGET', f, unpack(names))
+  if vals.err then return fail(vals.err) end
+  cur, out = {}, {}
+  for j, name in ipairs(names) do cur[name] = vals[j] end
+  local st = { keys = false, sfields = {}, list = false }
+  for _, mi in ipairs(fresh) do
+    local err = apply(f, msgs[mi], st)
+    if err then return fail(err) end
+  end
+  for _, mi in ipairs(fresh) do result[mi] = 1 end
+  if st.list then
+    local parts = {}
+    for _, x in ipairs(st.list) do parts[#parts + 1] = x[1] .. '@' .. fmtint(x[2]) end
+    out['r'] = table.concat(parts, ';')
+  end
+
+  local renewed = nowMs - tonumber(cur['x'] or '0') >= renew
+  if renewed then out['x'] = fmtint(nowMs) end
+  local set, del = {}, {}
+  for k, v in pairs(out) do
+    if v then
+      set[#set + 1] = k
+      set[#set + 1] = v
+    else
+      del[#del + 1] = k
+    end
+  end
+  redis.call('HSET', f, unpack(set)) -- never empty: 'n' is in it
+  if #del > 0 then redis.call('HDEL', f, unpack(del)) end
+  if renewed then redis.call('PEXPIRE', f, expiry) end
 end
-if #set > 0 then redis.call('HSET', f, unpack(set)) end
-if #del > 0 then redis.call('HDEL', f, unpack(del)) end
-redis.call('HINCRBY', f, 'n', 1)
-redis.call('PEXPIRE', f, ARGV[4])
-ack()
-return 1
+
+for _, f in ipairs(order) do foldGuest(f, groups[f]) end
+
+-- Ack and delete the folded and duplicate messages, at most 1,000 ids per
+-- command (Lua's unpack is bounded by its stack).
+local acks = {}
+for mi = 1, m do
+  if type(result[mi]) == 'number' and msgs[mi].id ~= '' then acks[#acks + 1] = msgs[mi].id end
+end
+for j = 1, #acks, 1000 do
+  local ids = { unpack(acks, j, math.min(j + 999, #acks)) }
+  redis.call('XACK', stream, group, unpack(ids))
+  redis.call('XDEL', stream, unpack(ids))
+end
+return result

@@ -105,3 +105,27 @@ func (s *Store) Backlog(ctx context.Context) (int64, error) {
 	}
 	return n, nil
 }
+
+// Pending sums the messages delivered to a worker of the group but not yet
+// acknowledged over all partitions: events a live worker is folding or a
+// dead one held (they are claimed again after MinIdle).
+func (s *Store) Pending(ctx context.Context) (int64, error) {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.XPendingCmd, s.opts.Partitions)
+	for p := range cmds {
+		cmds[p] = pipe.XPending(ctx, s.keys.stream(p), s.opts.Group)
+	}
+	_, _ = pipe.Exec(ctx)
+	var n int64
+	for _, c := range cmds {
+		switch err := c.Err(); {
+		case err == nil:
+			n += c.Val().Count
+		case redis.HasErrorPrefix(err, "NOGROUP"), err == redis.Nil:
+			// No worker has made the group (or the stream) yet.
+		default:
+			return 0, err
+		}
+	}
+	return n, nil
+}

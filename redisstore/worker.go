@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -167,14 +168,20 @@ func (w *Worker) deadLetter(ctx context.Context, p int, id, reason, payload stri
 	w.log.Warn("aggregate: message dead-lettered", "partition", p, "id", id, "reason", reason)
 }
 
-// fold runs fold.lua for each message in one pipeline. A message that does
-// not decode is dead-lettered at once; one whose script fails stays
-// pending and comes back through claim.
+// fold runs fold.lua once for the whole batch. A message that does not
+// decode is dead-lettered at once; one whose fold fails stays pending
+// (fold.lua acks the others) and comes back through claim.
 func (w *Worker) fold(ctx context.Context, p int, msgs []redis.XMessage) error {
-	stream := w.s.keys.stream(p)
 	cfg := w.s.opts.Features
-	calls := make([]*scriptCall, 0, len(msgs))
+	keys := make([]string, 1, 1+2*len(msgs))
+	keys[0] = w.s.keys.stream(p)
+	args := make([]any, 0, 4+16*len(msgs))
+	args = append(args, w.s.opts.Group, cfg.DedupeTTL.Milliseconds(), cfg.Expiry.Milliseconds(), cfg.RecentItems)
+	ids := make([]string, 0, len(msgs))
 	for _, m := range msgs {
+		if w.crashAfter > 0 && len(ids) == w.crashAfter {
+			break
+		}
 		payload, _ := m.Values["e"].(string)
 		var e event.Event
 		if err := json.Unmarshal([]byte(payload), &e); err != nil || e.GuestID == "" || e.ID == "" {
@@ -182,27 +189,36 @@ func (w *Worker) fold(ctx context.Context, p int, msgs []redis.XMessage) error {
 			continue
 		}
 		u := guest.Plan(&e, w.attrs, cfg)
-		calls = append(calls, &scriptCall{script: foldScript,
-			keys: []string{w.s.keys.realTime(u.GuestID), w.s.keys.seen(u.GuestID, u.EventID), stream},
-			args: foldArgs(w.s.opts.Group, m.ID, &u, cfg)})
+		keys = append(keys, w.s.keys.realTime(u.GuestID), w.s.keys.seen(u.GuestID, u.EventID))
+		args = appendFoldArgs(args, m.ID, &u)
+		ids = append(ids, m.ID)
 	}
-	if w.crashAfter > 0 && len(calls) > w.crashAfter {
-		w.s.runScripts(ctx, calls[:w.crashAfter])
-		return errCrash
-	}
-	w.s.runScripts(ctx, calls)
-	for _, c := range calls {
-		if err := c.cmd.Err(); err != nil {
+	if len(ids) > 0 {
+		call := &scriptCall{script: foldScript, keys: keys, args: args}
+		w.s.runScripts(ctx, []*scriptCall{call})
+		res, err := call.cmd.Slice()
+		if err != nil {
 			return err
 		}
+		var failed error
+		for i, r := range res {
+			if msg, ok := r.(string); ok && failed == nil && i < len(ids) {
+				failed = fmt.Errorf("fold of message %s: %s", ids[i], msg)
+			}
+		}
+		if failed != nil {
+			return failed
+		}
+	}
+	if w.crashAfter > 0 && len(msgs) > w.crashAfter {
+		return errCrash
 	}
 	return nil
 }
 
-// foldArgs lays out fold.lua's ARGV.
-func foldArgs(group, msgID string, u *guest.Update, cfg guest.Config) []any {
-	a := make([]any, 0, 11+2*len(u.Affinity)+2*len(u.Counters)+2*len(u.Cart)+len(u.Recent))
-	a = append(a, group, msgID, cfg.DedupeTTL.Milliseconds(), cfg.Expiry.Milliseconds(), u.AtMs, u.SessionID, cfg.RecentItems)
+// appendFoldArgs lays out one message's part of fold.lua's ARGV.
+func appendFoldArgs(a []any, msgID string, u *guest.Update) []any {
+	a = append(a, msgID, u.AtMs, u.SessionID)
 	a = append(a, len(u.Affinity))
 	for _, op := range u.Affinity {
 		a = append(a, op.Field, op.HalfLifeMs)

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	aislepb "github.com/aisle-ai/aisle/proto/aisle/v1"
+	"github.com/aisle-ai/aisle/redisstore"
 )
 
 // aggregateCmd runs fold workers against Redis until interrupted, so
@@ -26,8 +27,12 @@ func aggregateCmd(ctx context.Context, args []string) error {
 	ff.addFlags(fs)
 	models := fs.String("models", "models", "model repository (its catalog.jsonl gives item attributes)")
 	logLevel := fs.String("log-level", "info", "log level")
+	fs.DurationVar(&ff.claimIdle, "claim-idle", redisstore.DefaultMinIdle, "how long an event another worker read stays unacknowledged before this one takes it over (a dead worker's events wait this long)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if ff.claimIdle <= 0 {
+		return fmt.Errorf("aisle aggregate: --claim-idle must be positive")
 	}
 	if _, ok := ff.redisOptions(); !ok {
 		return fmt.Errorf("aisle aggregate needs --redis-addr or --redis-cluster-addrs (the in-process store folds inside serve)")

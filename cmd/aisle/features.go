@@ -31,6 +31,10 @@ type featureFlags struct {
 	rtWeight     float64
 	ltWeight     float64
 	banditWindow time.Duration
+	// claimIdle is how long a message a worker read stays unacked before
+	// another worker claims it (aisle aggregate's --claim-idle; 0 = the
+	// store's default).
+	claimIdle time.Duration
 }
 
 func (f *featureFlags) addFlags(fs *flag.FlagSet) {
@@ -50,7 +54,7 @@ func (f *featureFlags) config() guest.Config {
 }
 
 func (f *featureFlags) redisOptions() (redisstore.Options, bool) {
-	o := redisstore.Options{Addr: f.redisAddr, Partitions: f.partitions, Features: f.config()}
+	o := redisstore.Options{Addr: f.redisAddr, Partitions: f.partitions, Features: f.config(), MinIdle: f.claimIdle}
 	if f.redisCluster != "" {
 		o.ClusterAddrs = strings.Split(f.redisCluster, ",")
 	}
