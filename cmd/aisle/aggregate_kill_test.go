@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -87,10 +88,11 @@ func TestAggregateKilledMidBatch(t *testing.T) {
 	models := filepath.Join("..", "..", "models")
 	ff := featureFlags{rtWeight: 1, ltWeight: 1} // aisle aggregate's defaults
 	cfg := ff.config()
-	attrs, _, err := itemSource(models)
+	items, err := openCatalog(models, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	attrs, _ := itemSource(items)
 	ingest, err := redisstore.New(redisstore.Options{Addr: srv.Addr(), Features: cfg})
 	if err != nil {
 		t.Fatal(err)
