@@ -15,6 +15,7 @@ import (
 	"github.com/aisle-ai/aisle/guest"
 	"github.com/aisle-ai/aisle/recommend"
 	"github.com/aisle-ai/aisle/rerank"
+	"github.com/aisle-ai/aisle/server"
 )
 
 // The adapters below plug aisle's components into the Recommend
@@ -218,8 +219,15 @@ func scaleAffinities(affs []guest.Affinity) rerank.Affinities {
 // source: the candidate source}. Event ids are "<impression id>-<slot>",
 // so a retried write is deduplicated by the log. Anonymous answers (no
 // guest id) are not logged: no feedback event can cite them, since every
-// event names its guest.
-type impressionLog struct{ log event.Log }
+// event names its guest. On a surface that bandits names, the events the
+// log took go to observer (the bandit join) as the Events service's
+// accepted events do: without it feedback citing Recommend's own
+// impressions found no pending impression and the bandit never learnt.
+type impressionLog struct {
+	log      event.Log
+	bandits  *bandit.Bandits
+	observer server.EventObserver
+}
 
 // LogImpression implements recommend.EventLog.
 func (l impressionLog) LogImpression(ctx context.Context, imp recommend.Impression) error {
@@ -239,7 +247,24 @@ func (l impressionLog) LogImpression(ctx context.Context, imp recommend.Impressi
 			},
 		}
 	}
-	return errors.Join(l.log.Append(ctx, evs)...)
+	errs := l.log.Append(ctx, evs)
+	if l.observer != nil && l.bandits != nil && l.banditSurface(imp.Surface) {
+		accepted := make([]event.Event, 0, len(evs))
+		for i, err := range errs {
+			if err == nil {
+				accepted = append(accepted, evs[i])
+			}
+		}
+		if len(accepted) > 0 {
+			l.observer.Accepted(ctx, accepted)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (l impressionLog) banditSurface(surface string) bool {
+	_, err := l.bandits.Config(surface)
+	return err == nil
 }
 
 // sourceBandit is the bandit package as recommend.Bandit. Its arms are

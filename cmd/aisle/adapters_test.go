@@ -5,10 +5,13 @@ import (
 	"errors"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/aisle-ai/aisle/bandit"
+	"github.com/aisle-ai/aisle/event"
 	"github.com/aisle-ai/aisle/guest"
 	"github.com/aisle-ai/aisle/recommend"
+	"github.com/aisle-ai/aisle/server"
 )
 
 // The source bandit fills each slot from the source it draws (best ranked
@@ -68,5 +71,39 @@ func TestGuestFeaturesScaled(t *testing.T) {
 	}
 	if err := featureErr(guest.Features{Degraded: "timeout"}, errors.New("slow")); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("timeout: %v", err)
+	}
+}
+
+// Recommend's own impressions are bandit impressions: the slots it logs
+// reach the join as the Events service's would, so a click citing the
+// impression id and slot credits the drawn arm. They once went to the log
+// only, and every such click counted unknown: the bandit never learnt.
+func TestImpressionLogJoinsBandit(t *testing.T) {
+	ctx := context.Background()
+	b, err := bandit.New(bandit.Config{Surfaces: []bandit.SurfaceConfig{
+		{Name: "home", Arms: []string{"session", "popular"}, Policy: bandit.Uniform}}}, bandit.NewMemStore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	join := bandit.NewLearner(b, bandit.LearnerConfig{})
+	l := impressionLog{log: event.NewMemoryLog(0), bandits: b, observer: server.NewBanditEvents(join, nil)}
+	at := time.Now()
+	imp := recommend.Impression{ID: "imp-1", At: at, Surface: "home", GuestID: "g",
+		Items: []recommend.ImpressionItem{{ID: "i1", Position: 0, Source: "popular", Propensity: 0.5, Arm: "popular"}}}
+	if err := l.LogImpression(ctx, imp); err != nil {
+		t.Fatal(err)
+	}
+	out, err := join.Feedback(ctx, bandit.Feedback{ImpressionID: "imp-1#0", Type: bandit.Click, At: at.Add(time.Second)})
+	if err != nil || out != bandit.Credited {
+		t.Fatalf("click on Recommend's slot 0: outcome %v, %v; want credited", out, err)
+	}
+	st, err := b.State(ctx, "home")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range st.Arms {
+		if a.Arm == "popular" && (a.Pulls < 0.99 || a.Rewards < 0.99) {
+			t.Errorf("arm popular: %v pulls, %v rewards; want 1 and 1", a.Pulls, a.Rewards)
+		}
 	}
 }
