@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/aisle-ai/aisle/ann"
@@ -219,7 +220,7 @@ func scaleAffinities(affs []guest.Affinity) rerank.Affinities {
 // source: the candidate source}. Event ids are "<impression id>-<slot>",
 // so a retried write is deduplicated by the log. Anonymous answers (no
 // guest id) are not logged: no feedback event can cite them, since every
-// event names its guest. On a surface that bandits names, the events the
+// event names its guest. When the bandit chose the slate, the events the
 // log took go to observer (the bandit join) as the Events service's
 // accepted events do: without it feedback citing Recommend's own
 // impressions found no pending impression and the bandit never learnt.
@@ -248,7 +249,7 @@ func (l impressionLog) LogImpression(ctx context.Context, imp recommend.Impressi
 		}
 	}
 	errs := l.log.Append(ctx, evs)
-	if l.observer != nil && l.bandits != nil && l.banditSurface(imp.Surface) {
+	if l.observer != nil && l.bandits != nil && l.banditSlate(imp) {
 		accepted := make([]event.Event, 0, len(evs))
 		for i, err := range errs {
 			if err == nil {
@@ -262,9 +263,19 @@ func (l impressionLog) LogImpression(ctx context.Context, imp recommend.Impressi
 	return errors.Join(errs...)
 }
 
-func (l impressionLog) banditSurface(surface string) bool {
-	_, err := l.bandits.Config(surface)
-	return err == nil
+// banditSlate reports whether the bandit chose imp's slate: the surface
+// is a bandit's and its decision did not fail (rung slate/bandit_<reason>,
+// where the slate is the ranker's top k at propensity 1).
+func (l impressionLog) banditSlate(imp recommend.Impression) bool {
+	if _, err := l.bandits.Config(imp.Surface); err != nil {
+		return false
+	}
+	for _, r := range imp.Degraded {
+		if strings.HasPrefix(r, recommend.StageSlate+"/bandit_") {
+			return false
+		}
+	}
+	return true
 }
 
 // sourceBandit is the bandit package as recommend.Bandit. Its arms are

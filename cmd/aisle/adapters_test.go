@@ -107,3 +107,32 @@ func TestImpressionLogJoinsBandit(t *testing.T) {
 		}
 	}
 }
+
+// A slate the bandit did not choose (its decision failed: rung
+// slate/bandit_<reason>, every slot at propensity 1) is no bandit
+// impression: crediting it would teach the bandit from the ranker's picks.
+func TestImpressionLogSkipsFallbackSlate(t *testing.T) {
+	ctx := context.Background()
+	b, err := bandit.New(bandit.Config{Surfaces: []bandit.SurfaceConfig{
+		{Name: "home", Arms: []string{"session", "popular"}, Policy: bandit.Uniform}}}, bandit.NewMemStore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := impressionLog{log: event.NewMemoryLog(0), bandits: b,
+		observer: server.NewBanditEvents(bandit.NewLearner(b, bandit.LearnerConfig{}), nil)}
+	imp := recommend.Impression{ID: "imp-2", At: time.Now(), Surface: "home", GuestID: "g",
+		Degraded: []string{"slate/bandit_unavailable"},
+		Items:    []recommend.ImpressionItem{{ID: "i1", Position: 0, Source: "popular", Propensity: 1, Arm: "popular"}}}
+	if err := l.LogImpression(ctx, imp); err != nil {
+		t.Fatal(err)
+	}
+	st, err := b.State(ctx, "home")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range st.Arms {
+		if a.Pulls != 0 {
+			t.Errorf("arm %s: %v pulls from a slate the bandit did not choose", a.Arm, a.Pulls)
+		}
+	}
+}
