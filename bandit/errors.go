@@ -13,4 +13,7 @@ var (
 	// range, unknown arm, propensity outside (0, 1]). The server maps it to
 	// INVALID_ARGUMENT.
 	ErrInvalid = errors.New("invalid bandit request")
+	// ErrUnavailable reports a store that could not be reached or answer
+	// (Redis down or overloaded). The server maps it to UNAVAILABLE.
+	ErrUnavailable = errors.New("bandit store unavailable")
 )

@@ -42,3 +42,34 @@ func TestNewReadsDeclaredShapes(t *testing.T) {
 		}
 	}
 }
+
+// TestNewZeroDimOutputs: an output with no dims in the config (a scalar,
+// or one value per batch row under max_batch_size) is refused or ignored,
+// never a panic: loading ran in the repository's goroutine, where an index
+// out of range ended the server.
+func TestNewZeroDimOutputs(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "items.tsv"), []byte("id\tname\n0\ta\n1\tb\n2\tc\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		outputs string
+		wantErr string
+	}{
+		{`[{name: scores, data_type: FP32, dims: [3]}, {name: length, data_type: INT64, dims: []}]`, ""},
+		{`[{name: scores, data_type: FP32, dims: [3]}, {name: session, data_type: FP32, dims: []}]`, ""},
+		{`[{name: scores, data_type: FP32, dims: []}]`, "output scores has no item dimension"},
+	} {
+		cfg, err := repository.ParseConfig([]byte("max_batch_size: 8\noutputs: " + tc.outputs + "\nparameters: {items: items}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = New(dir, cfg)
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("%s: %v", tc.outputs, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%s: got %v, want %q", tc.outputs, err, tc.wantErr)
+		}
+	}
+}

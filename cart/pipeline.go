@@ -136,10 +136,18 @@ func (r *Recommender) checkOutputs(cfg *repository.Config, p map[string]string) 
 	}
 	found := false
 	for _, o := range cfg.Outputs {
-		last := int(o.Dims[len(o.Dims)-1])
+		// A 0-d config output (a scalar, or one value per batch row) has no
+		// last dimension: no item scores, no session vector.
+		last := 0
+		if len(o.Dims) > 0 {
+			last = int(o.Dims[len(o.Dims)-1])
+		}
 		switch o.Name {
 		case r.scores:
 			found = true
+			if len(o.Dims) == 0 {
+				return fmt.Errorf("output %s has no item dimension", r.scores)
+			}
 			if last != -1 && last != n {
 				return fmt.Errorf("output scores has %d items, item table %d", last, n)
 			}

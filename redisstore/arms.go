@@ -103,9 +103,9 @@ func (a *Arms) fail(ctx context.Context, op, surface string, err error) error {
 		return fmt.Errorf("%s bandit surface %q: %w", op, surface, ctxErr)
 	}
 	if errors.Is(err, redis.ErrPoolTimeout) {
-		return fmt.Errorf("%s bandit surface %q: redis overloaded: %v", op, surface, err)
+		return fmt.Errorf("%s bandit surface %q: %w: redis overloaded: %v", op, surface, bandit.ErrUnavailable, err)
 	}
-	return fmt.Errorf("%s bandit surface %q: redis: %v", op, surface, err)
+	return fmt.Errorf("%s bandit surface %q: %w: redis: %v", op, surface, bandit.ErrUnavailable, err)
 }
 
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

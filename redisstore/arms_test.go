@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -121,4 +122,24 @@ func TestJoinOutcomes(t *testing.T) {
 		}
 	}
 	checkState(ctx, t, b, map[string][2]float64{"gnn": {2, 1}, "popular": {0, 0}})
+}
+
+// A Redis that is down is bandit.ErrUnavailable on every call, so the
+// server answers UNAVAILABLE rather than INTERNAL.
+func TestArmsUnavailable(t *testing.T) {
+	srv := redistest.Start(t)
+	a := newStore(t, srv.Addr(), nil, guest.Config{}, nil).Arms()
+	srv.Kill()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	_, err := a.Load(ctx, "home")
+	if !errors.Is(err, bandit.ErrUnavailable) {
+		t.Errorf("Load: %v, want bandit.ErrUnavailable", err)
+	}
+	if err := a.Add(ctx, "home", 0, bandit.Increment{Arm: "a", Pulls: 1, At: time.Now()}); !errors.Is(err, bandit.ErrUnavailable) {
+		t.Errorf("Add: %v, want bandit.ErrUnavailable", err)
+	}
+	if err := a.Reset(ctx, "home"); !errors.Is(err, bandit.ErrUnavailable) {
+		t.Errorf("Reset: %v, want bandit.ErrUnavailable", err)
+	}
 }

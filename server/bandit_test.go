@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -98,5 +99,27 @@ func TestBanditBadRequests(t *testing.T) {
 		if status.Code(err) != tt.code {
 			t.Errorf("ResetBandit(%q) = %v, want %v", tt.surface, err, tt.code)
 		}
+	}
+}
+
+// downBackend is a bandit backend whose store is down.
+type downBackend struct{}
+
+func (downBackend) Surfaces() []string { return []string{"home"} }
+func (downBackend) State(context.Context, string) (bandit.State, error) {
+	return bandit.State{}, fmt.Errorf("load bandit %q: %w: redis: connection refused", "home", bandit.ErrUnavailable)
+}
+func (downBackend) Reset(context.Context, string) error {
+	return fmt.Errorf("reset bandit surface %q: %w: redis: connection refused", "home", bandit.ErrUnavailable)
+}
+
+// A bandit store that is down is UNAVAILABLE (retry later), not INTERNAL.
+func TestBanditStoreUnavailable(t *testing.T) {
+	s := NewBandits(downBackend{}, nil)
+	if _, err := s.GetBanditState(testCtx(t), &aislepb.GetBanditStateRequest{Surface: "home"}); status.Code(err) != codes.Unavailable {
+		t.Errorf("GetBanditState: %v, want UNAVAILABLE", err)
+	}
+	if _, err := s.ResetBandit(testCtx(t), &aislepb.ResetBanditRequest{Surface: "home"}); status.Code(err) != codes.Unavailable {
+		t.Errorf("ResetBandit: %v, want UNAVAILABLE", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/aisle-ai/aisle/ann"
@@ -15,6 +16,7 @@ import (
 	"github.com/aisle-ai/aisle/guest"
 	"github.com/aisle-ai/aisle/recommend"
 	"github.com/aisle-ai/aisle/rerank"
+	"github.com/aisle-ai/aisle/server"
 )
 
 // The adapters below plug aisle's components into the Recommend
@@ -221,8 +223,15 @@ func scaleAffinities(affs []guest.Affinity) rerank.Affinities {
 // decision made for a session is in the log with its propensity and the
 // session's own feedback (sent under that guest id) can credit it; an
 // answer with neither guest nor session id cannot be cited by any event
-// and is not logged.
-type impressionLog struct{ log event.Log }
+// and is not logged. When the bandit chose the slate, the events the
+// log took go to observer (the bandit join) as the Events service's
+// accepted events do: without it feedback citing Recommend's own
+// impressions found no pending impression and the bandit never learnt.
+type impressionLog struct {
+	log      event.Log
+	bandits  *bandit.Bandits
+	observer server.EventObserver
+}
 
 // anonymousGuestPrefix names the guest an anonymous session's impressions
 // are logged under.
@@ -249,7 +258,34 @@ func (l impressionLog) LogImpression(ctx context.Context, imp recommend.Impressi
 			},
 		}
 	}
-	return errors.Join(l.log.Append(ctx, evs)...)
+	errs := l.log.Append(ctx, evs)
+	if l.observer != nil && l.bandits != nil && l.banditSlate(imp) {
+		accepted := make([]event.Event, 0, len(evs))
+		for i, err := range errs {
+			if err == nil {
+				accepted = append(accepted, evs[i])
+			}
+		}
+		if len(accepted) > 0 {
+			l.observer.Accepted(ctx, accepted)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// banditSlate reports whether the bandit chose imp's slate: the surface
+// is a bandit's and its decision did not fail (rung slate/bandit_<reason>,
+// where the slate is the ranker's top k at propensity 1).
+func (l impressionLog) banditSlate(imp recommend.Impression) bool {
+	if _, err := l.bandits.Config(imp.Surface); err != nil {
+		return false
+	}
+	for _, r := range imp.Degraded {
+		if strings.HasPrefix(r, recommend.StageSlate+"/bandit_") {
+			return false
+		}
+	}
+	return true
 }
 
 // sourceBandit is the bandit package as recommend.Bandit. Its arms are

@@ -11,6 +11,7 @@ import (
 	"github.com/aisle-ai/aisle/event"
 	"github.com/aisle-ai/aisle/guest"
 	"github.com/aisle-ai/aisle/recommend"
+	"github.com/aisle-ai/aisle/server"
 )
 
 // The source bandit fills each slot from the source it draws (best ranked
@@ -94,7 +95,7 @@ func TestImpressionLogAnonymousSessions(t *testing.T) {
 		{"", "", ""},
 	} {
 		var rec recordingLog
-		err := impressionLog{&rec}.LogImpression(context.Background(), recommend.Impression{
+		err := impressionLog{log: &rec}.LogImpression(context.Background(), recommend.Impression{
 			ID: "imp", At: time.Now(), Surface: "home", GuestID: tc.guest, SessionID: tc.session, Items: items})
 		if err != nil {
 			t.Fatal(err)
@@ -108,6 +109,69 @@ func TestImpressionLogAnonymousSessions(t *testing.T) {
 		if len(rec.events) != 1 || rec.events[0].GuestID != tc.want || rec.events[0].Attributes["propensity"] != "0.25" ||
 			rec.events[0].ImpressionID != "imp" || rec.events[0].Type != event.TypeImpression {
 			t.Errorf("guest %q session %q: logged %+v, want one impression under %q with propensity 0.25", tc.guest, tc.session, rec.events, tc.want)
+		}
+	}
+}
+
+// Recommend's own impressions are bandit impressions: the slots it logs
+// reach the join as the Events service's would, so a click citing the
+// impression id and slot credits the drawn arm. They once went to the log
+// only, and every such click counted unknown: the bandit never learnt.
+func TestImpressionLogJoinsBandit(t *testing.T) {
+	ctx := context.Background()
+	b, err := bandit.New(bandit.Config{Surfaces: []bandit.SurfaceConfig{
+		{Name: "home", Arms: []string{"session", "popular"}, Policy: bandit.Uniform}}}, bandit.NewMemStore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	join := bandit.NewLearner(b, bandit.LearnerConfig{})
+	l := impressionLog{log: event.NewMemoryLog(0), bandits: b, observer: server.NewBanditEvents(join, nil)}
+	at := time.Now()
+	imp := recommend.Impression{ID: "imp-1", At: at, Surface: "home", GuestID: "g",
+		Items: []recommend.ImpressionItem{{ID: "i1", Position: 0, Source: "popular", Propensity: 0.5, Arm: "popular"}}}
+	if err := l.LogImpression(ctx, imp); err != nil {
+		t.Fatal(err)
+	}
+	out, err := join.Feedback(ctx, bandit.Feedback{ImpressionID: "imp-1#0", Type: bandit.Click, At: at.Add(time.Second)})
+	if err != nil || out != bandit.Credited {
+		t.Fatalf("click on Recommend's slot 0: outcome %v, %v; want credited", out, err)
+	}
+	st, err := b.State(ctx, "home")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range st.Arms {
+		if a.Arm == "popular" && (a.Pulls < 0.99 || a.Rewards < 0.99) {
+			t.Errorf("arm popular: %v pulls, %v rewards; want 1 and 1", a.Pulls, a.Rewards)
+		}
+	}
+}
+
+// A slate the bandit did not choose (its decision failed: rung
+// slate/bandit_<reason>, every slot at propensity 1) is no bandit
+// impression: crediting it would teach the bandit from the ranker's picks.
+func TestImpressionLogSkipsFallbackSlate(t *testing.T) {
+	ctx := context.Background()
+	b, err := bandit.New(bandit.Config{Surfaces: []bandit.SurfaceConfig{
+		{Name: "home", Arms: []string{"session", "popular"}, Policy: bandit.Uniform}}}, bandit.NewMemStore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := impressionLog{log: event.NewMemoryLog(0), bandits: b,
+		observer: server.NewBanditEvents(bandit.NewLearner(b, bandit.LearnerConfig{}), nil)}
+	imp := recommend.Impression{ID: "imp-2", At: time.Now(), Surface: "home", GuestID: "g",
+		Degraded: []string{"slate/bandit_unavailable"},
+		Items:    []recommend.ImpressionItem{{ID: "i1", Position: 0, Source: "popular", Propensity: 1, Arm: "popular"}}}
+	if err := l.LogImpression(ctx, imp); err != nil {
+		t.Fatal(err)
+	}
+	st, err := b.State(ctx, "home")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range st.Arms {
+		if a.Pulls != 0 {
+			t.Errorf("arm %s: %v pulls from a slate the bandit did not choose", a.Arm, a.Pulls)
 		}
 	}
 }

@@ -212,6 +212,9 @@ type eventsWiring struct {
 	// log is the event log the service appends to; Recommend's impressions
 	// go there too.
 	log event.Log
+	// observer credits the bandits from accepted events; Recommend's
+	// impressions go to it too (nil without bandit surfaces).
+	observer server.EventObserver
 	// stop ends aggregation and closes the store; call it after the gRPC
 	// server has stopped.
 	stop func()
@@ -235,6 +238,6 @@ func startEvents(ctx context.Context, f *featureFlags, items *catalogAdapter, bc
 	if err != nil {
 		return nil, err
 	}
-	return &eventsWiring{service: eventsService(b, f, cat, bw.observer, reg), stop: stop, bandits: bw.bandits, log: b.log,
+	return &eventsWiring{service: eventsService(b, f, cat, bw.observer, reg), stop: stop, bandits: bw.bandits, log: b.log, observer: bw.observer,
 		ranking: guest.NewReader(b.store, f.config(), f.readTimeout, reg)}, nil
 }

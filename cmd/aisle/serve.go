@@ -106,7 +106,7 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	// Deferred: runs after serveUntilDone has stopped the gRPC server.
 	defer events.stop()
 	pipe, surfaces, err := newPipeline(cfg.models, repo, pipelineDeps{catalog: items, features: events.ranking,
-		bandits: events.bandits, events: events.log}, reg, log)
+		bandits: events.bandits, events: events.log, observer: events.observer}, reg, log)
 	if err != nil {
 		_ = repo.Close(ctx)
 		closeListeners(ln, hln)

@@ -42,6 +42,8 @@ type pipelineDeps struct {
 	features *guest.Reader   // guest affinities, --features-timeout per read
 	bandits  *bandit.Bandits // slates of the surfaces it names
 	events   event.Log       // impressions, one IMPRESSION event per slot
+	// observer joins the logged impressions for the bandits (nil: none).
+	observer server.EventObserver
 }
 
 // newPipeline builds the recommendation pipeline over the repository, its
@@ -62,7 +64,7 @@ func newPipeline(models string, repo *repository.Manager, deps pipelineDeps, reg
 		opts.Bandit = sourceBandit{deps.bandits}
 	}
 	if deps.events != nil {
-		opts.Events = impressionLog{deps.events}
+		opts.Events = impressionLog{log: deps.events, bandits: deps.bandits, observer: deps.observer}
 	}
 	return recommend.New(repo, store, opts), store, nil
 }

@@ -27,10 +27,11 @@ const dairyGuest = "groceries-dairy"
 
 // wired is one served default repository with a bearer token.
 type wired struct {
-	rec    aislepb.PersonalizationClient
-	events aislepb.EventsClient
-	token  string
-	addr   string
+	rec     aislepb.PersonalizationClient
+	events  aislepb.EventsClient
+	bandits aislepb.BanditsClient
+	token   string
+	addr    string
 }
 
 func startWired(ctx context.Context, t *testing.T, args ...string) *wired {
@@ -50,7 +51,7 @@ func startWired(ctx context.Context, t *testing.T, args ...string) *wired {
 	t.Cleanup(func() { _ = conn.Close() })
 	waitReady(ctx, t, pb.NewGRPCInferenceServiceClient(conn))
 	return &wired{rec: aislepb.NewPersonalizationClient(conn), events: aislepb.NewEventsClient(conn),
-		token: "wire-test-token", addr: addr}
+		bandits: aislepb.NewBanditsClient(conn), token: "wire-test-token", addr: addr}
 }
 
 func (w *wired) authed(ctx context.Context) context.Context {
@@ -213,6 +214,17 @@ func TestRecommendWiredInProcess(t *testing.T) {
 		if !(it.Propensity > 0 && it.Propensity < 1) {
 			t.Errorf("home item %s: propensity %v, want the bandit's (0, 1)", it.Name, it.Propensity)
 		}
+	}
+	// Each home slot was one pull of its arm: Recommend's impressions
+	// reach the bandit join, so clicks citing them can credit it.
+	st, err := w.bandits.GetBanditState(ctx, &aislepb.GetBanditStateRequest{Surface: "home"})
+	must(t, err)
+	var pulls float64
+	for _, a := range st.Arms {
+		pulls += a.Pulls
+	}
+	if pulls < float64(len(home.Items))-0.01 {
+		t.Errorf("home: %v pulls after a slate of %d", pulls, len(home.Items))
 	}
 	// A category no item is in filters everything out (MMR on home once
 	// panicked on no candidates): an empty answer, not an error.
