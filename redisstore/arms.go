@@ -103,9 +103,9 @@ func (a *Arms) fail(ctx context.Context, op, surface string, err error) error {
 		return fmt.Errorf("%s bandit surface %q: %w", op, surface, ctxErr)
 	}
 	if errors.Is(err, redis.ErrPoolTimeout) {
-		return fmt.Errorf("%s bandit surface %q: %w: redis overloaded: %v", op, surface, bandit.ErrUnavailable, err)
+		return fmt.Errorf("%s bandit surface %q: %w: redis overloaded: %s", op, surface, bandit.ErrUnavailable, describe(err))
 	}
-	return fmt.Errorf("%s bandit surface %q: %w: redis: %v", op, surface, bandit.ErrUnavailable, err)
+	return fmt.Errorf("%s bandit surface %q: %w: redis: %s", op, surface, bandit.ErrUnavailable, describe(err))
 }
 
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

@@ -11,7 +11,7 @@
 //	<prefix>:{g<p>}:dead                dead letters of the partition
 //	<prefix>:{g<p>}:rt:<guest>          real-time features (hash, guest.State fields)
 //	<prefix>:{g<p>}:lt:<guest>          long-term features (hash)
-//	<prefix>:{g<p>}:seen:<guest>:<id>   dedupe marker of a folded event (PX DedupeTTL)
+//	<prefix>:{g<p>}:seen:<guest>|<id>   dedupe marker of a folded event (PX DedupeTTL)
 //
 // and, for bandits (Arms and Join, see arms.go and join.go), per surface
 // and per shown slot:

@@ -36,8 +36,12 @@ func (k keys) longTerm(guestID string) string {
 	return k.tag(k.partition(guestID)) + "lt:" + guestID
 }
 
+// seen separates guest and event id with '|', which neither may contain
+// (event.Validator): with ':' (which both may contain) guest "a:b" with
+// event "c" and guest "a" with event "b:c" shared one marker, and one of
+// the two events was dropped as a duplicate.
 func (k keys) seen(guestID, eventID string) string {
-	return k.tag(k.partition(guestID)) + "seen:" + guestID + ":" + eventID
+	return k.tag(k.partition(guestID)) + "seen:" + guestID + "|" + eventID
 }
 
 // GuestKeys lists every key the store may keep for a guest and one event

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -122,7 +123,19 @@ func newClient(o Options) redis.UniversalClient {
 // classify wraps a client error as the event package's sentinel.
 func classify(err error, overloaded, unavailable error) error {
 	if errors.Is(err, redis.ErrPoolTimeout) {
-		return fmt.Errorf("%w: %v", overloaded, err)
+		return fmt.Errorf("%w: %s", overloaded, describe(err))
 	}
-	return fmt.Errorf("%w: %v", unavailable, err) // %v: a timeout is the store's, not the caller's deadline
+	return fmt.Errorf("%w: %s", unavailable, describe(err)) // not %w: a timeout is the store's, not the caller's deadline
+}
+
+// hostPort matches a network address in a client error ("dial tcp
+// 10.0.0.7:6379: connect: connection refused", "MOVED 42 10.0.0.8:6379").
+var hostPort = regexp.MustCompile(`\[?[0-9A-Za-z.:_-]*[0-9A-Za-z\]]:[0-9]{1,5}\b`)
+
+// describe words a client error for the caller: these messages reach gRPC
+// clients (per-event reasons, GetGuestFeatures, bandit RPCs), and the
+// store's addresses are the server's internals, so every host:port in it
+// reads "redis".
+func describe(err error) string {
+	return hostPort.ReplaceAllString(err.Error(), "redis")
 }
