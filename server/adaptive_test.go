@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,8 +12,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/tap"
+	"google.golang.org/protobuf/types/known/emptypb"
 )
 
 const adaptMethod = "/aisle.v1.Personalization/RecommendCart"
@@ -210,5 +214,71 @@ func TestAdaptiveLimitOff(t *testing.T) {
 	if _, err := a.unary()(context.Background(), nil, &grpc.UnaryServerInfo{FullMethod: adaptMethod},
 		func(context.Context, any) (any, error) { return nil, nil }); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAdaptiveLimitLoopback: through a real gRPC server on loopback, with
+// adaptInitial calls of a unary method held in its handler, the next call
+// is refused by the tap (counted in aisle_concurrency_shed_total, the
+// handler never entered) with RESOURCE_EXHAUSTED naming the method, and a
+// call is served again once the held ones return.
+func TestAdaptiveLimitLoopback(t *testing.T) {
+	a := newAdaptiveLimit(50*time.Millisecond, 512, prometheus.NewRegistry(), time.Now)
+	entered, release := make(chan struct{}, adaptInitial+1), make(chan struct{})
+	desc := grpc.ServiceDesc{ServiceName: "test.Slow", HandlerType: (*any)(nil), Methods: []grpc.MethodDesc{{
+		MethodName: "Hold",
+		Handler: func(srv any, ctx context.Context, dec func(any) error, ic grpc.UnaryServerInterceptor) (any, error) {
+			in := new(emptypb.Empty)
+			if err := dec(in); err != nil {
+				return nil, err
+			}
+			return ic(ctx, in, &grpc.UnaryServerInfo{Server: srv, FullMethod: "/test.Slow/Hold"},
+				func(ctx context.Context, _ any) (any, error) {
+					entered <- struct{}{}
+					select {
+					case <-release:
+					case <-ctx.Done():
+					}
+					return &emptypb.Empty{}, nil
+				})
+		},
+	}}}
+	gs := grpc.NewServer(grpc.InTapHandle(a.tapHandle), grpc.ChainUnaryInterceptor(a.unary()))
+	gs.RegisterService(&desc, struct{}{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go gs.Serve(ln)
+	defer gs.Stop()
+	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx := testCtx(t)
+	call := func() error { return conn.Invoke(ctx, "/test.Slow/Hold", &emptypb.Empty{}, new(emptypb.Empty)) }
+	var wg sync.WaitGroup
+	for range adaptInitial {
+		wg.Go(func() {
+			if err := call(); err != nil {
+				t.Errorf("held call: %v", err)
+			}
+		})
+	}
+	for range adaptInitial {
+		<-entered
+	}
+	err = call()
+	if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "/test.Slow/Hold") {
+		t.Fatalf("call %d: %v, want ResourceExhausted naming the method", adaptInitial+1, err)
+	}
+	if got := testutil.ToFloat64(a.shed.WithLabelValues("/test.Slow/Hold")); got != 1 {
+		t.Errorf("aisle_concurrency_shed_total = %v, want 1 (refused by the tap)", got)
+	}
+	close(release)
+	wg.Wait()
+	if err := call(); err != nil {
+		t.Fatalf("call after the held ones returned: %v", err)
 	}
 }
