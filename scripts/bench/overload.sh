@@ -14,7 +14,8 @@
 #   recommend  aisle.v1.Personalization/RecommendCart on a copy of models/cart-gnn
 # env (optional): SECS=10 overload seconds; FACTOR=3; CONC=512 ghz workers during overload;
 #   CAP_CONC=256 concurrency of the capacity point; CONFIGS="static objective";
-#   TARGET_US=50000 the objective's p99 target; SERVE_FLAGS extra `aisle serve` flags.
+#   TARGET_US=50000 the objective's p99 target; SERVE_FLAGS extra `aisle serve` flags
+#   (SERVE_FLAGS=--latency-target=0: the static per-method limit alone, as before the adaptive one).
 #
 # capacity = OK rps of a closed loop at CAP_CONC (large batches: the best rate) for SECS/2 s,
 # measured once, on the first config (static: nothing refused), unless CAP is set; every config
