@@ -4,7 +4,7 @@
 # same cores as the server, every ghz run bounded (-z or -n). Prints one markdown row per config:
 #   rpc | config | capacity rps | offered rps | sent | OK | RESOURCE_EXHAUSTED | other |
 #   goodput rps | accepted p50 / p99 ms | refused p50 / p99 ms | peak RSS MiB | before rps |
-#   recovery rps (errors)
+#   recovery rps (errors, refusals)
 #
 # usage: scripts/bench/overload.sh encoder|embed|recommend
 #   encoder    KServe ModelInfer of one 16-token query on the BERT-sized benchmark encoder
@@ -163,12 +163,12 @@ print(*[x.getsockname()[1] for x in s])')
   pid=""
   read -r sent ok re other okrps ap50 ap99 rp50 rp99 < <(stats "$out/over.json")
   read -r _ _ _ _ bokrps _ < <(stats "$out/base.json")
-  read -r _ _ _ rother rokrps _ < <(stats "$out/rec.json")
-  echo "| $mode | $1 | $cap | $rate | $sent | $ok | $re | $other | $okrps | $ap50 / $ap99 | $rp50 / $rp99 | $hwm | $bokrps | $rokrps ($rother) |"
+  read -r _ _ rre rother rokrps _ < <(stats "$out/rec.json")
+  echo "| $mode | $1 | $cap | $rate | $sent | $ok | $re | $other | $okrps | $ap50 / $ap99 | $rp50 / $rp99 | $hwm | $bokrps | $rokrps ($rother, $rre refused) |"
   rm -rf "$repo" "$out"
 }
 
-echo "| rpc | config | capacity rps | offered rps | sent | OK | RESOURCE_EXHAUSTED | other | goodput rps | accepted p50 / p99 ms | refused p50 / p99 ms | peak RSS MiB | before rps | recovery rps (errors) |"
+echo "| rpc | config | capacity rps | offered rps | sent | OK | RESOURCE_EXHAUSTED | other | goodput rps | accepted p50 / p99 ms | refused p50 / p99 ms | peak RSS MiB | before rps | recovery rps (errors, refusals) |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for c in ${CONFIGS:-static objective}; do
   run_config "$c"
