@@ -54,6 +54,11 @@ type Config struct {
 	// when its method already has this many in flight (health checks
 	// excepted); 0: no limit. See DefaultMaxInFlightPerMethod.
 	MaxInFlightPerMethod int
+	// LatencyTarget turns on the adaptive per-method concurrency limit
+	// (adaptive.go): each unary method's limit on calls in flight follows
+	// its p99 latency to this target, under MaxInFlightPerMethod. 0: off
+	// (the static limit alone). `aisle serve` uses DefaultLatencyTarget.
+	LatencyTarget time.Duration
 	// Conn are the HTTP/2 connection limits; zero fields keep gRPC's
 	// defaults.
 	Conn ConnLimits
@@ -146,11 +151,16 @@ func New(cfg Config, repo Repository, reg prometheus.Registerer, log *slog.Logge
 	ready := &readiness{mode: cfg.Readiness, repo: repo}
 	calls := newCallMetrics(reg)
 	access := accessLog{log: log, rate: cfg.AccessLogSampleRate}
-	// recover → metrics → access log → auth (observe.go).
+	adaptive := newAdaptiveLimit(cfg.LatencyTarget, cfg.MaxInFlightPerMethod, reg, time.Now)
+	// recover → metrics → access log → auth → limits (observe.go, limit.go,
+	// adaptive.go).
 	opts := []grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(recoverUnary(log, m.panics), metricsUnary(calls), access.unary(), cfg.Auth.UnaryInterceptor(),
-			newInFlightLimit(cfg.MaxInFlightPerMethod).unary()),
+			newInFlightLimit(cfg.MaxInFlightPerMethod).unary(), adaptive.unary()),
 		grpc.ChainStreamInterceptor(recoverStream(log, m.panics), metricsStream(calls), access.stream(), cfg.Auth.StreamInterceptor()),
+	}
+	if adaptive != nil {
+		opts = append(opts, grpc.InTapHandle(adaptive.tapHandle))
 	}
 	if cfg.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))

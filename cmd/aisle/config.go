@@ -58,6 +58,7 @@ type serveConfig struct {
 	security        securityConfig
 	limits          server.Limits
 	inFlight        int
+	latencyTarget   time.Duration
 	conn            server.ConnLimits
 	features        featureFlags
 
@@ -89,7 +90,7 @@ func (c *serveConfig) addFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.bandits, "bandits", "", "bandit surfaces config (YAML, see BANDITS.md); empty = the model repository's bandits.yaml if present, else no surfaces")
 	c.security.addFlags(fs)
 	addLimitFlags(fs, &c.limits)
-	addConnFlags(fs, &c.conn, &c.inFlight)
+	addConnFlags(fs, &c.conn, &c.inFlight, &c.latencyTarget)
 	c.features.addFlags(fs)
 }
 
@@ -145,6 +146,7 @@ func (c *serveConfig) validate() error {
 		oneOf("graph-optimization", c.session.GraphOptimization, "disable", "basic", "extended", "all"),
 		oneOf("execution-provider", c.session.ExecutionProvider, "cpu", "cuda", "tensorrt"),
 		nonNegDur("poll-interval", c.poll),
+		nonNegDur("latency-target", c.latencyTarget),
 		positiveDur("drain-timeout", c.drain),
 		positiveDur("bandit-window", c.features.banditWindow),
 		positive("max-recv-msg-size", int64(c.maxRecv)),

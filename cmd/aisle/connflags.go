@@ -3,18 +3,20 @@ package main
 import (
 	"flag"
 	"strconv"
+	"time"
 
 	"github.com/aisle-ai/aisle/server"
 )
 
 // addConnFlags registers the overload and connection-limit keys; their
 // defaults are server.DefaultConnLimits and
-// server.DefaultMaxInFlightPerMethod (the README's Overload section says
+// server.DefaultMaxInFlightPerMethod and DefaultLatencyTarget (the README's Overload section says
 // why each value).
-func addConnFlags(fs *flag.FlagSet, c *server.ConnLimits, inFlight *int) {
+func addConnFlags(fs *flag.FlagSet, c *server.ConnLimits, inFlight *int, latencyTarget *time.Duration) {
 	d := server.DefaultConnLimits
 	*c = d
 	fs.IntVar(inFlight, "max-inflight-per-method", server.DefaultMaxInFlightPerMethod, "calls of one RPC method in flight before more are refused with RESOURCE_EXHAUSTED (health checks excepted; 0 = no limit)")
+	fs.DurationVar(latencyTarget, "latency-target", server.DefaultLatencyTarget, "p99 latency each RPC method's adaptive in-flight limit steers under; calls over the limit are refused with RESOURCE_EXHAUSTED before their message is read (health checks excepted; 0 = off, the static limit alone)")
 	fs.Var((*uint32Value)(&c.MaxConcurrentStreams), "max-concurrent-streams", "calls in flight per client connection; more wait for a stream (0 = unlimited)")
 	fs.DurationVar(&c.KeepaliveMinTime, "keepalive-min-time", d.KeepaliveMinTime, "shortest client ping interval; clients pinging more often are closed (GOAWAY too_many_pings)")
 	fs.BoolVar(&c.KeepalivePermitWithoutStream, "keepalive-permit-without-stream", d.KeepalivePermitWithoutStream, "allow client pings on connections with no call in flight")

@@ -4,7 +4,7 @@
 # same cores as the server, every ghz run bounded (-z or -n). Prints one markdown row per config:
 #   rpc | config | capacity rps | offered rps | sent | OK | RESOURCE_EXHAUSTED | other |
 #   goodput rps | accepted p50 / p99 ms | refused p50 / p99 ms | peak RSS MiB | before rps |
-#   recovery rps (errors)
+#   recovery rps (errors, refusals)
 #
 # usage: scripts/bench/overload.sh encoder|embed|recommend
 #   encoder    KServe ModelInfer of one 16-token query on the BERT-sized benchmark encoder
@@ -14,7 +14,8 @@
 #   recommend  aisle.v1.Personalization/RecommendCart on a copy of models/cart-gnn
 # env (optional): SECS=10 overload seconds; FACTOR=3; CONC=512 ghz workers during overload;
 #   CAP_CONC=256 concurrency of the capacity point; CONFIGS="static objective";
-#   TARGET_US=50000 the objective's p99 target; SERVE_FLAGS extra `aisle serve` flags.
+#   TARGET_US=50000 the objective's p99 target; SERVE_FLAGS extra `aisle serve` flags
+#   (SERVE_FLAGS=--latency-target=0: the static per-method limit alone, as before the adaptive one).
 #
 # capacity = OK rps of a closed loop at CAP_CONC (large batches: the best rate) for SECS/2 s,
 # measured once, on the first config (static: nothing refused), unless CAP is set; every config
@@ -162,12 +163,12 @@ print(*[x.getsockname()[1] for x in s])')
   pid=""
   read -r sent ok re other okrps ap50 ap99 rp50 rp99 < <(stats "$out/over.json")
   read -r _ _ _ _ bokrps _ < <(stats "$out/base.json")
-  read -r _ _ _ rother rokrps _ < <(stats "$out/rec.json")
-  echo "| $mode | $1 | $cap | $rate | $sent | $ok | $re | $other | $okrps | $ap50 / $ap99 | $rp50 / $rp99 | $hwm | $bokrps | $rokrps ($rother) |"
+  read -r _ _ rre rother rokrps _ < <(stats "$out/rec.json")
+  echo "| $mode | $1 | $cap | $rate | $sent | $ok | $re | $other | $okrps | $ap50 / $ap99 | $rp50 / $rp99 | $hwm | $bokrps | $rokrps ($rother, $rre refused) |"
   rm -rf "$repo" "$out"
 }
 
-echo "| rpc | config | capacity rps | offered rps | sent | OK | RESOURCE_EXHAUSTED | other | goodput rps | accepted p50 / p99 ms | refused p50 / p99 ms | peak RSS MiB | before rps | recovery rps (errors) |"
+echo "| rpc | config | capacity rps | offered rps | sent | OK | RESOURCE_EXHAUSTED | other | goodput rps | accepted p50 / p99 ms | refused p50 / p99 ms | peak RSS MiB | before rps | recovery rps (errors, refusals) |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for c in ${CONFIGS:-static objective}; do
   run_config "$c"
