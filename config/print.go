@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -63,10 +64,13 @@ func valueNode(f *flag.Flag) *yaml.Node {
 		switch g.Get().(type) {
 		case bool:
 			tag = "!!bool"
-		case int, int64, uint, uint64:
+		case int, int64, uint, uint32, uint64:
 			tag = "!!int"
 		case float64:
 			tag = "!!float"
+			if _, err := strconv.ParseInt(s, 10, 64); err == nil {
+				s += ".0" // "1" is an int to YAML: printed bare it would need the "!!float" tag
+			}
 		}
 	}
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: s}

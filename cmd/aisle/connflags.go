@@ -31,6 +31,9 @@ type uint32Value uint32
 
 func (v *uint32Value) String() string { return strconv.FormatUint(uint64(*v), 10) }
 
+// Get implements flag.Getter, so the value prints as a number.
+func (v *uint32Value) Get() any { return uint32(*v) }
+
 func (v *uint32Value) Set(s string) error {
 	n, err := strconv.ParseUint(s, 10, 32)
 	if err != nil {
