@@ -173,6 +173,9 @@ local function apply(f, e, st)
   return nil
 end
 
+-- chunk bounds the values one command takes from a Lua list.
+local chunk = 1000
+
 -- foldGuest folds the messages ms (indexes into msgs) of one guest.
 local function foldGuest(f, ms)
   local fresh = {}
@@ -214,13 +217,24 @@ local function foldGuest(f, ms)
     for k = 1, #e.cart, 2 do need(e.cart[k]) end
     for k = 1, #e.cnt, 2 do need(e.cnt[k]) end
   end
-  local vals = redis.pcall('HMGET', f, unpack(names))
-  if vals.err then return fail(vals.err) end
+  -- At most chunk fields per command: Lua's unpack is bounded by its
+  -- stack (about 8,000 values), and a guest's batch can touch more fields
+  -- (40 carts of 100 items); failing here, after the markers, would drop
+  -- the events as duplicates on their retry.
   cur, out = {}, {}
-  for j, name in ipairs(names) do cur[name] = vals[j] end
+  for j = 1, #names, chunk do
+    local last = math.min(j + chunk - 1, #names)
+    local vals = redis.pcall('HMGET', f, unpack(names, j, last))
+    if vals.err then return fail(vals.err) end
+    for i = j, last do cur[names[i]] = vals[i - j + 1] end
+  end
   local st = { keys = false, sfields = {}, list = false }
   for _, mi in ipairs(fresh) do
-    local err = apply(f, msgs[mi], st)
+    -- pcall: a Lua error here must go through fail (which removes the
+    -- markers) rather than end the script with the markers written.
+    local ok, err = pcall(apply, f, msgs[mi], st)
+    if not ok and type(err) == 'table' and err.err then err = err.err end
+    if not ok then return fail(tostring(err)) end
     if err then return fail(err) end
   end
   for _, mi in ipairs(fresh) do result[mi] = 1 end
@@ -241,8 +255,12 @@ local function foldGuest(f, ms)
       del[#del + 1] = k
     end
   end
-  redis.call('HSET', f, unpack(set)) -- never empty: 'n' is in it
-  if #del > 0 then redis.call('HDEL', f, unpack(del)) end
+  for j = 1, #set, 2 * chunk do -- never empty: 'n' is in it
+    redis.call('HSET', f, unpack(set, j, math.min(j + 2 * chunk - 1, #set)))
+  end
+  for j = 1, #del, chunk do
+    redis.call('HDEL', f, unpack(del, j, math.min(j + chunk - 1, #del)))
+  end
   if renewed then redis.call('PEXPIRE', f, expiry) end
 end
 
