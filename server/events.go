@@ -70,6 +70,9 @@ func (e *Events) RecordEvents(ctx context.Context, req *aislepb.RecordEventsRequ
 	if len(req.Events) == 0 {
 		return nil, toStatus(fmt.Errorf("%w: no events", errBadRequest))
 	}
+	if err := e.checkSize(len(req.Events)); err != nil {
+		return nil, toStatus(err)
+	}
 	resp, storeErr := e.record(ctx, req.Events, 0)
 	if storeErr != nil && resp.Accepted == 0 && resp.Rejected == 0 {
 		return nil, toStatus(storeErr) // nothing stored: the call failed as a whole
@@ -92,6 +95,9 @@ func (e *Events) RecordEventStream(stream grpc.ClientStreamingServer[aislepb.Rec
 		if err != nil {
 			return err
 		}
+		if err := e.checkSize(len(req.Events)); err != nil {
+			return toStatus(fmt.Errorf("stream index %d: %w", offset, err))
+		}
 		resp, storeErr := e.record(stream.Context(), req.Events, offset)
 		if storeErr != nil && resp.Accepted == 0 && resp.Rejected == 0 {
 			return toStatus(fmt.Errorf("events from stream index %d on were not stored: %w", offset, storeErr))
@@ -106,6 +112,19 @@ func (e *Events) RecordEventStream(stream grpc.ClientStreamingServer[aislepb.Rec
 		}
 		offset += len(req.Events)
 	}
+}
+
+// checkSize refuses, whole and before any work, a batch of more than
+// twice the validator's MaxBatch. Up to that the events past MaxBatch are
+// answered one by one like any bad event; far past it a per-event answer
+// costs more than the batch (a 2 MiB request of empty events would get a
+// reply over the send limit), so the call is INVALID_ARGUMENT instead.
+func (e *Events) checkSize(n int) error {
+	if limit := 2 * e.cfg.Validator.Limits().MaxBatch; n > limit {
+		return fmt.Errorf("%w: batch has %d events; batches over %d are refused whole (at most %d are taken per call)",
+			errBadRequest, n, limit, limit/2)
+	}
+	return nil
 }
 
 // record validates and appends; it returns the per-event results and the

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -257,5 +258,36 @@ func TestTwoReplicasShareACluster(t *testing.T) {
 	}
 	if _, err := b.GetGuestFeatures(ctx, &aislepb.GetGuestFeaturesRequest{GuestId: "g-nobody"}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A batch far past the limit (more than twice MaxBatch) is refused whole,
+// before any work, on both the batch and the streaming call: answering its
+// events one by one would cost more than the batch.
+func TestRecordEventsRefusesHugeBatch(t *testing.T) {
+	c := memoryEvents(t) // MaxBatch 20
+	ctx := testCtx(t)
+	req := &aislepb.RecordEventsRequest{Events: make([]*aislepb.Event, 41)}
+	for i := range req.Events {
+		req.Events[i] = pev("huge-"+strconv.Itoa(i), "g-huge", aislepb.EventType_EVENT_TYPE_VIEW, "1")
+	}
+	_, err := c.RecordEvents(ctx, req)
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(status.Convert(err).Message(), "batch has 41 events") {
+		t.Fatalf("RecordEvents(41 events): %v, want InvalidArgument naming the size", err)
+	}
+	stream, err := c.RecordEventStream(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(req); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stream.CloseAndRecv(); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("RecordEventStream(41 events): %v, want InvalidArgument", err)
+	}
+	// Nothing of the refused batch was stored.
+	resp, err := c.GetGuestFeatures(ctx, &aislepb.GetGuestFeaturesRequest{GuestId: "g-huge"})
+	if err != nil || resp.GetFeatures().GetFound() {
+		t.Fatalf("guest of a refused batch: %v, %v", resp, err)
 	}
 }
