@@ -16,6 +16,7 @@ import (
 
 	"github.com/aisle-ai/aisle/cart"
 	"github.com/aisle-ai/aisle/embedding"
+	"github.com/aisle-ai/aisle/excerpt"
 	"github.com/aisle-ai/aisle/repository"
 	"github.com/aisle-ai/aisle/rerank"
 )
@@ -153,11 +154,11 @@ func (p *Pipeline) Recommend(ctx context.Context, req Request) (*Response, error
 func (p *Pipeline) validate(req Request) (*Surfaces, *Surface, int, error) {
 	all := p.surfaces.Get()
 	if all == nil {
-		return nil, nil, 0, fmt.Errorf("%w: %q (the model repository has no %s)", ErrUnknownSurface, req.Surface, SurfacesFile)
+		return nil, nil, 0, fmt.Errorf("%w: %s (the model repository has no %s)", ErrUnknownSurface, excerpt.Quote(req.Surface), SurfacesFile)
 	}
 	sf, ok := all.Surfaces[req.Surface]
 	if !ok {
-		return nil, nil, 0, fmt.Errorf("%w: %q (surfaces: %v)", ErrUnknownSurface, req.Surface, sortedKeys(all.Surfaces))
+		return nil, nil, 0, fmt.Errorf("%w: %s (surfaces: %v)", ErrUnknownSurface, excerpt.Quote(req.Surface), sortedKeys(all.Surfaces))
 	}
 	k := req.K
 	if k == 0 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/aisle-ai/aisle/embedding"
+	"github.com/aisle-ai/aisle/excerpt"
 	aislepb "github.com/aisle-ai/aisle/proto/aisle/v1"
 	pb "github.com/aisle-ai/aisle/proto/inference"
 	"github.com/aisle-ai/aisle/tensor"
@@ -102,10 +103,10 @@ func (l Limits) checkCart(req *aislepb.RecommendCartRequest) error {
 func (l Limits) checkInfer(req *pb.ModelInferRequest) error {
 	for _, in := range req.Inputs {
 		if r := len(in.Shape); r > l.MaxTensorRank {
-			return fmt.Errorf("%w: input %q: shape has %d dimensions; at most %d", errBadRequest, in.Name, r, l.MaxTensorRank)
+			return fmt.Errorf("%w: input %s: shape has %d dimensions; at most %d", errBadRequest, excerpt.Quote(in.Name), r, l.MaxTensorRank)
 		}
 		if n := tensor.NumElements(in.Shape); n > l.MaxTensorElements {
-			return fmt.Errorf("%w: input %q: shape %v has %d elements; at most %d", errBadRequest, in.Name, in.Shape, n, l.MaxTensorElements)
+			return fmt.Errorf("%w: input %s: shape %s has %d elements; at most %d", errBadRequest, excerpt.Quote(in.Name), excerpt.Shape(in.Shape), n, l.MaxTensorElements)
 		}
 	}
 	return nil

@@ -115,6 +115,9 @@ var (
 // locations removed, absolute file paths cut to their base name, at most
 // maxMessage bytes.
 func clientMessage(msg string) string {
+	// Cut first (with room for what the filters remove), so a message
+	// quoting a huge client input costs the regexps nothing more.
+	msg = excerpt.Text(msg, 4*maxMessage)
 	msg = sourceLocation.ReplaceAllString(msg, "")
 	msg = filePath.ReplaceAllString(msg, "$1$2$3")
 	return excerpt.Text(msg, maxMessage)
