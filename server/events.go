@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -166,7 +167,7 @@ func (e *Events) record(ctx context.Context, in []*aislepb.Event, offset int) (*
 			resp.Rejected++
 		case lerrs[v] != nil:
 			r.Status, r.Reason = aislepb.EventStatus_EVENT_STATUS_FAILED, lerrs[v].Error()
-			storeErr = cmpOr(storeErr, lerrs[v])
+			storeErr = cmp.Or(storeErr, lerrs[v])
 			resp.Failed++
 			v++
 		default:
@@ -195,13 +196,6 @@ func (e *Events) observe(ctx context.Context, valid []event.Event, lerrs []error
 	octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.AppendTimeout)
 	defer cancel()
 	e.cfg.Observer.Accepted(octx, accepted)
-}
-
-func cmpOr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // GetGuestFeatures returns one guest's features.

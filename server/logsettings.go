@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 
+	"github.com/aisle-ai/aisle/excerpt"
 	pb "github.com/aisle-ai/aisle/proto/inference"
 )
 
@@ -115,8 +115,8 @@ func (s *inferenceService) newLogLevel(settings map[string]*pb.LogSettingsReques
 			}
 			r = r.with(verbose)
 		default:
-			return 0, fmt.Errorf("%w: log setting %q is not one of log_file, log_info, log_warning, log_error, log_verbose_level, log_format",
-				errBadRequest, settingName(key))
+			return 0, fmt.Errorf("%w: log setting %s is not one of log_file, log_info, log_warning, log_error, log_verbose_level, log_format",
+				errBadRequest, excerpt.Quote(key))
 		}
 	}
 	if r.lo > r.hi {
@@ -137,13 +137,4 @@ func boolLevel(key string, on bool) levelRange {
 
 func (r levelRange) with(o levelRange) levelRange {
 	return levelRange{lo: max(r.lo, o.lo), hi: min(r.hi, o.hi)}
-}
-
-// settingName quotes at most a short prefix of a client's setting name.
-func settingName(key string) string {
-	const limit = 64
-	if len(key) <= limit {
-		return key
-	}
-	return strings.ToValidUTF8(key[:limit], "") + "..."
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/aisle-ai/aisle/excerpt"
 	pb "github.com/aisle-ai/aisle/proto/inference"
 	"github.com/aisle-ai/aisle/repository"
 )
@@ -41,7 +42,7 @@ type traceSettings struct {
 // Triton), since it would let a client choose a file the server writes.
 func (s *inferenceService) TraceSetting(_ context.Context, req *pb.TraceSettingRequest) (*pb.TraceSettingResponse, error) {
 	if req.ModelName != "" && !s.inRepository(req.ModelName) {
-		return nil, toStatus(fmt.Errorf("%w: %q", repository.ErrModelNotFound, settingName(req.ModelName)))
+		return nil, toStatus(fmt.Errorf("%w: %s", repository.ErrModelNotFound, excerpt.Quote(req.ModelName)))
 	}
 	for key, v := range req.Settings {
 		if err := checkTraceSetting(key, v.GetValue()); err != nil {
@@ -95,8 +96,8 @@ func applyTrace(m map[string][]string, settings map[string]*pb.TraceSettingReque
 // value (clear).
 func checkTraceSetting(key string, values []string) error {
 	if _, ok := traceDefaults[key]; !ok {
-		return fmt.Errorf("%w: trace setting %q is not one of trace_level, trace_rate, trace_count, log_frequency, trace_file, trace_mode",
-			errBadRequest, settingName(key))
+		return fmt.Errorf("%w: trace setting %s is not one of trace_level, trace_rate, trace_count, log_frequency, trace_file, trace_mode",
+			errBadRequest, excerpt.Quote(key))
 	}
 	if len(values) == 0 {
 		return nil
