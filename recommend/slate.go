@@ -67,6 +67,9 @@ func (c *call) rerank() rerank.Result {
 	return rerank.Rank(&c.sf.Rerank, rerank.Request{
 		Affinities: c.aff, InCart: c.inCart, Exclude: c.excluded(),
 		ExcludedCategories: c.req.Filters.ExcludeCategories,
+		// Only the slate and the bandit's arms are used: diversity work
+		// stops there instead of ordering every candidate.
+		K: max(c.k, c.sf.Bandit.Arms),
 	}, cands)
 }
 

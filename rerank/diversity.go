@@ -8,7 +8,9 @@ func diversify(cfg *Config, catAttr string, items []Ranked, k int) []Ranked {
 		k = len(items)
 	}
 	if l := cfg.Diversity.MMRLambda; l > 0 && l < 1 {
-		items = mmr(items, catAttr, l)
+		// MMR picks the top k (and as many again for the category cap's
+		// back-fill); the rest keep their score order.
+		items = mmr(items, catAttr, l, min(len(items), 2*k))
 	}
 	if limit := cfg.Diversity.MaxPerCategory; limit > 0 {
 		items = capCategories(items, catAttr, limit)
@@ -19,8 +21,9 @@ func diversify(cfg *Config, catAttr string, items []Ranked, k int) []Ranked {
 // mmr reorders items greedily by λ·score − (1−λ)·max similarity to the
 // items already picked, similarity being 1 within a category. Scores are
 // rescaled to [0, 1] first so λ means the same on every surface. O(n²) on
-// the few hundred candidates a surface re-ranks.
-func mmr(items []Ranked, catAttr string, lambda float64) []Ranked {
+// the few hundred candidates a surface re-ranks, O(picks·n) when only the
+// first picks are chosen this way: the rest follow in score order.
+func mmr(items []Ranked, catAttr string, lambda float64, picks int) []Ranked {
 	if len(items) == 0 {
 		// Every candidate filtered out (a category filter no item matches).
 		return items
@@ -30,7 +33,7 @@ func mmr(items []Ranked, catAttr string, lambda float64) []Ranked {
 	out := make([]Ranked, 0, len(items))
 	picked := make([]bool, len(items))
 	seen := map[string]bool{}
-	for range items {
+	for range picks {
 		best, bestVal := -1, 0.0
 		for i := range items {
 			if picked[i] {
@@ -51,6 +54,11 @@ func mmr(items []Ranked, catAttr string, lambda float64) []Ranked {
 		picked[best] = true
 		seen[items[best].Attrs[catAttr]] = true
 		out = append(out, items[best])
+	}
+	for i := range items {
+		if !picked[i] {
+			out = append(out, items[i])
+		}
 	}
 	return out
 }
