@@ -28,16 +28,16 @@ const DefaultLatencyTarget = 50 * time.Millisecond
 // slower than the target (a large ModelInfer) serving a few at a time
 // instead of none.
 const (
-	adaptWindow      = 100 * time.Millisecond
-	adaptMinSamples  = 20
-	adaptMaxSamples  = 1024
-	adaptPercentile  = 99
-	adaptInitial     = 64
-	adaptMin         = 8
-	adaptDecrease    = 0.9 // limit × this when the window's p99 is over the target
-	adaptFullEnough  = 0.5 // grow only when the window used at least this share of the limit
-	healthMethodPfx  = "/grpc.health.v1.Health/"
-	adaptStartCtxKey = adaptCtxKey(0)
+	adaptWindow     = 100 * time.Millisecond
+	adaptMinSamples = 20
+	adaptMaxSamples = 1024
+	adaptPercentile = 99
+	adaptInitial    = 64
+	adaptMin        = 8
+	adaptDecrease   = 0.9 // limit × this when the window's p99 is over the target
+	adaptFullEnough = 0.5 // grow only when the window used at least this share of the limit
+	healthMethodPfx = "/grpc.health.v1.Health/"
+	adaptResCtxKey  = adaptCtxKey(0)
 )
 
 type adaptCtxKey int
@@ -77,6 +77,8 @@ type methodLimit struct {
 	peak        int             // most calls in flight in this window
 	windowStart time.Time       // zero: no call completed yet in this window
 	samples     []time.Duration // latencies of calls completed in this window
+	refused     error           // the refusal status at limit refusedAt (refusal)
+	refusedAt   int
 }
 
 // newAdaptiveLimit returns nil (no adaptive limit) when target <= 0.
@@ -105,52 +107,94 @@ func newAdaptiveLimit(target time.Duration, max int, reg prometheus.Registerer, 
 }
 
 // tapHandle refuses a call of a method at its limit before the server
-// reads the call's message or starts its handler goroutine, and stamps the
-// call's arrival time for the latency the limit follows.
+// reads the call's message or starts its handler goroutine. A call it
+// admits takes its place under the limit here, in the transport's reader,
+// not later in the interceptor: gRPC starts the handler goroutines after
+// the tap, so a count taken only there lags the arrivals, and under 3×
+// overload half the refusals (70,174 of 137,029 at 14,000 rps offered to
+// RecommendCart, BENCHMARKS.md §5c) slipped past the tap and were refused
+// only after the message was read and decoded, metered and access-logged.
+// The place is the call's until the interceptor, which takes it over, or
+// until the stream ends without reaching it (a client that cancels, a
+// message that does not decode): a context.AfterFunc on the stream's
+// context gives it back then. A stream that sends its headers but not
+// its message holds its place until its deadline or its connection ends,
+// as a handler holds one until it returns.
+//
+// The tap admits a method it has no entry for (its first call, or a
+// streaming or unknown method); the interceptor then takes the place.
 func (a *adaptiveLimit) tapHandle(ctx context.Context, info *tap.Info) (context.Context, error) {
 	now := a.now()
 	a.mu.Lock()
 	m := a.methods[info.FullMethodName]
-	full := m != nil && m.inFlight >= int(m.limit)
-	lim := 0
-	if m != nil {
-		lim = int(m.limit)
+	if m == nil {
+		a.mu.Unlock()
+		return ctx, nil
 	}
-	a.mu.Unlock()
-	if full {
+	if m.inFlight >= int(m.limit) {
+		err := a.refusal(info.FullMethodName, m)
+		a.mu.Unlock()
 		a.shed.WithLabelValues(info.FullMethodName).Inc()
-		return nil, a.refusal(info.FullMethodName, lim)
+		return nil, err
 	}
-	return context.WithValue(ctx, adaptStartCtxKey, now), nil
+	m.take()
+	a.mu.Unlock()
+	method := info.FullMethodName
+	res := &reservation{start: now}
+	res.stop = context.AfterFunc(ctx, func() { a.release(method, 0, false) })
+	return context.WithValue(ctx, adaptResCtxKey, res), nil
 }
 
-func (a *adaptiveLimit) refusal(method string, limit int) error {
-	return toStatus(fmt.Errorf("%s: %w (adaptive limit %d, latency target %v)",
-		method, errTooManyCalls, limit, a.target))
+// reservation is a place under the limit the tap took for a call.
+type reservation struct {
+	start time.Time   // the call's arrival at the tap
+	stop  func() bool // stops the stream-end release; false: it ran, the place is given back
+}
+
+// refusal is the RESOURCE_EXHAUSTED status refusing a call of method at
+// m's limit; a.mu held. It is built by toStatus once per limit value and
+// kept: the tap runs in the connection's frame reader, where every
+// microsecond delays all the connection's other calls, and toStatus's
+// message scrubbing (regexps) took 15% of the server's CPU when it ran per
+// refusal at 3× RecommendCart's capacity (perf, BENCHMARKS.md §5c).
+func (a *adaptiveLimit) refusal(method string, m *methodLimit) error {
+	if lim := int(m.limit); m.refused == nil || m.refusedAt != lim {
+		m.refused = toStatus(fmt.Errorf("%s: %w (adaptive limit %d, latency target %v)",
+			method, errTooManyCalls, lim, a.target))
+		m.refusedAt = lim
+	}
+	return m.refused
 }
 
 // unary holds a unary call's place under its method's limit for the
-// handler's run and records its latency from the tap's stamp.
+// handler's run and records its latency from the tap's stamp. The place is
+// the tap's reservation when there is one, else taken here.
 func (a *adaptiveLimit) unary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		if a == nil || strings.HasPrefix(info.FullMethod, healthMethodPfx) {
 			return h(ctx, req)
 		}
-		start, ok := ctx.Value(adaptStartCtxKey).(time.Time)
-		if !ok {
-			start = a.now()
+		if res, ok := ctx.Value(adaptResCtxKey).(*reservation); ok {
+			if !res.stop() {
+				// The stream ended (deadline, cancel) before the handler
+				// ran and its place is already given back: the handler
+				// returns at once on the done context, untracked.
+				return h(ctx, req)
+			}
+			defer func() { a.release(info.FullMethod, a.now().Sub(res.start), true) }()
+			return h(ctx, req)
 		}
-		if lim, ok := a.acquire(info.FullMethod); !ok {
-			return nil, a.refusal(info.FullMethod, lim)
+		start := a.now()
+		if err := a.acquire(info.FullMethod); err != nil {
+			return nil, err
 		}
-		defer func() { a.release(info.FullMethod, a.now().Sub(start)) }()
+		defer func() { a.release(info.FullMethod, a.now().Sub(start), true) }()
 		return h(ctx, req)
 	}
 }
 
-// acquire takes a place for a call of method, or reports the limit that
-// refuses it.
-func (a *adaptiveLimit) acquire(method string) (limit int, ok bool) {
+// acquire takes a place for a call of method, or returns the refusal.
+func (a *adaptiveLimit) acquire(method string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	m := a.methods[method]
@@ -160,21 +204,29 @@ func (a *adaptiveLimit) acquire(method string) (limit int, ok bool) {
 		a.limitG.WithLabelValues(method).Set(m.limit)
 	}
 	if m.inFlight >= int(m.limit) {
-		return int(m.limit), false
+		return a.refusal(method, m)
 	}
-	m.inFlight++
-	m.peak = max(m.peak, m.inFlight)
-	return 0, true
+	m.take()
+	return nil
 }
 
-// release gives a call's place back, adds its latency to the window and,
-// when the window closes, moves the limit.
-func (a *adaptiveLimit) release(method string, d time.Duration) {
+// take counts one more call in flight; a.mu held.
+func (m *methodLimit) take() {
+	m.inFlight++
+	m.peak = max(m.peak, m.inFlight)
+}
+
+// release gives a call's place back and, for a call that ran (ran), adds
+// its latency d to the window and, when the window closes, moves the limit.
+func (a *adaptiveLimit) release(method string, d time.Duration, ran bool) {
 	now := a.now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	m := a.methods[method]
 	m.inFlight--
+	if !ran {
+		return
+	}
 	if m.windowStart.IsZero() {
 		m.windowStart = now
 	}

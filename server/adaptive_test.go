@@ -38,15 +38,15 @@ func newTestAdaptive(t *testing.T, max int) (*adaptiveLimit, *fakeClock) {
 func (a *adaptiveLimit) testWindow(t *testing.T, clk *fakeClock, inFlight int, latency time.Duration) int {
 	t.Helper()
 	for i := range inFlight {
-		if lim, ok := a.acquire(adaptMethod); !ok {
-			t.Fatalf("call %d of %d refused at limit %d", i+1, inFlight, lim)
+		if err := a.acquire(adaptMethod); err != nil {
+			t.Fatalf("call %d of %d refused: %v", i+1, inFlight, err)
 		}
 	}
 	for i := range inFlight {
 		if i == inFlight-1 {
 			clk.advance(adaptWindow)
 		}
-		a.release(adaptMethod, latency)
+		a.release(adaptMethod, latency, true)
 	}
 	return a.limitOf(adaptMethod)
 }
@@ -107,11 +107,11 @@ func TestAdaptiveLimitP99(t *testing.T) {
 			if i == 199 {
 				clk.advance(adaptWindow)
 			}
-			a.release(adaptMethod, d)
+			a.release(adaptMethod, d, true)
 			a.acquire(adaptMethod)
 		}
 		for range 64 {
-			a.release(adaptMethod, time.Millisecond)
+			a.release(adaptMethod, time.Millisecond, true)
 		}
 		return a.limitOf(adaptMethod)
 	}
@@ -132,7 +132,7 @@ func TestAdaptiveLimitWindowNeedsSamples(t *testing.T) {
 	for range 5 {
 		a.acquire(adaptMethod)
 		clk.advance(time.Second)
-		a.release(adaptMethod, time.Second)
+		a.release(adaptMethod, time.Second, true)
 	}
 	if got := a.limitOf(adaptMethod); got != adaptInitial {
 		t.Fatalf("after 5 slow calls: limit %d, want %d unchanged", got, adaptInitial)
@@ -177,7 +177,7 @@ func TestAdaptiveLimitRefuses(t *testing.T) {
 			t.Errorf("interceptor %s: %v", m, err)
 		}
 	}
-	a.release(adaptMethod, time.Millisecond)
+	a.release(adaptMethod, time.Millisecond, true)
 	tctx, err := a.tapHandle(ctx, info)
 	if err != nil {
 		t.Fatalf("tap after a call returned: %v", err)

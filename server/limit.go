@@ -34,6 +34,17 @@ type inFlightLimit struct {
 	calls sync.Map // full method name -> *atomic.Int64; a fixed, small key set
 }
 
+// limitUnary is the per-method limit's interceptor: the adaptive one when
+// it is on (it never lets more than max calls in flight either, so the
+// static one would only count every call a second time: two more atomic
+// adds on a shared cache line per call), else the static one.
+func limitUnary(max int, adaptive *adaptiveLimit) grpc.UnaryServerInterceptor {
+	if adaptive != nil {
+		return adaptive.unary()
+	}
+	return newInFlightLimit(max).unary()
+}
+
 func newInFlightLimit(limit int) *inFlightLimit {
 	return &inFlightLimit{limit: int64(limit)}
 }

@@ -88,20 +88,30 @@ func finalCode(err error, returned bool) codes.Code {
 	return codeOf(err)
 }
 
-// accessLog writes one structured line per call: every failed call, and a
-// sample (rate, 0 to 1) of the successful ones. A line holds the method,
+// accessLog writes one structured line per call: failed calls up to
+// failures' bound per method and second (the first line after some were
+// left out says how many, "suppressed"), and a sample (rate, 0 to 1) of the
+// successful ones. A line holds the method,
 // code, duration, peer address, the model named (cut to excerpt.MaxBytes)
 // and the status message, which toStatus keeps free of internals. It never
 // holds metadata, so no bearer token reaches the log.
 type accessLog struct {
-	log  *slog.Logger
-	rate float64
+	log      *slog.Logger
+	rate     float64
+	failures *logBudget // nil: every failed call
 }
 
 func (a accessLog) write(ctx context.Context, method, model string, err error, returned bool, d time.Duration) {
 	code := finalCode(err, returned)
 	if code == codes.OK && (a.rate <= 0 || a.rate < 1 && rand.Float64() >= a.rate) {
 		return
+	}
+	skipped := 0
+	if code != codes.OK {
+		var ok bool
+		if ok, skipped = a.failures.take(method); !ok {
+			return
+		}
 	}
 	level := slog.LevelInfo
 	switch code {
@@ -124,6 +134,9 @@ func (a accessLog) write(ctx context.Context, method, model string, err error, r
 			msg = status.Convert(err).Message()
 		}
 		attrs = append(attrs, slog.String("error", excerpt.Text(msg, maxMessage)))
+	}
+	if skipped > 0 {
+		attrs = append(attrs, slog.Int("suppressed", skipped))
 	}
 	a.log.LogAttrs(ctx, level, "grpc call", attrs...)
 }

@@ -150,13 +150,14 @@ func New(cfg Config, repo Repository, reg prometheus.Registerer, log *slog.Logge
 	m := newMetrics(reg)
 	ready := &readiness{mode: cfg.Readiness, repo: repo}
 	calls := newCallMetrics(reg)
-	access := accessLog{log: log, rate: cfg.AccessLogSampleRate}
+	access := accessLog{log: log, rate: cfg.AccessLogSampleRate,
+		failures: newLogBudget(DefaultFailureLogsPerSecond, reg, time.Now)}
 	adaptive := newAdaptiveLimit(cfg.LatencyTarget, cfg.MaxInFlightPerMethod, reg, time.Now)
-	// recover → metrics → access log → auth → limits (observe.go, limit.go,
+	// recover → metrics → access log → auth → limit (observe.go, limit.go,
 	// adaptive.go).
 	opts := []grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(recoverUnary(log, m.panics), metricsUnary(calls), access.unary(), cfg.Auth.UnaryInterceptor(),
-			newInFlightLimit(cfg.MaxInFlightPerMethod).unary(), adaptive.unary()),
+			limitUnary(cfg.MaxInFlightPerMethod, adaptive)),
 		grpc.ChainStreamInterceptor(recoverStream(log, m.panics), metricsStream(calls), access.stream(), cfg.Auth.StreamInterceptor()),
 	}
 	if adaptive != nil {
