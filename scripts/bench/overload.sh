@@ -2,7 +2,7 @@
 # Overload: an RPC at FACTOR times its measured capacity, with the model's batching config
 # static (as before admission control) and/or with a latency objective. Loopback only, every
 # load run bounded. Prints one markdown row per config:
-#   rpc | config | load gen (aisle-overload: its schedule's worst lag) | pinning | capacity rps | offered rps | sent | OK | RESOURCE_EXHAUSTED |
+#   rpc | config | load gen (aisle-overload: its schedule's worst lag, calls unsent) | pinning | capacity rps | offered rps | sent | OK | RESOURCE_EXHAUSTED |
 #   other | goodput rps | accepted p50 / p99 ms | refused p50 / p99 ms | peak RSS MiB | before rps |
 #   recovery rps (errors, refusals) | load avg
 #
@@ -12,14 +12,16 @@
 #              the best layout in docs/TUNING.md): the model's cost dominates the call's
 #   embed      aisle.v1.Personalization/EmbedQuery on a copy of models/query-encoder
 #   recommend  aisle.v1.Personalization/RecommendCart on a copy of models/cart-gnn
-# env (optional): SECS=10 overload seconds; FACTOR=3; CONC=512 ghz workers during overload;
+# env (optional): SECS=10 overload seconds; FACTOR=3; CONC=512 calls outstanding during overload;
 #   CAP_CONC=256 concurrency of the capacity point; CONFIGS="static objective";
 #   TARGET_US=50000 the objective's p99 target; SERVE_FLAGS extra `aisle serve` flags
 #   (SERVE_FLAGS=--latency-target=0: the static per-method limit alone, as before the adaptive one);
-#   LOADGEN=go (bench/cmd/aisle-overload, compiled, 4 connections) or ghz (v0.93.0, 1 connection);
+#   LOADGEN=go (bench/cmd/aisle-overload, compiled, 4 connections, at most CONC calls outstanding:
+#   the calls past it are not sent and counted as unsent) or ghz (v0.93.0, 1 connection, CONC workers);
 #   SPIN=off adds `allow_spinning: false` to the model's runtime block (ONNX Runtime's idle pool
 #   threads sleep instead of spinning); PIN=S:C runs the server under `taskset -c S` and the load
-#   generator under `taskset -c C` (PIN=1:0 on 2 cores; capacity is measured under the same pinning).
+#   generator under `taskset -c C` (PIN=1:0 on 2 cores; capacity is measured under the same pinning);
+#   AISLE=path serves with that aisle binary instead of building bin/aisle (an older build, for A/B).
 #
 # capacity = OK rps of a closed loop at CAP_CONC (large batches: the best rate) for SECS/2 s,
 # measured once, on a server of its own with the static config and `--latency-target 0` (the
@@ -50,7 +52,8 @@ if [ "$loadgen" = ghz ]; then
 else
   (cd bench && go build -o ../bin/aisle-overload ./cmd/aisle-overload)
 fi
-go build -o bin/aisle ./cmd/aisle
+aisle=${AISLE:-bin/aisle}
+[ -n "${AISLE:-}" ] || go build -o bin/aisle ./cmd/aisle
 
 case "$mode" in
 encoder)
@@ -165,7 +168,7 @@ load() {
   fi
   local a=("${cli_pin[@]}" bin/aisle-overload --addr "127.0.0.1:$port" --call "/$call" -d "$data" -z "${s}s" -t 20s)
   if [ -n "$rps" ]; then
-    "${a[@]}" --rps "$rps" -c 100000 >"$out"
+    "${a[@]}" --rps "$rps" -c "$c" >"$out"
   else
     "${a[@]}" -c "$c" >"$out"
   fi
@@ -189,7 +192,7 @@ s = [socket.socket() for _ in range(2)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(*[x.getsockname()[1] for x in s])')
   # shellcheck disable=SC2086
-  "${srv_pin[@]}" bin/aisle serve --models "$repo" --grpc-addr "127.0.0.1:$port" --http-addr "127.0.0.1:$hport" \
+  "${srv_pin[@]}" "$aisle" serve --models "$repo" --grpc-addr "127.0.0.1:$port" --http-addr "127.0.0.1:$hport" \
     --poll-interval 0 --log-level warn ${SERVE_FLAGS:-} "$@" &
   pid=$!
   for _ in $(seq 300); do
@@ -227,12 +230,12 @@ run_config() { # $1 = static|objective
   local hwm
   hwm=$(awk '/VmHWM/ {printf "%d", $2/1024}' "/proc/$pid/status")
   stop
-  read -r sent ok re other okrps ap50 ap99 rp50 rp99 lag < <(stats "$out/over")
+  read -r sent ok re other okrps ap50 ap99 rp50 rp99 lag unsent < <(stats "$out/over")
   read -r _ _ _ _ bokrps _ < <(stats "$out/base")
   read -r _ _ rre rother rokrps _ < <(stats "$out/rec")
   local la
   la=$(awk '{print $1}' /proc/loadavg)
-  echo "| $mode | $1 | $loadgen${lag:+ (lag $lag ms)} | $pin | $cap | $rate | $sent | $ok | $re | $other | $okrps | $ap50 / $ap99 | $rp50 / $rp99 | $hwm | $bokrps | $rokrps ($rother, $rre refused) | $la |"
+  echo "| $mode | $1 | $loadgen${lag:+ (lag $lag ms, $unsent unsent)} | $pin | $cap | $rate | $sent | $ok | $re | $other | $okrps | $ap50 / $ap99 | $rp50 / $rp99 | $hwm | $bokrps | $rokrps ($rother, $rre refused) | $la |"
   rm -rf "$out"
 }
 

@@ -4,12 +4,14 @@
 // the answers, as a crowd of independent clients would), over several
 // gRPC connections, and prints one line of results:
 //
-//	sent ok resource_exhausted other ok_rps ok_p50_ms ok_p99_ms refused_p50_ms refused_p99_ms lag_ms
+//	sent ok resource_exhausted other ok_rps ok_p50_ms ok_p99_ms refused_p50_ms refused_p99_ms lag_ms unsent
 //
 // ok_rps is the OK calls over the time from the first call to the last
 // answer (ghz's "total"); lag_ms is how far behind its schedule the open
 // loop started a call, at most (the client's own CPU shortfall: a large lag
-// means the offered rate was not reached). It is the compiled counterpart
+// means the offered rate was not reached); unsent counts the open loop's
+// calls not sent because --c were already outstanding (ghz's workers cap
+// it the same way, without saying so). It is the compiled counterpart
 // of the ghz runs in scripts/bench/overload.sh (LOADGEN=go), for a load
 // generator that takes less of the cores it shares with the server:
 // the request is the same protojson (-d) ghz sends.
@@ -56,6 +58,9 @@ var methods = map[string]func() (req, resp proto.Message){
 		return &aislepb.EmbedQueryRequest{}, &aislepb.EmbedQueryResponse{}
 	},
 }
+
+// unsent marks a call the open loop did not send (not a gRPC code).
+const unsent = codes.Code(1000)
 
 // result is one call: its latency and code.
 type result struct {
@@ -130,7 +135,7 @@ func openLoop(one func(int) result, rps float64, dur time.Duration, limit int) (
 		select {
 		case sem <- struct{}{}:
 		default:
-			res[i] = result{code: codes.Canceled} // not sent: more than limit outstanding
+			res[i] = result{code: unsent} // limit calls outstanding
 			continue
 		}
 		wg.Go(func() {
@@ -161,9 +166,11 @@ func closedLoop(one func(int) result, c int, dur time.Duration) []result {
 
 func summary(res []result, span time.Duration, lag time.Duration) string {
 	var ok, re []time.Duration
-	other := 0
+	other, notSent := 0, 0
 	for _, r := range res {
 		switch r.code {
+		case unsent:
+			notSent++
 		case codes.OK:
 			ok = append(ok, r.lat)
 		case codes.ResourceExhausted:
@@ -174,9 +181,9 @@ func summary(res []result, span time.Duration, lag time.Duration) string {
 	}
 	slices.Sort(ok)
 	slices.Sort(re)
-	return fmt.Sprintf("%d %d %d %d %.0f %.1f %.1f %.2f %.2f %.1f", len(res), len(ok), len(re), other,
+	return fmt.Sprintf("%d %d %d %d %.0f %.1f %.1f %.2f %.2f %.1f %d", len(res)-notSent, len(ok), len(re), other,
 		float64(len(ok))/span.Seconds(), pct(ok, 50), pct(ok, 99), pct(re, 50), pct(re, 99),
-		float64(lag)/1e6)
+		float64(lag)/1e6, notSent)
 }
 
 // pct is the p-th percentile in ms (the script's rule: index p/100·n).
