@@ -85,7 +85,7 @@ func (c *serveConfig) addFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.maxSend, "max-send-msg-size", DefaultMaxMsgSize, "largest gRPC response in bytes")
 	fs.StringVar(&c.logLevel, "log-level", DefaultLogLevel, "log level: debug, info, warn or error")
 	fs.BoolVar(&c.logJSON, "log-json", false, "write logs as JSON lines")
-	fs.Float64Var(&c.accessLogSample, "access-log-sample-rate", DefaultAccessLogSample, "fraction of successful gRPC calls written to the access log, 0 to 1 (failed calls are always logged)")
+	fs.Float64Var(&c.accessLogSample, "access-log-sample-rate", DefaultAccessLogSample, "fraction of successful gRPC calls written to the access log, 0 to 1 (failed calls: up to 20 a second per method)")
 	fs.BoolVar(&c.strict, "strict-readiness", true, "ready (ServerReady, health, /readyz) only while every model serves; false: ready while the server serves, as Triton's flag")
 	fs.StringVar(&c.bandits, "bandits", "", "bandit surfaces config (YAML, see BANDITS.md); empty = the model repository's bandits.yaml if present, else no surfaces")
 	c.security.addFlags(fs)
