@@ -91,10 +91,10 @@ func finalCode(err error, returned bool) codes.Code {
 // accessLog writes one structured line per call: failed calls up to
 // failures' bound per method and second (the first line after some were
 // left out says how many, "suppressed"), and a sample (rate, 0 to 1) of the
-// successful ones. A line holds the method,
-// code, duration, peer address, the model named (cut to excerpt.MaxBytes)
-// and the status message, which toStatus keeps free of internals. It never
-// holds metadata, so no bearer token reaches the log.
+// successful ones. A line holds the method, code, duration, peer address,
+// the model named (cut to excerpt.MaxBytes) and the status message, which
+// toStatus keeps free of internals. It never holds metadata, so no bearer
+// token reaches the log.
 type accessLog struct {
 	log      *slog.Logger
 	rate     float64
