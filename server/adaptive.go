@@ -52,10 +52,12 @@ type adaptCtxKey int
 // the target and refuses the rest at once, where a static cap (512) lets W
 // grow to 512/X (170 ms at 3,000 rps).
 //
-// A call over the limit is refused twice cheaply: by the tap handle
-// (tapHandle) before gRPC reads its message or starts its goroutine, from
-// a racy peek at the count, and by the interceptor (unary), which holds
-// the count and refuses what slipped past the peek.
+// A call over the limit is refused by the tap handle (tapHandle) before
+// gRPC reads its message or starts its goroutine; the tap also takes the
+// place of each call it admits, so the count includes calls whose handlers
+// have yet to start. The interceptor (unary) takes over that place, or
+// takes one itself for a method's first call (the tap knows only methods
+// the interceptor has seen) and refuses that call at the limit.
 type adaptiveLimit struct {
 	target time.Duration
 	max    float64 // the static --max-inflight-per-method cap; the limit never passes it
