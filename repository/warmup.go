@@ -24,6 +24,11 @@ func (v *Version) warmup(ctx context.Context) error {
 	}
 	for _, w := range v.Config.ModelWarmup {
 		inputs, err := v.warmupInputs(w)
+		if err == nil {
+			if err = v.checkGuards(inputs); err != nil {
+				err = fmt.Errorf("%w: %v", ErrConfig, err)
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("warmup %q: %w", w.Name, err)
 		}
