@@ -23,7 +23,9 @@ import (
 // divModel is z = x / y on uint8 [batch, 3], the shape of the ONNX node
 // test test_div_uint8 with a batch dimension.
 func divModel() []byte {
-	v := func(name string) st.ONNXValue { return st.ONNXValue{Name: name, Type: st.ONNXUint8, Dims: []int64{-1, 3}} }
+	v := func(name string) st.ONNXValue {
+		return st.ONNXValue{Name: name, Type: st.ONNXUint8, Dims: []int64{-1, 3}}
+	}
 	return st.ONNXModel(st.ONNXGraph{
 		Inputs:  []st.ONNXValue{v("x"), v("y")},
 		Outputs: []st.ONNXValue{v("z")},
@@ -33,7 +35,9 @@ func divModel() []byte {
 
 // constDivModel is z = x / c on int32 [batch, 2] with c an initializer.
 func constDivModel(c0, c1 int32) []byte {
-	v := func(name string) st.ONNXValue { return st.ONNXValue{Name: name, Type: st.ONNXInt32, Dims: []int64{-1, 2}} }
+	v := func(name string) st.ONNXValue {
+		return st.ONNXValue{Name: name, Type: st.ONNXInt32, Dims: []int64{-1, 2}}
+	}
 	raw := binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, uint32(c0)), uint32(c1))
 	return st.ONNXModel(st.ONNXGraph{
 		Inputs:       []st.ONNXValue{v("x")},
