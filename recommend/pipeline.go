@@ -53,6 +53,11 @@ type Request struct {
 	// K is the slate size; 0 means the surface's k.
 	K       int
 	Filters Filters
+	// NoImpression answers without writing: the caller may not change
+	// server state (an unauthenticated call), so the impression is not
+	// logged, no bandit pull is counted, and the response carries no
+	// impression id (rung impression/not_authorized).
+	NoImpression bool
 }
 
 // Filters narrow one request.

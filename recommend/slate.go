@@ -140,6 +140,14 @@ func checkPicks(picks []Pick, arms, k int) error {
 func (c *call) impression(ctx context.Context) {
 	log := c.p.opts.Events
 	if log == nil {
+		c.resp.ImpressionID = "" // nothing will ever hold it
+		return
+	}
+	if c.req.NoImpression {
+		// The id seeded the bandit's draw; it was never written, so no
+		// feedback could cite it.
+		c.resp.ImpressionID = ""
+		c.degrade(StageImpression, "not_authorized")
 		return
 	}
 	imp := Impression{ID: c.resp.ImpressionID, At: time.Now(), Surface: c.req.Surface,
