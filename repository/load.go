@@ -61,7 +61,11 @@ func (m *Manager) instantiate(ctx context.Context, v *Version) error {
 			return err
 		}
 		v.sessions = append(v.sessions, s)
-		runners = append(runners, s)
+		if m.opts.Runner != nil {
+			runners = append(runners, m.opts.Runner(s))
+		} else {
+			runners = append(runners, s)
+		}
 	}
 	if err := v.warmup(ctx); err != nil {
 		return err

@@ -51,6 +51,10 @@ type Options struct {
 	DrainTimeout time.Duration
 	// Extensions by name, consulted for every loaded version.
 	Extensions map[string]Extension
+	// Runner, if set, wraps each instance's session before the batching
+	// scheduler gets it: instrumentation, or a test's model that blocks.
+	// Warm-up and the load probe run the session itself.
+	Runner func(*inference.Session) batching.Runner
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 }
