@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -163,7 +165,7 @@ func (p *Pipeline) validate(req Request) (*Surfaces, *Surface, int, error) {
 	}
 	sf, ok := all.Surfaces[req.Surface]
 	if !ok {
-		return nil, nil, 0, fmt.Errorf("%w: %s (surfaces: %v)", ErrUnknownSurface, excerpt.Quote(req.Surface), sortedKeys(all.Surfaces))
+		return nil, nil, 0, fmt.Errorf("%w: %s (surfaces: %v)", ErrUnknownSurface, excerpt.Quote(req.Surface), slices.Sorted(maps.Keys(all.Surfaces)))
 	}
 	k := req.K
 	if k == 0 {
