@@ -84,12 +84,20 @@ func inspectDivisions(data []byte) ([]InputGuard, error) {
 			continue
 		}
 		node := fmt.Sprintf("%s node %q", n.op, n.name)
-		elem := g.typeOf(n.inputs[1], 0)
-		if elem == 0 {
-			elem = g.typeOf(n.inputs[0], 0)
-		}
-		if elem == 0 && len(n.outputs) > 0 {
-			elem = g.typeOf(n.outputs[0], 0)
+		// Both operands and the result share one type; any of them
+		// found integer makes the division integer, so a declared type
+		// cannot hide one the graph's sources give.
+		var elem int32
+		for _, name := range append(n.inputs[:2:2], n.outputs...) {
+			switch t := g.typeOf(name, 0); {
+			case intSize(t) > 0:
+				elem = t
+			case elem == 0:
+				elem = t
+			}
+			if intSize(elem) > 0 {
+				break
+			}
 		}
 		if elem != 0 && intSize(elem) == 0 {
 			continue // floating point: no trap
@@ -170,14 +178,19 @@ func (g *onnxGraph) operand(name string, depth int) operand {
 	return o
 }
 
-// typeOf is name's element type, declared or derived from the op that
-// makes it; 0 when it cannot be told.
+// typeOf is name's element type, derived from the op that makes it where
+// the op tells (a declaration cannot contradict the graph), else declared;
+// 0 when it cannot be told.
 func (g *onnxGraph) typeOf(name string, depth int) int32 {
-	if t := g.types[name]; t != 0 || depth > maxProtoDepth {
+	if t := g.derivedType(name, depth); t != 0 {
 		return t
 	}
+	return g.types[name]
+}
+
+func (g *onnxGraph) derivedType(name string, depth int) int32 {
 	p := g.producer[name]
-	if p == nil || !isDefaultDomain(p.domain) {
+	if p == nil || !isDefaultDomain(p.domain) || depth > maxProtoDepth {
 		return 0
 	}
 	switch {

@@ -67,6 +67,11 @@ func TestDivisionsInspected(t *testing.T) {
 		{name: "computed integer divisor", g: withInit(withY(divGraph("Div", st.ONNXInt32, "sum",
 			st.ONNXNode{Op: "Add", Inputs: []string{"y", "c"}, Outputs: []string{"sum"}}), st.ONNXInt32), const2),
 			refuse: `divides by "sum", computed inside the graph`},
+		{name: "a float declaration cannot hide an integer divisor", g: func() st.ONNXGraph {
+			g := divGraph("Div", st.ONNXInt32, "sum", st.ONNXNode{Op: "Add", Inputs: []string{"x", "x"}, Outputs: []string{"sum"}})
+			g.Outputs = append(g.Outputs, st.ONNXValue{Name: "sum", Type: st.ONNXFloat, Dims: []int64{2}})
+			return g
+		}(), refuse: `divides by "sum", computed inside the graph`},
 		{name: "computed float divisor", g: withY(divGraph("Div", st.ONNXFloat, "sum",
 			st.ONNXNode{Op: "Add", Inputs: []string{"y", "y"}, Outputs: []string{"sum"}}), st.ONNXFloat)},
 	}
