@@ -163,10 +163,14 @@ func minOf(elem int32) int64 {
 // or a constant.
 func (g *onnxGraph) operand(name string, depth int) operand {
 	var o operand
+	if name == "" { // an absent optional input: nothing to check
+		return o
+	}
 	if g.inputs[name] {
 		o.input = name
 	}
 	if c, ok := g.consts[name]; ok {
+		c = c.decoded()
 		o.c = &c
 	}
 	if o.input != "" || o.c != nil || depth > maxProtoDepth {

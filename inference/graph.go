@@ -41,12 +41,27 @@ type graphNode struct {
 	inFunction       bool             // a model-local function's body
 }
 
-// constant is an integer tensor whose values were read from the model, or
-// of a known type with values unread (ok false).
+// constant is a tensor stored in the model: its element type and, once
+// decoded (integer types only), its values; ok false when they cannot be
+// read (external data, too many elements). The values are decoded only for
+// a division's operands, so a model's large integer tables cost nothing.
 type constant struct {
-	elem int32
-	vals []int64 // little-endian bit patterns widened to int64
-	ok   bool
+	elem  int32
+	proto []byte  // the TensorProto, still to decode; nil once decoded
+	vals  []int64 // little-endian bit patterns widened to int64
+	ok    bool
+}
+
+// decoded returns c with its values read.
+func (c constant) decoded() constant {
+	if c.proto == nil {
+		return c
+	}
+	d, err := decodeTensor(c.proto)
+	if err != nil {
+		return constant{elem: c.elem}
+	}
+	return d
 }
 
 // onnxGraph is what the inspection knows about a model's names.
@@ -87,10 +102,10 @@ func (g *onnxGraph) readGraph(data []byte, depth int, inFunction bool) error {
 		case 1: // node
 			return g.readNode(v, depth, inFunction)
 		case 5: // initializer
-			name, c, err := readTensor(v)
+			name, elem, err := tensorHead(v)
 			if err == nil {
-				g.consts[name] = c
-				g.types[name] = c.elem
+				g.consts[name] = constant{elem: elem, proto: v}
+				g.types[name] = elem
 			}
 			return err
 		case 11, 12, 13: // input, output, value_info
@@ -159,8 +174,8 @@ func (g *onnxGraph) readAttribute(n *graphNode, data []byte, depth int, inFuncti
 			}
 			return eachVarint(v, func(x uint64) { ints = append(ints, int64(x)) })
 		case 5: // t
-			_, c, err := readTensor(v)
-			t = &c
+			_, elem, err := tensorHead(v)
+			t = &constant{elem: elem, proto: v}
 			return err
 		case 6, 11: // g, graphs
 			return g.readGraph(v, depth+1, inFunction)
@@ -186,10 +201,23 @@ func (g *onnxGraph) readAttribute(n *graphNode, data []byte, depth int, inFuncti
 	return nil
 }
 
-// readTensor reads a TensorProto's name, element type and, for an integer
+// tensorHead reads a TensorProto's name and element type.
+func tensorHead(data []byte) (name string, elem int32, err error) {
+	err = eachField(data, func(num protowire.Number, v []byte, x uint64) error {
+		switch num {
+		case 2:
+			elem = int32(x)
+		case 8:
+			name = string(v)
+		}
+		return nil
+	})
+	return name, elem, err
+}
+
+// decodeTensor reads a TensorProto's element type and, for an integer
 // tensor stored in the model, its values.
-func readTensor(data []byte) (string, constant, error) {
-	var name string
+func decodeTensor(data []byte) (constant, error) {
 	var raw []byte
 	var vals []int64
 	var external bool
@@ -198,8 +226,6 @@ func readTensor(data []byte) (string, constant, error) {
 		switch num {
 		case 2:
 			c.elem = int32(x)
-		case 8:
-			name = string(v)
 		case 9:
 			raw = v
 		case 13, 14: // external_data, data_location
@@ -230,7 +256,7 @@ func readTensor(data []byte) (string, constant, error) {
 			c.vals[i] = signExtend(v, c.elem)
 		}
 	}
-	return name, c, err
+	return c, err
 }
 
 func readValueInfo(data []byte) (name string, elem int32, err error) {
