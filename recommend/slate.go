@@ -3,6 +3,7 @@ package recommend
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -160,7 +161,10 @@ func (c *call) impression(ctx context.Context) {
 	}
 	ictx, cancel := context.WithTimeout(ctx, c.sf.Budgets.Slate)
 	defer cancel()
-	if err := log.LogImpression(ictx, imp); err != nil {
+	switch err := log.LogImpression(ictx, imp); {
+	case errors.Is(err, ErrNotLogged):
+		c.resp.ImpressionID = ""
+	case err != nil:
 		c.degrade(StageImpression, reasonOf(err))
 	}
 }
