@@ -151,13 +151,16 @@ func TestConstantZeroDivisorRefusedAtLoad(t *testing.T) {
 
 // TestZeroDivisorConfigsRefused: data the server itself would put into a
 // guarded divisor (zero warm-up data, a ragged input's zero padding) refuses
-// the version at load instead of crashing it.
+// the version at load instead of crashing it; random warm-up data is drawn
+// without zeros there, and loads.
 func TestZeroDivisorConfigsRefused(t *testing.T) {
 	root := t.TempDir()
 	writeConfig(t, root, "warm", "max_batch_size: 2\nmodel_warmup: [{name: zeros, batch_size: 1, inputs: {x: {data_type: TYPE_UINT8, dims: [3], zero_data: true}, y: {data_type: TYPE_UINT8, dims: [3], zero_data: true}}}]\n")
 	writeAtomic(t, filepath.Join(root, "warm", "1", "model.onnx"), divModel())
 	writeConfig(t, root, "pad", "max_batch_size: 2\ninputs: [{name: x, data_type: TYPE_UINT8, dims: [-1], ragged: true, pad_value: 1}, {name: y, data_type: TYPE_UINT8, dims: [-1], ragged: true}]\n")
 	writeAtomic(t, filepath.Join(root, "pad", "1", "model.onnx"), divModel())
+	writeConfig(t, root, "rand", "max_batch_size: 2\nmodel_warmup: [{name: r, batch_size: 2, count: 4, inputs: {x: {data_type: TYPE_UINT8, dims: [3], random_data: true}, y: {data_type: TYPE_UINT8, dims: [3], random_data: true}}}]\n")
+	writeAtomic(t, filepath.Join(root, "rand", "1", "model.onnx"), divModel())
 	ts := startServer(t, root, 0)
 	idx, err := ts.client.RepositoryIndex(testCtx(t), &pb.RepositoryIndexRequest{})
 	if err != nil {
@@ -168,6 +171,9 @@ func TestZeroDivisorConfigsRefused(t *testing.T) {
 		"pad":  `input "y" is ragged and padded with 0: input "y" element 0 is 0`,
 	}
 	for _, m := range idx.Models {
+		if m.Name == "rand" && m.State != "READY" {
+			t.Errorf("rand (random warm-up data): state %s, reason %q; want READY", m.State, m.Reason)
+		}
 		if w, ok := want[m.Name]; ok {
 			if m.State == "READY" || !strings.Contains(m.Reason, w) {
 				t.Errorf("%s: state %s, reason %q; want refused with %q", m.Name, m.State, m.Reason, w)
