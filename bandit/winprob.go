@@ -56,8 +56,10 @@ var (
 // one it is compared with), plus roundingBound, the float64 error of the
 // special functions. The quadrature part is at most WinTolerance unless
 // the subdivision limit was reached. Every shape must be at least 1 (no
-// singular density); otherwise errBound is +Inf and p is all zero. The
-// probabilities sum to 1 within
+// singular density); otherwise errBound is +Inf and p is all zero. No
+// probability is below errBound (which is positive): a dominated arm whose
+// probability underflows gets errBound, so every arm a draw can choose
+// has a usable propensity. The probabilities sum to 1 within
 // len(arms)·errBound; the tests check both the sum and agreement with 10^6
 // Monte Carlo draws.
 func WinProbabilities(arms []Beta) (p []float64, errBound float64) {
@@ -103,10 +105,16 @@ func WinProbabilities(arms []Beta) (p []float64, errBound float64) {
 			errs[i] += iv.err[i]
 		}
 	}
+	bound := slices.Max(errs) + roundingBound(arms)
 	for i := range k {
-		p[i] = min(max(p[i], 0), 1)
+		// A dominated arm's probability underflows to 0 (or the rule's
+		// error makes it slightly negative), yet a draw can still choose
+		// it, and a propensity of 0 is no propensity: the slate check and
+		// the learner refuse it, and 1/p is infinite. Its true value lies
+		// in [0, bound], so bound is as exact an answer, and positive.
+		p[i] = min(max(p[i], bound), 1)
 	}
-	return p, slices.Max(errs) + roundingBound(arms)
+	return p, bound
 }
 
 // roundingBound bounds the error that float64 rounding adds: the density

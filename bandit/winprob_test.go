@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 func TestIncBeta(t *testing.T) {
@@ -129,5 +130,32 @@ func BenchmarkWinProbabilities(b *testing.B) {
 	arms := []Beta{{6, 994}, {9, 1191}, {3, 800}, {12, 1400}}
 	for b.Loop() {
 		WinProbabilities(arms)
+	}
+}
+
+// TestWinProbabilitiesDominatedArms: an arm dominated by far (a posterior
+// near 0 against one near 1) has a probability that underflows to 0 in
+// float64, yet Thompson can still draw it; its propensity must stay a
+// usable one, positive and within the error bound, which the slate check
+// and the learner accept.
+func TestWinProbabilitiesDominatedArms(t *testing.T) {
+	for _, arms := range [][]Beta{
+		{{Alpha: 1, Beta: 1e6}, {Alpha: 1e6, Beta: 1}},
+		{{Alpha: 1, Beta: 1e4}, {Alpha: 1e4, Beta: 1}},
+		{{Alpha: 2, Beta: 500}, {Alpha: 500, Beta: 2}, {Alpha: 250, Beta: 250}},
+	} {
+		p, bound := WinProbabilities(arms)
+		for i, x := range p {
+			if !(x > 0 && x <= 1) || math.IsInf(1/x, 0) {
+				t.Errorf("%v: arm %d probability %g; want in (0, 1] with a finite inverse", arms, i, x)
+			}
+		}
+		if p[0] > bound {
+			t.Errorf("%v: dominated arm %g above the error bound %g", arms, p[0], bound)
+		}
+		imp := Impression{ID: "i", Surface: "s", At: time.Unix(1, 0), Slots: []Slot{{Arm: "a", Propensity: p[0]}}}
+		if err := validImpression(imp); err != nil {
+			t.Errorf("%v: the dominated arm's propensity is refused: %v", arms, err)
+		}
 	}
 }

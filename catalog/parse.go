@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -152,7 +153,7 @@ func Parse(data []byte) (*Catalog, error) {
 
 func parseItem(obj map[string]json.RawMessage) (Product, error) {
 	var p Product
-	for _, k := range sortedKeys(obj) {
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		f, ok := fields[k]
 		if !ok {
 			return p, fmt.Errorf("unknown field %q", k)
@@ -165,7 +166,7 @@ func parseItem(obj map[string]json.RawMessage) (Product, error) {
 			return p, fmt.Errorf("field %q: %v", k, err)
 		}
 	}
-	for _, k := range sortedKeys(fields) {
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		if _, ok := obj[k]; fields[k].required && !ok {
 			return p, fmt.Errorf("field %q: missing", k)
 		}
@@ -177,7 +178,7 @@ func parseItem(obj map[string]json.RawMessage) (Product, error) {
 }
 
 func (c *Catalog) parseHeader(obj map[string]json.RawMessage) error {
-	for _, k := range sortedKeys(obj) {
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		raw := obj[k]
 		var err error
 		switch k {
@@ -258,15 +259,4 @@ func validID(s string) bool {
 		}
 	}
 	return true
-}
-
-// sortedKeys makes error messages deterministic: the first bad field in
-// key order is the one reported.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

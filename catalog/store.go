@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/aisle-ai/aisle/filestamp"
 )
 
 // DefaultFile is the catalogue's file name at the root of a model
@@ -42,17 +44,11 @@ type Store struct {
 	items   prometheus.Gauge
 	reloads *prometheus.CounterVec
 
-	mu      sync.Mutex // guards the poll state below (Run and Check)
-	loaded  stamp      // stamp of the file cur came from
-	seen    stamp      // stamp at the previous poll
-	badHash string     // hash of the last refused file, not re-parsed
-	lastErr error      // why the last changed file was refused; nil after a good load
-}
-
-// stamp identifies a file version cheaply, as the repository scanner does.
-type stamp struct {
-	size  int64
-	mtime time.Time
+	mu      sync.Mutex      // guards the poll state below (Run and Check)
+	loaded  filestamp.Stamp // stamp of the file cur came from
+	seen    filestamp.Stamp // stamp at the previous poll
+	badHash string          // hash of the last refused file, not re-parsed
+	lastErr error           // why the last changed file was refused; nil after a good load
 }
 
 // Open loads the catalogue at opts.Path; a missing or invalid file is an
@@ -65,7 +61,7 @@ func Open(opts StoreOptions) (*Store, error) {
 		opts.Interval = DefaultInterval
 	}
 	s := newStore(opts)
-	st, _ := statFile(opts.Path)
+	st, _ := filestamp.Of(opts.Path)
 	c, err := Load(opts.Path)
 	if err != nil {
 		return nil, err
@@ -78,7 +74,7 @@ func Open(opts StoreOptions) (*Store, error) {
 // context. For tests and for serving without a catalogue file.
 func NewStatic(c *Catalog) *Store {
 	s := newStore(StoreOptions{})
-	s.swap(c, stamp{})
+	s.swap(c, filestamp.Stamp{})
 	return s
 }
 
@@ -103,7 +99,7 @@ func newStore(opts StoreOptions) *Store {
 	return s
 }
 
-func (s *Store) swap(c *Catalog, st stamp) {
+func (s *Store) swap(c *Catalog, st filestamp.Stamp) {
 	s.cur.Store(c)
 	s.items.Set(float64(c.Len()))
 	s.loaded, s.seen = st, st
@@ -160,8 +156,8 @@ func (s *Store) Run(ctx context.Context) error {
 func (s *Store) Check() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, ok := statFile(s.opts.Path)
-	if !ok || st == s.loaded {
+	st, err := filestamp.Of(s.opts.Path)
+	if err != nil || st == s.loaded {
 		s.seen = s.loaded
 		return false
 	}
@@ -191,12 +187,4 @@ func (s *Store) Check() bool {
 	s.reloads.WithLabelValues("ok").Inc()
 	s.log.Info("catalogue reloaded", "path", s.opts.Path, "version", c.Label(), "items", c.Len(), "previous", old.Label())
 	return true
-}
-
-func statFile(path string) (stamp, bool) {
-	fi, err := os.Stat(path)
-	if err != nil || !fi.Mode().IsRegular() {
-		return stamp{}, false
-	}
-	return stamp{size: fi.Size(), mtime: fi.ModTime()}, true
 }

@@ -35,4 +35,21 @@
 // folder, so the runtime resolves (and itself checks) locations there rather
 // than in the working directory. A model given as bytes (ParseModel) may not
 // use external data.
+//
+// # Integer division
+//
+// ONNX Runtime's integer Div, and Mod with fmod 0, trap (SIGFPE, which Go
+// cannot recover in C code) on a zero divisor, and at 32 and 64 bits on
+// the minimum divided by -1: one request would end the process. ReadModel
+// therefore walks the graph before the runtime sees it (divisor.go), with
+// light element-type propagation (declared types, initializers, Constant,
+// Cast, Shape and the like, ops that keep their input's type). A constant
+// zero divisor (initializer or Constant, through Reshape, Gather and other
+// ops that only move elements) is refused with ErrUnsafeDivision, and so is
+// an integer (or undeterminable) divisor computed inside the graph, since
+// no request check can see its values. A divisor that is a graph input
+// becomes an InputGuard in Model.Guards, which the repository checks on
+// every request before batching (and on warm-up data and ragged pad
+// values); the minimum/-1 pair guards the dividend (or, failing that, the
+// divisor).
 package inference

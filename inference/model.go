@@ -44,6 +44,9 @@ type Model struct {
 	Description  string
 	ModelVersion int64
 	Metadata     map[string]string
+	// Guards are the checks every request's inputs must pass before the
+	// model runs: the operands of its integer divisions (divisor.go).
+	Guards []InputGuard
 
 	external bool // some tensor keeps its data in another file
 }
@@ -80,7 +83,13 @@ func parseModel(path, dir string, data []byte) (*Model, error) {
 	if err := checkExternal(dir, refs); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	m := &Model{Path: path, Dir: dir, Data: data, Header: hdr, external: len(refs) > 0}
+	// Before any runtime call: creating a session may constant-fold a
+	// division by a constant zero, and trap (divisor.go).
+	guards, err := inspectDivisions(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	m := &Model{Path: path, Dir: dir, Data: data, Header: hdr, Guards: guards, external: len(refs) > 0}
 	ins, outs, err := m.ioInfo()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidModel, path, err)

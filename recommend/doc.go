@@ -28,7 +28,9 @@
 //   - slate: the Bandit's choice among the top arms, with exact
 //     propensities, or the top k with propensity 1;
 //   - impression: written to the EventLog under the response's id, so
-//     feedback can credit it.
+//     feedback can credit it; not for a Request with NoImpression (a
+//     caller that may not write), nor without an EventLog, and then the
+//     response has no id.
 //
 // # Degradation ladder
 //
@@ -46,6 +48,7 @@
 //	candidates/backfill          fewer than k candidates survived the filters: popular items fill in
 //	slate/bandit_<reason>        the bandit failed or answered an invalid slate: top k, propensity 1
 //	impression/<reason>          the event log write failed; the answer stands
+//	impression/not_authorized    the caller may not write: not logged, no impression id
 //
 // The only call that fails for lack of candidates is one whose popular
 // model has never been ready (ErrNoCandidates). Stage latencies are in

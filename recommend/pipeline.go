@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,6 +55,11 @@ type Request struct {
 	// K is the slate size; 0 means the surface's k.
 	K       int
 	Filters Filters
+	// NoImpression answers without writing: the caller may not change
+	// server state (an unauthenticated call), so the impression is not
+	// logged, no bandit pull is counted, and the response carries no
+	// impression id (rung impression/not_authorized).
+	NoImpression bool
 }
 
 // Filters narrow one request.
@@ -158,7 +165,7 @@ func (p *Pipeline) validate(req Request) (*Surfaces, *Surface, int, error) {
 	}
 	sf, ok := all.Surfaces[req.Surface]
 	if !ok {
-		return nil, nil, 0, fmt.Errorf("%w: %s (surfaces: %v)", ErrUnknownSurface, excerpt.Quote(req.Surface), sortedKeys(all.Surfaces))
+		return nil, nil, 0, fmt.Errorf("%w: %s (surfaces: %v)", ErrUnknownSurface, excerpt.Quote(req.Surface), slices.Sorted(maps.Keys(all.Surfaces)))
 	}
 	k := req.K
 	if k == 0 {

@@ -104,6 +104,14 @@ type failingLog struct{}
 
 func (failingLog) LogImpression(context.Context, Impression) error { return errors.New("log down") }
 
+// refusingLog logs nothing by design, and counts the calls.
+type refusingLog struct{ calls *int }
+
+func (l refusingLog) LogImpression(context.Context, Impression) error {
+	*l.calls++
+	return ErrNotLogged
+}
+
 // TestDegradationLadder: every rung produces a flagged, non-empty answer
 // on the default models.
 func TestDegradationLadder(t *testing.T) {
@@ -175,6 +183,24 @@ func TestDegradationLadder(t *testing.T) {
 		{name: "bandit invalid slate", opts: Options{Bandit: fixedBandit{picks: []Pick{{Arm: 0, Propensity: 0.5}, {Arm: 0, Propensity: 0.5}}}},
 			req: Request{Surface: "cart", Cart: seedCart, K: 2}, want: "slate/bandit_unavailable"},
 		{name: "event log down", opts: Options{Events: failingLog{}}, req: Request{Surface: "cart", Cart: seedCart}, want: "impression/unavailable"},
+		{name: "caller may not write", opts: Options{Events: failingLog{}}, req: Request{Surface: "cart", Cart: seedCart, NoImpression: true},
+			want: "impression/not_authorized", check: func(t *testing.T, r *Response) {
+				if r.ImpressionID != "" || slices.ContainsFunc(r.Degraded, func(g Rung) bool { return g.Reason == "unavailable" }) {
+					t.Errorf("unlogged answer: impression id %q, rungs %v; want no id and no write tried", r.ImpressionID, r.Degraded)
+				}
+			}},
+		{name: "no event log", req: Request{Surface: "cart", Cart: seedCart}, want: "features/unknown_guest",
+			check: func(t *testing.T, r *Response) {
+				if r.ImpressionID != "" {
+					t.Errorf("impression id %q with no event log to hold it", r.ImpressionID)
+				}
+			}},
+		{name: "log declines", opts: Options{Events: refusingLog{calls: new(int)}}, req: Request{Surface: "cart", Cart: seedCart}, want: "features/unknown_guest",
+			check: func(t *testing.T, r *Response) {
+				if r.ImpressionID != "" {
+					t.Errorf("impression id %q the log declined to write", r.ImpressionID)
+				}
+			}},
 		{name: "search query", req: Request{Surface: "search", Query: "baking"}, want: "features/unknown_guest",
 			check: func(t *testing.T, r *Response) {
 				if r.Items[0].Source != SourceQuery {

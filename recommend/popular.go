@@ -2,6 +2,8 @@ package recommend
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -127,7 +129,7 @@ type mergedAttrs struct {
 }
 
 func (p *Pipeline) mergedAttrs(models map[string]*model) *mergedAttrs {
-	names := sortedKeys(models)
+	names := slices.Sorted(maps.Keys(models))
 	var key strings.Builder
 	for _, name := range names {
 		if m := models[name]; m.items != nil {

@@ -3,6 +3,7 @@ package recommend
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -140,6 +141,14 @@ func checkPicks(picks []Pick, arms, k int) error {
 func (c *call) impression(ctx context.Context) {
 	log := c.p.opts.Events
 	if log == nil {
+		c.resp.ImpressionID = "" // nothing will ever hold it
+		return
+	}
+	if c.req.NoImpression {
+		// The id seeded the bandit's draw; it was never written, so no
+		// feedback could cite it.
+		c.resp.ImpressionID = ""
+		c.degrade(StageImpression, "not_authorized")
 		return
 	}
 	imp := Impression{ID: c.resp.ImpressionID, At: time.Now(), Surface: c.req.Surface,
@@ -152,7 +161,10 @@ func (c *call) impression(ctx context.Context) {
 	}
 	ictx, cancel := context.WithTimeout(ctx, c.sf.Budgets.Slate)
 	defer cancel()
-	if err := log.LogImpression(ictx, imp); err != nil {
+	switch err := log.LogImpression(ictx, imp); {
+	case errors.Is(err, ErrNotLogged):
+		c.resp.ImpressionID = ""
+	case err != nil:
 		c.degrade(StageImpression, reasonOf(err))
 	}
 }

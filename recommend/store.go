@@ -2,12 +2,14 @@ package recommend
 
 import (
 	"context"
-	"errors"
 	"log/slog"
-	"os"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/aisle-ai/aisle/filestamp"
 )
 
 // SurfaceStore holds the current surfaces configuration and hot-reloads it
@@ -21,15 +23,9 @@ type SurfaceStore struct {
 	cur  atomic.Pointer[Surfaces] // nil until a valid file was read
 
 	mu      sync.Mutex // guards seen, checked and lastErr: one reload at a time
-	seen    fileStamp
+	seen    filestamp.Stamp
 	checked bool
 	lastErr error
-}
-
-type fileStamp struct {
-	size  int64
-	mtime time.Time
-	ok    bool
 }
 
 // NewSurfaceStore reads path once. A missing file is not an error; an
@@ -58,12 +54,12 @@ func (s *SurfaceStore) Set(sf *Surfaces) { s.cur.Store(sf) }
 func (s *SurfaceStore) Reload() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := stampOf(s.path)
+	st, err := filestamp.Of(s.path)
 	if s.checked && st == s.seen {
 		return s.lastErr
 	}
 	s.seen, s.checked = st, true
-	if !st.ok {
+	if err != nil { // no file (a missing one, or a directory): no surfaces
 		if s.cur.Swap(nil) != nil {
 			s.log.Warn("surfaces file removed; Recommend has no surfaces", "path", s.path)
 		}
@@ -80,7 +76,7 @@ func (s *SurfaceStore) Reload() error {
 	}
 	s.lastErr = nil
 	s.cur.Store(sf)
-	s.log.Info("surfaces loaded", "path", s.path, "surfaces", sortedKeys(sf.Surfaces))
+	s.log.Info("surfaces loaded", "path", s.path, "surfaces", slices.Sorted(maps.Keys(sf.Surfaces)))
 	return nil
 }
 
@@ -99,12 +95,4 @@ func (s *SurfaceStore) Run(ctx context.Context, interval time.Duration) {
 			_ = s.Reload() // logged by Reload
 		}
 	}
-}
-
-func stampOf(path string) fileStamp {
-	fi, err := os.Stat(path)
-	if errors.Is(err, os.ErrNotExist) || err != nil || !fi.Mode().IsRegular() {
-		return fileStamp{}
-	}
-	return fileStamp{size: fi.Size(), mtime: fi.ModTime(), ok: true}
 }

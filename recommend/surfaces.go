@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"time"
@@ -135,7 +136,7 @@ func (s *Surfaces) Validate() error {
 			return fmt.Errorf("%w: attribute_models: %q is not a valid model name", ErrSurfaces, m)
 		}
 	}
-	for _, name := range sortedKeys(s.Surfaces) {
+	for _, name := range slices.Sorted(maps.Keys(s.Surfaces)) {
 		sf := s.Surfaces[name]
 		if !repository.ValidName(name) {
 			return fmt.Errorf("%w: surface name %q: use letters, digits, '_', '-', '.'", ErrSurfaces, name)
@@ -217,13 +218,4 @@ func (sf *Surface) popularModel() string {
 		}
 	}
 	return ""
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

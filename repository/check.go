@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/aisle-ai/aisle/excerpt"
+	"github.com/aisle-ai/aisle/inference"
 	"github.com/aisle-ai/aisle/tensor"
 )
 
@@ -44,7 +45,56 @@ func (v *Version) orderInputs(in []tensor.Tensor) ([]tensor.Tensor, error) {
 	if err := checkIndexes(out, cfg); err != nil {
 		return nil, err
 	}
+	if err := v.checkGuards(out); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidInput, err)
+	}
 	return out, nil
+}
+
+// checkGuards runs the model's division guards (inference.InputGuard) on a
+// request: a zero divisor would kill the process inside the runtime, so it
+// must never reach a batch.
+func (v *Version) checkGuards(in []tensor.Tensor) error {
+	if v.Model == nil {
+		return nil
+	}
+	for _, g := range v.Model.Guards {
+		for i := range in {
+			if in[i].Name == g.Input {
+				if err := g.Check(&in[i]); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// checkGuardedPads refuses a ragged input whose pad value a division guard
+// refuses: the batcher would put it into the batch after the check.
+func checkGuardedPads(cfg *Config, guards []inference.InputGuard) error {
+	for _, g := range guards {
+		i := indexOf(cfg.Inputs, g.Input)
+		if i < 0 || !cfg.Inputs[i].Ragged {
+			continue
+		}
+		pad := tensor.Tensor{Name: g.Input, DType: cfg.Inputs[i].DType(), Shape: []int64{1}}
+		pad.Data = make([]byte, pad.DType.Size())
+		padOne(pad.Data, cfg.Inputs[i].PadValue)
+		if err := g.Check(&pad); err != nil {
+			return fmt.Errorf("%w: input %q is ragged and padded with %v: %v", ErrConfig, g.Input, cfg.Inputs[i].PadValue, err)
+		}
+	}
+	return nil
+}
+
+// padOne writes v as a little-endian integer of len(b) bytes, as the
+// batcher converts a pad value.
+func padOne(b []byte, v float64) {
+	x := uint64(int64(v))
+	for i := range b {
+		b[i] = byte(x >> (8 * i))
+	}
 }
 
 func checkInput(t *tensor.Tensor, want TensorConfig, maxBatch int) error {

@@ -13,9 +13,12 @@
 // files; a version that fails to load never replaces the one serving.
 //
 // Requests are checked against the resolved config before they are queued
-// (input names, types, shapes, and the value range of integer inputs that
-// declare one), so a request that would fail inside the runtime is refused
-// with ErrInvalidInput instead of failing the batch it would join. Refusal
+// (input names, types, shapes, the value range of integer inputs that
+// declare one, and the model's integer-division guards: no zero divisor,
+// which would kill the process, see inference.InputGuard), so a request
+// that would fail inside the runtime is refused with ErrInvalidInput
+// instead of failing the batch it would join. Warm-up data and ragged pad
+// values pass the same guards at load. Refusal
 // reasons name files relative to the repository root, never by the server's
 // absolute paths.
 package repository

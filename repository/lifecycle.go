@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aisle-ai/aisle/excerpt"
+	"github.com/aisle-ai/aisle/filestamp"
 )
 
 // Load loads every model in the repository. Models that fail are logged and
@@ -74,7 +75,7 @@ func (m *Manager) UnloadModel(ctx context.Context, name string) error {
 	for _, v := range st.serving {
 		old = append(old, v)
 	}
-	st.serving, st.loadedAt, st.unloaded = map[int64]*Version{}, map[int64]stamp{}, true
+	st.serving, st.loadedAt, st.unloaded = map[int64]*Version{}, map[int64]filestamp.Stamp{}, true
 	m.mu.Unlock()
 	return m.retire(ctx, old)
 }

@@ -37,6 +37,9 @@ func (m *Manager) loadVersion(ctx context.Context, name, dir string, cfg *Config
 	if err != nil {
 		return nil, fmt.Errorf("load %s v%d: %w", name, number, err)
 	}
+	if err := checkGuardedPads(&resolved, model.Guards); err != nil {
+		return nil, fmt.Errorf("load %s v%d: %w", name, number, err)
+	}
 	v := &Version{Name: name, Number: number, Dir: dir, Config: &resolved, Model: model}
 	if err := m.instantiate(ctx, v); err != nil {
 		v.destroySessions()
@@ -58,7 +61,11 @@ func (m *Manager) instantiate(ctx context.Context, v *Version) error {
 			return err
 		}
 		v.sessions = append(v.sessions, s)
-		runners = append(runners, s)
+		if m.opts.Runner != nil {
+			runners = append(runners, m.opts.Runner(s))
+		} else {
+			runners = append(runners, s)
+		}
 	}
 	if err := v.warmup(ctx); err != nil {
 		return err

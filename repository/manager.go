@@ -13,6 +13,7 @@ import (
 
 	"github.com/aisle-ai/aisle/batching"
 	"github.com/aisle-ai/aisle/excerpt"
+	"github.com/aisle-ai/aisle/filestamp"
 	"github.com/aisle-ai/aisle/inference"
 )
 
@@ -51,6 +52,10 @@ type Options struct {
 	DrainTimeout time.Duration
 	// Extensions by name, consulted for every loaded version.
 	Extensions map[string]Extension
+	// Runner, if set, wraps each instance's session before the batching
+	// scheduler gets it: instrumentation, or a test's model that blocks.
+	// Warm-up and the load probe run the session itself.
+	Runner     func(*inference.Session) batching.Runner
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 }
@@ -72,15 +77,15 @@ type Manager struct {
 type modelState struct {
 	name      string
 	cfg       *Config
-	cfgStamp  stamp
+	cfgStamp  filestamp.Stamp
 	cfgErr    error
 	serving   map[int64]*Version
-	loadedAt  map[int64]stamp // file stamp each serving version came from
-	failed    map[int64]stamp // versions refused, by the stamp that failed
+	loadedAt  map[int64]filestamp.Stamp // file stamp each serving version came from
+	failed    map[int64]filestamp.Stamp // versions refused, by the stamp that failed
 	reasons   map[int64]string
-	unloaded  bool            // unloaded through the API; the poller leaves it alone
-	lastSeen  map[int64]stamp // previous scan, to spot files still being written
-	lastConf  stamp
+	unloaded  bool                      // unloaded through the API; the poller leaves it alone
+	lastSeen  map[int64]filestamp.Stamp // previous scan, to spot files still being written
+	lastConf  filestamp.Stamp
 	forceLoad bool
 }
 

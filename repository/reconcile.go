@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/aisle-ai/aisle/filestamp"
 )
 
 // syncAll brings every model in the repository in line with the disk.
@@ -47,8 +49,8 @@ func (m *Manager) state(name string) *modelState {
 	defer m.mu.Unlock()
 	st, ok := m.models[name]
 	if !ok {
-		st = &modelState{name: name, serving: map[int64]*Version{}, loadedAt: map[int64]stamp{},
-			failed: map[int64]stamp{}, reasons: map[int64]string{}, lastSeen: map[int64]stamp{}}
+		st = &modelState{name: name, serving: map[int64]*Version{}, loadedAt: map[int64]filestamp.Stamp{},
+			failed: map[int64]filestamp.Stamp{}, reasons: map[int64]string{}, lastSeen: map[int64]filestamp.Stamp{}}
 		m.models[name] = st
 	}
 	return st
@@ -79,7 +81,7 @@ func (m *Manager) syncModel(ctx context.Context, name string, initial bool) {
 // fails it is dropped and the policy re-applied, so a corrupt newest
 // version leaves the previous one serving. It returns the new serving set
 // and versions it loaded that ended up not chosen.
-func (m *Manager) loadDesired(ctx context.Context, st *modelState, dir modelDir, cfgChanged bool, cands []int64) (map[int64]*Version, map[int64]stamp, []*Version) {
+func (m *Manager) loadDesired(ctx context.Context, st *modelState, dir modelDir, cfgChanged bool, cands []int64) (map[int64]*Version, map[int64]filestamp.Stamp, []*Version) {
 	loaded := map[int64]*Version{}
 	for {
 		desired := st.cfg.VersionPolicy.choose(cands)
@@ -115,12 +117,12 @@ func (m *Manager) loadDesired(ctx context.Context, st *modelState, dir modelDir,
 	}
 }
 
-func pick(st *modelState, loaded map[int64]*Version, desired []int64, dir modelDir) (map[int64]*Version, map[int64]stamp, []*Version) {
-	next, stamps := map[int64]*Version{}, map[int64]stamp{}
+func pick(st *modelState, loaded map[int64]*Version, desired []int64, dir modelDir) (map[int64]*Version, map[int64]filestamp.Stamp, []*Version) {
+	next, stamps := map[int64]*Version{}, map[int64]filestamp.Stamp{}
 	for _, n := range desired {
 		next[n] = loaded[n]
 		stamps[n] = dir.versions[n]
-		if loaded[n] == st.serving[n] && st.loadedAt[n] != (stamp{}) {
+		if loaded[n] == st.serving[n] && st.loadedAt[n] != (filestamp.Stamp{}) {
 			stamps[n] = st.loadedAt[n]
 		}
 	}
@@ -201,7 +203,7 @@ func (m *Manager) candidates(st *modelState, dir modelDir, initial bool) []int64
 	return out
 }
 
-func (m *Manager) refuse(st *modelState, n int64, s stamp, err error) {
+func (m *Manager) refuse(st *modelState, n int64, s filestamp.Stamp, err error) {
 	reason := "load"
 	if errors.Is(err, ErrConfig) {
 		reason = "config"
@@ -213,7 +215,7 @@ func (m *Manager) refuse(st *modelState, n int64, s stamp, err error) {
 }
 
 // publish swaps the serving set atomically and retires what left it.
-func (m *Manager) publish(ctx context.Context, st *modelState, next map[int64]*Version, stamps map[int64]stamp) {
+func (m *Manager) publish(ctx context.Context, st *modelState, next map[int64]*Version, stamps map[int64]filestamp.Stamp) {
 	m.mu.Lock()
 	var old []*Version
 	for n, v := range st.serving {

@@ -5,31 +5,17 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/aisle-ai/aisle/filestamp"
 )
-
-// stamp identifies a file's contents cheaply; a change means "reload", and
-// a stamp that changed since the last poll means "still being written".
-type stamp struct {
-	size  int64
-	mtime time.Time
-}
-
-func statStamp(path string) (stamp, bool) {
-	fi, err := os.Stat(path)
-	if err != nil || !fi.Mode().IsRegular() {
-		return stamp{}, false
-	}
-	return stamp{size: fi.Size(), mtime: fi.ModTime()}, true
-}
 
 // modelDir is what one scan sees of a model directory.
 type modelDir struct {
 	name     string
 	path     string
-	config   stamp
+	config   filestamp.Stamp
 	hasConf  bool
-	versions map[int64]stamp
+	versions map[int64]filestamp.Stamp
 }
 
 // scanRoot lists the valid model directories under root. Hidden entries
@@ -52,8 +38,9 @@ func scanRoot(root string) ([]string, error) {
 // file name inside each version directory.
 func scanModel(root, name, modelFile string) modelDir {
 	dir := filepath.Join(root, name)
-	md := modelDir{name: name, path: dir, versions: map[int64]stamp{}}
-	md.config, md.hasConf = statStamp(filepath.Join(dir, ConfigFile))
+	md := modelDir{name: name, path: dir, versions: map[int64]filestamp.Stamp{}}
+	conf, err := filestamp.Of(filepath.Join(dir, ConfigFile))
+	md.config, md.hasConf = conf, err == nil
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return md
@@ -63,7 +50,7 @@ func scanModel(root, name, modelFile string) modelDir {
 		if !ok || !e.IsDir() {
 			continue
 		}
-		if st, ok := statStamp(filepath.Join(dir, e.Name(), modelFile)); ok {
+		if st, err := filestamp.Of(filepath.Join(dir, e.Name(), modelFile)); err == nil {
 			md.versions[n] = st
 		}
 	}

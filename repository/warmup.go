@@ -24,6 +24,11 @@ func (v *Version) warmup(ctx context.Context) error {
 	}
 	for _, w := range v.Config.ModelWarmup {
 		inputs, err := v.warmupInputs(w)
+		if err == nil {
+			if err = v.checkGuards(inputs); err != nil {
+				err = fmt.Errorf("%w: %v", ErrConfig, err)
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("warmup %q: %w", w.Name, err)
 		}
@@ -153,10 +158,39 @@ func (v *Version) warmupInputs(w Warmup) ([]tensor.Tensor, error) {
 		t := zeros(in.Name, dt, shape)
 		if spec.RandomData && dt != tensor.Bytes {
 			fillRandom(t.Data, dt, rng)
+			if v.divisor(in.Name) {
+				noZeros(t.Data, dt)
+			}
 		}
 		out[i] = t
 	}
 	return out, nil
+}
+
+// divisor reports whether an inspected division refuses zeros in the named
+// input (inference.InputGuard).
+func (v *Version) divisor(name string) bool {
+	if v.Model == nil {
+		return false
+	}
+	for _, g := range v.Model.Guards {
+		if g.Input == name && g.Zero {
+			return true
+		}
+	}
+	return false
+}
+
+// noZeros turns fillRandom's zeros into ones, so random warm-up data is a
+// valid divisor; its values are small and non-negative, never -1 or a
+// type's minimum, which the other guards refuse.
+func noZeros(b []byte, dt tensor.DType) {
+	size := dt.Size()
+	for i := 0; i < len(b); i += size {
+		if b[i] == 0 {
+			b[i] = 1
+		}
+	}
 }
 
 // zeros returns a tensor of shape filled with zeros (empty strings for

@@ -28,6 +28,7 @@ targets=(
 	"./graphnn FuzzBuild"
 	"./repository FuzzParseConfig"
 	"./inference FuzzExternalRefs"
+	"./inference FuzzInspectDivisions"
 	"./ope FuzzReadOBD"
 	"./ope FuzzReadJSONL"
 )

@@ -55,6 +55,30 @@ func MutatingMethods() []string {
 	return out
 }
 
+// writesIfAllowed are scoring calls that also write, but only for callers
+// a mutating call would accept: the auth interceptor hands them the
+// authorizer (callerMayWrite) instead of refusing the call.
+var writesIfAllowed = map[string]bool{
+	"/aisle.v1.Personalization/Recommend": true, // impressions and bandit pulls
+}
+
+type authorizerKey struct{}
+
+// callerMayWrite reports whether the call's caller may make mutating
+// calls: an authorization method is configured and the call carries a
+// valid token or an allowed client certificate. Only methods in
+// writesIfAllowed can ask; others get false.
+func callerMayWrite(ctx context.Context) bool {
+	a, _ := ctx.Value(authorizerKey{}).(*Authorizer)
+	if !a.configured() {
+		return false
+	}
+	if id, _ := a.clientIdentity(ctx); id != "" {
+		return true
+	}
+	return a.checkToken(ctx) == nil
+}
+
 // alwaysOpen are method prefixes that never need credentials: load
 // balancers and Kubernetes probe health without any.
 var alwaysOpen = []string{"/grpc.health.v1.Health/"}
@@ -223,6 +247,9 @@ func (a *Authorizer) UnaryInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		if err := a.Authorize(ctx, info.FullMethod); err != nil {
 			return nil, toStatus(err)
+		}
+		if writesIfAllowed[info.FullMethod] {
+			ctx = context.WithValue(ctx, authorizerKey{}, a)
 		}
 		return h(ctx, req)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,7 +43,19 @@ type Events struct {
 	// appending now.
 	slots   chan struct{}
 	outcome *prometheus.CounterVec
+	// maxStream is how many events one RecordEventStream takes:
+	// streamIndexes, lowered by tests.
+	maxStream int
 }
+
+// streamIndexes is the number of event indexes one stream can name: the
+// proto's EventResult.index is an int32, so past 2^31 events an index would
+// wrap negative and cite the wrong event. The stream ends there instead
+// (errStreamFull), and the client resends the rest on a new stream.
+const streamIndexes = math.MaxInt32 + 1
+
+// errStreamFull reports a RecordEventStream that has used every index.
+var errStreamFull = errors.New("stream full")
 
 // NewEvents returns the service; reg may be nil.
 func NewEvents(cfg EventsConfig, reg prometheus.Registerer) *Events {
@@ -52,7 +65,7 @@ func NewEvents(cfg EventsConfig, reg prometheus.Registerer) *Events {
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = 64
 	}
-	e := &Events{cfg: cfg, slots: make(chan struct{}, cfg.MaxInFlight),
+	e := &Events{cfg: cfg, slots: make(chan struct{}, cfg.MaxInFlight), maxStream: streamIndexes,
 		outcome: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "aisle_events_total",
 			Help: "Recorded events by outcome: accepted (durably logged), rejected (invalid) or failed (log overloaded or down).",
@@ -85,6 +98,8 @@ func (e *Events) RecordEvents(ctx context.Context, req *aislepb.RecordEventsRequ
 // A batch the log cannot take at all ends the stream with
 // RESOURCE_EXHAUSTED or UNAVAILABLE naming the index of its first event:
 // the client resends from there (event ids make the resend idempotent).
+// So does a batch that would take the stream past 2^31 events, whose
+// indexes the int32 results cannot hold.
 func (e *Events) RecordEventStream(stream grpc.ClientStreamingServer[aislepb.RecordEventsRequest, aislepb.RecordEventStreamResponse]) error {
 	sum := &aislepb.RecordEventStreamResponse{}
 	var offset int
@@ -98,6 +113,10 @@ func (e *Events) RecordEventStream(stream grpc.ClientStreamingServer[aislepb.Rec
 		}
 		if err := e.checkSize(len(req.Events)); err != nil {
 			return toStatus(fmt.Errorf("stream index %d: %w", offset, err))
+		}
+		if len(req.Events) > e.maxStream-offset {
+			return toStatus(fmt.Errorf("%w: events from stream index %d on were not stored: one stream carries at most %d events (result indexes are int32); resend them on a new stream",
+				errStreamFull, offset, e.maxStream))
 		}
 		resp, storeErr := e.record(stream.Context(), req.Events, offset)
 		if storeErr != nil && resp.Accepted == 0 && resp.Rejected == 0 {

@@ -30,6 +30,13 @@ type PersonalizationConfig struct {
 	Limits Limits
 	// Pipeline serves Recommend; nil answers UNIMPLEMENTED.
 	Pipeline Pipeline
+	// RecommendLogOpen logs every Recommend answer (impression events,
+	// bandit pulls). Unset, only callers allowed to make mutating calls
+	// are logged (a valid token or allowed mTLS identity, see auth.go):
+	// Recommend is a scoring call, open by default, and an open write
+	// would let anyone fill the event log and skew the bandits. For
+	// private networks (aisle serve --recommend-log-open).
+	RecommendLogOpen bool
 }
 
 // NewPersonalization returns the service over repo.

@@ -18,7 +18,9 @@ func (p *Personalization) Recommend(ctx context.Context, req *aislepb.RecommendR
 	if p.cfg.Pipeline == nil {
 		return nil, toStatus(errNoPipeline)
 	}
-	res, err := p.cfg.Pipeline.Recommend(ctx, recommendRequest(req))
+	r := recommendRequest(req)
+	r.NoImpression = !p.cfg.RecommendLogOpen && !callerMayWrite(ctx)
+	res, err := p.cfg.Pipeline.Recommend(ctx, r)
 	if err != nil {
 		return nil, toStatus(err)
 	}

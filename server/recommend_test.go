@@ -21,9 +21,17 @@ import (
 )
 
 // startRecommend serves the default repository (cart-gnn, query-encoder and
-// surfaces.yaml) with the recommendation pipeline, as aisle serve does;
-// edit, when set, rewrites the surfaces file.
+// surfaces.yaml) with the recommendation pipeline, as aisle serve does
+// with --recommend-log-open (every answer logged); edit, when set,
+// rewrites the surfaces file.
 func startRecommend(t *testing.T, edit func(string) string) (aislepb.PersonalizationClient, *recommend.MemoryEventLog) {
+	t.Helper()
+	return startRecommendConfig(t, edit, Config{}, true)
+}
+
+// startRecommendConfig is startRecommend with the server's config and
+// PersonalizationConfig.RecommendLogOpen.
+func startRecommendConfig(t *testing.T, edit func(string) string, cfg Config, logOpen bool) (aislepb.PersonalizationClient, *recommend.MemoryEventLog) {
 	t.Helper()
 	root := t.TempDir()
 	copyModel(t, root, "cart-gnn")
@@ -36,13 +44,13 @@ func startRecommend(t *testing.T, edit func(string) string) (aislepb.Personaliza
 	writeAtomic(t, filepath.Join(root, recommend.SurfacesFile), []byte(data))
 	events := &recommend.MemoryEventLog{Cap: 100}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ts := startServerWith(t, root, func(repo Repository) []Service {
+	ts := startServerConfig(t, root, 0, cfg, func(repo Repository) []Service {
 		store, err := recommend.NewSurfaceStore(filepath.Join(root, recommend.SurfacesFile), quiet)
 		if err != nil {
 			t.Fatal(err)
 		}
 		pipe := recommend.New(repo, store, recommend.Options{Events: events, Logger: quiet})
-		return []Service{NewPersonalization(repo, PersonalizationConfig{Pipeline: pipe})}
+		return []Service{NewPersonalization(repo, PersonalizationConfig{Pipeline: pipe, RecommendLogOpen: logOpen})}
 	})
 	return aislepb.NewPersonalizationClient(ts.conn), events
 }

@@ -55,6 +55,10 @@ func toStatus(err error) error {
 		// The event log's backlog or the in-flight bound is full: the
 		// sender should slow down, not just retry.
 		code = codes.ResourceExhausted
+	case errors.Is(err, errStreamFull):
+		// Like a batch the log could not take: the client resends from
+		// the index named, on a new stream.
+		code = codes.ResourceExhausted
 	case errors.Is(err, event.ErrUnavailable), errors.Is(err, guest.ErrUnavailable), errors.Is(err, bandit.ErrUnavailable):
 		code = codes.Unavailable
 	case errors.Is(err, bandit.ErrUnknownSurface):

@@ -6,11 +6,16 @@ import (
 	"io"
 	"strconv"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/aisle-ai/aisle/batching"
+	"github.com/aisle-ai/aisle/inference"
+	"github.com/aisle-ai/aisle/internal/servetest"
 	pb "github.com/aisle-ai/aisle/proto/inference"
+	"github.com/aisle-ai/aisle/tensor"
 )
 
 func streamRequest(model string, i int) *pb.ModelInferRequest {
@@ -77,40 +82,68 @@ func TestModelStreamInferOrder(t *testing.T) {
 	}
 }
 
-// TestModelStreamInferCancel cancels a stream with requests in flight: the
-// call ends CANCELLED, the server's goroutines for it end (TestMain checks
-// for leaks), and the server goes on serving new streams.
+// heldRunner is a model that holds every run until release is closed (or
+// the scheduler gives up on it), so requests stay inside the server.
+type heldRunner struct {
+	batching.Runner
+	entered chan struct{} // one send per run started
+	release chan struct{}
+}
+
+func (h heldRunner) Run(ctx context.Context, in []tensor.Tensor) ([]tensor.Tensor, error) {
+	h.entered <- struct{}{}
+	select {
+	case <-h.release:
+	case <-ctx.Done():
+	}
+	return h.Runner.Run(ctx, in)
+}
+
+// TestModelStreamInferCancel cancels a stream whose requests are held
+// inside the server by a blocked model: the call ends CANCELLED, every
+// held request ends CANCELLED on the server (its metrics, not the
+// client's own context, say so), the server's goroutines for it end
+// (TestMain checks for leaks), and the server goes on serving new streams.
 func TestModelStreamInferCancel(t *testing.T) {
 	root := t.TempDir()
 	writeConfig(t, root, "ident", identConfig)
 	modelFile(t, root, "ident", 1, "identity_fp32.onnx")
-	ts := startServer(t, root, 0)
+	held := heldRunner{entered: make(chan struct{}, 64), release: make(chan struct{})}
+	r := servetest.Repository(t, root, servetest.Options{Extensions: testExtensions(),
+		Runner: func(s *inference.Session) batching.Runner { held.Runner = s; return held }})
+	srv := New(Config{HealthInterval: 20 * time.Millisecond}, r.Manager, r.Reg, r.Log)
+	conn := servetest.Serve(t, srv)
+	client := pb.NewGRPCInferenceServiceClient(conn)
+	t.Cleanup(func() { close(held.release) }) // before the repository closes
+
 	ctx, cancel := context.WithCancel(testCtx(t))
-	stream, err := ts.client.ModelStreamInfer(ctx)
+	stream, err := client.ModelStreamInfer(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range 2 * maxStreamInFlight {
+	const n = 8
+	for i := range n {
 		if err := stream.Send(streamRequest("ident", i)); err != nil {
-			break // the server may stop reading: the bound
-		}
-		if i == 0 {
-			if _, err := stream.Recv(); err != nil {
-				t.Fatal(err)
-			}
+			t.Fatal(err)
 		}
 	}
+	<-held.entered // the first batch runs; the rest queue behind it
+	waitFor(t, "every request inside the server", func() bool { return gaugeValue(r.Reg, "aisle_requests_in_flight", "ident") == n })
 	cancel()
-	for {
-		if _, err := stream.Recv(); err != nil {
-			if status.Code(err) != codes.Canceled {
-				t.Fatalf("after cancel: %v, want CANCELLED", err)
-			}
-			break
-		}
+	if _, err := stream.Recv(); status.Code(err) != codes.Canceled {
+		t.Fatalf("after cancel: %v, want CANCELLED", err)
 	}
+	// The client's CANCELLED comes from its own context; the server's
+	// side is in its metrics: every held request ended CANCELLED there,
+	// with the model still blocked, and none is in flight.
+	waitFor(t, "the server to cancel the held requests", func() bool {
+		return counterValue(r.Reg, "aisle_requests_total", "ident", "Canceled", "1") == n &&
+			gaugeValue(r.Reg, "aisle_requests_in_flight", "ident") == 0
+	})
+	close(held.release)
+	held.release = make(chan struct{}) // the cleanup's close
 
-	again, err := ts.client.ModelStreamInfer(testCtx(t))
+	again, err := client.ModelStreamInfer(testCtx(t))
 	if err != nil {
 		t.Fatal(err)
 	}

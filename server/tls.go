@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+
+	"github.com/aisle-ai/aisle/filestamp"
 )
 
 // TLSFiles names the PEM files a listener serves TLS with.
@@ -76,7 +78,7 @@ type tlsReloader struct {
 
 	mu     sync.Mutex // guards cfg and stamps
 	cfg    *tls.Config
-	stamps []fileStamp
+	stamps []filestamp.Stamp
 }
 
 func (r *tlsReloader) paths() []string {
@@ -93,7 +95,7 @@ func (r *tlsReloader) current() *tls.Config {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for i, p := range r.paths() {
-		st, err := stampOf(p)
+		st, err := filestamp.Of(p)
 		if err == nil && st != r.stamps[i] {
 			if err := r.reloadLocked(); err != nil {
 				r.log.Warn("tls files changed but do not load; serving the previous certificate", "err", err)
@@ -116,9 +118,9 @@ func (r *tlsReloader) reload() error {
 // all of them load. Stamps are taken before reading, so a file replaced
 // during the read is seen as changed again next time.
 func (r *tlsReloader) reloadLocked() error {
-	var stamps []fileStamp
+	var stamps []filestamp.Stamp
 	for _, p := range r.paths() {
-		st, err := stampOf(p)
+		st, err := filestamp.Of(p)
 		if err != nil {
 			return fmt.Errorf("tls: %w", err)
 		}

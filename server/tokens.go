@@ -9,22 +9,9 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"time"
+
+	"github.com/aisle-ai/aisle/filestamp"
 )
-
-// fileStamp identifies a file's contents cheaply; a change means "reread".
-type fileStamp struct {
-	size  int64
-	mtime time.Time
-}
-
-func stampOf(path string) (fileStamp, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return fileStamp{}, err
-	}
-	return fileStamp{size: fi.Size(), mtime: fi.ModTime()}, nil
-}
 
 // tokenFile is a set of bearer tokens read from a file and reread when the
 // file's stamp changes. Checking costs one stat per call (about a
@@ -34,13 +21,13 @@ type tokenFile struct {
 	log  *slog.Logger
 
 	mu    sync.Mutex // guards stamp and set
-	stamp fileStamp
+	stamp filestamp.Stamp
 	set   [][sha256.Size]byte
 }
 
 func newTokenFile(path string, log *slog.Logger) (*tokenFile, error) {
 	t := &tokenFile{path: path, log: log}
-	st, err := stampOf(path)
+	st, err := filestamp.Of(path)
 	if err != nil {
 		return nil, fmt.Errorf("auth token file: %w", err)
 	}
@@ -66,7 +53,7 @@ func (t *tokenFile) contains(tok string) bool {
 func (t *tokenFile) current() [][sha256.Size]byte {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	st, err := stampOf(t.path)
+	st, err := filestamp.Of(t.path)
 	if err != nil || st == t.stamp {
 		return t.set
 	}

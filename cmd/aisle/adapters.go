@@ -223,7 +223,7 @@ func scaleAffinities(affs []guest.Affinity) rerank.Affinities {
 // decision made for a session is in the log with its propensity and the
 // session's own feedback (sent under that guest id) can credit it; an
 // answer with neither guest nor session id cannot be cited by any event
-// and is not logged. When the bandit chose the slate, the events the
+// and is not logged (recommend.ErrNotLogged: it gets no impression id). When the bandit chose the slate, the events the
 // log took go to observer (the bandit join) as the Events service's
 // accepted events do: without it feedback citing Recommend's own
 // impressions found no pending impression and the bandit never learnt.
@@ -243,7 +243,7 @@ func (l impressionLog) LogImpression(ctx context.Context, imp recommend.Impressi
 		imp.GuestID = anonymousGuestPrefix + imp.SessionID
 	}
 	if imp.GuestID == "" || len(imp.Items) == 0 {
-		return nil
+		return recommend.ErrNotLogged
 	}
 	evs := make([]event.Event, len(imp.Items))
 	for i, it := range imp.Items {

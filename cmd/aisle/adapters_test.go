@@ -97,14 +97,14 @@ func TestImpressionLogAnonymousSessions(t *testing.T) {
 		var rec recordingLog
 		err := impressionLog{log: &rec}.LogImpression(context.Background(), recommend.Impression{
 			ID: "imp", At: time.Now(), Surface: "home", GuestID: tc.guest, SessionID: tc.session, Items: items})
-		if err != nil {
-			t.Fatal(err)
-		}
 		if tc.want == "" {
-			if len(rec.events) != 0 {
-				t.Errorf("guest %q session %q: logged %v", tc.guest, tc.session, rec.events)
+			if !errors.Is(err, recommend.ErrNotLogged) || len(rec.events) != 0 {
+				t.Errorf("guest %q session %q: %v, logged %v; want ErrNotLogged and nothing", tc.guest, tc.session, err, rec.events)
 			}
 			continue
+		}
+		if err != nil {
+			t.Fatal(err)
 		}
 		if len(rec.events) != 1 || rec.events[0].GuestID != tc.want || rec.events[0].Attributes["propensity"] != "0.25" ||
 			rec.events[0].ImpressionID != "imp" || rec.events[0].Type != event.TypeImpression {

@@ -4,7 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aisle-ai/aisle/inference"
@@ -62,7 +63,7 @@ func describe(w io.Writer, m *inference.Model) {
 	}
 	if len(m.Metadata) > 0 {
 		fmt.Fprintln(w, "metadata:")
-		for _, k := range sortedKeys(m.Metadata) {
+		for _, k := range slices.Sorted(maps.Keys(m.Metadata)) {
 			fmt.Fprintf(w, "  %s: %s\n", k, m.Metadata[k])
 		}
 	}
@@ -122,7 +123,7 @@ func dimList(d []int64) string {
 
 func opsetString(ops map[string]int64) string {
 	var parts []string
-	for _, k := range sortedKeys(ops) {
+	for _, k := range slices.Sorted(maps.Keys(ops)) {
 		name := k
 		if name == "" {
 			name = "ai.onnx"
@@ -130,13 +131,4 @@ func opsetString(ops map[string]int64) string {
 		parts = append(parts, fmt.Sprintf("%s=%d", name, ops[k]))
 	}
 	return strings.Join(parts, " ")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

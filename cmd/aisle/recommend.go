@@ -113,7 +113,11 @@ func printRecommend(w io.Writer, req *aislepb.RecommendRequest, resp *aislepb.Re
 	if req.Query != "" {
 		fmt.Fprintf(w, "  query %q", req.Query)
 	}
-	fmt.Fprintf(w, "\nmodels %s  impression %s\n", strings.Join(resp.Models, ", "), resp.ImpressionId)
+	fmt.Fprintf(w, "\nmodels %s", strings.Join(resp.Models, ", "))
+	if resp.ImpressionId != "" { // none when the answer was not logged
+		fmt.Fprintf(w, "  impression %s", resp.ImpressionId)
+	}
+	fmt.Fprintln(w)
 	if len(resp.Degraded) > 0 {
 		var rungs []string
 		for _, d := range resp.Degraded {

@@ -17,6 +17,8 @@ type securityConfig struct {
 	tokenFile      string
 	allowedClients string
 	authScoring    bool
+	// recommendLogOpen logs unauthenticated Recommend answers too.
+	recommendLogOpen bool
 }
 
 func (c *securityConfig) addFlags(fs *flag.FlagSet) {
@@ -27,6 +29,7 @@ func (c *securityConfig) addFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.tokenFile, "auth-token-file", "", "file of bearer tokens, one per line, accepted for mutating calls (and scoring calls with --auth-scoring); reread when it changes")
 	fs.StringVar(&c.allowedClients, "auth-allowed-clients", "", "comma-separated client certificate identities (subject CN or DNS/URI/e-mail/IP SAN) allowed to make mutating calls; needs --tls-client-ca")
 	fs.BoolVar(&c.authScoring, "auth-scoring", false, "require the same credentials for scoring and read calls (health checks stay open)")
+	fs.BoolVar(&c.recommendLogOpen, "recommend-log-open", false, "log every Recommend answer (impression events, bandit pulls), not only those of callers allowed to make mutating calls; for private networks")
 }
 
 // build returns the gRPC and HTTP TLS configurations (nil for plaintext)

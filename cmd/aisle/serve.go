@@ -116,7 +116,7 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		Readiness: server.ParseStrictReadiness(cfg.strict), TLS: grpcTLS, Auth: auth, Limits: cfg.limits,
 		LogLevel: cfg.level, LogFormat: logFormat(cfg.logJSON), AccessLogSampleRate: cfg.accessLogSample,
 		MaxInFlightPerMethod: cfg.inFlight, LatencyTarget: cfg.latencyTarget, Conn: cfg.conn},
-		repo, reg, log, append(services(repo, cfg.limits, pipe, events.service), server.NewBandits(events.bandits, reg))...)
+		repo, reg, log, append(services(repo, cfg.limits, pipe, events.service, cfg.security.recommendLogOpen), server.NewBandits(events.bandits, reg))...)
 	return serveUntilDone(ctx, cfg, log, repo, surfaces, srv, reg, ln, hln, httpTLS)
 }
 

@@ -31,8 +31,9 @@ func extensions() map[string]repository.Extension {
 }
 
 // services returns aisle's own gRPC services.
-func services(repo *repository.Manager, lim server.Limits, pipe server.Pipeline, events *server.Events) []server.Service {
-	return []server.Service{server.NewPersonalization(repo, server.PersonalizationConfig{Limits: lim, Pipeline: pipe}), events}
+// logOpen logs unauthenticated Recommend answers (--recommend-log-open).
+func services(repo *repository.Manager, lim server.Limits, pipe server.Pipeline, events *server.Events, logOpen bool) []server.Service {
+	return []server.Service{server.NewPersonalization(repo, server.PersonalizationConfig{Limits: lim, Pipeline: pipe, RecommendLogOpen: logOpen}), events}
 }
 
 // pipelineDeps are the real components newPipeline plugs in; a nil one

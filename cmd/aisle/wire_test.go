@@ -133,14 +133,15 @@ func dairyWeight(resp *aislepb.RecommendResponse, dairy map[string]bool) int {
 // an impression rung). The feature read and the impression write run under
 // millisecond budgets (models/surfaces.yaml); on a starved CPU (the race
 // detector, parallel test packages) one call may take a rung with every
-// store up, which is the ladder working, not what these tests check.
+// store up, which is the ladder working, not what these tests check. The
+// calls carry the token: only an authorized caller's answers are logged.
 func (w *wired) recommendClean(ctx context.Context, t *testing.T, req *aislepb.RecommendRequest) (*aislepb.RecommendResponse, int64) {
 	t.Helper()
 	var resp *aislepb.RecommendResponse
 	var logged int64
 	for range 10 {
 		var err error
-		resp, err = w.rec.Recommend(ctx, req)
+		resp, err = w.rec.Recommend(w.authed(ctx), req)
 		must(t, err)
 		if !slices.ContainsFunc(rungs(resp), func(r string) bool { return strings.HasPrefix(r, "impression/") }) {
 			logged += int64(len(resp.Items))
@@ -226,6 +227,22 @@ func TestRecommendWiredInProcess(t *testing.T) {
 	if pulls < float64(len(home.Items))-0.01 {
 		t.Errorf("home: %v pulls after a slate of %d", pulls, len(home.Items))
 	}
+	// Without the token the call is answered but writes nothing: no
+	// impression id, no pull (Recommend is open; its writes are not).
+	open, err := w.rec.Recommend(ctx, req(dairyGuest, "home"))
+	must(t, err)
+	if len(open.Items) != 10 || open.ImpressionId != "" || !slices.Contains(rungs(open), "impression/not_authorized") {
+		t.Errorf("unauthenticated home: %d items, impression id %q, rungs %v", len(open.Items), open.ImpressionId, rungs(open))
+	}
+	st, err = w.bandits.GetBanditState(ctx, &aislepb.GetBanditStateRequest{Surface: "home"})
+	must(t, err)
+	var after float64
+	for _, a := range st.Arms {
+		after += a.Pulls
+	}
+	if after > pulls+0.01 {
+		t.Errorf("home: an unauthenticated Recommend added %v pulls", after-pulls)
+	}
 	// A category no item is in filters everything out (MMR on home once
 	// panicked on no candidates): an empty answer, not an error.
 	none, err := w.rec.Recommend(ctx, &aislepb.RecommendRequest{Surface: "home",
@@ -257,7 +274,7 @@ func TestRecommendWiredRedis(t *testing.T) {
 	w.waitFolded(ctx, t, dairyGuest, sent+logged)
 
 	srv.Kill()
-	down, err := w.rec.Recommend(ctx, req)
+	down, err := w.rec.Recommend(w.authed(ctx), req)
 	must(t, err)
 	r := rungs(down)
 	t.Logf("Redis down: rungs %v", r)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/aisle-ai/aisle/batching"
 	"github.com/aisle-ai/aisle/inference"
 	"github.com/aisle-ai/aisle/repository"
 )
@@ -140,6 +141,8 @@ type Options struct {
 	IntraOpThreads int
 	// Poll > 0 starts the repository poller at that interval.
 	Poll time.Duration
+	// Runner wraps each session for the scheduler (repository.Options).
+	Runner func(*inference.Session) batching.Runner
 }
 
 // Repo is a loaded repository under test.
@@ -159,7 +162,7 @@ func Repository(tb testing.TB, dir string, opts Options) *Repo {
 	reg := prometheus.NewRegistry()
 	m, err := repository.New(repository.Options{Root: dir,
 		Session:      inference.SessionOptions{IntraOpThreads: max(opts.IntraOpThreads, 1), InterOpThreads: 1},
-		DrainTimeout: 5 * time.Second, Logger: log, Registerer: reg, Extensions: opts.Extensions})
+		DrainTimeout: 5 * time.Second, Logger: log, Registerer: reg, Extensions: opts.Extensions, Runner: opts.Runner})
 	if err != nil {
 		tb.Fatal(err)
 	}
