@@ -73,7 +73,7 @@ func TestWeighted(t *testing.T) {
 //	butter 0.7 + 0.25 + 0 = 0.95;    cream 0.9 + 0 + 0.1 = 1.0
 func TestBlend(t *testing.T) {
 	cands := []Candidate[string]{{"yogurt", 0.9, 0, 0.8}, {"milk", 0.5, 8, 0.1}, {"butter", 0.7, 2, 0}, {"cream", 0.9, 0, 0.2}}
-	got := Blend(cands, Weights{Lexical: 1, Intent: 0.5}, 8)
+	got := Blend(cands, Weights{Lexical: 1, Intent: 0.5}, 8, 0)
 	if want := []string{"milk", "yogurt", "cream", "butter"}; !slices.Equal(ids(got), want) {
 		t.Fatalf("order %v, want %v", ids(got), want)
 	}
@@ -84,8 +84,15 @@ func TestBlend(t *testing.T) {
 	}
 	// No lexical match and no intent: the encoder's order; ties keep the
 	// input order.
-	got = Blend([]Candidate[string]{{"a", 0.1, 0, 0}, {"b", 0.3, 0, 0}, {"c", 0.1, 0, 0}}, Weights{Lexical: 1, Intent: 1}, 0)
-	if !slices.Equal(ids(got), []string{"b", "a", "c"}) || got[0].Score != 0.3 {
+	flat := []Candidate[string]{{"a", 0.1, 0, 0}, {"b", 0.3, 0, 0}, {"c", 0.1, 0, 0}, {"d", 0.1, 0, 0}}
+	got = Blend(flat, Weights{Lexical: 1, Intent: 1}, 0, 0)
+	if !slices.Equal(ids(got), []string{"b", "a", "c", "d"}) || got[0].Score != 0.3 {
 		t.Errorf("no lexical match: %+v", got)
+	}
+	// The k best are the first k of the whole order, ties included.
+	for k := 1; k <= 5; k++ {
+		if got := Blend(flat, Weights{}, 0, k); !slices.Equal(ids(got), []string{"b", "a", "c", "d"}[:min(k, 4)]) {
+			t.Errorf("k=%d: %v", k, ids(got))
+		}
 	}
 }

@@ -90,9 +90,9 @@ func hybridTop(ctx context.Context, items *Items, q []float32, sig *TextScores, 
 		lex, in := sig.Scores(id)
 		cands = append(cands, fusion.Candidate[int]{ID: r, Dense: dot(q, items.Vector(r)), Lexical: lex, Intent: in})
 	}
-	hits := fusion.Blend(cands, w, sig.BestLexical())
-	out := make([]scored, 0, min(k, len(hits)))
-	for _, h := range hits[:min(k, len(hits))] {
+	hits := fusion.Blend(cands, w, sig.BestLexical(), k)
+	out := make([]scored, 0, len(hits))
+	for _, h := range hits {
 		out = append(out, scored{items.ID(h.ID), items.Name(h.ID), h.Score})
 	}
 	return out, nil
