@@ -40,6 +40,8 @@ CHUNK = 512
 IN_HELD = None  # bool [n_items]: the held-out products (set by main)
 GRID = {"wl": [0, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5], "wi": [0, 0.05, 0.1, 0.2, 0.3, 0.5, 1],
         "form": ["hard", "soft"], "exact": [False, True]}
+GRID6 = {"wl": [0, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5], "wi": [0, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5],
+         "form": ["hard", "soft"]}  # A6, per route
 
 
 def split(n, seed=SPLIT_SEED):
@@ -58,10 +60,11 @@ def from_counts(g, e, n_cand, ks=(10,)):
     return out
 
 
-def grid_single(cos, lex, I, targets, wl_max, wi_max, in_held=None):
+def grid_single(cos, lex, I, targets, wls, wis):
     """Per-query R@10 and MRR of every (wl, wi) of the grid for one intent matrix, on the full catalogue and on
     the held-out candidates. Exact and equal to scoring the whole matrix: a candidate whose score cannot
     reach the target's under any weight of the grid (the bound below) is neither above it nor tied."""
+    wl_max, wi_max = max(wls), max(wis)
     r = np.arange(len(targets))
     tc, tl, ti = cos[r, targets], lex[r, targets], I[r, targets]
     bound = (cos - tc[:, None]) + wl_max * np.maximum(lex - tl[:, None], 0) + wi_max * np.maximum(I - ti[:, None], 0)
@@ -70,7 +73,7 @@ def grid_single(cos, lex, I, targets, wl_max, wi_max, in_held=None):
     held = IN_HELD[di]
     n = len(targets)
     out = {}
-    for wl, wi in itertools.product(GRID["wl"], GRID["wi"]):
+    for wl, wi in itertools.product(wls, wis):
         sd = IN.hybrid(pc, pl, pi, wl, wi)
         st = IN.hybrid(tc, tl, ti, wl, wi)[qi]
         gt, eq = sd > st, sd == st
@@ -149,6 +152,8 @@ def main():
 
     val, test = split(len(held))
     cval, ctest = split(len(uniq))
+    if os.environ.get("HYBRID_SMOKE"):  # a quick end-to-end check of the code on a few queries
+        val, test, cval, ctest = val[:64], test[:64], cval[:4], ctest[:4]
     # per protocol: (name, queries, embedding key, per-product?)
     protos = [("aisle → product", q1, "q1"), ("fragment → product", frag3, "frag3"),
               ("aisle + fragment → product", q4, "q4"), ("aisle → members (category intent)", uniq, "uniq")]
@@ -160,7 +165,7 @@ def main():
         raw = np.stack([bm.scores(q) for q in sub])
         lex = IN.lexical_normalised(raw)
         its = {}
-        for form, exact in [only] if only else itertools.product(GRID["form"], GRID["exact"]):
+        for form, exact in only if only else itertools.product(GRID["form"], GRID["exact"]):
             its[(form, exact)] = IN.intent_matrix(nb, sub, exact, form, item_aisle, item_post)
         return sub, cos, raw, lex, its
 
@@ -180,10 +185,12 @@ def main():
             out[("held", k)] = v
         return out
 
+    if "--a6" in sys.argv:
+        return run_a6(locals())
+
     # ---- validation: the grid, in chunks of queries (a chunk's matrices are ~200 MB each) ----
     acc = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))  # cfg -> protocol -> (cands, metric) -> arrays
     base_acc = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
-    wl_max, wi_max = max(GRID["wl"]), max(GRID["wi"])
     for pname, qs, key in protos:
         allpos = cval if key == "uniq" else val
         # the exact switch changes only queries that are an aisle name: when none is, it is scored once
@@ -202,7 +209,7 @@ def main():
                         for k, v in score_all(IN.hybrid(cos, lex, I, wl, wi), pname, pos).items():
                             acc[(form, exact, wl, wi)][pname][k].append(v)
                     continue
-                for (wl, wi), got in grid_single(cos, lex, I, held_arr[pos], wl_max, wi_max).items():
+                for (wl, wi), got in grid_single(cos, lex, I, held_arr[pos], GRID["wl"], GRID["wi"]).items():
                     for k, v in got.items():
                         acc[(form, exact, wl, wi)][pname][k].append(v)
             del cos, raw, lex, its
@@ -241,7 +248,7 @@ def main():
         names_m = []
         for a in range(0, len(allpos), CHUNK):
             pos = allpos[a:a + CHUNK]
-            sub, cos, raw, lex, its = components(qs, key, pos, only=(form, exact))
+            sub, cos, raw, lex, its = components(qs, key, pos, only=[(form, exact)])
             methods = [("hybrid", lambda: IN.hybrid(cos, lex, its[(form, exact)], wl, wi)), ("encoder", lambda: cos),
                        ("BM25", lambda: raw)]
             if key in ("q1", "uniq"):
@@ -280,6 +287,134 @@ def main():
     out = os.environ.get("EVAL_HYBRID_OUT", os.path.join(ROOT, "build", "eval", "hybrid.json"))
     with open(out, "w") as f:
         json.dump(res, f)
+    print("wrote %s (%.0fs)" % (out, time.time() - t0))
+
+
+def run_a6(env):
+    """A6: the routed family. Category queries (their terms are an aisle name's) and text queries each get
+    their own (form, wl, wi); the pair is chosen jointly on validation, then scored once on test."""
+    t0 = env["t0"]
+    protos, components, score_all, nb = env["protos"], env["components"], env["score_all"], env["nb"]
+    held_arr, held, aisle, uniq, bm, frag2 = env["held_arr"], env["held"], env["aisle"], env["uniq"], env["bm"], env["frag2"]
+    val, test, cval, ctest, nb_base = env["val"], env["test"], env["cval"], env["ctest"], env["nb_base"]
+    names, train_idx = env["names"], env["train_idx"]
+    settings = list(itertools.product(GRID6["form"], GRID6["wl"], GRID6["wi"]))
+
+    def is_cat(qs):
+        return np.array([nb.exact.get(" ".join(terms(q))) is not None for q in qs])
+
+    per = {}  # (pname, cs, met) -> [n_settings, n_queries]
+    cat_mask, base_val = {}, {}
+    for pname, qs, key in protos:
+        allpos = cval if key == "uniq" else val
+        cat_mask[pname] = is_cat([qs[i] for i in allpos])
+        acc = defaultdict(lambda: defaultdict(list))
+        bacc = defaultdict(lambda: defaultdict(list))
+        for a in range(0, len(allpos), CHUNK):
+            pos = allpos[a:a + CHUNK]
+            sub, cos, raw, lex, its = components(qs, key, pos, only=[("hard", True), ("soft", True)])
+            for b, sc in (("encoder", cos), ("BM25", raw)):
+                for k, v in score_all(sc, pname, pos).items():
+                    bacc[b][k].append(v)
+            for form in GRID6["form"]:
+                I = its[(form, True)]
+                if key == "uniq":
+                    for wl, wi in itertools.product(GRID6["wl"], GRID6["wi"]):
+                        for k, v in score_all(IN.hybrid(cos, lex, I, wl, wi), pname, pos).items():
+                            acc[(form, wl, wi)][k].append(v)
+                    continue
+                for (wl, wi), got in grid_single(cos, lex, I, env["held_arr"][pos], GRID6["wl"], GRID6["wi"]).items():
+                    for k, v in got.items():
+                        acc[(form, wl, wi)][k].append(v)
+            del cos, raw, lex, its
+        base_val[pname] = {b: {k: float(np.concatenate(v).mean()) for k, v in d.items()} for b, d in bacc.items()}
+        for k in acc[settings[0]]:
+            per[(pname,) + k] = np.stack([np.concatenate(acc[st][k]) for st in settings])
+        print("A6 validation %s done (%.0fs)" % (pname, time.time() - t0), flush=True)
+    # joint choice: cell mean of (category setting c, text setting t) = (sum_c over category queries + sum_t over
+    # text queries) / n
+    n_s = len(settings)
+    worst = np.full((n_s, n_s), np.inf)
+    total = np.zeros((n_s, n_s))
+    cells = sorted(per)
+    for cell in cells:
+        arr = per[cell]
+        m = cat_mask[cell[0]]
+        sc, st = arr[:, m].sum(axis=1), arr[:, ~m].sum(axis=1)
+        mean = (sc[:, None] + st[None, :]) / arr.shape[1]
+        best = max(base_val[cell[0]][b][cell[1:]] for b in ("encoder", "BM25"))
+        marg = (mean - best) / best
+        worst = np.minimum(worst, marg)
+        total += marg
+    order = np.lexsort((-(total / len(cells)).ravel(), -worst.ravel()))
+    ci, ti = divmod(int(order[0]), n_s)
+    chosen = {"category": dict(zip(("form", "wl", "wi"), settings[ci])), "text": dict(zip(("form", "wl", "wi"), settings[ti]))}
+    margins = {}
+    for cell in cells:
+        arr, m = per[cell], cat_mask[cell[0]]
+        v = (arr[ci, m].sum() + arr[ti, ~m].sum()) / arr.shape[1]
+        best = max(base_val[cell[0]][b][cell[1:]] for b in ("encoder", "BM25"))
+        margins[" | ".join(cell)] = float((v - best) / best)
+    top = []
+    for o in order[:10]:
+        a, b = divmod(int(o), n_s)
+        top.append({"category": settings[a], "text": settings[b], "min_margin": float(worst.ravel()[o]),
+                    "mean_margin": float(total.ravel()[o] / len(cells))})
+    print("A6 chosen", chosen, "min margin %.4f" % worst[ci, ti], flush=True)
+
+    def val_mean(pname, cs, met):
+        arr, m = per[(pname, cs, met)], cat_mask[pname]
+        return float((arr[ci, m].sum() + arr[ti, ~m].sum()) / arr.shape[1])
+
+    (fc, wlc, wic), (ft, wlt, wit) = settings[ci], settings[ti]
+    out_protos = []
+    full_label = "full catalogue ({:,})".format(len(names))
+    held_label = "held-out products only ({:,})".format(len(held))
+    for pname, qs, key in protos:
+        allpos = ctest if key == "uniq" else test
+        mets = ["P@10", "R@10", "MRR"] if key == "uniq" else ["R@10", "MRR"]
+        res = defaultdict(lambda: defaultdict(list))
+        names_m = []
+        for a in range(0, len(allpos), CHUNK):
+            pos = allpos[a:a + CHUNK]
+            sub, cos, raw, lex, its = components(qs, key, pos, only=sorted({(fc, True), (ft, True)}))
+            rc = is_cat(sub)[:, None]
+            methods = [("hybrid", lambda: np.where(rc, IN.hybrid(cos, lex, its[(fc, True)], wlc, wic),
+                                                   IN.hybrid(cos, lex, its[(ft, True)], wlt, wit))),
+                       ("encoder", lambda: cos), ("BM25", lambda: raw)]
+            if key in ("q1", "uniq"):
+                qa = [aisle[held[i]] for i in pos] if key == "q1" else [uniq[i] for i in pos]
+                methods.append(("naive-Bayes aisle classifier", lambda: nb_base(qa)))
+            if key == "q4":
+                methods.append(("naive-Bayes aisle classifier + BM25(fragment)", lambda: nb_base(
+                    [aisle[held[i]] for i in pos]) + IN.lexical_normalised(np.stack([bm.scores(frag2[i]) for i in pos]))))
+            methods.append(("random", lambda: np.zeros_like(cos)))
+            names_m = [m for m, _ in methods]
+            for m, fn in methods:
+                for k, v in score_all(fn(), pname, pos).items():
+                    res[m][k].append(v)
+            del cos, raw, lex, its
+        for cs, label in (("full", full_label), ("held", held_label)):
+            out_protos.append({
+                "name": pname, "candidates": label, "n": len(allpos), "metrics": mets,
+                "methods": [{"method": m, "per_query": {k: np.concatenate(res[m][(cs, k)]).tolist() for k in mets}}
+                            for m in names_m],
+                "validation": {"hybrid": {k: val_mean(pname, cs, k) for k in mets},
+                               "encoder": {k: base_val[pname]["encoder"][(cs, k)] for k in mets},
+                               "BM25": {k: base_val[pname]["BM25"][(cs, k)] for k in mets}}})
+        print("A6 test %s done (%.0fs)" % (pname, time.time() - t0), flush=True)
+    notes = ("Instacart catalogue, seeded 10%% product hold-out (random.Random(%d)); queries split by A5 "
+             "(random.Random(%d)): %d validation / %d test product queries, %d / %d aisle queries. Hybrid (A6, "
+             "routed): a query equal to an aisle name scores cos + %g · BM25 / query's best + %g · I (%s); any other "
+             "query cos + %g · BM25 / best + %g · I (%s); the pair chosen on validation among %d × %d (smallest "
+             "relative margin over encoder and BM25 %+.4f). Naive Bayes fitted on the %d training products. R@10 "
+             "and MRR are exact expectations under a random order of tied scores."
+             % (SEED, SPLIT_SEED, len(val), len(test), len(cval), len(ctest), wlc, wic, fc, wlt, wit, ft, n_s, n_s,
+                float(worst[ci, ti]), len(train_idx)))
+    out = os.environ.get("EVAL_HYBRID_OUT", os.path.join(ROOT, "build", "eval", "hybrid.json"))
+    with open(out, "w") as f:
+        json.dump({"notes": notes, "chosen": chosen, "top_validation": top, "protocols": out_protos,
+                   "validation_margins": margins}, f)
     print("wrote %s (%.0fs)" % (out, time.time() - t0))
 
 

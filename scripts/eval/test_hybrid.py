@@ -25,7 +25,7 @@ class TestGridSingle(unittest.TestCase):
         RH.IN_HELD[held] = True
         pos = np.arange(q) % len(held)
         targets = held[pos]
-        got = RH.grid_single(cos, lex, I, targets, max(RH.GRID["wl"]), max(RH.GRID["wi"]))
+        got = RH.grid_single(cos, lex, I, targets, RH.GRID["wl"], RH.GRID["wi"])
         for (wl, wi), res in got.items():
             s = IN.hybrid(cos, lex, I, wl, wi)
             for k, v in single(s, targets).items():
