@@ -111,7 +111,7 @@ func (c *Classifier) logJoint(text string) ([]float64, bool) {
 // equal a label's is that label with probability 1.
 func (c *Classifier) Posterior(query string, exact bool) ([]float64, bool) {
 	if exact {
-		if j, ok := c.exact[strings.Join(bm25.Terms(query), " ")]; ok {
+		if j, ok := c.IsLabel(query); ok {
 			p := make([]float64, len(c.labels))
 			p[j] = 1
 			return p, true
@@ -126,6 +126,25 @@ func (c *Classifier) Posterior(query string, exact bool) ([]float64, bool) {
 		s[j] = math.Exp(s[j] - lse)
 	}
 	return s, true
+}
+
+// NamePosterior returns P(a | name) by label index: the prior when no term
+// of name is known (unlike Posterior, which then has no answer: an item
+// name always gets a distribution, a query may carry no intent).
+func (c *Classifier) NamePosterior(name string) []float64 {
+	s, _ := c.logJoint(name)
+	lse := logSumExp(s)
+	for j := range s {
+		s[j] = math.Exp(s[j] - lse)
+	}
+	return s
+}
+
+// IsLabel reports whether query's terms equal a label's terms (the exact
+// match of Posterior), and which label.
+func (c *Classifier) IsLabel(query string) (int, bool) {
+	j, ok := c.exact[strings.Join(bm25.Terms(query), " ")]
+	return j, ok
 }
 
 // Predict returns the index of name's most probable label (ties: the

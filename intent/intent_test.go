@@ -46,6 +46,21 @@ func TestPosteriorByHand(t *testing.T) {
 	if p, _ := c.Posterior("Candy, chocolate", false); p[0] == 1 {
 		t.Errorf("exact off: %v", p)
 	}
+	if j, ok := c.IsLabel(" CANDY chocolate "); !ok || j != 0 {
+		t.Errorf("IsLabel: %d %v", j, ok)
+	}
+	if _, ok := c.IsLabel("candy"); ok {
+		t.Error("a part of a label is a label")
+	}
+	np := c.NamePosterior("yogurt")
+	for i := range j {
+		if math.Abs(np[i]-p[i]) > 1e-15 {
+			t.Errorf("NamePosterior %v, Posterior %v", np, p)
+		}
+	}
+	if np := c.NamePosterior("zzz"); math.Abs(np[1]-0.4) > 1e-12 {
+		t.Errorf("NamePosterior of no known term: %v, want the prior", np)
+	}
 	if got := c.Labels()[c.Predict("chocolate milk")]; got != "milk" {
 		t.Errorf("chocolate milk → %s", got)
 	}

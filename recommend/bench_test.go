@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/aisle-ai/aisle/catalog"
-	"github.com/aisle-ai/aisle/fusion"
 )
 
 // BenchmarkRecommend runs Recommend in-process (no gRPC) on the default
@@ -83,11 +82,11 @@ func BenchmarkHybridTop(b *testing.B) {
 	ctx := context.Background()
 	b.ResetTimer()
 	for range b.N {
-		sig, err := ix.Text(ctx, "w12 w345", true)
+		sig, err := ix.Text(ctx, "w12 w345")
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := hybridTop(ctx, items, q, sig, fusion.Weights{Lexical: 0.3, Intent: 0.3}, 50, nil); err != nil {
+		if _, err := hybridTop(ctx, items, q, sig, DefaultHybridText, 50, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -38,7 +38,7 @@ type Catalog interface {
 // BM25 over the names and the category-intent posterior (TextIndex). It
 // must honour ctx and not block: the query source calls it once per call.
 type Text interface {
-	Text(ctx context.Context, query string, exactNames bool) (*TextScores, error)
+	Text(ctx context.Context, query string) (*TextScores, error)
 }
 
 // Bandit chooses a slate of k items among arms (item ids, best ranked

@@ -8,74 +8,104 @@ import (
 	"github.com/aisle-ai/aisle/fusion"
 )
 
-// Hybrid search defaults: the setting chosen on the validation half of the
-// Instacart held-out queries (docs/evaluation.md A5; MODELS.md, "Hybrid
-// search", has the grid, the choice and the test figures).
-const (
-	DefaultHybridLexical    = 0.3
-	DefaultHybridIntent     = 0.3
-	DefaultHybridExactNames = true
+// Hybrid search routes a query (docs/evaluation.md A6): a query whose terms
+// equal a category name's (the catalogue's aisles) is a category query,
+// any other a text query, and each route has its own weights. The defaults
+// are the pair chosen on the validation half of the Instacart held-out
+// queries (MODELS.md, "Hybrid search", has the grid, the choice and the
+// test figures).
+var (
+	DefaultHybridText     = HybridWeights{Lexical: 1, Intent: 0.05, Soft: false}
+	DefaultHybridCategory = HybridWeights{Lexical: 0.1, Intent: 1, Soft: true}
 )
 
 // maxHybridWeight bounds a hybrid weight: the encoder's weight is 1 and
-// the grid measured went to 1.5; beyond 100 the encoder no longer counts.
+// the grid measured went to 5; beyond 100 the encoder no longer counts.
 const maxHybridWeight = 100
 
-// Hybrid weighs a query source's text signals against the encoder's
-// cosine (fusion.Blend):
+// HybridWeights are one route's blend (fusion.Blend):
 //
-//	score = cos + lexical · BM25 / the query's best BM25 + intent · P(item's predicted category | query)
+//	score = cos + Lexical · BM25 / the query's best BM25 + Intent · I
 //
-// An omitted field takes its default (the constants above).
-type Hybrid struct {
-	// Lexical weighs BM25 over the names, scaled by the query's best.
-	Lexical *float64 `yaml:"lexical"`
-	// Intent weighs the category-intent posterior (package intent).
-	Intent *float64 `yaml:"intent"`
-	// ExactNames: a query equal to a category name (after the encoder's
-	// normalisation) is that category with probability 1.
-	ExactNames *bool `yaml:"exact_names"`
+// with I hard, P(item's predicted category | query), or Soft,
+// Σ_a P(a | query) · P(a | item's name) (TextScores.Scores).
+type HybridWeights struct {
+	Lexical float64
+	Intent  float64
+	Soft    bool
 }
 
-// weights returns the blend weights and the exact-names switch, defaults
-// filled in.
-func (h *Hybrid) weights() (fusion.Weights, bool) {
-	w := fusion.Weights{Lexical: DefaultHybridLexical, Intent: DefaultHybridIntent}
-	exact := DefaultHybridExactNames
-	if h == nil {
-		return w, exact
+// Hybrid is a query source's hybrid configuration; an omitted field takes
+// its route's default.
+type Hybrid struct {
+	// Text weighs queries that are not a category name.
+	Text HybridRoute `yaml:"text"`
+	// Category weighs queries equal to a category name.
+	Category HybridRoute `yaml:"category"`
+}
+
+// HybridRoute is one route's configuration.
+type HybridRoute struct {
+	// Lexical weighs BM25 over the names, scaled by the query's best.
+	Lexical *float64 `yaml:"lexical"`
+	// Intent weighs the category-intent term (package intent).
+	Intent *float64 `yaml:"intent"`
+	// IntentForm is "hard" or "soft" (HybridWeights).
+	IntentForm string `yaml:"intent_form"`
+}
+
+// weights returns the route's weights for a query, defaults filled in.
+func (h *Hybrid) weights(category bool) HybridWeights {
+	w, r := DefaultHybridText, HybridRoute{}
+	if category {
+		w = DefaultHybridCategory
 	}
-	if h.Lexical != nil {
-		w.Lexical = *h.Lexical
+	if h != nil {
+		r = h.Text
+		if category {
+			r = h.Category
+		}
 	}
-	if h.Intent != nil {
-		w.Intent = *h.Intent
+	if r.Lexical != nil {
+		w.Lexical = *r.Lexical
 	}
-	if h.ExactNames != nil {
-		exact = *h.ExactNames
+	if r.Intent != nil {
+		w.Intent = *r.Intent
 	}
-	return w, exact
+	if r.IntentForm != "" {
+		w.Soft = r.IntentForm == "soft"
+	}
+	return w
 }
 
 func (h *Hybrid) validate() error {
-	for _, x := range []struct {
+	for _, route := range []struct {
 		name string
-		v    *float64
-	}{{"lexical", h.Lexical}, {"intent", h.Intent}} {
-		if x.v != nil && !(*x.v >= 0 && *x.v <= maxHybridWeight) {
-			return fmt.Errorf("hybrid.%s %v must be in [0, %d]", x.name, *x.v, maxHybridWeight)
+		r    HybridRoute
+	}{{"text", h.Text}, {"category", h.Category}} {
+		for _, x := range []struct {
+			name string
+			v    *float64
+		}{{"lexical", route.r.Lexical}, {"intent", route.r.Intent}} {
+			if x.v != nil && !(*x.v >= 0 && *x.v <= maxHybridWeight) {
+				return fmt.Errorf("hybrid.%s.%s %v must be in [0, %d]", route.name, x.name, *x.v, maxHybridWeight)
+			}
+		}
+		if f := route.r.IntentForm; f != "" && f != "hard" && f != "soft" {
+			return fmt.Errorf("hybrid.%s.intent_form %q: want hard or soft", route.name, f)
 		}
 	}
 	return nil
 }
 
 // hybridTop scores every item of items against the query (vector q, text
-// signals sig) with the blend and returns the k best, skipping skip's ids.
+// signals sig) with the route's blend w and returns the k best, skipping
+// skip's ids.
 // Every item is scored, as the evaluation scores the whole catalogue, so
 // the served ranking is the measured one (TestHybridGolden); the encoder
 // index's approximate search is not used. Cost: one dot product per item
 // (BENCHMARKS.md: BenchmarkHybridTop).
-func hybridTop(ctx context.Context, items *Items, q []float32, sig *TextScores, w fusion.Weights, k int, skip map[string]bool) ([]scored, error) {
+func hybridTop(ctx context.Context, items *Items, q []float32, sig *TextScores, w HybridWeights, k int, skip map[string]bool) ([]scored, error) {
 	cands := make([]fusion.Candidate[int], 0, items.Len())
 	for r := range items.Len() {
 		if r%4096 == 0 {
@@ -87,10 +117,10 @@ func hybridTop(ctx context.Context, items *Items, q []float32, sig *TextScores, 
 		if skip[id] {
 			continue
 		}
-		lex, in := sig.Scores(id)
+		lex, in := sig.Scores(id, w.Soft)
 		cands = append(cands, fusion.Candidate[int]{ID: r, Dense: dot(q, items.Vector(r)), Lexical: lex, Intent: in})
 	}
-	hits := fusion.Blend(cands, w, sig.BestLexical(), k)
+	hits := fusion.Blend(cands, fusion.Weights{Lexical: w.Lexical, Intent: w.Intent}, sig.BestLexical(), k)
 	out := make([]scored, 0, len(hits))
 	for _, h := range hits {
 		out = append(out, scored{items.ID(h.ID), items.Name(h.ID), h.Score})

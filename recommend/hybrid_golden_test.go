@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/aisle-ai/aisle/catalog"
-	"github.com/aisle-ai/aisle/fusion"
 )
 
 // hybridGolden is testdata/hybrid_golden.json (scripts/eval/hybrid_golden.py).
@@ -17,12 +16,15 @@ type hybridGolden struct {
 		Query     string    `json:"query"`
 		Embedding []float32 `json:"embedding"`
 		Runs      []struct {
-			Weights struct {
-				Lexical    float64 `json:"lexical"`
-				Intent     float64 `json:"intent"`
-				ExactNames bool    `json:"exact_names"`
-			} `json:"weights"`
-			Top []goldenHit `json:"top"`
+			Hybrid struct {
+				Text, Category struct {
+					Form    string  `json:"intent_form"`
+					Lexical float64 `json:"lexical"`
+					Intent  float64 `json:"intent"`
+				}
+			} `json:"hybrid"`
+			Route string      `json:"route"`
+			Top   []goldenHit `json:"top"`
 		} `json:"runs"`
 	} `json:"cases"`
 }
@@ -63,36 +65,47 @@ func TestHybridGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runs := 0
+	runs, categories := 0, 0
 	for _, c := range g.Cases {
 		for _, run := range c.Runs {
 			runs++
-			sig, err := ix.Text(context.Background(), c.Query, run.Weights.ExactNames)
+			if run.Route == "category" {
+				categories++
+			}
+			sig, err := ix.Text(context.Background(), c.Query)
 			if err != nil {
 				t.Fatal(err)
 			}
-			w := fusion.Weights{Lexical: run.Weights.Lexical, Intent: run.Weights.Intent}
+			if sig.CategoryQuery() != (run.Route == "category") {
+				t.Fatalf("%q: category query %v, Python routes it to %s", c.Query, sig.CategoryQuery(), run.Route)
+			}
+			tx, ct := run.Hybrid.Text, run.Hybrid.Category
+			h := &Hybrid{Text: HybridRoute{&tx.Lexical, &tx.Intent, tx.Form}, Category: HybridRoute{&ct.Lexical, &ct.Intent, ct.Form}}
+			if err := h.validate(); err != nil {
+				t.Fatal(err)
+			}
+			w := h.weights(sig.CategoryQuery())
 			got, err := hybridTop(context.Background(), items, c.Embedding, sig, w, len(run.Top), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if len(got) != len(run.Top) {
-				t.Fatalf("%q %+v: %d hits, want %d", c.Query, run.Weights, len(got), len(run.Top))
+				t.Fatalf("%q %+v: %d hits, want %d", c.Query, w, len(got), len(run.Top))
 			}
 			for i, want := range run.Top {
 				if math.Abs(got[i].score-want.Score) > 1e-9 {
-					t.Errorf("%q %+v: #%d score %v, want %v (%s)", c.Query, run.Weights, i, got[i].score, want.Score, want.ID)
+					t.Errorf("%q %+v: #%d score %v, want %v (%s)", c.Query, w, i, got[i].score, want.Score, want.ID)
 					break
 				}
 				if got[i].id != want.ID && !nearTie(run.Top, i) {
-					t.Errorf("%q %+v: #%d is %s, want %s", c.Query, run.Weights, i, got[i].id, want.ID)
+					t.Errorf("%q %+v: #%d is %s, want %s", c.Query, w, i, got[i].id, want.ID)
 					break
 				}
 			}
 		}
 	}
-	if runs < 90 {
-		t.Fatalf("%d golden runs", runs)
+	if runs < 150 || categories < 8 {
+		t.Fatalf("%d golden runs, %d of category queries", runs, categories)
 	}
 }
 

@@ -110,7 +110,7 @@ func TestRecommendBadRequests(t *testing.T) {
 
 type failingText struct{ err error }
 
-func (f failingText) Text(context.Context, string, bool) (*TextScores, error) { return nil, f.err }
+func (f failingText) Text(context.Context, string) (*TextScores, error) { return nil, f.err }
 
 // textIndexOf is the TextIndex of a model's item table (names, level2 as
 // the category), as aisle serve builds one from the catalogue.

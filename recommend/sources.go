@@ -81,13 +81,12 @@ func (c *call) query(ctx context.Context, items *Items, q []float32, src Source)
 	if c.p.opts.Text == nil {
 		return c.search(ctx, items, q, src.Budget, nil)
 	}
-	w, exact := src.Hybrid.weights()
-	sig, err := c.p.opts.Text.Text(ctx, c.req.Query, exact)
+	sig, err := c.p.opts.Text.Text(ctx, c.req.Query)
 	if err != nil {
 		c.degrade(StageCandidates, "lexical_"+reasonOf(err))
 		return c.search(ctx, items, q, src.Budget, nil)
 	}
-	return hybridTop(ctx, items, q, sig, w, src.Budget, c.excluded())
+	return hybridTop(ctx, items, q, sig, src.Hybrid.weights(sig.CategoryQuery()), src.Budget, c.excluded())
 }
 
 // neighbours searches the items nearest each recent view (the last

@@ -24,6 +24,9 @@ type TextIndex struct {
 	// evaluation may not read the categories that define relevance). On a
 	// catalogue the classifier was fitted on, the two mostly agree.
 	predicted []int
+	// posterior[d*L+a] is P(a | name d), L labels: the soft intent's item
+	// side (Instacart: 49,688 × 134 float64, 53 MB).
+	posterior []float64
 }
 
 // NewTextIndex indexes a catalogue given as parallel slices: item ids,
@@ -51,15 +54,18 @@ func NewTextIndex(ids, names, categories []string) (*TextIndex, error) {
 		return nil, err
 	}
 	x.predicted = make([]int, len(names))
+	x.posterior = make([]float64, 0, len(names)*len(x.cls.Labels()))
 	for d, n := range names {
 		x.predicted[d] = x.cls.Predict(n)
+		x.posterior = append(x.posterior, x.cls.NamePosterior(n)...)
 	}
 	return x, nil
 }
 
-// Text implements the pipeline's Text: every name's BM25 score for query
-// and the intent posterior, for TextScores to look up by id.
-func (x *TextIndex) Text(ctx context.Context, query string, exactNames bool) (*TextScores, error) {
+// Text implements the pipeline's Text: every name's BM25 score for query,
+// the intent posterior (a query equal to a category name is that category)
+// and whether query is a category name, for TextScores to look up by id.
+func (x *TextIndex) Text(ctx context.Context, query string) (*TextScores, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -68,7 +74,8 @@ func (x *TextIndex) Text(ctx context.Context, query string, exactNames bool) (*T
 		s.best = max(s.best, v)
 	}
 	if x.cls != nil {
-		s.posterior, _ = x.cls.Posterior(query, exactNames)
+		s.posterior, _ = x.cls.Posterior(query, true)
+		_, s.category = x.cls.IsLabel(query)
 	}
 	return s, nil
 }
@@ -79,22 +86,35 @@ type TextScores struct {
 	lexical   []float64 // by name position
 	best      float64
 	posterior []float64 // nil: the query carries no intent
+	category  bool
 }
+
+// CategoryQuery reports whether the query's terms equal a category name's:
+// hybrid search routes it to the category weights.
+func (s *TextScores) CategoryQuery() bool { return s.category }
 
 // BestLexical is the query's best BM25 score over the catalogue (0 when no
 // name shares a term with it).
 func (s *TextScores) BestLexical() float64 { return s.best }
 
-// Scores returns id's BM25 score and intent score: P(id's predicted
-// category | query), 0 for an id the catalogue lacks or a query without
-// intent.
-func (s *TextScores) Scores(id string) (lexical, intent float64) {
+// Scores returns id's BM25 score and intent score, 0 for an id the
+// catalogue lacks or a query without intent. The intent is hard,
+// P(id's predicted category | query), or soft,
+// Σ_a P(a | query) · P(a | id's name).
+func (s *TextScores) Scores(id string, soft bool) (lexical, intent float64) {
 	d, ok := s.ix.byID[id]
 	if !ok {
 		return 0, 0
 	}
 	lexical = s.lexical[d]
-	if s.posterior != nil {
+	switch {
+	case s.posterior == nil:
+	case soft:
+		row := s.ix.posterior[d*len(s.posterior) : (d+1)*len(s.posterior)]
+		for a, p := range s.posterior {
+			intent += p * row[a]
+		}
+	default:
 		intent = s.posterior[s.ix.predicted[d]]
 	}
 	return lexical, intent

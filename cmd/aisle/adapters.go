@@ -152,8 +152,8 @@ func (a *catalogAdapter) Known(id string) bool {
 type text struct{ cat *catalogAdapter }
 
 // Text implements recommend.Text.
-func (t text) Text(ctx context.Context, query string, exactNames bool) (*recommend.TextScores, error) {
-	return t.cat.current().text.Text(ctx, query, exactNames)
+func (t text) Text(ctx context.Context, query string) (*recommend.TextScores, error) {
+	return t.cat.current().text.Text(ctx, query)
 }
 
 // guestFeatures is the ranking path's guest.Reader as recommend.Features.

@@ -7,7 +7,9 @@ Catalogue: models/catalog.jsonl (names and aisles: BM25 and the naive-Bayes
 classifier are fitted on it, as aisle serve fits them at catalogue load).
 Items: models/query-encoder/items.tsv + items.f32 (the encoder's item table).
 Queries: the texts of models/query-encoder/golden_embeddings.jsonl with their
-committed embeddings, so no model runs here or in the Go test.
+committed embeddings, so no model runs here or in the Go test, plus the first
+aisle names (category queries, routed) with item vectors standing in for their
+embeddings (the formula does not care where a vector comes from).
 
   /usr/bin/python3 scripts/eval/hybrid_golden.py
 """
@@ -24,12 +26,16 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "encoder"))
 import intent as IN  # noqa: E402
-from bm25 import BM25  # noqa: E402
+from bm25 import BM25, terms  # noqa: E402
 
 TOP = 20
-# (lexical, intent, exact names): the defaults chosen on validation (MODELS.md), and a lexical-heavy and an
-# intent-only setting so that every term is exercised on its own.
-SETTINGS = [(0.3, 0.3, True), (1.5, 0.0, False), (0.0, 1.0, False)]
+# route -> (intent form, lexical weight, intent weight): the defaults chosen on validation (A6, MODELS.md), then
+# settings that exercise each term and form on each route.
+SETTINGS = [
+    {"text": ("hard", 1, 0.05), "category": ("soft", 0.1, 1)},
+    {"text": ("soft", 0, 1), "category": ("hard", 1.5, 0)},
+    {"text": ("hard", 2, 0), "category": ("hard", 0, 5)},
+]
 
 
 def read_f32(path):
@@ -56,18 +62,25 @@ def main():
     bm = BM25(names)
     nb = IN.NaiveBayesAisle([n for n, a in zip(names, aisles) if a], [a for a in aisles if a])
     pred = nb.predict(names)
-    cases = []
+    post = np.exp(nb.logpost(names))
+    queries = []
     for line in open(os.path.join(models, "query-encoder", "golden_embeddings.jsonl"), encoding="utf-8"):
         g = json.loads(line)
-        if not g["text"].strip():
-            continue
-        q = np.asarray(g["embedding"], dtype=np.float32).astype(np.float64)
+        if g["text"].strip():
+            queries.append((g["text"], g["embedding"]))
+    for r, a in enumerate(nb.aisles[:8]):
+        queries.append((a.upper(), [float(x) for x in vec[r * 7].astype(np.float32)]))
+    cases = []
+    for text, emb in queries:
+        q = np.asarray(emb, dtype=np.float32).astype(np.float64)
         cos = vec @ q
-        raw = bm.scores(g["text"])
+        raw = bm.scores(text)
         best = float(raw.max()) if len(raw) else 0.0
+        p = nb.query_posterior(text, True)
+        route = "category" if nb.exact.get(" ".join(terms(text))) is not None else "text"
         runs = []
-        for wl, wi, exact in SETTINGS:
-            p = nb.query_posterior(g["text"], exact)
+        for setting in SETTINGS:
+            form, wl, wi = setting[route]
             lex = np.zeros(len(item_ids))
             it = np.zeros(len(item_ids))
             for r, i in enumerate(item_ids):
@@ -75,12 +88,13 @@ def main():
                 if d is None:
                     continue
                 lex[r] = raw[d] / best if best > 0 else 0.0
-                it[r] = p[pred[d]] if p is not None else 0.0
+                if p is not None:
+                    it[r] = p[pred[d]] if form == "hard" else post[d] @ p
             s = IN.hybrid(cos, lex, it, wl, wi)
             order = np.argsort(-s, kind="stable")[:TOP]
-            runs.append({"weights": {"lexical": wl, "intent": wi, "exact_names": exact},
-                         "top": [{"id": item_ids[r], "score": float(s[r])} for r in order]})
-        cases.append({"query": g["text"], "embedding": g["embedding"], "runs": runs})
+            runs.append({"hybrid": {k: {"intent_form": f, "lexical": l, "intent": w} for k, (f, l, w) in setting.items()},
+                         "route": route, "top": [{"id": item_ids[r], "score": float(s[r])} for r in order]})
+        cases.append({"query": text, "embedding": emb, "runs": runs})
     out = os.path.join(ROOT, "recommend", "testdata", "hybrid_golden.json")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w", encoding="utf-8") as f:
