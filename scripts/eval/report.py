@@ -192,10 +192,12 @@ def main():
         with open(p) as f:
             query_md = query_section(json.load(f))
     hybrid_md = ""
-    p = os.path.join(args.dir, "hybrid.json")
-    if os.path.exists(p):
-        with open(p) as f:
-            hybrid_md = hybrid_section(json.load(f))
+    for name, head in (("hybrid.json", "**A6: routed hybrid (served)**"),
+                       ("hybrid-a5.json", "**A5: one weight set for every query (pre-registered first)**")):
+        p = os.path.join(args.dir, name)
+        if os.path.exists(p):
+            with open(p) as f:
+                hybrid_md += head + "\n\n" + hybrid_section(json.load(f)) + "\n\n"
     if not args.write:
         print(cart_md + "\n" + query_md + "\n" + hybrid_md)
         return
