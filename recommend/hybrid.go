@@ -15,8 +15,8 @@ import (
 // queries (MODELS.md, "Hybrid search", has the grid, the choice and the
 // test figures).
 var (
-	DefaultHybridText     = HybridWeights{Lexical: 1, Intent: 0.05, Soft: false}
-	DefaultHybridCategory = HybridWeights{Lexical: 0.1, Intent: 1, Soft: true}
+	DefaultHybridText     = HybridWeights{Lexical: 3, Intent: 0.1, Soft: true}
+	DefaultHybridCategory = HybridWeights{Lexical: 0, Intent: 0.5, Soft: false}
 )
 
 // maxHybridWeight bounds a hybrid weight: the encoder's weight is 1 and

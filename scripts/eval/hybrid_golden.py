@@ -32,8 +32,8 @@ TOP = 20
 # route -> (intent form, lexical weight, intent weight): the defaults chosen on validation (A6, MODELS.md), then
 # settings that exercise each term and form on each route.
 SETTINGS = [
-    {"text": ("hard", 1, 0.05), "category": ("soft", 0.1, 1)},
-    {"text": ("soft", 0, 1), "category": ("hard", 1.5, 0)},
+    {"text": ("soft", 3, 0.1), "category": ("hard", 0, 0.5)},
+    {"text": ("soft", 0, 1), "category": ("soft", 1.5, 1)},
     {"text": ("hard", 2, 0), "category": ("hard", 0, 5)},
 ]
 
