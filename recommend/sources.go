@@ -47,6 +47,10 @@ func (c *call) candidates(ctx context.Context) {
 			c.degrade(StageCandidates, src.Kind+"_"+reasonOf(err))
 			continue
 		}
+		if src.Kind == SourceQuery && c.p.opts.Text != nil {
+			c.add(src.Kind, byRank(hits, src.Weight))
+			continue
+		}
 		c.add(src.Kind, normalise(hits, src.Weight))
 	}
 }
@@ -166,6 +170,22 @@ func normalise(hits []scored, w float64) []scored {
 		} else {
 			hits[i].score = w
 		}
+	}
+	return hits
+}
+
+// byRank gives hybrid search's hits relevance by rank, w / (1 + r/10) for
+// the r-th (0-based), instead of normalise's min–max of the scores. The
+// blend's scale depends on how many terms a name matched (a lexical weight
+// of 3 puts the one name sharing a rare term 3 above everything else), so
+// min–max would flatten all but that name to about 0 and let the popular
+// back-fill outrank them; a linear rank scale would be so flat that the
+// economic terms reorder the head. With this one the tenth hit keeps half
+// the first's relevance, and a popular item of weight 0.2 ties the
+// fortieth. The order is the blend's, the measured one.
+func byRank(hits []scored, w float64) []scored {
+	for i := range hits {
+		hits[i].score = w / (1 + float64(i)/10)
 	}
 	return hits
 }
