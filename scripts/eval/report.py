@@ -168,6 +168,10 @@ def hybrid_section(res):
             out.append("| %s | %s | %s | %s |" % (p["name"], p["candidates"].split(" (")[0], c, " | ".join(cells)))
     out += ["", "Test queries: %d per product protocol, %d aisle queries; differences are paired bootstrap 95%% "
             "intervals (bold: the interval excludes 0)." % (res["protocols"][0]["n"], res["protocols"][-1]["n"]), ""]
+    main = [x for x in losses if " vs encoder (" in x or " vs BM25 (" in x]
+    out.append("Better point estimate than both the encoder and BM25 on every row: %s." % (
+        "**yes**" if not main else "no, not on " + "; ".join(main)))
+    out.append("")
     out.append("Point estimate not above a comparator: " + ("; ".join(losses) if losses else "none") + ".")
     out.append("")
     out.append("Better point estimate but the interval includes 0: " + ("; ".join(ties) if ties else "none") + ".")
