@@ -21,6 +21,10 @@
 // on, a query whose terms equal a category name's terms is that category
 // with probability 1 (the catalogue knows its own category names).
 //
+// NamePosterior gives an item's whole distribution P(a | name) (the prior
+// when no term is known), for the soft intent Σ_a P(a | query)·P(a | name);
+// IsLabel is the exact-name test hybrid search routes category queries by.
+//
 // This is the classifier of scripts/eval/intent.py, the baseline of
 // docs/evaluation.md 2.3, and the hybrid's intent term (A5): MODELS.md
 // measures it. Labels are ordered by byte order (Python's sorted order for

@@ -21,8 +21,10 @@
 //   - candidates: session → the cart model's item index; query → hybrid
 //     search (hybrid.go): every item of the encoder's table scored by
 //     fusion.Blend of its cosine, BM25 over the catalogue's names and the
-//     category-intent posterior (Text, TextIndex), with the source's
-//     hybrid weights, exactly as MODELS.md evaluates it (TestHybridGolden);
+//     category-intent term (Text, TextIndex), with the source's hybrid
+//     weights for its route (a query equal to a category name, or any
+//     other), exactly as MODELS.md evaluates it (TestHybridGolden); its
+//     hits carry relevance by rank (byRank);
 //     recent views → their nearest items; popular (per category when
 //     the request names categories). Each source's scores are normalised to
 //     [0, weight] and merged by item (best source wins);
