@@ -79,3 +79,36 @@ func TestFitErrors(t *testing.T) {
 		t.Errorf("no labels: %v", err)
 	}
 }
+
+// FuzzPosterior: any query text (client input) gives no posterior or a
+// distribution, never a panic, NaN or a label out of range.
+func FuzzPosterior(f *testing.F) {
+	c, err := Fit(names, labels)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{"", "yogurt", "CANDY, chocolate", "milk milk milk", "\xff\xfe", "é ü ß", "  \t\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		for _, exact := range []bool{false, true} {
+			p, ok := c.Posterior(q, exact)
+			if !ok {
+				continue
+			}
+			sum := 0.0
+			for _, x := range p {
+				if !(x >= 0 && x <= 1) {
+					t.Fatalf("%q: P %v", q, p)
+				}
+				sum += x
+			}
+			if math.Abs(sum-1) > 1e-9 {
+				t.Fatalf("%q: sums to %v", q, sum)
+			}
+		}
+		if j := c.Predict(q); j < 0 || j >= len(c.Labels()) {
+			t.Fatalf("%q: label %d", q, j)
+		}
+	})
+}
