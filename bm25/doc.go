@@ -1,7 +1,7 @@
 // Package bm25 is lexical search over item names: Okapi BM25, the baseline
-// the query encoder is measured against in MODELS.md, and the lexical half
-// of hybrid search (package fusion merges it with the encoder's
-// nearest neighbours).
+// the query encoder is measured against in MODELS.md, and the lexical term
+// of hybrid search (recommend.TextIndex; fusion.Blend weighs it against the
+// encoder's cosine and the category intent of package intent).
 //
 // # Scoring
 //

@@ -1,17 +1,25 @@
-// Package fusion merges ranked candidate lists from different retrievers
-// (the query encoder's nearest neighbours and BM25 over names) into one
-// ranking by reciprocal rank fusion (Cormack, Clarke and Büttcher, SIGIR
-// 2009):
+// Package fusion merges what different retrievers say about the same
+// items into one ranking. Two ways:
 //
-//	score(d) = Σ_lists w_l / (k + rank_l(d))
+//   - Blend, the served hybrid search (recommend's query source): a score
+//     blend of the encoder's cosine, BM25 scaled by the query's best, and
+//     the category-intent posterior (package intent), with weights chosen
+//     on a validation split (MODELS.md, "Hybrid search").
 //
-// with rank_l(d) the 1-based position of d in list l (lists that lack d add
-// nothing). RRF uses ranks, not scores, so retrievers whose scores live on
-// different scales (cosine similarity in [-1, 1], BM25 in [0, ∞)) fuse
-// without calibration. k damps the head: with k = 60 (the paper's value,
-// DefaultK) the first and the tenth place of one list differ by a factor of
-// 1.15, so an item both lists rank moderately beats one list's favourite
-// that the other lacks. Blend fuses by score instead (measured in MODELS.md).
+//   - RRF and Weighted: reciprocal rank fusion (Cormack, Clarke and
+//     Büttcher, SIGIR 2009),
+//
+//     score(d) = Σ_lists w_l / (k + rank_l(d))
+//
+//     with rank_l(d) the 1-based position of d in list l (lists that lack d
+//     add nothing). RRF uses ranks, not scores, so retrievers whose scores
+//     live on different scales fuse without calibration. k damps the head:
+//     with k = 60 (the paper's value, DefaultK) the first and the tenth
+//     place of one list differ by a factor of 1.15. It was the first served
+//     fusion; on the encoder protocols equal-weight RRF beat both
+//     retrievers only on aisle + fragment queries (MODELS.md), so it is
+//     kept for comparison only.
+//
 // The package is pure functions and allocation only.
 package fusion
 

@@ -65,24 +65,34 @@ func TestWeighted(t *testing.T) {
 	}
 }
 
-// TestBlend checks scores by hand: the best BM25 score is 8, so w = 1 adds
-// 8/8 = 1 to "milk" and 2/8 = 0.25 to "butter".
+// TestBlend checks scores by hand: the query's best BM25 score is 8 (over
+// the catalogue: "milk"), so w.Lexical = 1 adds 8/8 = 1 to milk and 2/8 =
+// 0.25 to butter; w.Intent = 0.5 adds half of each intent score.
 //
-//	yogurt 0.9 + 0 = 0.9;  milk 0.5 + 1 = 1.5;  butter 0.7 + 0.25 = 0.95;  cream 0.9 + 0 = 0.9 (tie: input order)
+//	yogurt 0.9 + 0 + 0.5·0.8 = 1.3;  milk 0.5 + 1 + 0.5·0.1 = 1.55;
+//	butter 0.7 + 0.25 + 0 = 0.95;    cream 0.9 + 0 + 0.1 = 1.0
 func TestBlend(t *testing.T) {
-	cands := []Candidate[string]{{"yogurt", 0.9, 0}, {"milk", 0.5, 8}, {"butter", 0.7, 2}, {"cream", 0.9, 0}}
-	got := Blend(cands, 1)
-	if want := []string{"milk", "butter", "yogurt", "cream"}; !slices.Equal(ids(got), want) {
+	cands := []Candidate[string]{{"yogurt", 0.9, 0, 0.8}, {"milk", 0.5, 8, 0.1}, {"butter", 0.7, 2, 0}, {"cream", 0.9, 0, 0.2}}
+	got := Blend(cands, Weights{Lexical: 1, Intent: 0.5}, 8, 0)
+	if want := []string{"milk", "yogurt", "cream", "butter"}; !slices.Equal(ids(got), want) {
 		t.Fatalf("order %v, want %v", ids(got), want)
 	}
-	for i, s := range []float64{1.5, 0.95, 0.9, 0.9} {
+	for i, s := range []float64{1.55, 1.3, 1.0, 0.95} {
 		if math.Abs(got[i].Score-s) > 1e-12 {
 			t.Errorf("%s = %v, want %v", got[i].ID, got[i].Score, s)
 		}
 	}
-	// No lexical match: the encoder's order.
-	got = Blend([]Candidate[string]{{"a", 0.1, 0}, {"b", 0.3, 0}}, 1)
-	if !slices.Equal(ids(got), []string{"b", "a"}) || got[0].Score != 0.3 {
+	// No lexical match and no intent: the encoder's order; ties keep the
+	// input order.
+	flat := []Candidate[string]{{"a", 0.1, 0, 0}, {"b", 0.3, 0, 0}, {"c", 0.1, 0, 0}, {"d", 0.1, 0, 0}}
+	got = Blend(flat, Weights{Lexical: 1, Intent: 1}, 0, 0)
+	if !slices.Equal(ids(got), []string{"b", "a", "c", "d"}) || got[0].Score != 0.3 {
 		t.Errorf("no lexical match: %+v", got)
+	}
+	// The k best are the first k of the whole order, ties included.
+	for k := 1; k <= 5; k++ {
+		if got := Blend(flat, Weights{}, 0, k); !slices.Equal(ids(got), []string{"b", "a", "c", "d"}[:min(k, 4)]) {
+			t.Errorf("k=%d: %v", k, ids(got))
+		}
 	}
 }

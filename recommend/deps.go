@@ -10,7 +10,7 @@ import (
 )
 
 // The pipeline's collaborators are one-method interfaces defined here, at
-// the consumer; the guest, catalog, bm25, bandit and event packages
+// the consumer; the guest, catalog, bandit and event packages and TextIndex
 // implement them (directly or through a small adapter in cmd/aisle). A nil
 // collaborator switches its part off, visibly: see Options.
 
@@ -34,15 +34,11 @@ type Catalog interface {
 	ItemAttributes(id string) (map[string]string, bool)
 }
 
-// Lexical searches item names for a query (BM25); hits best first.
-type Lexical interface {
-	Search(ctx context.Context, query string, k int) ([]LexicalHit, error)
-}
-
-// LexicalHit is one lexical search result.
-type LexicalHit struct {
-	ID    string
-	Score float64
+// Text scores the catalogue against a query's text for hybrid search:
+// BM25 over the names and the category-intent posterior (TextIndex). It
+// must honour ctx and not block: the query source calls it once per call.
+type Text interface {
+	Text(ctx context.Context, query string) (*TextScores, error)
 }
 
 // Bandit chooses a slate of k items among arms (item ids, best ranked

@@ -18,9 +18,14 @@
 //   - embeddings: the cart's session embedding from a cart model
 //     (cart.Recommender.Session) and the query's from a text encoder, in
 //     parallel, through the models' batching schedulers;
-//   - candidates: session → the cart model's item index; query → the
-//     encoder's item index fused with lexical search (Lexical) by reciprocal
-//     rank; recent views → their nearest items; popular (per category when
+//   - candidates: session → the cart model's item index; query → hybrid
+//     search (hybrid.go): every item of the encoder's table scored by
+//     fusion.Blend of its cosine, BM25 over the catalogue's names and the
+//     category-intent term (Text, TextIndex), with the source's hybrid
+//     weights for its route (a query equal to a category name, or any
+//     other), exactly as MODELS.md evaluates it (TestHybridGolden); its
+//     hits carry relevance by rank (byRank);
+//     recent views → their nearest items; popular (per category when
 //     the request names categories). Each source's scores are normalised to
 //     [0, weight] and merged by item (best source wins);
 //   - re-rank: rerank.Rank with the surface's objective, filters and
@@ -57,11 +62,11 @@
 // # Seams
 //
 // Every collaborator is a one-method interface in deps.go (Features,
-// Catalog, Lexical, Bandit, EventLog) or index.go (Index, built per model
+// Catalog, Text, Bandit, EventLog) or index.go (Index, built per model
 // version by ItemsExtension from the version's own <version>/<items>.f32
 // when it ships one, else the model directory's <items>.f32, and closed
 // when the version is drained; FlatIndex is the exact stand-in). aisle serve
-// plugs in the ann index, the catalogue, BM25 over its names, the guest
+// plugs in the ann index, the catalogue, a TextIndex over it, the guest
 // feature reader, the bandit and the event log (cmd/aisle/adapters.go). A
 // nil collaborator switches its part off visibly. The package never imports
 // server, proto, grpc or a store client.

@@ -108,8 +108,9 @@ type Options struct {
 	Features Features
 	// Catalog nil: attributes come from the models' item tables.
 	Catalog Catalog
-	// Lexical nil: the query source is the text index alone.
-	Lexical Lexical
+	// Text nil: the query source is the encoder's item index alone (no
+	// hybrid search).
+	Text Text
 	// Bandit nil: the slate is the top k as ranked, propensity 1.
 	Bandit Bandit
 	// Events nil: impressions are not logged.

@@ -108,41 +108,49 @@ func TestRecommendBadRequests(t *testing.T) {
 	}
 }
 
-type fakeLexical struct {
-	hits []LexicalHit
-	err  error
+type failingText struct{ err error }
+
+func (f failingText) Text(context.Context, string) (*TextScores, error) { return nil, f.err }
+
+// textIndexOf is the TextIndex of a model's item table (names, level2 as
+// the category), as aisle serve builds one from the catalogue.
+func textIndexOf(t *testing.T, items *Items) *TextIndex {
+	t.Helper()
+	var ids, names, cats []string
+	for r := range items.Len() {
+		ids, names, cats = append(ids, items.ID(r)), append(names, items.Name(r)), append(cats, items.Attributes(r)["level2"])
+	}
+	x, err := NewTextIndex(ids, names, cats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
 }
 
-func (f fakeLexical) Search(context.Context, string, int) ([]LexicalHit, error) { return f.hits, f.err }
-
-// TestQueryFusesLexical: lexical hits join the text index's by reciprocal
-// rank; a failing lexical index leaves the dense hits, flagged.
-func TestQueryFusesLexical(t *testing.T) {
+// TestQueryHybrid: a name the query shares a word with rises with the
+// text signals; a failing Text leaves the encoder's index, flagged.
+func TestQueryHybrid(t *testing.T) {
 	repo := testRepo(t)
-	flour := "" // id of "flour" in the shipped item table
 	p := New(repo.Manager, testSurfaces(t, nil), Options{})
 	v := repo.Version(t, "query-encoder")
 	items, _ := repository.PipelineOf[*Items](v)
-	if r, ok := items.RowOfName("flour"); ok {
-		flour = items.ID(r)
-	}
-	req := Request{Surface: "search", Query: "baking", K: 50}
+	req := Request{Surface: "search", Query: "white wine", K: 50}
 	plain, err := p.Recommend(ctxT(t), req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fused := New(repo.Manager, testSurfaces(t, nil), Options{Lexical: fakeLexical{hits: []LexicalHit{{ID: flour, Score: 9}, {ID: "no-such-item", Score: 8}}}})
-	r, err := fused.Recommend(ctxT(t), req)
+	hybrid := New(repo.Manager, testSurfaces(t, nil), Options{Text: textIndexOf(t, items)})
+	r, err := hybrid.Recommend(ctxT(t), req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pos(r, "flour") < 0 || pos(r, "flour") >= pos(plain, "flour") && pos(plain, "flour") >= 0 {
-		t.Fatalf("flour at %d fused, %d dense only", pos(r, "flour"), pos(plain, "flour"))
+	if pos(r, "white wine") < 0 || pos(r, "white wine") > pos(plain, "white wine") && pos(plain, "white wine") >= 0 {
+		t.Fatalf("white wine at %d hybrid, %d encoder only", pos(r, "white wine"), pos(plain, "white wine"))
 	}
-	down := New(repo.Manager, testSurfaces(t, nil), Options{Lexical: fakeLexical{err: errors.New("bm25 down")}})
+	down := New(repo.Manager, testSurfaces(t, nil), Options{Text: failingText{errors.New("bm25 down")}})
 	r, err = down.Recommend(ctxT(t), req)
 	if err != nil || len(r.Items) == 0 || !slices.Contains(rungs(r), "candidates/lexical_unavailable") {
-		t.Fatalf("lexical down: %v %v", rungs(r), err)
+		t.Fatalf("text down: %v %v", rungs(r), err)
 	}
 }
 

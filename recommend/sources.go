@@ -9,10 +9,6 @@ import (
 // most, and each is one index search.
 const maxNeighbourViews = 10
 
-// rrfK is reciprocal rank fusion's constant (Cormack et al. 2009): a
-// fused score is Σ 1/(rrfK + rank).
-const rrfK = 60
-
 // candidates runs every source under the candidates budget and merges
 // their items. A source that fails adds a rung and contributes nothing;
 // the popular source of a model that is not ready answers from the last
@@ -42,13 +38,17 @@ func (c *call) candidates(ctx context.Context) {
 			}
 		case SourceQuery:
 			if v, ok := c.vectors[i]; ok {
-				hits, err = c.query(cctx, m.items, v, src.Budget)
+				hits, err = c.query(cctx, m.items, v, src)
 			}
 		case SourceNeighbours:
 			hits, err = c.neighbours(cctx, m.items, src.Budget)
 		}
 		if err != nil {
 			c.degrade(StageCandidates, src.Kind+"_"+reasonOf(err))
+			continue
+		}
+		if src.Kind == SourceQuery && c.p.opts.Text != nil {
+			c.add(src.Kind, byRank(hits, src.Weight))
 			continue
 		}
 		c.add(src.Kind, normalise(hits, src.Weight))
@@ -78,41 +78,19 @@ func (c *call) search(ctx context.Context, items *Items, q []float32, k int, ski
 	return out, nil
 }
 
-// query is the text index fused with lexical search by reciprocal rank.
-func (c *call) query(ctx context.Context, items *Items, q []float32, k int) ([]scored, error) {
-	dense, err := c.search(ctx, items, q, k, nil)
-	if err != nil || c.p.opts.Lexical == nil {
-		return dense, err
+// query is hybrid search (hybrid.go): the encoder's cosine blended with
+// the catalogue's text signals over every item; without a Text, or when it
+// fails (a rung), the encoder's index alone.
+func (c *call) query(ctx context.Context, items *Items, q []float32, src Source) ([]scored, error) {
+	if c.p.opts.Text == nil {
+		return c.search(ctx, items, q, src.Budget, nil)
 	}
-	lex, err := c.p.opts.Lexical.Search(ctx, c.req.Query, k)
+	sig, err := c.p.opts.Text.Text(ctx, c.req.Query)
 	if err != nil {
 		c.degrade(StageCandidates, "lexical_"+reasonOf(err))
-		return dense, nil
+		return c.search(ctx, items, q, src.Budget, nil)
 	}
-	fused := map[string]float64{}
-	var order []string
-	add := func(id string, rank int) {
-		if _, ok := fused[id]; !ok {
-			order = append(order, id)
-		}
-		fused[id] += 1 / float64(rrfK+rank+1)
-	}
-	for r, h := range dense {
-		add(h.id, r)
-	}
-	excl := c.excluded()
-	for r, h := range lex {
-		if _, known := items.Row(h.ID); known && !excl[h.ID] {
-			add(h.ID, r)
-		}
-	}
-	out := make([]scored, 0, len(order))
-	for _, id := range order {
-		row, _ := items.Row(id)
-		out = append(out, scored{id, items.Name(row), fused[id]})
-	}
-	slices.SortStableFunc(out, func(a, b scored) int { return cmpDesc(a.score, b.score) })
-	return out[:min(k, len(out))], nil
+	return hybridTop(ctx, items, q, sig, src.Hybrid.weights(sig.CategoryQuery()), src.Budget, c.excluded())
 }
 
 // neighbours searches the items nearest each recent view (the last
@@ -192,6 +170,22 @@ func normalise(hits []scored, w float64) []scored {
 		} else {
 			hits[i].score = w
 		}
+	}
+	return hits
+}
+
+// byRank gives hybrid search's hits relevance by rank, w / (1 + r/10) for
+// the r-th (0-based), instead of normalise's min–max of the scores. The
+// blend's scale depends on how many terms a name matched (a lexical weight
+// of 3 puts the one name sharing a rare term 3 above everything else), so
+// min–max would flatten all but that name to about 0 and let the popular
+// back-fill outrank them; a linear rank scale would be so flat that the
+// economic terms reorder the head. With this one the tenth hit keeps half
+// the first's relevance, and a popular item of weight 0.2 ties the
+// fortieth. The order is the blend's, the measured one.
+func byRank(hits []scored, w float64) []scored {
+	for i := range hits {
+		hits[i].score = w / (1 + float64(i)/10)
 	}
 	return hits
 }

@@ -23,8 +23,9 @@ const SurfacesFile = "surfaces.yaml"
 const (
 	// SourceSession: cart → the cart model's session embedding → its item index.
 	SourceSession = "session"
-	// SourceQuery: query text → the encoder → its item index, fused with
-	// lexical search when one is plugged in.
+	// SourceQuery: query text → the encoder, blended over every item with
+	// the catalogue's BM25 and category intent when a Text is plugged in
+	// (hybrid search), else the encoder's item index.
 	SourceQuery = "query"
 	// SourceNeighbours: recent views → their nearest items in the model's
 	// item space.
@@ -92,6 +93,9 @@ type Source struct {
 	// normalised to [0, 1] within the source: what the source's best
 	// candidate is worth against the other sources' best. 0 means 1.
 	Weight float64 `yaml:"weight"`
+	// Hybrid weighs a query source's text signals (kind query only;
+	// omitted: the defaults of hybrid.go).
+	Hybrid *Hybrid `yaml:"hybrid"`
 }
 
 // BanditConfig configures the slate stage.
@@ -183,6 +187,14 @@ func (sf *Surface) validate() error {
 		}
 		if w := sf.Sources[i].Weight; !(w > 0 && w <= 1) {
 			return fmt.Errorf("sources[%d] (%s): weight %v must be in (0, 1]", i, src.Kind, src.Weight)
+		}
+		if src.Hybrid != nil {
+			if src.Kind != SourceQuery {
+				return fmt.Errorf("sources[%d] (%s): hybrid applies to query sources only", i, src.Kind)
+			}
+			if err := src.Hybrid.validate(); err != nil {
+				return fmt.Errorf("sources[%d] (%s): %v", i, src.Kind, err)
+			}
 		}
 		popular = popular || src.Kind == SourcePopular
 	}

@@ -107,3 +107,48 @@ func TestSurfaceStoreReload(t *testing.T) {
 		t.Fatalf("invalid at start: %v", err)
 	}
 }
+
+// TestHybridConfig: a query source's hybrid block is strict, validated,
+// and fills omitted fields with its route's defaults.
+func TestHybridConfig(t *testing.T) {
+	query := strings.Replace(minimalSurface, "sources: [", "sources: [{kind: query, model: query-encoder, budget: 10, hybrid: HYBRID}, ", 1)
+	for _, tc := range []struct{ hybrid, want string }{
+		{"{}", ""},
+		{"{text: {lexical: 2, intent_form: soft}, category: {intent: 0}}", ""},
+		{"{text: {lexicl: 2}}", "field lexicl not found"},
+		{"{route: {}}", "field route not found"},
+		{"{text: {lexical: -1}}", "hybrid.text.lexical -1 must be in [0, 100]"},
+		{"{category: {intent: 101}}", "hybrid.category.intent 101"},
+		{"{category: {intent_form: fuzzy}}", `hybrid.category.intent_form "fuzzy"`},
+	} {
+		_, err := ParseSurfaces([]byte(strings.Replace(query, "HYBRID", tc.hybrid, 1)))
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tc.hybrid, err)
+			}
+			continue
+		}
+		if err == nil || !errors.Is(err, ErrSurfaces) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.hybrid, err, tc.want)
+		}
+	}
+	s, err := ParseSurfaces([]byte(strings.Replace(query, "HYBRID", "{text: {lexical: 2, intent_form: soft}, category: {intent: 0}}", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := s.Surfaces["cart"].Sources[0].Hybrid
+	if got := h.weights(false); got != (HybridWeights{Lexical: 2, Intent: DefaultHybridText.Intent, Soft: true}) {
+		t.Errorf("text route %+v", got)
+	}
+	if got := h.weights(true); got != (HybridWeights{Lexical: DefaultHybridCategory.Lexical, Intent: 0, Soft: DefaultHybridCategory.Soft}) {
+		t.Errorf("category route %+v", got)
+	}
+	var none *Hybrid
+	if none.weights(true) != DefaultHybridCategory || none.weights(false) != DefaultHybridText {
+		t.Error("no hybrid block: not the defaults")
+	}
+	popular := strings.Replace(minimalSurface, "budget: 10}", "budget: 10, hybrid: {}}", 1)
+	if _, err := ParseSurfaces([]byte(popular)); err == nil || !strings.Contains(err.Error(), "query sources only") {
+		t.Errorf("hybrid on a popular source: %v", err)
+	}
+}

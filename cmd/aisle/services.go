@@ -39,7 +39,7 @@ func services(repo *repository.Manager, lim server.Limits, pipe server.Pipeline,
 // pipelineDeps are the real components newPipeline plugs in; a nil one
 // switches its part off visibly (recommend.Options).
 type pipelineDeps struct {
-	catalog  *catalogAdapter // attributes and economics, BM25 over names
+	catalog  *catalogAdapter // attributes and economics, hybrid search's text signals
 	features *guest.Reader   // guest affinities, --features-timeout per read
 	bandits  *bandit.Bandits // slates of the surfaces it names
 	events   event.Log       // impressions, one IMPRESSION event per slot
@@ -56,7 +56,7 @@ func newPipeline(models string, repo *repository.Manager, deps pipelineDeps, reg
 	}
 	opts := recommend.Options{Logger: log, Registerer: reg}
 	if deps.catalog != nil {
-		opts.Catalog, opts.Lexical = deps.catalog, lexical{deps.catalog}
+		opts.Catalog, opts.Text = deps.catalog, text{deps.catalog}
 	}
 	if deps.features != nil {
 		opts.Features = guestFeatures{deps.features}

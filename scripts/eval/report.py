@@ -5,7 +5,8 @@ run_cart.py and run_query.py) under the protocol of docs/evaluation.md.
   /usr/bin/python3 scripts/eval/report.py            # prints the tables
   /usr/bin/python3 scripts/eval/report.py --write    # replaces them in MODELS.md
 
-The tables sit between `<!-- eval:cart -->` / `<!-- eval:query -->` and
+The tables sit between `<!-- eval:cart -->` / `<!-- eval:query -->` /
+`<!-- eval:hybrid -->` (build/eval/hybrid.json, run_hybrid.py) and
 `<!-- /eval -->` markers; nothing else in MODELS.md is touched.
 """
 
@@ -132,6 +133,51 @@ def query_section(res):
     return "\n".join(out)
 
 
+def hybrid_section(res):
+    """One row per protocol, candidate set and metric: the chosen hybrid, the encoder, BM25 and the classifier on
+    the test queries of A5, and the paired differences of the hybrid minus each."""
+    out = [res["notes"], ""]
+    nb_names = ("naive-Bayes aisle classifier", "naive-Bayes aisle classifier + BM25(fragment)")
+    out += ["| protocol | candidates | metric | hybrid | encoder | BM25 | classifier | hybrid − encoder | "
+            "hybrid − BM25 | hybrid − classifier | validation: hybrid / encoder / BM25 |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    losses, ties = [], []
+    for p in res["protocols"]:
+        bs = metrics.Bootstrap(list(range(p["n"])))
+        vals = {m["method"]: {k: np.asarray(v, dtype=np.float64) for k, v in m["per_query"].items()}
+                for m in p["methods"]}
+        nb = next((n for n in nb_names if n in vals), None)
+        for c in p["metrics"]:
+            h = vals["hybrid"][c]
+            cells = [f4(h.mean())]
+            for b in ("encoder", "BM25", nb):
+                cells.append(f4(vals[b][c].mean()) if b else "—")
+            for b in ("encoder", "BM25", nb):
+                if b is None:
+                    cells.append("—")
+                    continue
+                d, x = bs.diff(h, vals[b][c])
+                cells.append(dci(d, x))
+                where = "%s, %s, %s vs %s" % (p["name"], p["candidates"].split(" (")[0], c, b)
+                if d <= 0:
+                    losses.append("%s (%s)" % (where, sgn(d)))
+                elif x[0] <= 0:
+                    ties.append(where)
+            v = p["validation"]
+            cells.append("%s / %s / %s" % (f4(v["hybrid"][c]), f4(v["encoder"][c]), f4(v["BM25"][c])))
+            out.append("| %s | %s | %s | %s |" % (p["name"], p["candidates"].split(" (")[0], c, " | ".join(cells)))
+    out += ["", "Test queries: %d per product protocol, %d aisle queries; differences are paired bootstrap 95%% "
+            "intervals (bold: the interval excludes 0)." % (res["protocols"][0]["n"], res["protocols"][-1]["n"]), ""]
+    main = [x for x in losses if " vs encoder (" in x or " vs BM25 (" in x]
+    out.append("Better point estimate than both the encoder and BM25 on every row: %s." % (
+        "**yes**" if not main else "no, not on " + "; ".join(main)))
+    out.append("")
+    out.append("Point estimate not above a comparator: " + ("; ".join(losses) if losses else "none") + ".")
+    out.append("")
+    out.append("Better point estimate but the interval includes 0: " + ("; ".join(ties) if ties else "none") + ".")
+    return "\n".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", default=os.path.join(ROOT, "build", "eval"))
@@ -149,13 +195,20 @@ def main():
     if os.path.exists(p):
         with open(p) as f:
             query_md = query_section(json.load(f))
+    hybrid_md = ""
+    for name, head in (("hybrid.json", "**A6: routed hybrid (served)**"),
+                       ("hybrid-a5.json", "**A5: one weight set for every query (pre-registered first)**")):
+        p = os.path.join(args.dir, name)
+        if os.path.exists(p):
+            with open(p) as f:
+                hybrid_md += head + "\n\n" + hybrid_section(json.load(f)) + "\n\n"
     if not args.write:
-        print(cart_md + "\n" + query_md)
+        print(cart_md + "\n" + query_md + "\n" + hybrid_md)
         return
     path = os.path.join(ROOT, "MODELS.md")
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    for tag, md in (("cart", cart_md), ("query", query_md)):
+    for tag, md in (("cart", cart_md), ("query", query_md), ("hybrid", hybrid_md)):
         if not md:
             continue
         pat = re.compile(r"(<!-- eval:%s -->\n).*?(<!-- /eval -->)" % tag, re.S)

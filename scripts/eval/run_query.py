@@ -10,12 +10,11 @@ build/eval/queries.json for scripts/eval/report.py.
 """
 
 import json
-import math
 import os
 import random
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 
 import numpy as np
 import torch
@@ -26,44 +25,14 @@ sys.path.insert(0, os.path.join(HERE, "..", "encoder"))
 import model as M  # noqa: E402
 import train_encoder as TE  # noqa: E402
 from bert_tokenizer import BertTokenizer, load_vocab  # noqa: E402
-from bm25 import BM25, terms  # noqa: E402
+from bm25 import BM25  # noqa: E402
 from data import QueryMaker, load_instacart, split_holdout  # noqa: E402
 from evaluate import MultiTarget, _harmonic  # noqa: E402
 
+sys.path.insert(0, HERE)
+from intent import NaiveBayesAisle  # noqa: E402  (the classifier the Go package intent mirrors)
+
 SEED = 20240601  # the encoder's hold-out seed (train_encoder.py --seed default)
-
-
-class NaiveBayesAisle:
-    """Multinomial naive Bayes over name words (BM25's tokenisation), add-one
-    smoothing, fitted on the training products; logpost(names) -> [n, n_aisles]
-    log P(aisle | name)."""
-
-    def __init__(self, names, labels):
-        self.aisles = sorted(set(labels))
-        self.col = {a: j for j, a in enumerate(self.aisles)}
-        cnt = defaultdict(Counter)
-        prior = Counter(labels)
-        for n, a in zip(names, labels):
-            cnt[a].update(terms(n))
-        self.vocab = sorted({t for c in cnt.values() for t in c})
-        self.row = {t: i for i, t in enumerate(self.vocab)}
-        V = len(self.vocab)
-        self.logp = np.zeros((V, len(self.aisles)))
-        for a, c in cnt.items():
-            tot = sum(c.values())
-            col = np.full(V, math.log(1.0 / (tot + V)))
-            for t, k in c.items():
-                col[self.row[t]] = math.log((k + 1.0) / (tot + V))
-            self.logp[:, self.col[a]] = col
-        self.logprior = np.log(np.array([prior[a] for a in self.aisles], dtype=np.float64) / len(labels))
-
-    def logpost(self, names):
-        out = np.zeros((len(names), len(self.aisles)))
-        for i, n in enumerate(names):
-            rows = [self.row[t] for t in terms(n) if t in self.row]
-            s = self.logprior + (self.logp[rows].sum(0) if rows else 0.0)
-            out[i] = s - np.logaddexp.reduce(s)
-        return out
 
 
 def single(scores, targets, ks=(10,)):
