@@ -65,9 +65,11 @@ def _qweight(w):
     return np.clip(np.round(w / wscale), -127, 127).astype(np.int8), wscale
 
 
-def quantize(src, dst):
+def quantize(src, dst, fp32=False):
     """Writes dst, the fused INT8 graph of the FP32 encoder at src (module docstring). Returns the
-    count of weight MatMuls quantized (12: Q, K, V, attention output, FFN in and out per layer)."""
+    count of weight MatMuls quantized (12: Q, K, V, attention output, FFN in and out per layer).
+    fp32: the same fused graph with the FP32 weights instead (Attention, MatMul + Add), a speed
+    reference that separates the fusion's gain from int8's (BENCHMARKS.md §8); never served."""
     fp = onnx.load(src)
     vocab = next(i for i in fp.graph.initializer if i.name == "word.weight").dims[0]
     sd = {k: v.detach().numpy() for k, v in load_torch(src, vocab).state_dict().items()}
@@ -87,6 +89,9 @@ def quantize(src, dst):
                     out, "/%s/SkipLayerNormalization" % prefix, MS, epsilon=M.LN_EPS)
 
     def qmatmul(x, prefix, out, bias=True):
+        if fp32:
+            y = node("MatMul", [x, init(prefix + ".weight_t", sd[prefix + ".weight"].T)], out + ("_nobias" if bias else ""), "/%s/MatMul" % prefix)
+            return node("Add", [y, init(prefix + ".bias", sd[prefix + ".bias"])], out, "/%s/Add" % prefix) if bias else y
         wq, ws = _qweight(sd[prefix + ".weight"].T)  # torch Linear keeps [out, in]
         ins = [x, init(prefix + ".weight_int8", wq), init(prefix + ".weight_scale", ws), ""]
         if bias:
@@ -105,13 +110,18 @@ def quantize(src, dst):
         p, a = "layers.%d" % i, "layers.%d.attn" % i
         # Q, K and V read the same input: one quantization of it and one [hidden, 3*hidden] GEMM.
         # The raw [batch, seq] mask keeps the FP32 graph's additive -10000 on every 0, wherever it is.
-        wq, ws = _qweight(np.concatenate([sd["%s.%s.weight" % (a, k)].T for k in ("query", "key", "value")], axis=1))
+        wqkv = np.concatenate([sd["%s.%s.weight" % (a, k)].T for k in ("query", "key", "value")], axis=1)
         bqkv = np.concatenate([sd["%s.%s.bias" % (a, k)] for k in ("query", "key", "value")])
-        xq = ["/%s/x_uint8" % p, "/%s/x_scale" % p, "/%s/x_zero_point" % p]
-        node("DynamicQuantizeLinear", [x], xq, "/%s/DynamicQuantizeLinear" % p)
-        ctx = node("QAttention", [xq[0], init(a + ".qkv.weight_int8", wq), init(a + ".qkv.bias", bqkv), xq[1],
-                                  init(a + ".qkv.weight_scale", ws), "attention_mask_int32", xq[2]],
-                   "/%s/context" % a, "/%s/QAttention" % a, MS, num_heads=HEADS)
+        if fp32:
+            ctx = node("Attention", [x, init(a + ".qkv.weight", wqkv), init(a + ".qkv.bias", bqkv), "attention_mask_int32"],
+                       "/%s/context" % a, "/%s/Attention" % a, MS, num_heads=HEADS)
+        else:
+            wq, ws = _qweight(wqkv)
+            xq = ["/%s/x_uint8" % p, "/%s/x_scale" % p, "/%s/x_zero_point" % p]
+            node("DynamicQuantizeLinear", [x], xq, "/%s/DynamicQuantizeLinear" % p)
+            ctx = node("QAttention", [xq[0], init(a + ".qkv.weight_int8", wq), init(a + ".qkv.bias", bqkv), xq[1],
+                                      init(a + ".qkv.weight_scale", ws), "attention_mask_int32", xq[2]],
+                       "/%s/context" % a, "/%s/QAttention" % a, MS, num_heads=HEADS)
         x1 = ln(qmatmul(ctx, a + ".out", "/%s/out" % a), x, p + ".ln1", "/%s/ln1" % p)
         h = qmatmul(x1, p + ".ff1", "/%s/ff1" % p, bias=False)
         g = node("FastGelu", [h, init(p + ".ff1.bias", sd[p + ".ff1.bias"])], "/%s/gelu" % p, "/%s/FastGelu" % p, MS)
@@ -207,6 +217,7 @@ def main():
     ap.add_argument("--data", default=os.path.join(os.path.dirname(REPO), "shared", "data"))
     ap.add_argument("--seed", type=int, default=20240601)
     ap.add_argument("--build", default=os.path.join(REPO, "build", "encoder"))
+    ap.add_argument("--fused-fp32", metavar="PATH", help="also write the fused graph with FP32 weights to PATH (speed reference, never served)")
     args = ap.parse_args()
     torch.set_num_threads(1)
 
@@ -214,6 +225,9 @@ def main():
     dst = os.path.join(args.model_dir, "1", "model.int8.onnx")
     n = quantize(src, dst)
     log("quantize: %d MatMuls -> INT8, %s (%d bytes) from %s (%d bytes)" % (n, dst, os.path.getsize(dst), src, os.path.getsize(src)))
+    if args.fused_fp32:
+        quantize(src, args.fused_fp32, fp32=True)
+        log("fused FP32 reference: %s" % args.fused_fp32)
     if os.path.exists(os.path.join(args.model_dir, "golden_embeddings.jsonl")):
         write_golden_int8(args.model_dir)
     if not args.eval:
