@@ -5,21 +5,32 @@
   /usr/bin/python3 scripts/encoder/quantize.py --eval --dataset instacart \\
       build/encoder/instacart/query-encoder-instacart                      # + FP32 vs INT8 retrieval tables
 
-ONNX Runtime's Python quantizer is not installable here (no PyPI), so the graph is rewritten with
-python3-onnx alone, the way that tool's dynamic mode writes it: every MatMul whose second input is
-a weight becomes
+ONNX Runtime's Python quantizer is not installable here (no PyPI), so the graph is written with
+python3-onnx alone, as ONNX Runtime's own BERT fusions plus its dynamic quantizer would leave it,
+from `com.microsoft` contrib operators (ONNX Runtime's CPU kernels; docs/ContribOperators.md):
 
-    DynamicQuantizeLinear(x) -> MatMulInteger(x_u8, W_s8, x_zp) -> Cast(float) -> Mul(x_scale * w_scale)
+    Cast(ids, types, mask -> int32)
+    EmbedLayerNormalization(word + position + token type, LayerNorm)
+    per layer:
+      DynamicQuantizeLinear(x) -> QAttention(x_u8, W_qkv s8 [hidden, 3*hidden], mask)  # one GEMM for Q, K, V
+      DynamicQuantizeMatMul(+bias)       -> SkipLayerNormalization(+ x)                  # attention output
+      DynamicQuantizeMatMul -> FastGelu(+bias) -> DynamicQuantizeMatMul(+bias) -> SkipLayerNormalization
 
-with W quantized symmetrically to int8 per output column (zero point 0) and the activation
-quantized per tensor to uint8 at run time. ONNX Runtime fuses the pattern into its
-DynamicQuantizeMatMul kernel. Attention's activation x activation MatMuls, LayerNorm, GELU,
-softmax and the embedding tables stay FP32. The served file is chosen by the model's config:
+Weights are int8, symmetric **per output column** (zero point 0); activations uint8 per tensor,
+quantized at run time. The attention core (softmax(QK'/sqrt(d) + mask) V), LayerNorm, GELU and the
+embedding tables stay FP32. FastGelu is GELU's tanh form, not the erf form the FP32 graph uses: it
+costs about half as much in ONNX Runtime, and the torch emulation below computes it too. ONNX
+Runtime's session optimizer finds only LayerNormalization, BiasGelu and FusedMatMul in the exported
+graph, not the attention, skip-LayerNorm or embedding fusions (checked with
+SessionOptions.optimized_model_filepath), so writing them here is what makes the non-GEMM part
+cheaper (BENCHMARKS.md §8). The served file is chosen by the model's config:
 `default_model_filename: model.int8.onnx` (docs/models-encoder.md, "INT8").
 
 --eval loads the FP32 weights back from model.onnx into scripts/encoder/model.py's torch module
 and runs train_encoder.py's evaluation twice: as FP32, then with model.INT8 on, which computes
-what the quantized graph computes (same rounding, same per-tensor activation range per batch).
+what the quantized graph computes (same rounding, same per-tensor activation range per batch,
+tanh GELU); ONNX Runtime's output matched it to 2.5e-7 on the Groceries golden texts
+(server/int8_test.go bounds it at 1e-4).
 """
 
 import argparse
@@ -43,44 +54,89 @@ def log(*a):
     print(*a, flush=True)
 
 
-def quantize(src, dst):
-    """Writes dst, the INT8 dynamic-quantized copy of the FP32 encoder at src. Returns the count of MatMuls rewritten."""
-    m = onnx.load(src)
-    g = m.graph
-    inits = {i.name: i for i in g.initializer}
-    nodes, done, used = [], 0, set()
-    for n in g.node:
-        if n.op_type != "MatMul" or n.input[1] not in inits:
-            nodes.append(n)
-            continue
-        w = numpy_helper.to_array(inits[n.input[1]]).astype(np.float32)  # [K, N]
-        wscale = np.maximum(np.abs(w).max(axis=0) / 127.0, 1e-12).astype(np.float32)  # per column
-        wq = np.clip(np.round(w / wscale), -127, 127).astype(np.int8)
-        p = "%s_q%d" % (n.input[1].replace(":", "_"), done)
-        used.add(n.input[1])
-        g.initializer.extend([numpy_helper.from_array(wq, p + "_w"), numpy_helper.from_array(wscale, p + "_wscale")])
-        x, y = n.input[0], n.output[0]
-        nodes += [
-            helper.make_node("DynamicQuantizeLinear", [x], [p + "_x", p + "_xs", p + "_xzp"], name=p + "_dql"),
-            helper.make_node("MatMulInteger", [p + "_x", p + "_w", p + "_xzp"], [p + "_i32"], name=p + "_mmi"),
-            helper.make_node("Mul", [p + "_xs", p + "_wscale"], [p + "_scale"], name=p + "_scales"),
-            helper.make_node("Cast", [p + "_i32"], [p + "_f32"], to=TensorProto.FLOAT, name=p + "_cast"),
-            helper.make_node("Mul", [p + "_f32", p + "_scale"], [y], name=p + "_rescale"),
-        ]
-        done += 1
-    # Drop the FP32 weights nothing reads any more.
-    still = {i for nd in nodes for i in nd.input}
-    keep = [i for i in g.initializer if i.name not in used or i.name in still]
-    del g.initializer[:]
-    g.initializer.extend(keep)
-    del g.node[:]
-    g.node.extend(nodes)
+MS = "com.microsoft"
+HEADS = 4  # scripts/encoder/model.py EncoderConfig default; the ONNX graph does not record it
+
+
+def _qweight(w):
+    """MatMul weight [K, N] -> (int8 [K, N], float32 scale [N]): symmetric per output column, zero point 0."""
+    w = w.astype(np.float32)
+    wscale = np.maximum(np.abs(w).max(axis=0) / 127.0, 1e-12).astype(np.float32)
+    return np.clip(np.round(w / wscale), -127, 127).astype(np.int8), wscale
+
+
+def quantize(src, dst, fp32=False):
+    """Writes dst, the fused INT8 graph of the FP32 encoder at src (module docstring). Returns the
+    count of weight MatMuls quantized (12: Q, K, V, attention output, FFN in and out per layer).
+    fp32: the same fused graph with the FP32 weights instead (Attention, MatMul + Add), a speed
+    reference that separates the fusion's gain from int8's (BENCHMARKS.md §8); never served."""
+    fp = onnx.load(src)
+    vocab = next(i for i in fp.graph.initializer if i.name == "word.weight").dims[0]
+    sd = {k: v.detach().numpy() for k, v in load_torch(src, vocab).state_dict().items()}
+    layers = 1 + max(int(k.split(".")[1]) for k in sd if k.startswith("layers."))
+    inits, nodes = [], []
+
+    def init(name, arr):
+        inits.append(numpy_helper.from_array(np.ascontiguousarray(arr), name))
+        return name
+
+    def node(op, ins, out, name, domain="", **attrs):
+        nodes.append(helper.make_node(op, ins, out if isinstance(out, list) else [out], name=name, domain=domain, **attrs))
+        return nodes[-1].output[0]
+
+    def ln(x, skip, prefix, out):
+        return node("SkipLayerNormalization", [x, skip, init(prefix + ".weight", sd[prefix + ".weight"]), init(prefix + ".bias", sd[prefix + ".bias"])],
+                    out, "/%s/SkipLayerNormalization" % prefix, MS, epsilon=M.LN_EPS)
+
+    def qmatmul(x, prefix, out, bias=True):
+        if fp32:
+            y = node("MatMul", [x, init(prefix + ".weight_t", sd[prefix + ".weight"].T)], out + ("_nobias" if bias else ""), "/%s/MatMul" % prefix)
+            return node("Add", [y, init(prefix + ".bias", sd[prefix + ".bias"])], out, "/%s/Add" % prefix) if bias else y
+        wq, ws = _qweight(sd[prefix + ".weight"].T)  # torch Linear keeps [out, in]
+        ins = [x, init(prefix + ".weight_int8", wq), init(prefix + ".weight_scale", ws), ""]
+        if bias:
+            ins.append(init(prefix + ".bias", sd[prefix + ".bias"]))
+        return node("DynamicQuantizeMatMul", ins, out, "/%s/DynamicQuantizeMatMul" % prefix, MS)
+
+    # The contrib ops take int32 ids and mask.
+    for name in ("input_ids", "token_type_ids", "attention_mask"):
+        node("Cast", [name], name + "_int32", "/Cast_" + name, to=TensorProto.INT32)
+    x = node("EmbedLayerNormalization",
+             ["input_ids_int32", "token_type_ids_int32", init("word.weight", sd["word.weight"]),
+              init("position.weight", sd["position.weight"]), init("token_type.weight", sd["token_type.weight"]),
+              init("ln.weight", sd["ln.weight"]), init("ln.bias", sd["ln.bias"])],
+             ["/embeddings", "/mask_index"], "/EmbedLayerNormalization", MS, epsilon=M.LN_EPS)
+    for i in range(layers):
+        p, a = "layers.%d" % i, "layers.%d.attn" % i
+        # Q, K and V read the same input: one quantization of it and one [hidden, 3*hidden] GEMM.
+        # The raw [batch, seq] mask keeps the FP32 graph's additive -10000 on every 0, wherever it is.
+        wqkv = np.concatenate([sd["%s.%s.weight" % (a, k)].T for k in ("query", "key", "value")], axis=1)
+        bqkv = np.concatenate([sd["%s.%s.bias" % (a, k)] for k in ("query", "key", "value")])
+        if fp32:
+            ctx = node("Attention", [x, init(a + ".qkv.weight", wqkv), init(a + ".qkv.bias", bqkv), "attention_mask_int32"],
+                       "/%s/context" % a, "/%s/Attention" % a, MS, num_heads=HEADS)
+        else:
+            wq, ws = _qweight(wqkv)
+            xq = ["/%s/x_uint8" % p, "/%s/x_scale" % p, "/%s/x_zero_point" % p]
+            node("DynamicQuantizeLinear", [x], xq, "/%s/DynamicQuantizeLinear" % p)
+            ctx = node("QAttention", [xq[0], init(a + ".qkv.weight_int8", wq), init(a + ".qkv.bias", bqkv), xq[1],
+                                      init(a + ".qkv.weight_scale", ws), "attention_mask_int32", xq[2]],
+                       "/%s/context" % a, "/%s/QAttention" % a, MS, num_heads=HEADS)
+        x1 = ln(qmatmul(ctx, a + ".out", "/%s/out" % a), x, p + ".ln1", "/%s/ln1" % p)
+        h = qmatmul(x1, p + ".ff1", "/%s/ff1" % p, bias=False)
+        g = node("FastGelu", [h, init(p + ".ff1.bias", sd[p + ".ff1.bias"])], "/%s/gelu" % p, "/%s/FastGelu" % p, MS)
+        out = "last_hidden_state" if i == layers - 1 else "/%s/output" % p
+        x = ln(qmatmul(g, p + ".ff2", "/%s/ff2" % p), x1, p + ".ln2", out)
+    graph = helper.make_graph(nodes, fp.graph.name, list(fp.graph.input), list(fp.graph.output), inits)
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14), helper.make_opsetid(MS, 1)],
+                          producer_name="aisle scripts/encoder/quantize.py")
+    m.ir_version = fp.ir_version
     onnx.checker.check_model(m)
     onnx.save(m, dst)
-    return done
+    return 6 * layers
 
 
-def load_torch(onnx_path, vocab_size, heads=4):
+def load_torch(onnx_path, vocab_size, heads=HEADS):
     """The torch BertEncoder whose weights are model.onnx's initializers (MatMul weights matched to
     their Linear through the bias the following Add reads)."""
     m = onnx.load(onnx_path)
@@ -161,6 +217,7 @@ def main():
     ap.add_argument("--data", default=os.path.join(os.path.dirname(REPO), "shared", "data"))
     ap.add_argument("--seed", type=int, default=20240601)
     ap.add_argument("--build", default=os.path.join(REPO, "build", "encoder"))
+    ap.add_argument("--fused-fp32", metavar="PATH", help="also write the fused graph with FP32 weights to PATH (speed reference, never served)")
     args = ap.parse_args()
     torch.set_num_threads(1)
 
@@ -168,6 +225,9 @@ def main():
     dst = os.path.join(args.model_dir, "1", "model.int8.onnx")
     n = quantize(src, dst)
     log("quantize: %d MatMuls -> INT8, %s (%d bytes) from %s (%d bytes)" % (n, dst, os.path.getsize(dst), src, os.path.getsize(src)))
+    if args.fused_fp32:
+        quantize(src, args.fused_fp32, fp32=True)
+        log("fused FP32 reference: %s" % args.fused_fp32)
     if os.path.exists(os.path.join(args.model_dir, "golden_embeddings.jsonl")):
         write_golden_int8(args.model_dir)
     if not args.eval:
