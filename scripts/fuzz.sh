@@ -31,6 +31,7 @@ targets=(
 	"./inference FuzzInspectDivisions"
 	"./ope FuzzReadOBD"
 	"./ope FuzzReadJSONL"
+	"./intent FuzzPosterior"
 )
 
 parallel=()
