@@ -86,7 +86,7 @@ func BenchmarkHybridTop(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := hybridTop(ctx, items, q, sig, DefaultHybridText, 50, nil); err != nil {
+		if _, err := hybridTop(ctx, items, q, sig, DefaultHybridText, 50, DefaultHybridCandidates, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -24,6 +24,7 @@ type hybridGolden struct {
 				}
 			} `json:"hybrid"`
 			Route string      `json:"route"`
+			C     int         `json:"c"`
 			Top   []goldenHit `json:"top"`
 		} `json:"runs"`
 	} `json:"cases"`
@@ -85,7 +86,7 @@ func TestHybridGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			w := h.weights(sig.CategoryQuery())
-			got, err := hybridTop(context.Background(), items, c.Embedding, sig, w, len(run.Top), nil)
+			got, err := hybridTop(context.Background(), items, c.Embedding, sig, w, len(run.Top), run.C, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -126,11 +126,11 @@ def top_aisles(p, mass=INTENT_MASS):
     return out
 
 
-def union_candidates(cos, raw, p, form, item_aisle, item_post, c, soft_loop=False):
+def union_candidates(cos, raw, p, form, item_aisle, item_post, c, soft_loop=False, with_cos=True):
     """A7: the sorted positions of the union of the top c by cosine, the top c by BM25 (raw > 0 only) and the
     top c by the intent term over the items predicted in top_aisles(p) (none when p is None). soft_loop adds
     the soft term in aisle order, as the Go code does (the golden fixture's boundary ties)."""
-    parts = [top_c(cos, c)]
+    parts = [top_c(cos, c)] if with_cos else []
     hit = np.flatnonzero(raw > 0)
     parts.append(top_c(raw, c, hit))
     if p is not None:
