@@ -3,11 +3,13 @@ package recommend
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/aisle-ai/aisle/ann"
 	"github.com/aisle-ai/aisle/catalog"
 )
 
@@ -56,8 +58,12 @@ func BenchmarkRecommend(b *testing.B) {
 // BenchmarkHybridTop is the query source's cost per call on an
 // Instacart-sized synthetic catalogue (50,000 items, 128-d vectors, names
 // of 3 words from a 5,000-word vocabulary in 100 categories): the text
-// signals (BM25 over every name, the intent posterior) and the blend over
-// every item. The index is built once, outside the timer.
+// signals (BM25 postings, the intent posterior) and the blend over A7's
+// candidate union (three top-200 lists). Sub-benchmarks: flat, the cosine
+// list by an exact scan (FlatIndex); hnsw, by the ann package's graph as
+// aisle serve builds it above ann's flat threshold, only with
+// AISLE_BENCH_ANN=1 (building it takes a while on two cores). The indexes
+// are built once, outside the timer.
 func BenchmarkHybridTop(b *testing.B) {
 	const n, dim = 50000, 128
 	items := &Items{table: &catalog.Table{Items: make([]catalog.Item, n)}, ids: make([]string, n),
@@ -74,20 +80,68 @@ func BenchmarkHybridTop(b *testing.B) {
 			items.vectors.Data[r*dim+d] = float32(next()%1000)/1000 - 0.5
 		}
 	}
+	items.byID = make(map[string]int, n)
+	for r, id := range items.ids {
+		items.byID[id] = r
+	}
 	ix, err := NewTextIndex(items.ids, names, cats)
 	if err != nil {
 		b.Fatal(err)
 	}
+	indexes := []struct {
+		name string
+		new  NewIndex
+	}{{"flat", NewFlatIndex}}
+	if os.Getenv("AISLE_BENCH_ANN") == "1" {
+		indexes = append(indexes, struct {
+			name string
+			new  NewIndex
+		}{"hnsw", newBenchANN})
+	}
 	q := items.Vector(7)
 	ctx := context.Background()
-	b.ResetTimer()
-	for range b.N {
-		sig, err := ix.Text(ctx, "w12 w345")
-		if err != nil {
+	for _, bi := range indexes {
+		if items.index, err = bi.new(items.vectors); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := hybridTop(ctx, items, q, sig, DefaultHybridText, 50, DefaultHybridCandidates, nil); err != nil {
-			b.Fatal(err)
+		// text: two rare words (soft intent, a nearly flat posterior: the
+		// intent list's domain is most of the catalogue, the worst case);
+		// category: a category name (hard intent, one category's members).
+		for _, query := range []string{"w12 w345", "c7"} {
+			name := bi.name + "/text"
+			if query == "c7" {
+				name = bi.name + "/category"
+			}
+			b.Run(name, func(b *testing.B) {
+				for range b.N {
+					sig, err := ix.Text(ctx, query)
+					if err != nil {
+						b.Fatal(err)
+					}
+					h := (*Hybrid)(nil)
+					if _, err := hybridTop(ctx, items, q, sig, h.weights(sig.CategoryQuery()), 50, h.candidates(), nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 		}
 	}
+}
+
+// benchANN is the ann index behind recommend.Index, as cmd/aisle adapts
+// it (HNSW above ann's flat threshold).
+type benchANN struct{ ix *ann.Index }
+
+func newBenchANN(m *catalog.Matrix) (Index, error) {
+	ix, err := ann.Build(context.Background(), m.Data, m.Dim, ann.Config{Metric: ann.Dot})
+	return benchANN{ix}, err
+}
+
+func (a benchANN) Search(_ context.Context, q []float32, k int, allow Allow) ([]Hit, error) {
+	res, err := a.ix.Search(ann.Query{Vector: q, K: k, Allow: allow})
+	hits := make([]Hit, len(res))
+	for i, r := range res {
+		hits[i] = Hit{Row: r.Row, Score: r.Score}
+	}
+	return hits, err
 }

@@ -123,7 +123,11 @@ func (h *Hybrid) validate() error {
 // (TestHybridGolden). Cost: the index search plus 3c blends at most, and
 // no allocation of catalogue size (BENCHMARKS.md: BenchmarkHybridTop).
 func hybridTop(ctx context.Context, items *Items, q []float32, sig *TextScores, w HybridWeights, k, c int, skip map[string]bool) ([]scored, error) {
-	hits, err := items.Index().Search(ctx, q, c, func(r int) bool { return !skip[items.ID(r)] })
+	var allow Allow
+	if len(skip) > 0 {
+		allow = func(r int) bool { return !skip[items.ID(r)] }
+	}
+	hits, err := items.Index().Search(ctx, q, c, allow)
 	if err != nil {
 		return nil, err
 	}
