@@ -2,6 +2,7 @@ package recommend
 
 import (
 	"cmp"
+	"math"
 	"slices"
 )
 
@@ -37,48 +38,64 @@ func topC(xs []ranked, c int) []ranked {
 	if c <= 0 {
 		return xs[:0]
 	}
-	worse := func(a, b ranked) bool { return a.score < b.score || a.score == b.score && a.doc > b.doc }
-	h := xs[:0] // a min-heap by worse over the prefix: its root is the worst kept
-	down := func(i int) {
-		for {
+	h := keeper{h: xs[:0], c: c}
+	for _, x := range xs {
+		h.push(x)
+	}
+	return h.sorted()
+}
+
+// keeper keeps the c best ranked pushed into it: a min-heap whose root is
+// the worst kept.
+type keeper struct {
+	h []ranked
+	c int
+}
+
+func worse(a, b ranked) bool { return a.score < b.score || a.score == b.score && a.doc > b.doc }
+
+func (k *keeper) push(x ranked) {
+	h := k.h
+	switch {
+	case len(h) < k.c:
+		h = append(h, x)
+		for i := len(h) - 1; i > 0; {
+			p := (i - 1) / 2
+			if !worse(h[i], h[p]) {
+				break
+			}
+			h[i], h[p] = h[p], h[i]
+			i = p
+		}
+	case worse(h[0], x):
+		h[0] = x
+		for i := 0; ; {
 			l := 2*i + 1
 			if l >= len(h) {
-				return
+				break
 			}
 			if r := l + 1; r < len(h) && worse(h[r], h[l]) {
 				l = r
 			}
 			if !worse(h[l], h[i]) {
-				return
+				break
 			}
 			h[i], h[l] = h[l], h[i]
 			i = l
 		}
 	}
-	for _, x := range xs {
-		switch {
-		case len(h) < c:
-			h = append(h, x)
-			for i := len(h) - 1; i > 0; {
-				p := (i - 1) / 2
-				if !worse(h[i], h[p]) {
-					break
-				}
-				h[i], h[p] = h[p], h[i]
-				i = p
-			}
-		case worse(h[0], x):
-			h[0] = x
-			down(0)
-		}
-	}
-	slices.SortFunc(h, func(a, b ranked) int {
+	k.h = h
+}
+
+// sorted returns the kept, best first.
+func (k *keeper) sorted() []ranked {
+	slices.SortFunc(k.h, func(a, b ranked) int {
 		if a.score != b.score {
 			return cmp.Compare(b.score, a.score)
 		}
 		return cmp.Compare(a.doc, b.doc)
 	})
-	return h
+	return k.h
 }
 
 // lexicalTop appends to dst the c names with the best BM25 scores (names
@@ -116,25 +133,64 @@ func topCategories(p []float64) []int {
 // topCategories with the best intent term (hard or soft); nothing for a
 // query without intent. Hard: every name outside scores at most the
 // smallest P inside, so this is the exact top C whenever at least C names
-// are predicted inside. Cost: one intent term per member of those
-// categories.
+// are predicted inside. Soft: see softTop. Memory: O(c).
 func (s *TextScores) intentTop(c int, soft bool, dst []int32) []int32 {
-	if s.posterior == nil {
+	if s.posterior == nil || c <= 0 {
 		return dst
 	}
 	cats := topCategories(s.posterior)
-	n := 0
-	for _, a := range cats {
-		n += len(s.ix.members[a])
-	}
-	xs := make([]ranked, 0, n)
-	for _, a := range cats {
-		for _, d := range s.ix.members[a] {
-			xs = append(xs, ranked{d, s.intent(int(d), soft)})
+	k := keeper{h: make([]ranked, 0, c), c: c}
+	if soft {
+		s.softTop(cats, &k)
+	} else {
+		for _, a := range cats {
+			for _, d := range s.ix.members[a] {
+				k.push(ranked{d, s.posterior[a]})
+			}
 		}
 	}
-	for _, x := range topC(xs, c) {
+	for _, x := range k.sorted() {
 		dst = append(dst, x.doc)
 	}
 	return dst
+}
+
+// softTop pushes into k the members of cats whose soft intent may be among
+// the k.c best, with that intent computed exactly: the same top c as
+// computing every member's, at a fraction of the cost. On Instacart a name
+// fragment's top categories hold 126 of 134 aisles (median; test queries),
+// so computing every member's intent would cost 49,667 names × 134
+// products per query. With m = P(â(d) | name d), p = P(· | query) and
+// pmax = max p,
+//
+//	p[â(d)] · m ≤ I(d) ≤ p[â(d)] · m + (1 − m) · pmax
+//
+// (the posterior of a name sums to 1). The c-th largest lower bound θ is
+// at most the c-th largest I, so a member whose upper bound is below θ
+// cannot be among the c best and is skipped.
+func (s *TextScores) softTop(cats []int, k *keeper) {
+	p, L := s.posterior, len(s.posterior)
+	pmax := 0.0
+	for _, v := range p {
+		pmax = max(pmax, v)
+	}
+	lows := keeper{h: make([]ranked, 0, k.c), c: k.c}
+	for _, a := range cats {
+		for _, d := range s.ix.members[a] {
+			lows.push(ranked{d, p[a] * s.ix.posterior[int(d)*L+a]})
+		}
+	}
+	theta := math.Inf(-1)
+	if len(lows.h) == k.c {
+		theta = lows.h[0].score // the root: the c-th largest lower bound
+	}
+	for _, a := range cats {
+		for _, d := range s.ix.members[a] {
+			m := s.ix.posterior[int(d)*L+a]
+			// 1e-12: the bound's rounding (a posterior sums to 1 within ~1e-15).
+			if p[a]*m+(1-m)*pmax+1e-12 >= theta {
+				k.push(ranked{d, s.intent(int(d), true)})
+			}
+		}
+	}
 }

@@ -2,6 +2,8 @@ package recommend
 
 import (
 	"cmp"
+	"context"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -46,6 +48,45 @@ func TestTopCategories(t *testing.T) {
 	} {
 		if got := topCategories(tc.p); !slices.Equal(got, tc.want) {
 			t.Errorf("topCategories(%v) = %v, want %v", tc.p, got, tc.want)
+		}
+	}
+}
+
+// TestIntentTopSoft checks softTop's pruning against computing every
+// member's soft intent, on a random catalogue whose queries have nearly
+// flat posteriors (the case the pruning is for).
+func TestIntentTopSoft(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const n = 3000
+	ids, names, cats := make([]string, n), make([]string, n), make([]string, n)
+	for d := range n {
+		ids[d] = fmt.Sprint(d)
+		names[d] = fmt.Sprintf("w%d w%d w%d", rng.IntN(400), rng.IntN(400), rng.IntN(400))
+		cats[d] = fmt.Sprintf("c%d", rng.IntN(30))
+	}
+	ix, err := NewTextIndex(ids, names, cats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, query := range []string{"w1", "w7 w300", "w12 w13 w14", "c3", "w5 c4"} {
+		sig, err := ix.Text(context.Background(), query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []int{1, 5, 200, 5000} {
+			var all []ranked
+			for _, a := range topCategories(sig.posterior) {
+				for _, d := range ix.members[a] {
+					all = append(all, ranked{d, sig.intent(int(d), true)})
+				}
+			}
+			var want []int32
+			for _, x := range topC(all, c) {
+				want = append(want, x.doc)
+			}
+			if got := sig.intentTop(c, true, nil); !slices.Equal(got, want) {
+				t.Fatalf("%q c %d: %v, want %v", query, c, got, want)
+			}
 		}
 	}
 }
