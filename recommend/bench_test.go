@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -68,13 +69,15 @@ func BenchmarkHybridTop(b *testing.B) {
 	const n, dim = 50000, 128
 	items := &Items{table: &catalog.Table{Items: make([]catalog.Item, n)}, ids: make([]string, n),
 		vectors: &catalog.Matrix{Rows: n, Dim: dim, Data: make([]float32, n*dim)}}
-	names, cats := make([]string, n), make([]string, n)
+	names, topical, cats := make([]string, n), make([]string, n), make([]string, n)
 	x := uint64(1)
 	next := func() uint64 { x = x*6364136223846793005 + 1442695040888963407; return x >> 33 }
 	for r := range n {
 		items.ids[r] = strconv.Itoa(r)
 		names[r] = fmt.Sprintf("w%d w%d w%d", next()%5000, next()%5000, next()%5000)
-		cats[r] = fmt.Sprintf("c%d", next()%100)
+		c := next() % 100
+		cats[r] = fmt.Sprintf("c%d", c)
+		topical[r] = fmt.Sprintf("t%d_%d %s", c, next()%20, names[r][:strings.IndexByte(names[r], ' ')])
 		items.table.Items[r] = catalog.Item{ID: int64(r), Name: names[r]}
 		for d := range dim {
 			items.vectors.Data[r*dim+d] = float32(next()%1000)/1000 - 0.5
@@ -85,6 +88,10 @@ func BenchmarkHybridTop(b *testing.B) {
 		items.byID[id] = r
 	}
 	ix, err := NewTextIndex(items.ids, names, cats)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ixT, err := NewTextIndex(items.ids, topical, cats)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -104,17 +111,18 @@ func BenchmarkHybridTop(b *testing.B) {
 		if items.index, err = bi.new(items.vectors); err != nil {
 			b.Fatal(err)
 		}
-		// text: two rare words (soft intent, a nearly flat posterior: the
-		// intent list's domain is most of the catalogue, the worst case);
-		// category: a category name (hard intent, one category's members).
-		for _, query := range []string{"w12 w345", "c7"} {
-			name := bi.name + "/text"
-			if query == "c7" {
-				name = bi.name + "/category"
-			}
-			b.Run(name, func(b *testing.B) {
+		// random: two rare words over names of random words (soft intent, a
+		// nearly flat posterior for query and names: the intent list's
+		// worst case); topical: the same over names whose first word is
+		// one of their category's 20 (as real names carry their aisle);
+		// category: a category name (hard intent, one category).
+		for _, bq := range []struct {
+			name, query string
+			ix          *TextIndex
+		}{{"random", "w12 w345", ix}, {"topical", "t7_3 w345", ixT}, {"category", "c7", ix}} {
+			b.Run(bi.name+"/"+bq.name, func(b *testing.B) {
 				for range b.N {
-					sig, err := ix.Text(ctx, query)
+					sig, err := bq.ix.Text(ctx, bq.query)
 					if err != nil {
 						b.Fatal(err)
 					}
