@@ -99,13 +99,16 @@ func (k *keeper) sorted() []ranked {
 }
 
 // lexicalTop appends to dst the c names with the best BM25 scores (names
-// sharing no term with the query are never among them).
+// sharing no term with the query are never among them). Memory: O(c).
 func (s *TextScores) lexicalTop(c int, dst []int32) []int32 {
-	xs := make([]ranked, len(s.lexical))
-	for i, h := range s.lexical {
-		xs[i] = ranked{int32(h.Doc), h.Score}
+	if c <= 0 {
+		return dst
 	}
-	for _, x := range topC(xs, c) {
+	k := keeper{h: make([]ranked, 0, min(c, len(s.lexical))), c: c}
+	for _, h := range s.lexical {
+		k.push(ranked{int32(h.Doc), h.Score})
+	}
+	for _, x := range k.sorted() {
 		dst = append(dst, x.doc)
 	}
 	return dst
