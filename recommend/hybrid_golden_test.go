@@ -40,8 +40,9 @@ type goldenHit struct {
 // the evaluation's Python does (scripts/eval/intent.py), on the committed
 // Groceries repository and the encoder's golden query embeddings: the same
 // top 20 ids with the same scores, on A7's candidate union at C = 200 (more
-// than the 169 items: every item) and C = 5 (a real subset). Items whose scores differ by less than
-// 1e-9 may swap (summation order differs in the last bits).
+// than the 169 items: every item) and C = 5 (a real subset). Items whose
+// scores differ by less than 1e-9 may swap (summation order differs in the
+// last bits).
 func TestHybridGolden(t *testing.T) {
 	data, err := os.ReadFile("testdata/hybrid_golden.json")
 	if err != nil {
