@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"unicode"
 	"unicode/utf8"
@@ -182,6 +183,29 @@ func (ix *Index) Search(query string, k int, allow func(doc int) bool) []Hit {
 		out[i] = heap.Pop(&h).(Hit)
 	}
 	return out
+}
+
+// Matches appends to dst every name sharing a term with query, with its
+// score, in position order, and returns it: the sparse form of Scores, for
+// callers that must not allocate a score per name (hybrid search reads
+// the scores of a few hundred candidates). It uses the pooled
+// accumulator; its cost is the query's postings, not Len.
+func (ix *Index) Matches(query string, dst []Hit) []Hit {
+	dst = dst[:0]
+	if ix.n == 0 {
+		return dst
+	}
+	sc := ix.pool.Get().(*scratch)
+	acc := sc.acc
+	sc.touched = sc.touched[:0]
+	ix.accumulate(query, acc, &sc.touched)
+	slices.Sort(sc.touched)
+	for _, d := range sc.touched {
+		dst = append(dst, Hit{Doc: int(d), Score: acc[d]})
+		acc[d] = 0 // leave the accumulator zeroed for the next query
+	}
+	ix.pool.Put(sc)
+	return dst
 }
 
 // better orders hits: higher score first, then lower position.

@@ -180,3 +180,30 @@ func TestGroceriesNames(t *testing.T) {
 		}
 	}
 }
+
+// TestMatches checks the sparse scores against Scores: every name with a
+// non-zero score, in position order, and the accumulator left zeroed.
+func TestMatches(t *testing.T) {
+	ix, err := New(docs, Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for q := range want {
+		for range 2 { // twice: the pooled accumulator must come back zeroed
+			full, sparse := ix.Scores(q, nil), ix.Matches(q, nil)
+			j := 0
+			for d, s := range full {
+				if s == 0 {
+					continue
+				}
+				if j >= len(sparse) || sparse[j].Doc != d || sparse[j].Score != s {
+					t.Fatalf("Matches(%q) = %v, Scores %v", q, sparse, full)
+				}
+				j++
+			}
+			if j != len(sparse) {
+				t.Fatalf("Matches(%q) = %v, Scores %v", q, sparse, full)
+			}
+		}
+	}
+}

@@ -3,11 +3,14 @@ package recommend
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/aisle-ai/aisle/ann"
 	"github.com/aisle-ai/aisle/catalog"
 )
 
@@ -56,38 +59,97 @@ func BenchmarkRecommend(b *testing.B) {
 // BenchmarkHybridTop is the query source's cost per call on an
 // Instacart-sized synthetic catalogue (50,000 items, 128-d vectors, names
 // of 3 words from a 5,000-word vocabulary in 100 categories): the text
-// signals (BM25 over every name, the intent posterior) and the blend over
-// every item. The index is built once, outside the timer.
+// signals (BM25 postings, the intent posterior) and the blend over A7's
+// candidate union (three top-200 lists). Sub-benchmarks: flat, the cosine
+// list by an exact scan (FlatIndex); hnsw, by the ann package's graph as
+// aisle serve builds it above ann's flat threshold, only with
+// AISLE_BENCH_ANN=1 (building it takes a while on two cores). The indexes
+// are built once, outside the timer.
 func BenchmarkHybridTop(b *testing.B) {
 	const n, dim = 50000, 128
 	items := &Items{table: &catalog.Table{Items: make([]catalog.Item, n)}, ids: make([]string, n),
 		vectors: &catalog.Matrix{Rows: n, Dim: dim, Data: make([]float32, n*dim)}}
-	names, cats := make([]string, n), make([]string, n)
+	names, topical, cats := make([]string, n), make([]string, n), make([]string, n)
 	x := uint64(1)
 	next := func() uint64 { x = x*6364136223846793005 + 1442695040888963407; return x >> 33 }
 	for r := range n {
 		items.ids[r] = strconv.Itoa(r)
 		names[r] = fmt.Sprintf("w%d w%d w%d", next()%5000, next()%5000, next()%5000)
-		cats[r] = fmt.Sprintf("c%d", next()%100)
+		c := next() % 100
+		cats[r] = fmt.Sprintf("c%d", c)
+		topical[r] = fmt.Sprintf("t%d_%d %s", c, next()%20, names[r][:strings.IndexByte(names[r], ' ')])
 		items.table.Items[r] = catalog.Item{ID: int64(r), Name: names[r]}
 		for d := range dim {
 			items.vectors.Data[r*dim+d] = float32(next()%1000)/1000 - 0.5
 		}
 	}
+	items.byID = make(map[string]int, n)
+	for r, id := range items.ids {
+		items.byID[id] = r
+	}
 	ix, err := NewTextIndex(items.ids, names, cats)
 	if err != nil {
 		b.Fatal(err)
 	}
+	ixT, err := NewTextIndex(items.ids, topical, cats)
+	if err != nil {
+		b.Fatal(err)
+	}
+	indexes := []struct {
+		name string
+		new  NewIndex
+	}{{"flat", NewFlatIndex}}
+	if os.Getenv("AISLE_BENCH_ANN") == "1" {
+		indexes = append(indexes, struct {
+			name string
+			new  NewIndex
+		}{"hnsw", newBenchANN})
+	}
 	q := items.Vector(7)
 	ctx := context.Background()
-	b.ResetTimer()
-	for range b.N {
-		sig, err := ix.Text(ctx, "w12 w345")
-		if err != nil {
+	for _, bi := range indexes {
+		if items.index, err = bi.new(items.vectors); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := hybridTop(ctx, items, q, sig, DefaultHybridText, 50, nil); err != nil {
-			b.Fatal(err)
+		// random: two rare words over names of random words (soft intent, a
+		// nearly flat posterior for query and names: the intent list's
+		// worst case); topical: the same over names whose first word is
+		// one of their category's 20 (as real names carry their aisle);
+		// category: a category name (hard intent, one category).
+		for _, bq := range []struct {
+			name, query string
+			ix          *TextIndex
+		}{{"random", "w12 w345", ix}, {"topical", "t7_3 w345", ixT}, {"category", "c7", ix}} {
+			b.Run(bi.name+"/"+bq.name, func(b *testing.B) {
+				for range b.N {
+					sig, err := bq.ix.Text(ctx, bq.query)
+					if err != nil {
+						b.Fatal(err)
+					}
+					h := (*Hybrid)(nil)
+					if _, err := hybridTop(ctx, items, q, sig, h.weights(sig.CategoryQuery()), 50, h.candidates(), nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 		}
 	}
+}
+
+// benchANN is the ann index behind recommend.Index, as cmd/aisle adapts
+// it (HNSW above ann's flat threshold).
+type benchANN struct{ ix *ann.Index }
+
+func newBenchANN(m *catalog.Matrix) (Index, error) {
+	ix, err := ann.Build(context.Background(), m.Data, m.Dim, ann.Config{Metric: ann.Dot})
+	return benchANN{ix}, err
+}
+
+func (a benchANN) Search(_ context.Context, q []float32, k int, allow Allow) ([]Hit, error) {
+	res, err := a.ix.Search(ann.Query{Vector: q, K: k, Allow: allow})
+	hits := make([]Hit, len(res))
+	for i, r := range res {
+		hits[i] = Hit{Row: r.Row, Score: r.Score}
+	}
+	return hits, err
 }

@@ -19,12 +19,14 @@
 //     (cart.Recommender.Session) and the query's from a text encoder, in
 //     parallel, through the models' batching schedulers;
 //   - candidates: session → the cart model's item index; query → hybrid
-//     search (hybrid.go): every item of the encoder's table scored by
-//     fusion.Blend of its cosine, BM25 over the catalogue's names and the
-//     category-intent term (Text, TextIndex), with the source's hybrid
-//     weights for its route (a query equal to a category name, or any
-//     other), exactly as MODELS.md evaluates it (TestHybridGolden); its
-//     hits carry relevance by rank (byRank);
+//     search (hybrid.go, candidates.go): the union of three top-C lists
+//     (the encoder index's by cosine, BM25's over the catalogue's names,
+//     the category-intent term's over the query's likeliest categories;
+//     C = hybrid.candidates, default 200) scored by fusion.Blend of the
+//     three signals (Text, TextIndex), with the source's hybrid weights
+//     for its route (a query equal to a category name, or any other),
+//     exactly as MODELS.md evaluates it (docs/evaluation.md A7,
+//     TestHybridGolden); its hits carry relevance by rank (byRank);
 //     recent views → their nearest items; popular (per category when
 //     the request names categories). Each source's scores are normalised to
 //     [0, weight] and merged by item (best source wins);

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/aisle-ai/aisle/fusion"
 )
@@ -42,6 +43,18 @@ type Hybrid struct {
 	Text HybridRoute `yaml:"text"`
 	// Category weighs queries equal to a category name.
 	Category HybridRoute `yaml:"category"`
+	// Candidates is C, the length of each of the three candidate lists
+	// whose union is scored (docs/evaluation.md A7); 0 takes
+	// DefaultHybridCandidates.
+	Candidates int `yaml:"candidates"`
+}
+
+// candidates returns C, the default filled in.
+func (h *Hybrid) candidates() int {
+	if h == nil || h.Candidates == 0 {
+		return DefaultHybridCandidates
+	}
+	return h.Candidates
 }
 
 // HybridRoute is one route's configuration.
@@ -79,6 +92,9 @@ func (h *Hybrid) weights(category bool) HybridWeights {
 }
 
 func (h *Hybrid) validate() error {
+	if h.Candidates < 0 || h.Candidates > maxHybridCandidates {
+		return fmt.Errorf("hybrid.candidates %d must be in [1, %d] (0: the default %d)", h.Candidates, maxHybridCandidates, DefaultHybridCandidates)
+	}
 	for _, route := range []struct {
 		name string
 		r    HybridRoute
@@ -98,31 +114,47 @@ func (h *Hybrid) validate() error {
 	return nil
 }
 
-// hybridTop scores every item of items against the query (vector q, text
-// signals sig) with the route's blend w and returns the k best, skipping
-// skip's ids.
-// Every item is scored, as the evaluation scores the whole catalogue, so
-// the served ranking is the measured one (TestHybridGolden); the encoder
-// index's approximate search is not used. Cost: one dot product per item
-// (BENCHMARKS.md: BenchmarkHybridTop).
-func hybridTop(ctx context.Context, items *Items, q []float32, sig *TextScores, w HybridWeights, k int, skip map[string]bool) ([]scored, error) {
-	cands := make([]fusion.Candidate[int], 0, items.Len())
-	for r := range items.Len() {
-		if r%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
+// hybridTop returns the k best items for the query (vector q, text signals
+// sig) under the route's blend w, skipping skip's ids. Only the union of
+// three top-c lists is scored (docs/evaluation.md A7, candidates.go): the
+// encoder index's top c by cosine (approximate on a graph index, as
+// served), the top c names by BM25 and the top c by the intent term; the
+// blend is exact on that union, as the evaluation computes it
+// (TestHybridGolden). Cost: the index search plus 3c blends at most, and
+// no allocation of catalogue size (BENCHMARKS.md: BenchmarkHybridTop).
+func hybridTop(ctx context.Context, items *Items, q []float32, sig *TextScores, w HybridWeights, k, c int, skip map[string]bool) ([]scored, error) {
+	var allow Allow
+	if len(skip) > 0 {
+		allow = func(r int) bool { return !skip[items.ID(r)] }
+	}
+	hits, err := items.Index().Search(ctx, q, c, allow)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]int, 0, 3*c)
+	for _, h := range hits {
+		rows = append(rows, h.Row)
+	}
+	docs := sig.intentTop(c, w.Soft, sig.lexicalTop(c, make([]int32, 0, 2*c)))
+	for _, d := range docs {
+		id := sig.ix.ids[d]
+		if r, ok := items.Row(id); ok && !skip[id] {
+			rows = append(rows, r)
 		}
-		id := items.ID(r)
-		if skip[id] {
-			continue
-		}
-		lex, in := sig.Scores(id, w.Soft)
+	}
+	slices.Sort(rows)
+	rows = slices.Compact(rows)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cands := make([]fusion.Candidate[int], 0, len(rows))
+	for _, r := range rows {
+		lex, in := sig.Scores(items.ID(r), w.Soft)
 		cands = append(cands, fusion.Candidate[int]{ID: r, Dense: dot(q, items.Vector(r)), Lexical: lex, Intent: in})
 	}
-	hits := fusion.Blend(cands, fusion.Weights{Lexical: w.Lexical, Intent: w.Intent}, sig.BestLexical(), k)
-	out := make([]scored, 0, len(hits))
-	for _, h := range hits {
+	best := fusion.Blend(cands, fusion.Weights{Lexical: w.Lexical, Intent: w.Intent}, sig.BestLexical(), k)
+	out := make([]scored, 0, len(best))
+	for _, h := range best {
 		out = append(out, scored{items.ID(h.ID), items.Name(h.ID), h.Score})
 	}
 	return out, nil

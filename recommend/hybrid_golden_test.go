@@ -24,6 +24,7 @@ type hybridGolden struct {
 				}
 			} `json:"hybrid"`
 			Route string      `json:"route"`
+			C     int         `json:"c"`
 			Top   []goldenHit `json:"top"`
 		} `json:"runs"`
 	} `json:"cases"`
@@ -38,8 +39,10 @@ type goldenHit struct {
 // committed catalogue, hybridTop over the encoder's item table) ranks as
 // the evaluation's Python does (scripts/eval/intent.py), on the committed
 // Groceries repository and the encoder's golden query embeddings: the same
-// top 20 ids with the same scores. Items whose scores differ by less than
-// 1e-9 may swap (summation order differs in the last bits).
+// top 20 ids with the same scores, on A7's candidate union at C = 200 (more
+// than the 169 items: every item) and C = 5 (a real subset). Items whose
+// scores differ by less than 1e-9 may swap (summation order differs in the
+// last bits).
 func TestHybridGolden(t *testing.T) {
 	data, err := os.ReadFile("testdata/hybrid_golden.json")
 	if err != nil {
@@ -85,7 +88,7 @@ func TestHybridGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			w := h.weights(sig.CategoryQuery())
-			got, err := hybridTop(context.Background(), items, c.Embedding, sig, w, len(run.Top), nil)
+			got, err := hybridTop(context.Background(), items, c.Embedding, sig, w, len(run.Top), run.C, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -79,7 +79,8 @@ func (c *call) search(ctx context.Context, items *Items, q []float32, k int, ski
 }
 
 // query is hybrid search (hybrid.go): the encoder's cosine blended with
-// the catalogue's text signals over every item; without a Text, or when it
+// the catalogue's text signals over the union of three top-C candidate
+// lists (candidates.go); without a Text, or when it
 // fails (a rung), the encoder's index alone.
 func (c *call) query(ctx context.Context, items *Items, q []float32, src Source) ([]scored, error) {
 	if c.p.opts.Text == nil {
@@ -90,7 +91,7 @@ func (c *call) query(ctx context.Context, items *Items, q []float32, src Source)
 		c.degrade(StageCandidates, "lexical_"+reasonOf(err))
 		return c.search(ctx, items, q, src.Budget, nil)
 	}
-	return hybridTop(ctx, items, q, sig, src.Hybrid.weights(sig.CategoryQuery()), src.Budget, c.excluded())
+	return hybridTop(ctx, items, q, sig, src.Hybrid.weights(sig.CategoryQuery()), src.Budget, src.Hybrid.candidates(), c.excluded())
 }
 
 // neighbours searches the items nearest each recent view (the last

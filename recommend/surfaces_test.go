@@ -120,6 +120,9 @@ func TestHybridConfig(t *testing.T) {
 		{"{text: {lexical: -1}}", "hybrid.text.lexical -1 must be in [0, 100]"},
 		{"{category: {intent: 101}}", "hybrid.category.intent 101"},
 		{"{category: {intent_form: fuzzy}}", `hybrid.category.intent_form "fuzzy"`},
+		{"{candidates: 5}", ""},
+		{"{candidates: -1}", "hybrid.candidates -1 must be in [1, 10000]"},
+		{"{candidates: 10001}", "hybrid.candidates 10001"},
 	} {
 		_, err := ParseSurfaces([]byte(strings.Replace(query, "HYBRID", tc.hybrid, 1)))
 		if tc.want == "" {
@@ -146,6 +149,9 @@ func TestHybridConfig(t *testing.T) {
 	var none *Hybrid
 	if none.weights(true) != DefaultHybridCategory || none.weights(false) != DefaultHybridText {
 		t.Error("no hybrid block: not the defaults")
+	}
+	if none.candidates() != DefaultHybridCandidates || h.candidates() != DefaultHybridCandidates || (&Hybrid{Candidates: 5}).candidates() != 5 {
+		t.Error("hybrid.candidates: not the default, or not the value set")
 	}
 	popular := strings.Replace(minimalSurface, "budget: 10}", "budget: 10, hybrid: {}}", 1)
 	if _, err := ParseSurfaces([]byte(popular)); err == nil || !strings.Contains(err.Error(), "query sources only") {

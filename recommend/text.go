@@ -1,8 +1,10 @@
 package recommend
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/aisle-ai/aisle/bm25"
 	"github.com/aisle-ai/aisle/intent"
@@ -15,6 +17,7 @@ import (
 // It is immutable and safe for concurrent use.
 type TextIndex struct {
 	byID  map[string]int
+	ids   []string // by name position
 	names *bm25.Index
 	// cls is nil when no item has a category: no intent term.
 	cls *intent.Classifier
@@ -27,6 +30,9 @@ type TextIndex struct {
 	// posterior[d*L+a] is P(a | name d), L labels: the soft intent's item
 	// side (Instacart: 49,688 × 134 float64, 53 MB).
 	posterior []float64
+	// members[a] are the names predicted in category a, by position: the
+	// intent candidate list's domain (docs/evaluation.md A7).
+	members [][]int32
 }
 
 // NewTextIndex indexes a catalogue given as parallel slices: item ids,
@@ -39,7 +45,7 @@ func NewTextIndex(ids, names, categories []string) (*TextIndex, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := &TextIndex{byID: make(map[string]int, len(ids)), names: ix}
+	x := &TextIndex{byID: make(map[string]int, len(ids)), ids: ids, names: ix}
 	for d, id := range ids {
 		x.byID[id] = d
 	}
@@ -55,23 +61,26 @@ func NewTextIndex(ids, names, categories []string) (*TextIndex, error) {
 	}
 	x.predicted = make([]int, len(names))
 	x.posterior = make([]float64, 0, len(names)*len(x.cls.Labels()))
+	x.members = make([][]int32, len(x.cls.Labels()))
 	for d, n := range names {
 		x.predicted[d] = x.cls.Predict(n)
 		x.posterior = append(x.posterior, x.cls.NamePosterior(n)...)
+		x.members[x.predicted[d]] = append(x.members[x.predicted[d]], int32(d))
 	}
 	return x, nil
 }
 
-// Text implements the pipeline's Text: every name's BM25 score for query,
-// the intent posterior (a query equal to a category name is that category)
-// and whether query is a category name, for TextScores to look up by id.
+// Text implements the pipeline's Text: the BM25 score of every name
+// sharing a term with query (sparse: no per-name allocation), the intent
+// posterior (a query equal to a category name is that category) and whether
+// query is a category name, for TextScores to look up by id.
 func (x *TextIndex) Text(ctx context.Context, query string) (*TextScores, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s := &TextScores{ix: x, lexical: x.names.Scores(query, nil)}
-	for _, v := range s.lexical {
-		s.best = max(s.best, v)
+	s := &TextScores{ix: x, lexical: x.names.Matches(query, nil)}
+	for _, h := range s.lexical {
+		s.best = max(s.best, h.Score)
 	}
 	if x.cls != nil {
 		s.posterior, _ = x.cls.Posterior(query, true)
@@ -83,7 +92,7 @@ func (x *TextIndex) Text(ctx context.Context, query string) (*TextScores, error)
 // TextScores are one query's text signals over a catalogue.
 type TextScores struct {
 	ix        *TextIndex
-	lexical   []float64 // by name position
+	lexical   []bm25.Hit // the names sharing a term with the query, by position
 	best      float64
 	posterior []float64 // nil: the query carries no intent
 	category  bool
@@ -106,16 +115,25 @@ func (s *TextScores) Scores(id string, soft bool) (lexical, intent float64) {
 	if !ok {
 		return 0, 0
 	}
-	lexical = s.lexical[d]
+	if i, found := slices.BinarySearchFunc(s.lexical, d, func(h bm25.Hit, d int) int { return cmp.Compare(h.Doc, d) }); found {
+		lexical = s.lexical[i].Score
+	}
+	return lexical, s.intent(d, soft)
+}
+
+// intent is name d's intent term (Scores).
+func (s *TextScores) intent(d int, soft bool) float64 {
 	switch {
 	case s.posterior == nil:
+		return 0
 	case soft:
 		row := s.ix.posterior[d*len(s.posterior) : (d+1)*len(s.posterior)]
+		in := 0.0
 		for a, p := range s.posterior {
-			intent += p * row[a]
+			in += p * row[a]
 		}
+		return in
 	default:
-		intent = s.posterior[s.ix.predicted[d]]
+		return s.posterior[s.ix.predicted[d]]
 	}
-	return lexical, intent
 }

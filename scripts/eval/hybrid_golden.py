@@ -10,6 +10,10 @@ Queries: the texts of models/query-encoder/golden_embeddings.jsonl with their
 committed embeddings, so no model runs here or in the Go test, plus the first
 aisle names (category queries, routed) with item vectors standing in for their
 embeddings (the formula does not care where a vector comes from).
+Each setting is ranked on A7's candidate union (intent.union_candidates) at
+each C of CS: the cosine list over the item table (float32, as the Go flat
+index), the BM25 and intent lists over the catalogue's names, mapped to the
+item table (names it lacks are dropped).
 
   /usr/bin/python3 scripts/eval/hybrid_golden.py
 """
@@ -29,6 +33,9 @@ import intent as IN  # noqa: E402
 from bm25 import BM25, terms  # noqa: E402
 
 TOP = 20
+# A7's C per candidate list: the served default (C exceeds this catalogue's 169 items, so the union is all of it for
+# the cosine list) and a small C whose union is a real subset.
+CS = [200, 5]
 # route -> (intent form, lexical weight, intent weight): the defaults chosen on validation (A6, MODELS.md), then
 # settings that exercise each term and form on each route.
 SETTINGS = [
@@ -46,6 +53,14 @@ def read_f32(path):
     return np.frombuffer(raw[16:], dtype="<f4").reshape(rows, dim)
 
 
+def sum_f32(row, q):
+    """The Go flat index's score: a float32 dot product accumulated in order."""
+    acc = np.float32(0)
+    for x, y in zip(row, q):
+        acc = np.float32(acc + x * y)
+    return acc
+
+
 def main():
     models = os.path.join(ROOT, "models")
     cat = [json.loads(line) for line in open(os.path.join(models, "catalog.jsonl"), encoding="utf-8")]
@@ -59,6 +74,8 @@ def main():
     item_ids = [r[0] for r in table]
     vec = read_f32(os.path.join(models, "query-encoder", "items.f32")).astype(np.float64)
     assert vec.shape[0] == len(item_ids)
+    row_of = {i: r for r, i in enumerate(item_ids)}
+    vec32 = read_f32(os.path.join(models, "query-encoder", "items.f32"))
     bm = BM25(names)
     nb = IN.NaiveBayesAisle([n for n, a in zip(names, aisles) if a], [a for a in aisles if a])
     pred = nb.predict(names)
@@ -79,7 +96,7 @@ def main():
         p = nb.query_posterior(text, True)
         route = "category" if nb.exact.get(" ".join(terms(text))) is not None else "text"
         runs = []
-        for setting in SETTINGS:
+        for setting, c in ((st, c) for c in CS for st in SETTINGS):
             form, wl, wi = setting[route]
             lex = np.zeros(len(item_ids))
             it = np.zeros(len(item_ids))
@@ -91,9 +108,19 @@ def main():
                 if p is not None:
                     it[r] = p[pred[d]] if form == "hard" else post[d] @ p
             s = IN.hybrid(cos, lex, it, wl, wi)
-            order = np.argsort(-s, kind="stable")[:TOP]
+            # the union: cosine top c over the item rows (float32 scores, as the Go flat index), BM25 and intent top
+            # c over the names (docs), then mapped to item rows
+            q32 = np.asarray(emb, dtype=np.float32)
+            cos32 = np.array([np.float32(sum_f32(vec32[r], q32)) for r in range(len(item_ids))], dtype=np.float64)
+            cand = set(IN.top_c(cos32, c).tolist())
+            docs = IN.union_candidates(np.full(len(names), -np.inf), raw, p, form, pred, post, c, soft_loop=True,
+                                       with_cos=False)
+            cand |= {row_of[ids[d]] for d in docs if ids[d] in row_of}
+            u = np.array(sorted(cand), dtype=np.int64)
+            su = s[u]
+            order = u[np.argsort(-su, kind="stable")][:TOP]
             runs.append({"hybrid": {k: {"intent_form": f, "lexical": l, "intent": w} for k, (f, l, w) in setting.items()},
-                         "route": route, "top": [{"id": item_ids[r], "score": float(s[r])} for r in order]})
+                         "route": route, "c": c, "top": [{"id": item_ids[r], "score": float(s[r])} for r in order]})
         cases.append({"query": text, "embedding": emb, "runs": runs})
     out = os.path.join(ROOT, "recommend", "testdata", "hybrid_golden.json")
     os.makedirs(os.path.dirname(out), exist_ok=True)

@@ -102,3 +102,50 @@ def lexical_normalised(bm):
 def hybrid(cos, lex_norm, intent, wl, wi):
     """The A5 score, added in this order (the Go code adds in the same order)."""
     return cos + wl * lex_norm + wi * intent
+
+
+INTENT_MASS = 0.999  # A7: the query's top aisles whose P(a | q) first sum to at least this
+
+
+def top_c(x, c, among=None):
+    """Positions of the c largest x (ties: the lower position first); among restricts to those positions."""
+    if among is None:
+        return np.argsort(-x, kind="stable")[:c]
+    return among[np.argsort(-x[among], kind="stable")[:c]]
+
+
+def top_aisles(p, mass=INTENT_MASS):
+    """A7's A_q: aisles by decreasing P(a | q) (ties: the lower index first) until their sum reaches mass."""
+    order = np.argsort(-p, kind="stable")
+    s, out = 0.0, []
+    for a in order:
+        out.append(int(a))
+        s += p[a]
+        if s >= mass:
+            break
+    return out
+
+
+def union_candidates(cos, raw, p, form, item_aisle, item_post, c, soft_loop=False, with_cos=True):
+    """A7: the sorted positions of the union of the top c by cosine, the top c by BM25 (raw > 0 only) and the
+    top c by the intent term over the items predicted in top_aisles(p) (none when p is None). soft_loop adds
+    the soft term in aisle order, as the Go code does (the golden fixture's boundary ties)."""
+    parts = [top_c(cos, c)] if with_cos else []
+    hit = np.flatnonzero(raw > 0)
+    parts.append(top_c(raw, c, hit))
+    if p is not None:
+        aq = top_aisles(p)
+        members = np.flatnonzero(np.isin(item_aisle, aq))
+        if form == "hard":
+            I = p[item_aisle]
+        elif soft_loop:
+            I = np.zeros(len(item_aisle))
+            for d in members:
+                s = 0.0
+                for a in range(len(p)):
+                    s += p[a] * item_post[d, a]
+                I[d] = s
+        else:
+            I = item_post @ p
+        parts.append(top_c(I, c, members))
+    return np.unique(np.concatenate(parts))

@@ -178,6 +178,34 @@ def hybrid_section(res):
     return "\n".join(out)
 
 
+def a7_section(res):
+    """A7 (the served hybrid): A6's blend on the three top-C lists' union, on the test queries, beside A6's full
+    scan, the encoder and BM25 with paired bootstrap differences, and the share of queries whose top 10 is A6's."""
+    out = [res["notes"], ""]
+    out += ["| protocol | candidates | metric | A7 hybrid | A6 full scan | encoder | BM25 | A7 − encoder | A7 − BM25 | "
+            "A7 − A6 | top-10 = full scan | mean union |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    losses = []
+    for p in res["protocols"]:
+        bs = metrics.Bootstrap(list(range(p["n"])))
+        vals = {m["method"]: {k: np.asarray(v, dtype=np.float64) for k, v in m["per_query"].items()}
+                for m in p["methods"]}
+        for c in p["metrics"]:
+            h = vals["hybrid"][c]
+            cells = [f4(h.mean())] + [f4(vals[b][c].mean()) for b in ("hybrid, full scan (A6)", "encoder", "BM25")]
+            for b in ("encoder", "BM25", "hybrid, full scan (A6)"):
+                d, x = bs.diff(h, vals[b][c])
+                cells.append(dci(d, x))
+                if d <= 0 and b != "hybrid, full scan (A6)":
+                    losses.append("%s, %s, %s vs %s (%s)" % (p["name"], p["candidates"].split(" (")[0], c, b, sgn(d)))
+            cells += ["%.4f" % p["top10_equal"], "%.0f" % p["union_size"]]
+            out.append("| %s | %s | %s | %s |" % (p["name"], p["candidates"].split(" (")[0], c, " | ".join(cells)))
+    out += ["", "Test queries: %d per product protocol, %d aisle queries; differences are paired bootstrap 95%% "
+            "intervals (bold: the interval excludes 0)." % (res["protocols"][0]["n"], res["protocols"][-1]["n"]), ""]
+    out.append("Point estimate not above the encoder or BM25: " + ("; ".join(losses) if losses else "none") + ".")
+    return "\n".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", default=os.path.join(ROOT, "build", "eval"))
@@ -196,7 +224,12 @@ def main():
         with open(p) as f:
             query_md = query_section(json.load(f))
     hybrid_md = ""
-    for name, head in (("hybrid.json", "**A6: routed hybrid (served)**"),
+    p = os.path.join(args.dir, "hybrid-a7.json")
+    if os.path.exists(p):
+        with open(p) as f:
+            hybrid_md += ("**A7: the A6 blend on the union of three top-%d candidate lists (served)**\n\n"
+                          % json.load(open(p))["C"]) + a7_section(json.load(f)) + "\n\n"
+    for name, head in (("hybrid.json", "**A6: routed hybrid, every item scored (A7's weights)**"),
                        ("hybrid-a5.json", "**A5: one weight set for every query (pre-registered first)**")):
         p = os.path.join(args.dir, name)
         if os.path.exists(p):

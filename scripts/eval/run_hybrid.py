@@ -6,9 +6,12 @@ random, per query, for scripts/eval/report.py.
 
   AISLE_DATA=../shared/data /usr/bin/python3 scripts/eval/run_hybrid.py        # A5 -> build/eval/hybrid-a5.json
   AISLE_DATA=../shared/data /usr/bin/python3 scripts/eval/run_hybrid.py --a6   # A6 -> build/eval/hybrid.json
+  AISLE_DATA=../shared/data /usr/bin/python3 scripts/eval/run_hybrid.py --a7   # A7 -> build/eval/hybrid-a7.json
 
-A5 is one weight set for every query; A6 (the served hybrid) routes a query
-equal to an aisle name and every other query to weights of their own.
+A5 is one weight set for every query; A6 routes a query equal to an aisle name
+and every other query to weights of their own; A7 (the served hybrid) scores
+A6's blend on the union of three top-C candidate lists only (A7_C, A6's
+weights read from build/eval/hybrid.json), on the test half only.
 
 The encoder is build/encoder/instacart/model.pt (scripts/encoder/train.sh
 --instacart); its catalogue and query embeddings are cached in
@@ -191,6 +194,8 @@ def main():
 
     if "--a6" in sys.argv:
         return run_a6(locals())
+    if "--a7" in sys.argv:
+        return run_a7(locals())
 
     # ---- validation: the grid, in chunks of queries (a chunk's matrices are ~200 MB each) ----
     acc = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))  # cfg -> protocol -> (cands, metric) -> arrays
@@ -419,6 +424,79 @@ def run_a6(env):
     with open(out, "w") as f:
         json.dump({"notes": notes, "chosen": chosen, "top_validation": top, "protocols": out_protos,
                    "validation_margins": margins}, f)
+    print("wrote %s (%.0fs)" % (out, time.time() - t0))
+
+
+A7_C = 200  # docs/evaluation.md A7: fixed a priori, not tuned
+
+
+def run_a7(env):
+    """A7: A6's chosen pair (build/eval/hybrid.json) scored on the union of three top-C lists only
+    (intent.union_candidates), once on the test half, beside the encoder and BM25; and per protocol the fraction
+    of test queries whose top 10 equals A6's full-scan top 10."""
+    t0 = env["t0"]
+    protos, components, score_all, nb = env["protos"], env["components"], env["score_all"], env["nb"]
+    held, aisle, uniq, bm, frag2 = env["held"], env["aisle"], env["uniq"], env["bm"], env["frag2"]
+    test, ctest, nb_base, names = env["test"], env["ctest"], env["nb_base"], env["names"]
+    item_aisle, item_post = env["item_aisle"], env["item_post"]
+    with open(os.path.join(ROOT, "build", "eval", "hybrid.json")) as f:
+        a6 = json.load(f)
+    ch = a6["chosen"]
+    route = {r: (ch[r]["form"], ch[r]["wl"], ch[r]["wi"]) for r in ("category", "text")}
+    c = int(os.environ.get("A7_C", A7_C))
+    out_protos = []
+    full_label = "full catalogue ({:,})".format(len(names))
+    held_label = "held-out products only ({:,})".format(len(held))
+    for pname, qs, key in protos:
+        allpos = ctest if key == "uniq" else test
+        mets = ["P@10", "R@10", "MRR"] if key == "uniq" else ["R@10", "MRR"]
+        res = defaultdict(lambda: defaultdict(list))
+        names_m, same, usizes = [], [], []
+        for a in range(0, len(allpos), CHUNK):
+            pos = allpos[a:a + CHUNK]
+            sub, cos, raw, lex, its = components(qs, key, pos, only=sorted({(route["category"][0], True),
+                                                                             (route["text"][0], True)}))
+            full = np.empty_like(cos)
+            union = np.full_like(cos, -1e9)  # outside the union: below every member, tied among themselves
+            for i, q in enumerate(sub):
+                r = "category" if nb.exact.get(" ".join(terms(q))) is not None else "text"
+                form, wl, wi = route[r]
+                full[i] = IN.hybrid(cos[i], lex[i], its[(form, True)][i], wl, wi)
+                u = IN.union_candidates(cos[i], raw[i], nb.query_posterior(q, True), form, item_aisle, item_post, c)
+                union[i, u] = full[i, u]
+                usizes.append(len(u))
+                same.append(bool(np.array_equal(np.argsort(-full[i], kind="stable")[:10],
+                                                np.argsort(-union[i], kind="stable")[:10])))
+            methods = [("hybrid", lambda: union), ("hybrid, full scan (A6)", lambda: full),
+                       ("encoder", lambda: cos), ("BM25", lambda: raw)]
+            if key in ("q1", "uniq"):
+                qa = [aisle[held[i]] for i in pos] if key == "q1" else [uniq[i] for i in pos]
+                methods.append(("naive-Bayes aisle classifier", lambda: nb_base(qa)))
+            if key == "q4":
+                methods.append(("naive-Bayes aisle classifier + BM25(fragment)", lambda: nb_base(
+                    [aisle[held[i]] for i in pos]) + IN.lexical_normalised(np.stack([bm.scores(frag2[i]) for i in pos]))))
+            names_m = [m for m, _ in methods]
+            for m, fn in methods:
+                for k, v in score_all(fn(), pname, pos).items():
+                    res[m][k].append(v)
+            del cos, raw, lex, its, full, union
+        for cs, label in (("full", full_label), ("held", held_label)):
+            out_protos.append({
+                "name": pname, "candidates": label, "n": len(allpos), "metrics": mets,
+                "methods": [{"method": m, "per_query": {k: np.concatenate(res[m][(cs, k)]).tolist() for k in mets}}
+                            for m in names_m],
+                "top10_equal": float(np.mean(same)), "union_size": float(np.mean(usizes))})
+        print("A7 test %s done (%.0fs): top-10 equal %.4f, mean union %.0f" % (
+            pname, time.time() - t0, np.mean(same), np.mean(usizes)), flush=True)
+    notes = ("A7: A6's routed hybrid (%s) scored on the union of three top-%d lists only (cosine, BM25, intent over "
+             "the query's aisles carrying >= %g of P(a | q)); items outside the union rank below it. Test half of "
+             "A5's split only (%d product queries, %d aisle queries); weights not re-tuned. \"top-10 = full scan\" is "
+             "the fraction of test queries (full catalogue) whose ordered top 10 equals A6's full-scan top 10."
+             % ("; ".join("%s: %s, w_l %g, w_i %g" % ((r,) + route[r]) for r in ("text", "category")), c,
+                IN.INTENT_MASS, len(test), len(ctest)))
+    out = os.environ.get("EVAL_HYBRID_OUT", os.path.join(ROOT, "build", "eval", "hybrid-a7.json"))
+    with open(out, "w") as f:
+        json.dump({"notes": notes, "C": c, "chosen": ch, "protocols": out_protos}, f)
     print("wrote %s (%.0fs)" % (out, time.time() - t0))
 
 

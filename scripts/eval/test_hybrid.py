@@ -47,5 +47,26 @@ class TestIntent(unittest.TestCase):
         self.assertEqual(list(nb.predict(["chocolate milk"])), [nb.col["milk"]])
 
 
+class TestUnion(unittest.TestCase):
+    def test_top_aisles(self):
+        self.assertEqual(IN.top_aisles(np.array([0.2, 0.5, 0.2999, 0.0001])), [1, 2, 0])
+        self.assertEqual(IN.top_aisles(np.array([0.0005, 0.999, 0.0005])), [1])
+        self.assertEqual(IN.top_aisles(np.array([0.25, 0.25, 0.25, 0.25])), [0, 1, 2, 3])
+
+    def test_union(self):
+        """A7: the union of the three lists; hard intent is the exact top c when the top aisles hold c items."""
+        cos = np.array([0.9, 0.1, 0.8, 0.1, 0.0, 0.0])
+        raw = np.array([0.0, 0.0, 0.0, 2.0, 2.0, 0.0])
+        p = np.array([0.7, 0.3])
+        item_aisle = np.array([1, 1, 1, 0, 0, 0])
+        post = np.eye(2)[item_aisle]
+        u = IN.union_candidates(cos, raw, p, "hard", item_aisle, post, 1)
+        self.assertEqual(u.tolist(), [0, 3])  # cosine: 0; BM25: 3 (tie with 4, lower first); intent: 3
+        u = IN.union_candidates(cos, raw, None, "soft", item_aisle, post, 2)
+        self.assertEqual(u.tolist(), [0, 2, 3, 4])  # no intent list
+        u = IN.union_candidates(cos, raw, p, "soft", item_aisle, post, 3, soft_loop=True)
+        self.assertEqual(u.tolist(), [0, 1, 2, 3, 4, 5])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -1,0 +1,199 @@
+package recommend
+
+import (
+	"cmp"
+	"math"
+	"slices"
+)
+
+// The hybrid's candidate stage (docs/evaluation.md A7): the blend is
+// computed on the union of three top-C lists only, the encoder index's top
+// C by cosine, the top C names by BM25 and the top C by the intent term,
+// so that a query costs a few hundred blends, not one per item.
+
+// DefaultHybridCandidates is A7's C, fixed a priori (a typical candidate
+// budget; not tuned on the evaluation's queries). MODELS.md, "Hybrid
+// search", reports the test figures at this C.
+const DefaultHybridCandidates = 200
+
+// maxHybridCandidates bounds hybrid.candidates: each list costs C blends.
+const maxHybridCandidates = 10000
+
+// intentMass is the share of P(a | query) the intent list's categories
+// carry (topCategories). A name predicted outside them has a hard intent
+// of at most 1 − intentMass; the soft list leaves such names out.
+const intentMass = 0.999
+
+// ranked is a name position with a score, for top-C selection.
+type ranked struct {
+	doc   int32
+	score float64
+}
+
+// topC keeps the c best of xs (higher score first, ties: lower position)
+// in that order, reusing xs: a bounded heap, O(len(xs) · log c), since
+// the intent list's domain may be most of the catalogue (a flat posterior)
+// and a full sort of 50,000 cost 6 ms (BenchmarkHybridTop profile).
+func topC(xs []ranked, c int) []ranked {
+	if c <= 0 {
+		return xs[:0]
+	}
+	h := keeper{h: xs[:0], c: c}
+	for _, x := range xs {
+		h.push(x)
+	}
+	return h.sorted()
+}
+
+// keeper keeps the c best ranked pushed into it: a min-heap whose root is
+// the worst kept.
+type keeper struct {
+	h []ranked
+	c int
+}
+
+func worse(a, b ranked) bool { return a.score < b.score || a.score == b.score && a.doc > b.doc }
+
+func (k *keeper) push(x ranked) {
+	h := k.h
+	switch {
+	case len(h) < k.c:
+		h = append(h, x)
+		for i := len(h) - 1; i > 0; {
+			p := (i - 1) / 2
+			if !worse(h[i], h[p]) {
+				break
+			}
+			h[i], h[p] = h[p], h[i]
+			i = p
+		}
+	case worse(h[0], x):
+		h[0] = x
+		for i := 0; ; {
+			l := 2*i + 1
+			if l >= len(h) {
+				break
+			}
+			if r := l + 1; r < len(h) && worse(h[r], h[l]) {
+				l = r
+			}
+			if !worse(h[l], h[i]) {
+				break
+			}
+			h[i], h[l] = h[l], h[i]
+			i = l
+		}
+	}
+	k.h = h
+}
+
+// sorted returns the kept, best first.
+func (k *keeper) sorted() []ranked {
+	slices.SortFunc(k.h, func(a, b ranked) int {
+		if a.score != b.score {
+			return cmp.Compare(b.score, a.score)
+		}
+		return cmp.Compare(a.doc, b.doc)
+	})
+	return k.h
+}
+
+// lexicalTop appends to dst the c names with the best BM25 scores (names
+// sharing no term with the query are never among them). Memory: O(c).
+func (s *TextScores) lexicalTop(c int, dst []int32) []int32 {
+	if c <= 0 {
+		return dst
+	}
+	k := keeper{h: make([]ranked, 0, min(c, len(s.lexical))), c: c}
+	for _, h := range s.lexical {
+		k.push(ranked{int32(h.Doc), h.Score})
+	}
+	for _, x := range k.sorted() {
+		dst = append(dst, x.doc)
+	}
+	return dst
+}
+
+// topCategories is A7's A_q: the categories by decreasing P(a | query)
+// (ties: the lower index first) until their sum first reaches intentMass.
+func topCategories(p []float64) []int {
+	order := make([]int, len(p))
+	for a := range order {
+		order[a] = a
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(p[b], p[a]) })
+	sum := 0.0
+	for i, a := range order {
+		sum += p[a]
+		if sum >= intentMass {
+			return order[:i+1]
+		}
+	}
+	return order
+}
+
+// intentTop appends to dst the c names predicted in the query's
+// topCategories with the best intent term (hard or soft); nothing for a
+// query without intent. Hard: every name outside scores at most the
+// smallest P inside, so this is the exact top C whenever at least C names
+// are predicted inside. Soft: see softTop. Memory: O(c).
+func (s *TextScores) intentTop(c int, soft bool, dst []int32) []int32 {
+	if s.posterior == nil || c <= 0 {
+		return dst
+	}
+	cats := topCategories(s.posterior)
+	k := keeper{h: make([]ranked, 0, c), c: c}
+	if soft {
+		s.softTop(cats, &k)
+	} else {
+		for _, a := range cats {
+			for _, d := range s.ix.members[a] {
+				k.push(ranked{d, s.posterior[a]})
+			}
+		}
+	}
+	for _, x := range k.sorted() {
+		dst = append(dst, x.doc)
+	}
+	return dst
+}
+
+// softTop pushes into k the members of cats whose soft intent may be among
+// the k.c best, with that intent computed exactly: the same top c as
+// computing every member's, at a fraction of the cost. On Instacart a name
+// fragment's top categories hold 126 of 134 aisles (median; test queries),
+// so computing every member's intent would cost 49,667 names × 134
+// products per query. With m = P(â(d) | name d), p = P(· | query) and
+// pmax = max p,
+//
+//	p[â(d)] · m ≤ I(d) ≤ p[â(d)] · m + (1 − m) · pmax
+//
+// (the posterior of a name sums to 1). The c-th largest lower bound θ is
+// at most the c-th largest I, so a member whose upper bound is below θ
+// cannot be among the c best and is skipped.
+func (s *TextScores) softTop(cats []int, k *keeper) {
+	p, L := s.posterior, len(s.posterior)
+	pmax := 0.0
+	for _, v := range p {
+		pmax = max(pmax, v)
+	}
+	lows := keeper{h: make([]ranked, 0, k.c), c: k.c}
+	for _, a := range cats {
+		for _, d := range s.ix.members[a] {
+			lows.push(ranked{d, p[a] * s.ix.posterior[int(d)*L+a]})
+		}
+	}
+	theta := math.Inf(-1)
+	if len(lows.h) == k.c {
+		theta = lows.h[0].score // the root: the c-th largest lower bound
+	}
+	for _, a := range cats {
+		for _, d := range s.ix.members[a] {
+			m := s.ix.posterior[int(d)*L+a]
+			// 1e-12: the bound's rounding (a posterior sums to 1 within ~1e-15).
+			if p[a]*m+(1-m)*pmax+1e-12 >= theta {
+				k.push(ranked{d, s.intent(int(d), true)})
+			}
+		}
+	}
+}
