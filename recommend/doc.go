@@ -62,8 +62,9 @@
 // # Seams
 //
 // Every collaborator is a one-method interface in deps.go (Features,
-// Catalog, Text, Bandit, EventLog) or index.go (Index, built per model
-// version by ItemsExtension from the version's own <version>/<items>.f32
+// Catalog, Text, Bandit, EventLog; a Catalog may also implement
+// CatalogNumbers, its numeric attributes parsed at load) or index.go
+// (Index, built per model version by ItemsExtension from the version's own <version>/<items>.f32
 // when it ships one, else the model directory's <items>.f32, and closed
 // when the version is drained; FlatIndex is the exact stand-in). aisle serve
 // plugs in the ann index, the catalogue, a TextIndex over it, the guest
