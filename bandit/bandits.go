@@ -22,7 +22,7 @@ type Bandits struct {
 // surface is one surface's configuration and its cached statistics.
 type surface struct {
 	cfg SurfaceConfig
-	mu  sync.Mutex // guards view, viewAt, loading and gen; never held during store calls
+	mu  sync.Mutex // guards view, viewAt, loading, gen, failures, retryAt and lastErr; never held during store calls
 	// view is the selector over the statistics read at viewAt.
 	view   *Selector
 	viewAt time.Time
@@ -32,6 +32,25 @@ type surface struct {
 	// gen counts resets, so that a refresh begun before a reset does not
 	// install pre-reset statistics.
 	gen uint64
+	// failures counts the refreshes that failed in a row; until retryAt
+	// no call reads the store again, and lastErr is the last failure.
+	failures int
+	retryAt  time.Time
+	lastErr  error
+}
+
+// maxBackoffRefreshes caps the retry interval of a failing store at this
+// many refresh intervals (32 s at the default 1 s): a store back up is
+// read again within that, and a down one costs each replica one call per
+// surface in that time instead of one per refresh interval and caller.
+const maxBackoffRefreshes = 32
+
+// backoff is how long to wait after the failures-th refresh in a row
+// failed: the refresh interval, doubled per failure after the first, at
+// most maxBackoffRefreshes intervals.
+func backoff(refresh time.Duration, failures int) time.Duration {
+	n := min(failures-1, 5) // 2^5 = maxBackoffRefreshes
+	return min(refresh<<n, maxBackoffRefreshes*refresh)
 }
 
 // Request asks for a slate.
@@ -100,6 +119,11 @@ func (b *Bandits) Config(name string) (SurfaceConfig, error) {
 // Decide fills req.Slots slots of a surface. It reads the store at most
 // once per Config.Refresh per surface; if that read fails and older
 // statistics exist, it decides from them and marks the decision Stale.
+// After a failed read the store is not read again before the refresh
+// interval has passed, doubled for each failure in a row after the first
+// and capped at 32 intervals; meanwhile decisions use the last statistics
+// read (Stale), or, if none was ever read, fail at once with the last
+// read's error.
 func (b *Bandits) Decide(ctx context.Context, req Request) (Decision, error) {
 	s, ok := b.surfaces[req.Surface]
 	if !ok {
@@ -127,15 +151,23 @@ func (b *Bandits) Decide(ctx context.Context, req Request) (Decision, error) {
 }
 
 // view returns the surface's selector, reading the store when the cached
-// one is older than the refresh interval. While one caller reads, the
-// others use the previous selector, so no request waits on another's
-// store call; the store call itself honours ctx.
+// one is older than the refresh interval and no failure's back-off is
+// running (see Decide). While one caller reads, the others use the
+// previous selector, so no request waits on another's store call; the
+// store call itself honours ctx.
 func (b *Bandits) view(ctx context.Context, s *surface) (*Selector, time.Time, bool, error) {
 	now := b.now()
 	s.mu.Lock()
 	if s.view != nil && (now.Sub(s.viewAt) < b.refresh || s.loading) {
 		defer s.mu.Unlock()
-		return s.view, s.viewAt, false, nil
+		return s.view, s.viewAt, s.failures > 0, nil
+	}
+	if now.Before(s.retryAt) {
+		defer s.mu.Unlock()
+		if s.view != nil {
+			return s.view, s.viewAt, true, nil
+		}
+		return nil, time.Time{}, false, s.lastErr
 	}
 	s.loading = true
 	gen := s.gen
@@ -147,11 +179,18 @@ func (b *Bandits) view(ctx context.Context, s *surface) (*Selector, time.Time, b
 	defer s.mu.Unlock()
 	s.loading = false
 	if err != nil {
-		if s.view != nil && ctx.Err() == nil {
+		if ctx.Err() != nil {
+			// The caller gave up, which says nothing of the store.
+			return nil, time.Time{}, false, err
+		}
+		s.failures++
+		s.retryAt, s.lastErr = now.Add(backoff(b.refresh, s.failures)), err
+		if s.view != nil {
 			return s.view, s.viewAt, true, nil
 		}
 		return nil, time.Time{}, false, err
 	}
+	s.failures, s.retryAt, s.lastErr = 0, time.Time{}, nil
 	if gen == s.gen {
 		s.view, s.viewAt = sel, now
 	}
@@ -238,6 +277,7 @@ func (b *Bandits) Reset(ctx context.Context, name string) error {
 	s.mu.Lock()
 	s.view = nil
 	s.gen++
+	s.failures, s.retryAt, s.lastErr = 0, time.Time{}, nil // the store just answered
 	s.mu.Unlock()
 	return nil
 }

@@ -57,6 +57,12 @@ const (
 type LearnerStats struct {
 	Impressions, DuplicateImpressions, Evicted  int64
 	Credited, Duplicate, Late, Unknown, Ignored int64
+	// Dropped counts impressions whose pull the Recorder failed to take:
+	// the Learner forgets them (their feedback is then Unknown), so a
+	// failing store costs no memory. What is lost is the pull and any
+	// reward of that impression, not the event: the caller got the error,
+	// and the server hands the Learner only events its log already stored.
+	Dropped int64
 }
 
 // Recorder is where a Learner records pulls and rewards; *Bandits is one.
@@ -92,12 +98,20 @@ type Learner struct {
 	rec Recorder
 	cfg LearnerConfig
 
-	mu      sync.Mutex          // guards pending, order, clock, stats
+	mu      sync.Mutex          // guards pending, order, holes, clock, stats
 	pending map[string]*pending // impression id → pending impression
 	order   []string            // ids in arrival order, for expiry and eviction
-	clock   time.Time           // newest impression time seen
-	stats   LearnerStats
+	// holes counts the ids in order that are no longer pending (dropped
+	// after a store failure). order is compacted when they outnumber the
+	// pending ids, so it holds at most 2·MaxPending+minCompact ids even
+	// while the store fails every impression.
+	holes int
+	clock time.Time // newest impression time seen
+	stats LearnerStats
 }
+
+// minCompact is the fewest holes worth compacting order for.
+const minCompact = 1024
 
 type pending struct {
 	imp      Impression
@@ -150,8 +164,13 @@ func (l *Learner) Impression(ctx context.Context, imp Impression) error {
 	}
 	if err := l.rec.Add(ctx, imp.Surface, incs...); err != nil {
 		l.mu.Lock()
-		delete(l.pending, imp.ID) // left in order; expiry skips missing ids
+		if l.pending[imp.ID] != nil {
+			delete(l.pending, imp.ID) // left in order as a hole; expiry skips it
+			l.holes++
+			l.compactLocked()
+		}
 		l.stats.Impressions--
+		l.stats.Dropped++
 		l.mu.Unlock()
 		return fmt.Errorf("impression %q: %w", imp.ID, err)
 	}
@@ -233,6 +252,7 @@ func (l *Learner) expireLocked() []closedImp {
 	for ; n < len(l.order); n++ {
 		p, ok := l.pending[l.order[n]]
 		if !ok {
+			l.holes = max(0, l.holes-1) // an id re-added after its failure was counted once
 			continue
 		}
 		if len(l.pending) <= l.cfg.MaxPending && !p.imp.At.Before(cutoff) {
@@ -248,6 +268,24 @@ func (l *Learner) expireLocked() []closedImp {
 	return closed
 }
 
+// compactLocked drops the holes from order once they outnumber the
+// pending ids (and minCompact), keeping each pending id's first place, so
+// compaction costs O(1) per hole over time.
+func (l *Learner) compactLocked() {
+	if l.holes < minCompact || l.holes <= len(l.pending) {
+		return
+	}
+	seen := make(map[string]bool, len(l.pending))
+	kept := make([]string, 0, len(l.pending))
+	for _, id := range l.order {
+		if _, ok := l.pending[id]; ok && !seen[id] {
+			seen[id] = true
+			kept = append(kept, id)
+		}
+	}
+	l.order, l.holes = kept, 0
+}
+
 // Flush closes every pending impression (at shutdown), passing each to
 // OnClose.
 func (l *Learner) Flush() {
@@ -258,7 +296,7 @@ func (l *Learner) Flush() {
 			closed = append(closed, closedImp{p.imp, slices.Clone(p.rewarded)})
 		}
 	}
-	l.pending, l.order = map[string]*pending{}, nil
+	l.pending, l.order, l.holes = map[string]*pending{}, nil, 0
 	l.mu.Unlock()
 	l.close(closed)
 }

@@ -100,6 +100,14 @@
 // should still reject what they can before queueing (the repository checks
 // declared value ranges), since every split costs runs.
 //
+// Only a failure that a request's data may have caused is split. A context
+// error (context.Canceled, context.DeadlineExceeded), any failure after
+// Close gave up, and a runner error that reports InputFault() false
+// (package inference's ErrSessionClosed, ErrOutOfMemory, ErrUnsupported:
+// the same for any input) fail every request of the batch at once with that
+// error, wrapped as above: splitting would cost 2n−1 runs that all fail.
+// Errors that do not say, and recovered panics, are split.
+//
 // A panic in any step is recovered, counted (aisle_batch_panics_total) and
 // treated as a failure of that batch; a request whose run panics alone gets
 // ErrPanic, which names no panic text, and the panic is logged once for it,

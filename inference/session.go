@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"sync/atomic"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -18,7 +20,44 @@ var ErrRun = errors.New("onnxruntime run failed")
 // failures it does not depend on the data: a model whose outputs fail this
 // way fails every request, so loading refuses it. Errors wrapping it also
 // wrap ErrRun.
-var ErrUnsupported = errors.New("tensor conversion not supported")
+var ErrUnsupported error = &runFault{msg: "tensor conversion not supported"}
+
+// ErrSessionClosed reports a Run on a destroyed Session (a version being
+// unloaded). It does not depend on the inputs.
+var ErrSessionClosed error = &runFault{msg: "session closed"}
+
+// ErrOutOfMemory reports a run the runtime could not allocate memory for.
+// Errors wrapping it also wrap ErrRun. It is treated as independent of any
+// one request's data: under memory pressure every run fails alike, and
+// running a batch again in halves (as the batching scheduler does for data
+// errors) would only add allocations.
+var ErrOutOfMemory error = &runFault{msg: "onnxruntime out of memory"}
+
+// runFault is a sentinel for a failure that no request's data causes.
+type runFault struct{ msg string }
+
+func (e *runFault) Error() string { return e.msg }
+
+// InputFault reports false: the failure would be the same for any input.
+// The batching scheduler reads it to fail a batch at once instead of
+// splitting it to find a culprit.
+func (e *runFault) InputFault() bool { return false }
+
+// allocFailures are the runtime's messages for a failed allocation: the
+// CPU arena's, C++'s std::bad_alloc (GCC and MSVC wordings) and CUDA's.
+var allocFailures = []string{"failed to allocate memory", "bad_alloc", "bad allocation", "out of memory"}
+
+// runError wraps a runtime failure in ErrRun, and in ErrOutOfMemory too
+// when its message says an allocation failed.
+func runError(err error) error {
+	msg := strings.ToLower(err.Error())
+	for _, a := range allocFailures {
+		if strings.Contains(msg, a) {
+			return fmt.Errorf("%w: %w: %v", ErrRun, ErrOutOfMemory, err)
+		}
+	}
+	return fmt.Errorf("%w: %v", ErrRun, err)
+}
 
 // Session is one runnable instance of a Model. Run is not safe for
 // concurrent use; Destroy must be called exactly once, after the last Run.
@@ -26,6 +65,9 @@ type Session struct {
 	model   *Model
 	sess    *ort.DynamicAdvancedSession
 	runOpts *ort.RunOptions
+	// closed is set by Destroy, so that a Run after it returns
+	// ErrSessionClosed instead of handing the runtime a freed session.
+	closed atomic.Bool
 }
 
 // NewSession creates a runtime session for m with the given options.
@@ -64,6 +106,9 @@ func (s *Session) Run(ctx context.Context, inputs []tensor.Tensor) ([]tensor.Ten
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if s.closed.Load() {
+		return nil, ErrSessionClosed
+	}
 	in, err := s.inputValues(inputs)
 	defer destroyAll(in)
 	if err != nil {
@@ -87,7 +132,7 @@ func (s *Session) Run(ctx context.Context, inputs []tensor.Tensor) ([]tensor.Ten
 		return nil, fmt.Errorf("%w: %w: %v", ErrRun, ErrUnsupported, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrRun, err)
+		return nil, runError(err)
 	}
 	return s.outputTensors(out)
 }
@@ -122,6 +167,7 @@ func (s *Session) outputTensors(out []ort.Value) ([]tensor.Tensor, error) {
 
 // Destroy releases the native session.
 func (s *Session) Destroy() error {
+	s.closed.Store(true)
 	err := s.sess.Destroy()
 	if s.runOpts != nil {
 		_ = s.runOpts.Destroy()

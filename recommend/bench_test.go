@@ -16,14 +16,22 @@ import (
 
 // BenchmarkRecommend runs Recommend in-process (no gRPC) on the default
 // models with the shipped surfaces: the 2-item cart on the cart surface,
-// and the query "baking" on the search surface.
+// the query "baking" on the search surface, and both in turn ("mixed":
+// surfaces over different models; "mixed-own" without the shipped
+// attribute_models, so that the two surfaces merge the item tables of
+// different model sets, which once evicted each other's merge every call).
 func BenchmarkRecommend(b *testing.B) {
+	cartReq := Request{Surface: "cart", Cart: []string{"whole milk", "domestic eggs"}}
+	queryReq := Request{Surface: "search", Cart: []string{"whole milk", "domestic eggs"}, Query: "baking"}
 	for _, bc := range []struct {
-		name string
-		req  Request
+		name     string
+		reqs     []Request
+		ownAttrs bool // clear attribute_models
 	}{
-		{"cart", Request{Surface: "cart", Cart: []string{"whole milk", "domestic eggs"}}},
-		{"query", Request{Surface: "search", Cart: []string{"whole milk", "domestic eggs"}, Query: "baking"}},
+		{"cart", []Request{cartReq}, false},
+		{"query", []Request{queryReq}, false},
+		{"mixed", []Request{cartReq, queryReq}, false},
+		{"mixed-own", []Request{cartReq, queryReq}, true},
 	} {
 		for _, c := range []int{1, 16} {
 			b.Run(fmt.Sprintf("%s/c=%d", bc.name, c), func(b *testing.B) {
@@ -31,6 +39,9 @@ func BenchmarkRecommend(b *testing.B) {
 				s, err := LoadSurfaces(repo.Dir + "/" + SurfacesFile)
 				if err != nil {
 					b.Fatal(err)
+				}
+				if bc.ownAttrs {
+					s.AttributeModels = nil
 				}
 				store := &SurfaceStore{}
 				store.Set(s)
@@ -41,8 +52,8 @@ func BenchmarkRecommend(b *testing.B) {
 				b.ResetTimer()
 				for range c {
 					wg.Go(func() {
-						for next.Add(1) <= int64(b.N) {
-							if _, err := p.Recommend(b.Context(), bc.req); err != nil {
+						for i := next.Add(1); i <= int64(b.N); i = next.Add(1) {
+							if _, err := p.Recommend(b.Context(), bc.reqs[i%int64(len(bc.reqs))]); err != nil {
 								b.Error(err)
 								return
 							}

@@ -24,6 +24,8 @@ type call struct {
 	cands   map[string]*cand
 	order   []string // candidate ids in the order found, for determinism
 	inCart  map[string]bool
+	// exclude is the request's excluded ids as a set, built once per call.
+	exclude map[string]bool
 	// popularity is the surface's first popular snapshot: the popularity
 	// term of the objective and the back-fill.
 	popularity *popularSnapshot
@@ -41,9 +43,13 @@ type cand struct {
 }
 
 func (p *Pipeline) newCall(req Request, sf *Surface, k int) *call {
+	exclude := make(map[string]bool, len(req.Filters.ExcludeIDs))
+	for _, id := range req.Filters.ExcludeIDs {
+		exclude[id] = true
+	}
 	return &call{p: p, req: req, sf: sf, k: k, models: map[string]*model{},
 		resp:    &Response{Surface: req.Surface, ImpressionID: newImpressionID()},
-		vectors: map[int][]float32{}, cands: map[string]*cand{}, inCart: map[string]bool{}}
+		vectors: map[int][]float32{}, cands: map[string]*cand{}, inCart: map[string]bool{}, exclude: exclude}
 }
 
 // run executes the stages: features ∥ embeddings → candidates → filter and

@@ -34,6 +34,15 @@ type Catalog interface {
 	ItemAttributes(id string) (map[string]string, bool)
 }
 
+// CatalogNumbers is optionally implemented by a Catalog that parsed its
+// items' margin, shipping_cost and stock once, at load: the re-rank then
+// uses them instead of parsing the attribute strings per candidate and
+// call. nil numbers for a known item make the re-rank parse its
+// attributes. Same rules as Catalog: safe for concurrent use, no blocking.
+type CatalogNumbers interface {
+	ItemNumbers(id string) (*rerank.Numbers, bool)
+}
+
 // Text scores the catalogue against a query's text for hybrid search:
 // BM25 over the names and the category-intent posterior (TextIndex). It
 // must honour ctx and not block: the query source calls it once per call.

@@ -64,10 +64,11 @@
 // # Seams
 //
 // Every collaborator is a one-method interface in deps.go (Features,
-// Catalog, Text, Bandit, EventLog) or index.go (Index, built per model
-// version by ItemsExtension from the version's own <version>/<items>.f32
-// when it ships one, else the model directory's <items>.f32, and closed
-// when the version is drained; FlatIndex is the exact stand-in). aisle serve
+// Catalog, Text, Bandit, EventLog; a Catalog may also implement
+// CatalogNumbers, its numeric attributes parsed at load) or index.go
+// (Index, built per model version by ItemsExtension from the version's own
+// <version>/<items>.f32 when it ships one, else the model directory's
+// <items>.f32, and closed when the version is drained; FlatIndex is the exact stand-in). aisle serve
 // plugs in the ann index, the catalogue, a TextIndex over it, the guest
 // feature reader, the bandit and the event log (cmd/aisle/adapters.go). A
 // nil collaborator switches its part off visibly. The package never imports

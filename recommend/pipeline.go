@@ -10,7 +10,6 @@ import (
 	"maps"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -129,7 +128,8 @@ type Pipeline struct {
 
 	snapMu    sync.Mutex // guards snapshots
 	snapshots map[string]*popularSnapshot
-	attrs     atomic.Pointer[mergedAttrs] // the last merge of item-table attributes
+	attrsMu   sync.Mutex  // guards attrs
+	attrs     mergedCache // merges of item-table attributes by model versions
 }
 
 // New returns a pipeline over models and the surfaces in store.

@@ -1,12 +1,5 @@
 package recommend
 
-import (
-	"fmt"
-	"maps"
-	"slices"
-	"strings"
-)
-
 // popularSnapshot is a copy of a model's popularity table and its items'
 // attributes, kept so that the popular source still answers while the
 // model is reloading or failed (the last rung of the ladder). It is
@@ -54,12 +47,11 @@ func (c *call) popular(src Source, m *model) {
 		return
 	}
 	var hits []scored
-	excl := c.excluded()
 	for i, id := range s.ids {
 		if len(hits) == src.Budget {
 			break
 		}
-		if excl[id] || c.inCart[id] || !c.inCategories(id, s.attrs[i]) {
+		if c.exclude[id] || c.inCart[id] || !c.inCategories(id, s.attrs[i]) {
 			continue
 		}
 		hits = append(hits, scored{id, s.names[i], s.pop[id]})
@@ -90,75 +82,20 @@ func (c *call) inCategories(id string, fallback map[string]string) bool {
 	if len(c.req.Filters.Categories) == 0 {
 		return true
 	}
-	cat := c.attrs(id, fallback)[c.sf.Rerank.CategoryAttr()]
+	attrs, _ := c.item(id, fallback)
+	return c.inCategory(attrs)
+}
+
+// inCategory is inCategories for attributes already looked up.
+func (c *call) inCategory(attrs map[string]string) bool {
+	if len(c.req.Filters.Categories) == 0 {
+		return true
+	}
+	cat := attrs[c.sf.Rerank.CategoryAttr()]
 	for _, want := range c.req.Filters.Categories {
 		if cat == want {
 			return true
 		}
 	}
 	return false
-}
-
-// attrs returns an item's attributes: the catalogue's when one is plugged
-// in and knows the item, else the merged columns of the call's models'
-// item tables, else fallback (a popularity snapshot's copy). The map is
-// shared and read-only.
-func (c *call) attrs(id string, fallback map[string]string) map[string]string {
-	if cat := c.p.opts.Catalog; cat != nil {
-		if a, ok := cat.ItemAttributes(id); ok {
-			return a
-		}
-	}
-	if c.merged == nil {
-		c.merged = c.p.mergedAttrs(c.models)
-	}
-	if a, ok := c.merged.byID[id]; ok {
-		return a
-	}
-	return fallback
-}
-
-// mergedAttrs are the item-table attributes of a set of model versions,
-// merged by id (the first model in name order wins a key). Merging per call
-// cost a map per candidate (measured: a third of Recommend's allocations),
-// so the pipeline keeps the last merge and rebuilds it when the versions
-// change.
-type mergedAttrs struct {
-	key  string
-	byID map[string]map[string]string
-}
-
-func (p *Pipeline) mergedAttrs(models map[string]*model) *mergedAttrs {
-	names := slices.Sorted(maps.Keys(models))
-	var key strings.Builder
-	for _, name := range names {
-		if m := models[name]; m.items != nil {
-			fmt.Fprintf(&key, "%s:%d,", name, m.v.Number)
-		}
-	}
-	if cur := p.attrs.Load(); cur != nil && cur.key == key.String() {
-		return cur
-	}
-	merged := &mergedAttrs{key: key.String(), byID: map[string]map[string]string{}}
-	for _, name := range names {
-		m := models[name]
-		if m.items == nil {
-			continue
-		}
-		for r := range m.items.Len() {
-			id := m.items.ID(r)
-			dst, ok := merged.byID[id]
-			if !ok {
-				dst = map[string]string{}
-				merged.byID[id] = dst
-			}
-			for k, v := range m.items.Attributes(r) {
-				if _, seen := dst[k]; !seen {
-					dst[k] = v
-				}
-			}
-		}
-	}
-	p.attrs.Store(merged)
-	return merged
 }

@@ -59,14 +59,14 @@ func (c *call) rerank() rerank.Result {
 			cd.pop = c.popularity.pop[id]
 			fallback = c.popularity.attrsOf[id]
 		}
-		attrs := c.attrs(id, fallback)
-		if !c.inCategories(id, attrs) {
+		attrs, nums := c.item(id, fallback)
+		if !c.inCategory(attrs) {
 			continue
 		}
-		cands = append(cands, rerank.Candidate{ID: id, Relevance: cd.rel, Popularity: cd.pop, Attrs: attrs, Source: cd.source})
+		cands = append(cands, rerank.Candidate{ID: id, Relevance: cd.rel, Popularity: cd.pop, Attrs: attrs, Source: cd.source, Numbers: nums})
 	}
 	return rerank.Rank(&c.sf.Rerank, rerank.Request{
-		Affinities: c.aff, InCart: c.inCart, Exclude: c.excluded(),
+		Affinities: c.aff, InCart: c.inCart, Exclude: c.exclude,
 		ExcludedCategories: c.req.Filters.ExcludeCategories,
 		// Only the slate and the bandit's arms are used: diversity work
 		// stops there instead of ordering every candidate.

@@ -9,6 +9,7 @@
 --   outcome is unknown, late or duplicate. The first feedback in the
 --   window marks the slot rewarded: a slot earns at most one reward.
 -- ARGV[1] 'undo': forget the reward mark (the credit could not be stored).
+-- ARGV[1] 'forget': forget the impression (its pull could not be stored).
 local k = KEYS[1]
 if ARGV[1] == 'impression' then
   if redis.call('EXISTS', k) == 1 then return 0 end
@@ -24,6 +25,9 @@ elseif ARGV[1] == 'feedback' then
   return { 'credited', v[1], v[2], v[3] }
 elseif ARGV[1] == 'undo' then
   redis.call('HDEL', k, 'r')
+  return 1
+elseif ARGV[1] == 'forget' then
+  redis.call('DEL', k)
   return 1
 end
 return redis.error_reply('join.lua: unknown operation ' .. tostring(ARGV[1]))

@@ -11,7 +11,9 @@
 //     attributes of Affinities[attribute][value] (guest features; zero for an
 //     unknown guest or when features are unavailable).
 //   - margin, shipping_cost: the catalogue attributes of those names, as
-//     numbers (a missing or malformed value counts as 0).
+//     numbers (a missing or malformed value counts as 0): the candidate's
+//     Numbers, parsed once at catalogue load, or, without them, its Attrs
+//     parsed per call.
 //   - popularity: the item's popularity in [0, 1] (1 = most popular); a
 //     positive weight debiases toward the long tail.
 //

@@ -18,6 +18,35 @@ type Candidate struct {
 	Attrs map[string]string
 	// Source names the candidate source, carried through for the response.
 	Source string
+	// Numbers, when set, are Attrs' margin, shipping_cost and stock parsed
+	// once (at catalogue or model load); when nil, Rank parses them from
+	// Attrs. Parsing them per candidate and request cost three
+	// strconv.ParseFloat calls each.
+	Numbers *Numbers
+}
+
+// Numbers are an item's numeric attributes, parsed.
+type Numbers struct {
+	Margin, ShippingCost float64
+	// Stock is the units available; HasStock is false for an item without
+	// a stock attribute, which the out-of-stock filter keeps.
+	Stock    float64
+	HasStock bool
+}
+
+// ParseNumbers reads "margin", "shipping_cost" and "stock" from attrs as
+// Rank does for a Candidate without Numbers: missing or malformed is 0.
+func ParseNumbers(attrs map[string]string) Numbers {
+	s, ok := attrs["stock"]
+	return Numbers{Margin: number(attrs["margin"]), ShippingCost: number(attrs["shipping_cost"]),
+		Stock: number(s), HasStock: ok}
+}
+
+func numbersOf(c *Candidate) Numbers {
+	if c.Numbers != nil {
+		return *c.Numbers
+	}
+	return ParseNumbers(c.Attrs)
 }
 
 // Affinities are a guest's affinities by attribute, then value: for example
@@ -78,11 +107,12 @@ func Rank(cfg *Config, req Request, cands []Candidate) Result {
 	catAttr := cfg.CategoryAttr()
 	kept := make([]Ranked, 0, len(cands))
 	for _, c := range cands {
-		if why, drop := filtered(cfg, req, excludedCat, catAttr, c); drop {
+		n := numbersOf(&c)
+		if why, drop := filtered(cfg, req, excludedCat, catAttr, c, n); drop {
 			res.Dropped[why]++
 			continue
 		}
-		kept = append(kept, Ranked{Candidate: c, Components: score(&cfg.Weights, req.Affinities, c)})
+		kept = append(kept, Ranked{Candidate: c, Components: score(&cfg.Weights, req.Affinities, c, n)})
 	}
 	sort.SliceStable(kept, func(i, j int) bool {
 		a, b := kept[i].Components.Score, kept[j].Components.Score
@@ -95,7 +125,7 @@ func Rank(cfg *Config, req Request, cands []Candidate) Result {
 	return res
 }
 
-func filtered(cfg *Config, req Request, excludedCat map[string]bool, catAttr string, c Candidate) (Reason, bool) {
+func filtered(cfg *Config, req Request, excludedCat map[string]bool, catAttr string, c Candidate, n Numbers) (Reason, bool) {
 	switch {
 	case req.Exclude[c.ID]:
 		return DroppedExcluded, true
@@ -103,25 +133,17 @@ func filtered(cfg *Config, req Request, excludedCat map[string]bool, catAttr str
 		return DroppedInCart, true
 	case excludedCat[c.Attrs[catAttr]] && c.Attrs[catAttr] != "":
 		return DroppedCategory, true
-	case cfg.Filters.OutOfStock && outOfStock(c.Attrs):
+	case cfg.Filters.OutOfStock && n.HasStock && n.Stock <= 0:
 		return DroppedOutOfStock, true
 	}
 	return "", false
 }
 
-func outOfStock(attrs map[string]string) bool {
-	s, ok := attrs["stock"]
-	if !ok {
-		return false
-	}
-	return number(s) <= 0
-}
-
-func score(w *Weights, aff Affinities, c Candidate) Components {
+func score(w *Weights, aff Affinities, c Candidate, n Numbers) Components {
 	comp := Components{
 		Relevance:    c.Relevance,
-		Margin:       number(c.Attrs["margin"]),
-		ShippingCost: number(c.Attrs["shipping_cost"]),
+		Margin:       n.Margin,
+		ShippingCost: n.ShippingCost,
 		Popularity:   c.Popularity,
 	}
 	for attr, byValue := range aff {

@@ -127,3 +127,24 @@ func TestRankAllFilteredOut(t *testing.T) {
 		}
 	}
 }
+
+// TestNumbersOverAttrs checks that a candidate's parsed Numbers, when set,
+// are what the score and the stock filter use, not its attribute strings
+// (parsed per call before), and that without them the strings are parsed.
+func TestNumbersOverAttrs(t *testing.T) {
+	cfg := &Config{Weights: Weights{Margin: 1}, Filters: Filters{OutOfStock: true}}
+	attrs := map[string]string{"margin": "0.9", "stock": "0"}
+	res := Rank(cfg, Request{}, []Candidate{
+		{ID: "parsed", Attrs: attrs, Numbers: &Numbers{Margin: 0.25, Stock: 2, HasStock: true}},
+		{ID: "strings", Attrs: attrs},
+	})
+	if len(res.Items) != 1 || res.Items[0].ID != "parsed" || res.Items[0].Components.Margin != 0.25 {
+		t.Fatalf("items %+v, want only \"parsed\" with margin 0.25", res.Items)
+	}
+	if res.Dropped[DroppedOutOfStock] != 1 {
+		t.Errorf("dropped %v, want the string-stocked one out of stock", res.Dropped)
+	}
+	if n := ParseNumbers(attrs); n != (Numbers{Margin: 0.9, Stock: 0, HasStock: true}) {
+		t.Errorf("ParseNumbers = %+v", n)
+	}
+}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/aisle-ai/aisle/batching"
+	"github.com/aisle-ai/aisle/inference"
 	aislepb "github.com/aisle-ai/aisle/proto/aisle/v1"
 	pb "github.com/aisle-ai/aisle/proto/inference"
 	"github.com/aisle-ai/aisle/tensor"
@@ -164,6 +166,24 @@ func TestOverloadShedsOnRealEncoder(t *testing.T) {
 		}
 		if _, err := pc.EmbedQuery(ctx, &aislepb.EmbedQueryRequest{Texts: []string{"bananas"}}); err != nil {
 			t.Fatalf("EmbedQuery %d after the load: %v", i, err)
+		}
+	}
+}
+
+// TestRuntimeFaultStatus checks the statuses of the runtime failures that
+// the batching scheduler fails a whole batch with, unsplit.
+func TestRuntimeFaultStatus(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want codes.Code
+	}{
+		{fmt.Errorf("m: run: %w", inference.ErrSessionClosed), codes.Unavailable},
+		{fmt.Errorf("m: run: %w: %w: x", inference.ErrRun, inference.ErrOutOfMemory), codes.ResourceExhausted},
+		{fmt.Errorf("m: run: %w", context.DeadlineExceeded), codes.DeadlineExceeded},
+		{fmt.Errorf("m: run: %w: x", inference.ErrRun), codes.Internal},
+	} {
+		if got := status.Code(toStatus(tc.err)); got != tc.want {
+			t.Errorf("toStatus(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
 }

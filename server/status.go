@@ -81,8 +81,14 @@ func toStatus(err error) error {
 		code = codes.ResourceExhausted
 	case errors.Is(err, batching.ErrQueueTimeout):
 		code = codes.DeadlineExceeded
-	case errors.Is(err, repository.ErrNotReady), errors.Is(err, batching.ErrClosed):
+	case errors.Is(err, repository.ErrNotReady), errors.Is(err, batching.ErrClosed),
+		errors.Is(err, inference.ErrSessionClosed):
 		code = codes.Unavailable
+	case errors.Is(err, inference.ErrOutOfMemory):
+		// The runtime could not allocate for the batch: the server is
+		// short of a resource, not broken, and the batch was failed
+		// whole (batching does not split failures no input caused).
+		code = codes.ResourceExhausted
 	case errors.Is(err, errUnsupported):
 		code = codes.Unimplemented
 	case errors.Is(err, inference.ErrRun), errors.Is(err, batching.ErrPanic), errors.Is(err, errPanic):

@@ -70,11 +70,15 @@ func (a annIndex) Search(ctx context.Context, q []float32, k int, allow recommen
 type catalogView struct {
 	cat   *catalog.Catalog
 	attrs map[string]map[string]string
-	text  *recommend.TextIndex
+	// nums are each item's margin, shipping_cost and stock as the
+	// catalogue parsed them at load, so the re-rank does not parse the
+	// strings of attrs per candidate and call.
+	nums map[string]*rerank.Numbers
+	text *recommend.TextIndex
 }
 
 func newCatalogView(c *catalog.Catalog) (*catalogView, error) {
-	v := &catalogView{cat: c, attrs: make(map[string]map[string]string, c.Len())}
+	v := &catalogView{cat: c, attrs: make(map[string]map[string]string, c.Len()), nums: make(map[string]*rerank.Numbers, c.Len())}
 	ids := make([]string, 0, c.Len())
 	names := make([]string, 0, c.Len())
 	aisles := make([]string, 0, c.Len())
@@ -85,6 +89,7 @@ func newCatalogView(c *catalog.Catalog) (*catalogView, error) {
 		a["shipping_cost"] = strconv.FormatFloat(p.ShippingCost, 'g', -1, 64)
 		a["stock"] = strconv.FormatInt(p.Stock, 10)
 		v.attrs[p.ID] = a
+		v.nums[p.ID] = &rerank.Numbers{Margin: p.Margin, ShippingCost: p.ShippingCost, Stock: float64(p.Stock), HasStock: true}
 		ids, names, aisles = append(ids, p.ID), append(names, p.Name), append(aisles, p.Aisle)
 	}
 	ix, err := recommend.NewTextIndex(ids, names, aisles)
@@ -140,6 +145,14 @@ func (a *catalogAdapter) current() *catalogView {
 func (a *catalogAdapter) ItemAttributes(id string) (map[string]string, bool) {
 	m, ok := a.current().attrs[id]
 	return m, ok
+}
+
+var _ recommend.CatalogNumbers = (*catalogAdapter)(nil)
+
+// ItemNumbers implements recommend.CatalogNumbers.
+func (a *catalogAdapter) ItemNumbers(id string) (*rerank.Numbers, bool) {
+	n, ok := a.current().nums[id]
+	return n, ok
 }
 
 // Known implements event.Catalog: events may name catalogue items only.
