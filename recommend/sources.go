@@ -64,9 +64,8 @@ type scored struct {
 // search queries items' index, skipping the cart and excluded items (the
 // re-ranker drops them anyway; skipping keeps the budget for the others).
 func (c *call) search(ctx context.Context, items *Items, q []float32, k int, skip map[int]bool) ([]scored, error) {
-	excl := c.excluded()
 	hits, err := items.Index().Search(ctx, q, k, func(r int) bool {
-		return !skip[r] && !excl[items.ID(r)]
+		return !skip[r] && !c.exclude[items.ID(r)]
 	})
 	if err != nil {
 		return nil, err
@@ -91,7 +90,7 @@ func (c *call) query(ctx context.Context, items *Items, q []float32, src Source)
 		c.degrade(StageCandidates, "lexical_"+reasonOf(err))
 		return c.search(ctx, items, q, src.Budget, nil)
 	}
-	return hybridTop(ctx, items, q, sig, src.Hybrid.weights(sig.CategoryQuery()), src.Budget, src.Hybrid.candidates(), c.excluded())
+	return hybridTop(ctx, items, q, sig, src.Hybrid.weights(sig.CategoryQuery()), src.Budget, src.Hybrid.candidates(), c.exclude)
 }
 
 // neighbours searches the items nearest each recent view (the last
@@ -129,15 +128,6 @@ func (c *call) neighbours(ctx context.Context, items *Items, k int) ([]scored, e
 		return cmpStr(a.id, b.id)
 	})
 	return out[:min(k, len(out))], nil
-}
-
-// excluded is the request's excluded ids as a set.
-func (c *call) excluded() map[string]bool {
-	ex := make(map[string]bool, len(c.req.Filters.ExcludeIDs))
-	for _, id := range c.req.Filters.ExcludeIDs {
-		ex[id] = true
-	}
-	return ex
 }
 
 // add merges a source's normalised hits: an item keeps its best relevance
