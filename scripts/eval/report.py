@@ -126,7 +126,9 @@ def variant_section(res):
     variants = sorted({m["method"] for p in res["protocols"] for m in p["methods"] if m["method"].startswith(VARIANT)})
     out = []
     for v in variants:
-        out += ["**%s minus encoder** (paired bootstrap, 95%%; bold = interval excludes 0):" % v, "",
+        out += ["**%s minus encoder** (paired bootstrap, 95%%; bold = interval excludes 0). The variant is "
+                "scored alone by `run_query.py --encoder-only` on the same queries and candidates "
+                "(build/eval/queries-*.json; docs/evaluation.md A7):" % v, "",
                 "| protocol | candidates | metric | encoder | %s | difference [95%% CI] |" % v, "|---|---|---|---:|---:|---|"]
         better, worse, same = [], [], []
         for p in res["protocols"]:
