@@ -6,6 +6,9 @@
 #   scripts/encoder/train.sh              # default model (Groceries) -> models/query-encoder/
 #   scripts/encoder/train.sh --instacart  # also the Instacart model -> build/encoder/instacart/
 #   scripts/encoder/train.sh --no-checks  # skip the Hugging Face tokenizers / ONNX Runtime checks
+#   scripts/encoder/train.sh --instacart --hard-negatives
+#       # also the same-aisle hard-negative Instacart model -> build/encoder/instacart-hardneg/ and its
+#       # query-protocol rows -> build/eval/queries-hardneg.json (amendment A8; never shipped)
 #
 # Data: ../shared/data relative to the repository (override with AISLE_DATA); when it is absent
 # the script says so and exits 0. Checks run with node + the npm packages tokenizers@0.23.2 and
@@ -20,14 +23,20 @@ py=/usr/bin/python3
 "$root/scripts/setup-python.sh"
 instacart=0
 checks=1
+hardneg=0
 for arg in "$@"; do
   case "$arg" in
     --instacart) instacart=1 ;;
     --no-checks) checks=0 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --hard-negatives) hardneg=1 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "train.sh: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
+if [ "$hardneg" = 1 ] && [ "$instacart" != 1 ]; then
+  echo "train.sh: --hard-negatives needs --instacart" >&2
+  exit 2
+fi
 
 for need in groceries/groceries.csv groceries/arules_data_src/Groceries.labels instacart/products.csv bert-base-uncased-vocab/vocab.txt; do
   if [ ! -f "$data/$need" ]; then
@@ -65,4 +74,11 @@ if [ "$instacart" = 1 ]; then
   "$py" scripts/encoder/quantize.py --eval --dataset instacart --data "$data" build/encoder/instacart/query-encoder-instacart
   run_checks build/encoder/instacart/query-encoder-instacart build/encoder/instacart/tokcheck.jsonl \
     build/encoder/instacart/query-encoder-instacart/golden_embeddings.jsonl
+fi
+
+if [ "$hardneg" = 1 ]; then
+  "$py" scripts/encoder/train_encoder.py --dataset instacart --hard-negatives same-aisle --data "$data"
+  AISLE_DATA="$data" "$py" scripts/eval/run_query.py
+  AISLE_DATA="$data" ENCODER_PT=build/encoder/instacart-hardneg/model.pt EVAL_QUERY_OUT=build/eval/queries-hardneg.json \
+    "$py" scripts/eval/run_query.py --encoder-only "encoder, same-aisle hard negatives"
 fi

@@ -8,7 +8,9 @@ Both towers share one encoder; text embedding = mean of last_hidden_state over t
 L2-normalised. Loss: symmetric in-batch InfoNCE (temperature 0.05) between a product name and a
 query derived from it (name fragment, category/aisle name, category + fragment); other in-batch
 products that satisfy the same query are masked out of the negatives.
-See docs/models-encoder.md.
+--hard-negatives same-aisle composes each batch of groups of AISLE_GROUP products sharing an aisle
+(docs/evaluation.md amendment A8), so most in-batch negatives of a query are products of its
+positive's own aisle. See docs/models-encoder.md.
 """
 
 import argparse
@@ -36,6 +38,9 @@ from hard_cases import GOLDEN_QUERIES, HARD_CASES  # noqa: E402
 
 MAX_SEQ_LEN = 32
 TEMPERATURE = 0.05
+# --hard-negatives same-aisle: products per aisle group in a batch (256 = 32 groups of 8). Fixed a
+# priori in amendment A8 of docs/evaluation.md, not tuned on any split.
+AISLE_GROUP = 8
 
 PRESETS = {
     # Query mixes: (kind, weight). "frag" = 1-3 word span of the name, "name" = full name,
@@ -99,9 +104,48 @@ def embed_texts(model, tok, texts, fast, chunk=256):
 # ---------------------------------------------------------------- training
 
 
-def train(model, tok, items, train_idx, preset, seed, label):
+class AisleBatches:
+    """Batches of groups of `group` training products sharing an aisle (amendment A8).
+
+    Anchors are taken in a shuffled order of the training products (every product is an anchor
+    once per pass, as in the plain batching); each anchor brings group - 1 other training
+    products of its aisle drawn uniformly without replacement (fewer when the aisle is small),
+    none already in the batch. The batch is cut at `bsz`.
+    """
+
+    def __init__(self, items, train_idx, gkind, group, rng):
+        self.rng, self.group = rng, group
+        self.gkind = gkind
+        self.group_of = {i: dict(items[i]["groups"])[gkind] for i in train_idx}
+        self.members = {}
+        for i in train_idx:
+            self.members.setdefault(self.group_of[i], []).append(i)
+        self.pool, self.pos = list(train_idx), len(train_idx)
+
+    def next(self, bsz):
+        batch, seen = [], set()
+        while len(batch) < bsz:
+            if self.pos >= len(self.pool):
+                self.rng.shuffle(self.pool)
+                self.pos = 0
+            a = self.pool[self.pos]
+            self.pos += 1
+            if a in seen:
+                continue
+            mem = self.members[self.group_of[a]]
+            others = [j for j in self.rng.sample(mem, min(len(mem), self.group + 4)) if j != a and j not in seen]
+            grp = [a] + others[: self.group - 1]
+            batch += grp
+            seen.update(grp)
+        return batch[:bsz]
+
+
+def train(model, tok, items, train_idx, preset, seed, label, hard_negatives=None):
     qm = QueryMaker(items, preset["mix"])
     rng = random.Random(seed + 1)
+    aisle_batches = None
+    if hard_negatives == "same-aisle":
+        aisle_batches = AisleBatches(items, train_idx, items[0]["groups"][0][0], AISLE_GROUP, rng)
     name_ids = [tok.encode(it["name"], MAX_SEQ_LEN) for it in items]
     steps, bsz = preset["steps"], preset["batch"]
     opt = torch.optim.AdamW(model.parameters(), lr=preset["lr"], weight_decay=0.01)
@@ -113,11 +157,14 @@ def train(model, tok, items, train_idx, preset, seed, label):
     pool, pos = list(train_idx), len(train_idx)
     t0, c0, run_loss = time.time(), time.process_time(), 0.0
     for step in range(steps):
-        if pos + bsz > len(pool):
-            rng.shuffle(pool)
-            pos = 0
-        batch = pool[pos : pos + bsz]
-        pos += bsz
+        if aisle_batches is not None:
+            batch = aisle_batches.next(bsz)
+        else:
+            if pos + bsz > len(pool):
+                rng.shuffle(pool)
+                pos = 0
+            batch = pool[pos : pos + bsz]
+            pos += bsz
         queries = [qm.make(rng, i) for i in batch]
         q_ids = [tok.encode(q[0], MAX_SEQ_LEN) for q in queries]
         neg_mask = torch.from_numpy(qm.batch_mask([q[1] for q in queries], batch))
@@ -382,6 +429,8 @@ def main():
     ap.add_argument("--eval", action="store_true", help="run the retrieval evaluation")
     ap.add_argument("--seed", type=int, default=20240601)
     ap.add_argument("--steps", type=int, help="override the preset's step count")
+    ap.add_argument("--hard-negatives", choices=["same-aisle"], help="compose batches of same-aisle groups "
+                    "(amendment A8); default build folder build/encoder/<dataset>-hardneg")
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--heads", type=int, default=4)
@@ -397,8 +446,12 @@ def main():
     gro_root = os.path.join(args.data, "groceries")
     ica_root = os.path.join(args.data, "instacart")
     bert_vocab = os.path.join(args.data, "bert-base-uncased-vocab", "vocab.txt")
-    build = os.path.join(args.build, args.dataset)
+    build = os.path.join(args.build, args.dataset + ("-hardneg" if args.hard_negatives else ""))
     os.makedirs(build, exist_ok=True)
+    if args.out is None and args.hard_negatives:
+        if args.dataset == "groceries":
+            raise SystemExit("--hard-negatives is an experiment: give --out (the default model is not overwritten)")
+        args.out = os.path.join(build, "query-encoder-instacart")
     if args.out is None:
         args.out = os.path.join(REPO, "models", "query-encoder") if args.dataset == "groceries" else os.path.join(build, "query-encoder-instacart")
     out = args.out
@@ -422,7 +475,7 @@ def main():
 
     cfg = M.EncoderConfig(len(tokens), hidden=args.hidden, layers=args.layers, heads=args.heads, ffn=args.ffn, max_positions=64)
     model = M.BertEncoder(cfg)
-    train_s, train_cpu = train(model, tok, items, train_idx, preset, args.seed, args.dataset)
+    train_s, train_cpu = train(model, tok, items, train_idx, preset, args.seed, args.dataset, args.hard_negatives)
     log("training: %.1fs wall, %.1fs cpu for %d steps of %d" % (train_s, train_cpu, preset["steps"], preset["batch"]))
     # weights for scripts/eval (re-measures the encoder under docs/evaluation.md without retraining)
     torch.save(model.state_dict(), os.path.join(build, "model.pt"))
@@ -460,6 +513,7 @@ def main():
         "model": cfg.to_dict(),
         "params": sum(p.numel() for p in model.parameters()),
         "preset": {k: v for k, v in preset.items()},
+        "hard_negatives": args.hard_negatives and {"recipe": args.hard_negatives, "group": AISLE_GROUP},
         "vocab": vstats,
         "train_seconds_wall": round(train_s, 1),
         "train_seconds_cpu": round(train_cpu, 1),

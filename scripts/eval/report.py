@@ -7,7 +7,9 @@ run_cart.py and run_query.py) under the protocol of docs/evaluation.md.
 
 The tables sit between `<!-- eval:cart -->` / `<!-- eval:query -->` /
 `<!-- eval:hybrid -->` (build/eval/hybrid.json, run_hybrid.py) and
-`<!-- /eval -->` markers; nothing else in MODELS.md is touched.
+`<!-- /eval -->` markers; nothing else in MODELS.md is touched. Variant encoders scored by
+`run_query.py --encoder-only` (build/eval/queries-*.json) are merged into the query tables as
+their own rows, with a table of their paired differences against the baseline encoder.
 """
 
 import argparse
@@ -104,6 +106,49 @@ def cart_section(res):
     return "\n".join(out)
 
 
+VARIANT = "encoder, "  # method-name prefix of a variant encoder (queries-*.json), compared with "encoder"
+
+
+def merge_query_variants(res, extras):
+    """Appends the method rows of variant-encoder runs (run_query.py --encoder-only) to the matching
+    protocols of res, after checking that protocol, candidate set and query count agree."""
+    for ex in extras:
+        for q in ex["protocols"]:
+            p = next((p for p in res["protocols"] if (p["name"], p["candidates"]) == (q["name"], q["candidates"])), None)
+            if p is None or p["n"] != q["n"] or p["metrics"] != q["metrics"]:
+                raise SystemExit("variant run does not match queries.json: %s, %s" % (q["name"], q["candidates"]))
+            p["methods"] += q["methods"]
+    return res
+
+
+def variant_section(res):
+    """The variant encoders against the baseline encoder on every protocol, candidate set and metric."""
+    variants = sorted({m["method"] for p in res["protocols"] for m in p["methods"] if m["method"].startswith(VARIANT)})
+    out = []
+    for v in variants:
+        out += ["**%s minus encoder** (paired bootstrap, 95%%; bold = interval excludes 0). The variant is "
+                "scored alone by `run_query.py --encoder-only` on the same queries and candidates "
+                "(build/eval/queries-*.json; docs/evaluation.md A8):" % v, "",
+                "| protocol | candidates | metric | encoder | %s | difference [95%% CI] |" % v, "|---|---|---|---:|---:|---|"]
+        better, worse, same = [], [], []
+        for p in res["protocols"]:
+            bs = metrics.Bootstrap(list(range(p["n"])))
+            vals = {m["method"]: {k: np.asarray(x, dtype=np.float64) for k, x in m["per_query"].items()} for m in p["methods"]}
+            if v not in vals:
+                continue
+            cand = p["candidates"].split(" (")[0]
+            for c in p["metrics"]:
+                d, x = bs.diff(vals[v][c], vals["encoder"][c])
+                out.append("| %s | %s | %s | %s | %s | %s |" % (p["name"], cand, c, f4(vals["encoder"][c].mean()),
+                                                                f4(vals[v][c].mean()), dci(d, x)))
+                where = "%s, %s, %s" % (p["name"], cand, c)
+                (better if x[0] > 0 else worse if x[1] < 0 else same).append(where)
+        out += ["", "Significantly better: %s." % ("; ".join(better) or "none"),
+                "", "Significantly worse: %s." % ("; ".join(worse) or "none"),
+                "", "No significant difference: %s." % ("; ".join(same) or "none"), ""]
+    return "\n".join(out)
+
+
 def query_section(res):
     out = [res.get("notes", ""), ""]
     for p in res["protocols"]:
@@ -121,7 +166,7 @@ def query_section(res):
                 v = f4(vals[m][c].mean())
                 cells.append(("**%s**" % v if top[c] == m else v) + " " + ci(bs.interval(vals[m][c])))
             out.append("| %s | %s |" % (m, " | ".join(cells)))
-        base = [m for m in names if m not in ("encoder", "random", "oracle (ceiling)")]
+        base = [m for m in names if m not in ("encoder", "random", "oracle (ceiling)") and not m.startswith(VARIANT)]
         if "encoder" in names and base:
             cells = []
             for c in cols:
@@ -130,7 +175,7 @@ def query_section(res):
                 cells.append("%s: %s vs %s" % (c, dci(d, x), b))
             out += ["", "Encoder minus best baseline: " + "; ".join(cells) + "."]
         out.append("")
-    return "\n".join(out)
+    return "\n".join(out) + "\n" + variant_section(res)
 
 
 def hybrid_section(res):
@@ -222,7 +267,13 @@ def main():
     p = os.path.join(args.dir, "queries.json")
     if os.path.exists(p):
         with open(p) as f:
-            query_md = query_section(json.load(f))
+            res = json.load(f)
+        extras = []
+        for fn in sorted(os.listdir(args.dir)):
+            if fn.startswith("queries-") and fn.endswith(".json"):
+                with open(os.path.join(args.dir, fn)) as f:
+                    extras.append(json.load(f))
+        query_md = query_section(merge_query_variants(res, extras))
     hybrid_md = ""
     p = os.path.join(args.dir, "hybrid-a7.json")
     if os.path.exists(p):

@@ -7,7 +7,15 @@ catalogue and against the held-out products only. Writes per-query metrics to
 build/eval/queries.json for scripts/eval/report.py.
 
   AISLE_DATA=../shared/data /usr/bin/python3 scripts/eval/run_query.py
+
+A variant encoder is scored alone, as its own method row, on the same queries and candidates
+(amendment A8); report.py merges build/eval/queries-*.json into the query tables:
+
+  ENCODER_PT=build/encoder/instacart-hardneg/model.pt EVAL_QUERY_OUT=build/eval/queries-hardneg.json \
+    /usr/bin/python3 scripts/eval/run_query.py --encoder-only "encoder, same-aisle hard negatives"
 """
+
+import argparse
 
 import json
 import os
@@ -48,6 +56,10 @@ def single(scores, targets, ks=(10,)):
 
 
 def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--encoder-only", metavar="LABEL", help="score only the encoder (ENCODER_PT), named LABEL")
+    args = ap.parse_args()
+    only = args.encoder_only
     t0 = time.time()
     data = os.environ.get("AISLE_DATA", os.path.join(ROOT, "..", "shared", "data"))
     build = os.path.join(ROOT, "build", "encoder", "instacart")
@@ -68,12 +80,14 @@ def main():
     tok = BertTokenizer(tokens)
     cfg = M.EncoderConfig(len(tokens), hidden=128, layers=2, heads=4, ffn=512, max_positions=64)
     enc = M.BertEncoder(cfg)
-    enc.load_state_dict(torch.load(os.environ.get("ENCODER_PT", os.path.join(build, "model.pt"))))
+    pt = os.environ.get("ENCODER_PT", os.path.join(build, "model.pt"))
+    enc.load_state_dict(torch.load(pt))
     cat = torch.from_numpy(TE.embed_texts(enc, tok, names, True))
     print("embedded catalogue (%.0fs)" % (time.time() - t0), flush=True)
-    bm = BM25(names)
-    nb = NaiveBayesAisle([names[i] for i in train_idx], [aisle[i] for i in train_idx])
-    post = nb.logpost(names)  # [N, n_aisles]
+    if not only:
+        bm = BM25(names)
+        nb = NaiveBayesAisle([names[i] for i in train_idx], [aisle[i] for i in train_idx])
+        post = nb.logpost(names)  # [N, n_aisles]
     aisle_arr = np.asarray(aisle)
 
     def enc_s(qs):
@@ -111,6 +125,8 @@ def main():
                                              lambda a, b: nb_bm_s(q1[a:b], frag2[a:b])),
                                             ("random", lambda a, b: const(q4[a:b]))]),
     ]
+    if only:
+        single_protocols = [(p, qs, [(only, fn) for m, fn in ms if m == "encoder"]) for p, qs, ms in single_protocols]
     protos = []
     full_label = "full catalogue ({:,})".format(len(names))
     held_label = "held-out products only ({:,})".format(len(held))
@@ -131,8 +147,11 @@ def main():
 
     # category intent: aisle name -> every candidate of that aisle
     uniq = sorted(set(aisle[i] for i in held))
-    ms = [("encoder", enc_s(uniq)), ("BM25", bm_s(uniq)), ("naive-Bayes aisle classifier", nb_s(uniq)),
-          ("random", const(uniq))]
+    if only:
+        ms = [(only, enc_s(uniq))]
+    else:
+        ms = [("encoder", enc_s(uniq)), ("BM25", bm_s(uniq)), ("naive-Bayes aisle classifier", nb_s(uniq)),
+              ("random", const(uniq))]
     for cs, label, cand in (("held", held_label, held_arr), ("full", full_label, np.arange(len(names)))):
         rel_all = aisle_arr[cand]
         methods = []
@@ -157,7 +176,7 @@ def main():
     out = os.environ.get("EVAL_QUERY_OUT", os.path.join(ROOT, "build", "eval", "queries.json"))
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
-        json.dump({"notes": notes, "protocols": protos}, f)
+        json.dump({"notes": notes, "protocols": protos, "encoder_pt": os.path.relpath(pt, ROOT)}, f)
     print("wrote %s (%.0fs)" % (out, time.time() - t0))
 
 
