@@ -11,7 +11,8 @@
 #   e.g.      scripts/bench/load.sh -only embed,cart -c 1,64 -d 5s
 # env: OUT (default build/bench/load), SERVE_FLAGS (extra `aisle serve` flags),
 #      ENCODER_FILE (model.onnx or model.int8.onnx: which query-encoder file to serve),
-#      BENCH_ENCODER_CONFIG (a config.yaml for bench-encoder instead of the one below)
+#      BENCH_ENCODER_CONFIG (a config.yaml for bench-encoder instead of the one below),
+#      AISLE_BIN (the server binary to run, default bin/aisle: a before/after comparison)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -50,5 +51,5 @@ dynamic_batching: {max_queue_delay_microseconds: 2000, default_queue_policy: {ma
 YAML
   if [ -n "${BENCH_ENCODER_CONFIG:-}" ]; then cp "$BENCH_ENCODER_CONFIG" "$repo/bench-encoder/config.yaml"; fi
 fi
-exec build/bench/bin/aisle-load -root . -server bin/aisle -models "$repo" -out "$out" \
+exec build/bench/bin/aisle-load -root . -server "${AISLE_BIN:-bin/aisle}" -models "$repo" -out "$out" \
   -serve-flags "${SERVE_FLAGS:-}" "$@"

@@ -20,6 +20,8 @@
 # usage: scripts/bench/objective.sh [seconds per point, default 5]
 # env:   CONCURRENCY="1 4 8 16 24 32 48 64"  LAYOUT=2x1  TARGET_US=50000
 #        RAW_TIME=1s (benchtime of each raw point)  SERVE_FLAGS (extra `aisle serve` flags)
+#        AISLE_BIN (server binary, default bin/aisle)  OUT (default build/bench/objective)
+#        SKIP_RAW=1 (reuse OUT's raw.txt: a second server binary in the same window)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -30,8 +32,9 @@ target=${TARGET_US:-50000}
 export ONNXRUNTIME_LIB=${ONNXRUNTIME_LIB:-$root/third_party/onnxruntime/libonnxruntime.so.1}
 ghz=$root/third_party/bin/ghz
 [ -x "$ghz" ] || GOBIN="$root/third_party/bin" go install github.com/bojand/ghz/cmd/ghz@v0.93.0
-out=build/bench/objective
-rm -rf "$out"
+out=${OUT:-build/bench/objective}
+aisle=${AISLE_BIN:-bin/aisle}
+if [ -n "${SKIP_RAW:-}" ]; then rm -rf "$out/go" "$out/ghz"; else rm -rf "$out"; fi
 mkdir -p "$out/ghz" build/bench/bin
 [ -f build/bench/models/bench-encoder/1/model.onnx ] || /usr/bin/python3 scripts/bench/make_encoder.py >/dev/null
 # Everything is compiled before the window opens.
@@ -52,14 +55,14 @@ dynamic_batching: {latency_objective: {percentile: 99, target_microseconds: $tar
 YAML
 load() { uptime | sed 's/.*load average: //'; }
 echo "window $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs)" | tee "$out/window.txt"
-echo "load before raw: $(load)" | tee -a "$out/window.txt"
+echo "server $aisle; load before raw: $(load)" | tee -a "$out/window.txt"
 
-(cd batching && ../build/bench/bin/batching.test -test.run '^$' -test.bench '^BenchmarkRawEncoder$' \
+[ -n "${SKIP_RAW:-}" ] || (cd batching && ../build/bench/bin/batching.test -test.run '^$' -test.bench '^BenchmarkRawEncoder$' \
   -test.benchtime "${RAW_TIME:-1s}") | grep '^Bench' | tee "$out/raw.txt"
 echo "load before Go client: $(load)" | tee -a "$out/window.txt"
 
 csv=$(echo $conc | tr ' ' ,)
-BENCH_ENCODER_CONFIG=$out/config.yaml OUT=$out/go scripts/bench/load.sh -only seq-16 -seq 16 -seq-c "$csv" \
+AISLE_BIN=$aisle BENCH_ENCODER_CONFIG=$out/config.yaml OUT=$out/go scripts/bench/load.sh -only seq-16 -seq 16 -seq-c "$csv" \
   -d "${secs}s" -warm 2s 2>&1 | grep 'c=' | cut -c21-
 echo "load before ghz: $(load)" | tee -a "$out/window.txt"
 
@@ -67,7 +70,7 @@ echo "load before ghz: $(load)" | tee -a "$out/window.txt"
 port=$((20000 + RANDOM % 20000))
 hport=$((port + 1))
 # shellcheck disable=SC2086
-bin/aisle serve --models "$out/go/repo" --grpc-addr "127.0.0.1:$port" --http-addr "127.0.0.1:$hport" \
+"$aisle" serve --models "$out/go/repo" --grpc-addr "127.0.0.1:$port" --http-addr "127.0.0.1:$hport" \
   --poll-interval 0 --log-level warn ${SERVE_FLAGS:-} >"$out/ghz/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
