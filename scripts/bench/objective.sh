@@ -18,7 +18,7 @@
 # Writes build/bench/objective/results.md (and raw.txt, go/, ghz/).
 #
 # usage: scripts/bench/objective.sh [seconds per point, default 5]
-# env:   CONCURRENCY="1 4 8 16 24 32 48 64"  LAYOUT=2x1  TARGET_US=50000
+# env:   CONCURRENCY="1 4 8 16 24 32 40 48 56 64"  LAYOUT=2x1  TARGET_US=50000
 #        RAW_TIME=1s (benchtime of each raw point)  SERVE_FLAGS (extra `aisle serve` flags)
 #        AISLE_BIN (server binary, default bin/aisle)  OUT (default build/bench/objective)
 #        SKIP_RAW=1 (reuse OUT's raw.txt: a second server binary in the same window)
@@ -26,7 +26,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 secs=${1:-5}
-conc=${CONCURRENCY:-1 4 8 16 24 32 48 64}
+conc=${CONCURRENCY:-1 4 8 16 24 32 40 48 56 64}
 layout=${LAYOUT:-2x1}
 target=${TARGET_US:-50000}
 export ONNXRUNTIME_LIB=${ONNXRUNTIME_LIB:-$root/third_party/onnxruntime/libonnxruntime.so.1}
