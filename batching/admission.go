@@ -96,9 +96,10 @@ func (s *Scheduler) overloaded(est, budget time.Duration) error {
 // side). mu must be held.
 func (s *Scheduler) expected(rows int) time.Duration {
 	ahead := s.queuedRows + rows
-	batches := (ahead + s.limit - 1) / s.limit
+	limit := s.batchLimit(ahead)
+	batches := (ahead + limit - 1) / limit
 	rounds := (batches + s.instances - 1) / s.instances
-	est := time.Duration(rounds) * s.cost.predict(min(ahead, s.limit))
+	est := time.Duration(rounds) * s.cost.predict(min(ahead, limit))
 	if s.running >= s.instances {
 		est += s.cost.predict(s.limit)
 	}
@@ -134,6 +135,24 @@ func (s *Scheduler) measured(rows int, compute time.Duration, clean bool, latenc
 	return met
 }
 
+// batchLimit is the most rows the next batch may take with queued rows
+// waiting; mu must be held. It is the chosen limit, raised under an
+// objective to the backlog's share per instance: the limit bounds the batch
+// a lone arrival waits behind, but once rows are queued, splitting them
+// into more rounds than instances only adds a fixed cost to the wait of
+// every one of them. Without this a limit cut by the attainment controller
+// (slack at its floor on a loaded machine) made batches of 1–3 rows,
+// whose lower throughput lengthened the queue, missed the target again and
+// cut the limit further: the bench encoder at 16–64 closed-loop clients
+// refused 1,000–10,000 calls a second and served half its capacity
+// (BENCHMARKS.md §11).
+func (s *Scheduler) batchLimit(queued int) int {
+	if s.objective == nil {
+		return s.limit
+	}
+	return min(max(s.limit, (queued+s.instances-1)/s.instances), s.maxRows)
+}
+
 // retune chooses the batch size limit and queue delay for the objective
 // from the cost model; static configurations keep theirs. mu must be held.
 func (s *Scheduler) retune() {
@@ -147,12 +166,19 @@ func (s *Scheduler) retune() {
 	}
 	delay := min(seconds(s.cost.a), budget/10)
 	s.delay = delay
-	if 2*s.cost.predict(1)+delay > budget {
+	switch {
+	case 2*s.cost.predict(1)+delay <= budget:
+		s.limit = s.cost.largest((budget-delay)/2, s.maxRows)
+	case 2*s.cost.predict(1)+delay <= o.Target:
+		// The slack's budget fits no row, but the target does: size
+		// batches for the target. Jumping to the largest batches here
+		// made every lone arrival wait behind one (the encoder's limit
+		// flipped between 1 and 64 on a loaded machine).
+		s.limit = s.cost.largest((o.Target-delay)/2, s.maxRows)
+	default:
 		// Not even one row meets the objective, at any load: serve as
 		// much as possible instead, in the largest batches.
 		s.limit = s.maxRows
-	} else {
-		s.limit = s.cost.largest((budget-delay)/2, s.maxRows)
 	}
 	s.inst.setLimit(s.limit)
 }

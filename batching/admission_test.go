@@ -126,6 +126,42 @@ func TestObjectiveAttainmentAdjustsSlack(t *testing.T) {
 	}
 }
 
+// TestObjectiveBacklogAndFloor checks two rules that keep a cut slack from
+// costing throughput: a backlog is drained in one round per instance
+// whatever the chosen limit (batchLimit), and a slack whose budget fits no
+// row sizes batches for the whole target instead of jumping to the largest.
+func TestObjectiveBacklogAndFloor(t *testing.T) {
+	s := objectiveScheduler(t, 64, 50*ms, 2*ms, ms/2) // one instance, limit 44
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.slack = minSlack // budget 10 ms: delay 1 ms, (10-1)/2 = 4.5 ms: 5 rows
+	s.retune()
+	if s.limit != 5 {
+		t.Fatalf("limit at the slack floor %d, want 5", s.limit)
+	}
+	for _, tc := range []struct{ queued, want int }{{0, 5}, {3, 5}, {12, 12}, {200, 64}} {
+		if got := s.batchLimit(tc.queued); got != tc.want {
+			t.Errorf("batchLimit(%d queued) = %d, want %d", tc.queued, got, tc.want)
+		}
+	}
+	// 12 rows queued behind a running batch: one round of 12 (2 + 6 ms)
+	// plus the running batch of 5 (4.5 ms), not three rounds of 5.
+	s.queuedRows, s.running = 11, 1
+	if got, want := s.expected(1), 8*ms+4500*time.Microsecond; got != want {
+		t.Errorf("expected with 12 rows ahead %v, want %v", got, want)
+	}
+	s.queuedRows, s.running = 0, 0
+	// Fixed cost 6 ms: at the floor (budget 10 ms) no row fits 2·6.5 + 1,
+	// but the 50 ms target does: delay 1 ms, (50-1)/2 = 24.5 ms is 37 rows.
+	s.cost = costModel{}
+	s.cost.observe(1, 6500*time.Microsecond)
+	s.cost.observe(9, 10500*time.Microsecond)
+	s.retune()
+	if s.limit != 37 {
+		t.Errorf("limit with no row in the slack's budget %d, want 37 (sized for the target)", s.limit)
+	}
+}
+
 // TestAdmissionDecisions checks expected latency and the admission decision
 // for queue states of a static model (batch limit 8) whose batches cost
 // 1 ms + 1 ms/row, against the request's deadline.

@@ -82,10 +82,15 @@
 // at most a tenth of that. The slack starts at 1 and is adjusted by
 // additive increase, multiplicative decrease on the share of requests
 // within the target, every 100 completed requests, against the objective's
-// percentile. If even one row cannot meet the target, the limit is
-// MaxBatchSize: the objective is out of reach at any load, so throughput
-// comes first. Tuning reports the current choices; admission.go has the
-// reasons and measurements.
+// percentile. When the slack's budget fits no row but the target does, the
+// limit is sized for the target; if even one row cannot meet the target,
+// the limit is MaxBatchSize: the objective is out of reach at any load, so
+// throughput comes first. With rows queued, a batch may exceed the chosen
+// limit up to the backlog's share per instance (never MaxBatchSize): the
+// limit bounds the batch a lone arrival waits behind, and splitting a
+// backlog into more rounds only adds fixed costs to every queued request's
+// wait. Tuning reports the current choices; admission.go has the reasons
+// and measurements.
 //
 // # Failures stay with the request that caused them
 //

@@ -105,6 +105,7 @@ func (s *Scheduler) form(w *worker, now time.Time) (time.Duration, bool) {
 	var head *entry
 	rows, best, full, immediate := 0, 0, false, false
 	budget := s.scanLimit
+	limit := s.batchLimit(s.queuedRows)
 scan:
 	for i := range s.lists {
 		for e := s.lists[i].head; e != nil; {
@@ -136,7 +137,7 @@ scan:
 			}
 			// The head always goes in: it may hold more rows than a
 			// limit chosen under an objective (never than maxRows).
-			if len(w.batch) > 0 && rows+e.rows > s.limit {
+			if len(w.batch) > 0 && rows+e.rows > limit {
 				full = true
 				break scan
 			}
@@ -146,7 +147,7 @@ scan:
 			if s.preferred[rows] {
 				best = len(w.batch)
 			}
-			if rows >= s.limit || !s.batching {
+			if rows >= limit || !s.batching {
 				full = true
 				break scan
 			}

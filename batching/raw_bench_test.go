@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -118,6 +119,7 @@ func benchRaw(b *testing.B, m *inference.Model, request func(rows int) []tensor.
 				var wg sync.WaitGroup
 				b.ReportAllocs()
 				b.ResetTimer()
+				cpu0 := processCPU()
 				for _, s := range ss {
 					wg.Go(func() {
 						for next.Add(1) <= int64(b.N) {
@@ -134,9 +136,25 @@ func benchRaw(b *testing.B, m *inference.Model, request func(rows int) []tensor.
 				b.StopTimer()
 				b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "items/s")
 				b.ReportMetric(float64(busy.Load())/1e6/float64(b.N), "ms/batch")
+				if cpu := processCPU() - cpu0; cpu > 0 {
+					// Items per CPU-second of the whole process: what one core
+					// yields at this batch size, steadier than items/s on a
+					// shared machine (scripts/bench/objective.sh divides the
+					// served rate per server core by it).
+					b.ReportMetric(float64(n*b.N)/cpu.Seconds(), "items/cpu-s")
+				}
 			})
 		}
 	}
+}
+
+// processCPU is the user + system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkRawEncoder is the encoder's LIMIT: the BERT-sized benchmark

@@ -10,7 +10,9 @@
 #   full run  c = 1,4,16,64,256,512 for 3 s each, then the bench-encoder at 8..128 tokens (~4 min)
 #   e.g.      scripts/bench/load.sh -only embed,cart -c 1,64 -d 5s
 # env: OUT (default build/bench/load), SERVE_FLAGS (extra `aisle serve` flags),
-#      ENCODER_FILE (model.onnx or model.int8.onnx: which query-encoder file to serve)
+#      ENCODER_FILE (model.onnx or model.int8.onnx: which query-encoder file to serve),
+#      BENCH_ENCODER_CONFIG (a config.yaml for bench-encoder instead of the one below),
+#      AISLE_BIN (the server binary to run, default bin/aisle: a before/after comparison)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -47,6 +49,7 @@ instance_group: [{count: 1, kind: KIND_CPU}]
 runtime: {intra_op_threads: 2, inter_op_threads: 1}
 dynamic_batching: {max_queue_delay_microseconds: 2000, default_queue_policy: {max_queue_size: 4096}}
 YAML
+  if [ -n "${BENCH_ENCODER_CONFIG:-}" ]; then cp "$BENCH_ENCODER_CONFIG" "$repo/bench-encoder/config.yaml"; fi
 fi
-exec build/bench/bin/aisle-load -root . -server bin/aisle -models "$repo" -out "$out" \
+exec build/bench/bin/aisle-load -root . -server "${AISLE_BIN:-bin/aisle}" -models "$repo" -out "$out" \
   -serve-flags "${SERVE_FLAGS:-}" "$@"

@@ -14,13 +14,14 @@
 #   embed     EmbedQuery: raw pipeline and scheduler in-process, then ghz
 #   cart      RecommendCart: graph building, stage split, in-process, then ghz
 #   goclient  the same calls from a compiled Go client (server/bench_test.go)
+#   objective the bench encoder under a latency objective only vs raw (scripts/bench/objective.sh, §11)
 # env: SECS (ghz seconds per point, default 10), and serve_bench.sh's knobs.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 secs=${SECS:-10}
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(context raw inproc health mlp encoder tokenizer embed cart goclient)
+[ ${#sections[@]} -gt 0 ] || sections=(context raw inproc health mlp encoder tokenizer embed cart goclient objective)
 bin=build/bench/bin
 mkdir -p "$bin"
 make -s build >/dev/null
@@ -87,6 +88,10 @@ for s in "${sections[@]}"; do
     scripts/bench/serve_bench.sh recommend "$secs"
     ;;
   goclient) gobench server -bench '^BenchmarkGRPC' -benchtime 3s ;;
+  objective)
+    say "scripts/bench/objective.sh 5"
+    scripts/bench/objective.sh 5
+    ;;
   *) echo "unknown section $s" >&2; exit 2 ;;
   esac
 done

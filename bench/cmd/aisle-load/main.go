@@ -27,7 +27,7 @@ type options struct {
 	root, server, models, out string
 	conc                      []int
 	seqLens                   []int
-	seqConc                   int
+	seqConc                   []int
 	dur, warm                 time.Duration
 	only                      string
 	conns                     int
@@ -36,7 +36,7 @@ type options struct {
 
 func main() {
 	var o options
-	var conc, seqs string
+	var conc, seqs, seqConc string
 	smoke := flag.Bool("smoke", false, "CI smoke run: every scenario at c=1 and c=8 for 200ms, no sweep over sequence length beyond 8 and 32")
 	flag.StringVar(&o.root, "root", ".", "aisle repository root (testdata/groceries, models/)")
 	flag.StringVar(&o.server, "server", "bin/aisle", "the aisle binary")
@@ -44,7 +44,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "build/bench/load", "results folder (results.md, results.json, *.png, requests/)")
 	flag.StringVar(&conc, "c", "1,4,16,64,256,512", "client concurrencies")
 	flag.StringVar(&seqs, "seq", "8,16,32,64,128", "bench-encoder sequence lengths (when the repository has bench-encoder)")
-	flag.IntVar(&o.seqConc, "seq-c", 16, "concurrency of the sequence-length sweep")
+	flag.StringVar(&seqConc, "seq-c", "16", "concurrencies of the sequence-length sweep (scripts/bench/objective.sh sweeps seq-16 over several)")
 	flag.DurationVar(&o.dur, "d", 3*time.Second, "duration of one point")
 	flag.DurationVar(&o.warm, "warm", 500*time.Millisecond, "warm-up per scenario (at the largest concurrency ≤ 64)")
 	flag.StringVar(&o.only, "only", "", "comma-separated scenario names (default all)")
@@ -57,6 +57,9 @@ func main() {
 	var err error
 	if o.conc, err = ints(conc); err == nil {
 		o.seqLens, err = ints(seqs)
+	}
+	if err == nil {
+		o.seqConc, err = ints(seqConc)
 	}
 	if err != nil {
 		log.Fatal(err)
@@ -141,7 +144,7 @@ func run(ctx context.Context, o options) error {
 		}
 		cs := o.conc
 		if strings.HasPrefix(s.name, "seq-") {
-			cs = []int{o.seqConc}
+			cs = o.seqConc
 		}
 		if _, err := runPoint(ctx, conns, s, min(cs[len(cs)-1], 64), o.warm, srv.pid, ""); err != nil {
 			return err
