@@ -95,11 +95,16 @@ func (c *call) run(ctx context.Context) error {
 		return err
 	}
 	c.p.metrics.observe(c.req.Surface, StageRerank, t2)
+	// A call past its deadline is not answered: it must not log an
+	// impression or count a bandit pull for a slate nobody sees.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	t3 := time.Now()
 	c.slate(ctx, ranked)
 	c.impression(ctx)
 	c.p.metrics.observe(c.req.Surface, StageSlate, t3)
-	return ctx.Err()
+	return nil
 }
 
 type featureResult struct {

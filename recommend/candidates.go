@@ -30,21 +30,6 @@ type ranked struct {
 	score float64
 }
 
-// topC keeps the c best of xs (higher score first, ties: lower position)
-// in that order, reusing xs: a bounded heap, O(len(xs) · log c), since
-// the intent list's domain may be most of the catalogue (a flat posterior)
-// and a full sort of 50,000 cost 6 ms (BenchmarkHybridTop profile).
-func topC(xs []ranked, c int) []ranked {
-	if c <= 0 {
-		return xs[:0]
-	}
-	h := keeper{h: xs[:0], c: c}
-	for _, x := range xs {
-		h.push(x)
-	}
-	return h.sorted()
-}
-
 // keeper keeps the c best ranked pushed into it: a min-heap whose root is
 // the worst kept.
 type keeper struct {

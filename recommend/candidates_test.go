@@ -90,3 +90,16 @@ func TestIntentTopSoft(t *testing.T) {
 		}
 	}
 }
+
+// topC keeps the c best of xs through a keeper, in order (the oracle the
+// tests compare keeper with).
+func topC(xs []ranked, c int) []ranked {
+	if c <= 0 {
+		return xs[:0]
+	}
+	h := keeper{h: xs[:0], c: c}
+	for _, x := range xs {
+		h.push(x)
+	}
+	return h.sorted()
+}

@@ -36,7 +36,7 @@ func (c *call) rank() ([]rerank.Ranked, error) {
 		if added == limit {
 			break
 		}
-		if _, ok := c.cands[id]; ok || !c.inCategories(id, c.popularity.attrs[i]) {
+		if _, ok := c.cands[id]; ok || c.exclude[id] || c.inCart[id] || !c.inCategories(id, c.popularity.attrs[i]) {
 			continue
 		}
 		c.cands[id] = &cand{id: id, name: c.popularity.names[i], source: "backfill"}

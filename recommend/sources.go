@@ -38,17 +38,20 @@ func (c *call) candidates(ctx context.Context) {
 			}
 		case SourceQuery:
 			if v, ok := c.vectors[i]; ok {
-				hits, err = c.query(cctx, m.items, v, src)
+				var blended bool
+				hits, blended, err = c.query(cctx, m.items, v, src)
+				if err == nil && blended {
+					// The blend's scale is uneven (hybrid.go): rank, not
+					// min–max, carries its relevance.
+					c.add(src.Kind, byRank(hits, src.Weight))
+					continue
+				}
 			}
 		case SourceNeighbours:
 			hits, err = c.neighbours(cctx, m.items, src.Budget)
 		}
 		if err != nil {
 			c.degrade(StageCandidates, src.Kind+"_"+reasonOf(err))
-			continue
-		}
-		if src.Kind == SourceQuery && c.p.opts.Text != nil {
-			c.add(src.Kind, byRank(hits, src.Weight))
 			continue
 		}
 		c.add(src.Kind, normalise(hits, src.Weight))
@@ -64,9 +67,12 @@ type scored struct {
 // search queries items' index, skipping the cart and excluded items (the
 // re-ranker drops them anyway; skipping keeps the budget for the others).
 func (c *call) search(ctx context.Context, items *Items, q []float32, k int, skip map[int]bool) ([]scored, error) {
-	hits, err := items.Index().Search(ctx, q, k, func(r int) bool {
-		return !skip[r] && !c.exclude[items.ID(r)]
-	})
+	var allow Allow
+	if len(skip) > 0 || len(c.exclude) > 0 {
+		// nil lets the index skip its filter path entirely.
+		allow = func(r int) bool { return !skip[r] && !c.exclude[items.ID(r)] }
+	}
+	hits, err := items.Index().Search(ctx, q, k, allow)
 	if err != nil {
 		return nil, err
 	}
@@ -80,17 +86,20 @@ func (c *call) search(ctx context.Context, items *Items, q []float32, k int, ski
 // query is hybrid search (hybrid.go): the encoder's cosine blended with
 // the catalogue's text signals over the union of three top-C candidate
 // lists (candidates.go); without a Text, or when it
-// fails (a rung), the encoder's index alone.
-func (c *call) query(ctx context.Context, items *Items, q []float32, src Source) ([]scored, error) {
+// fails (a rung), the encoder's index alone. blended says which ran.
+func (c *call) query(ctx context.Context, items *Items, q []float32, src Source) (hits []scored, blended bool, err error) {
 	if c.p.opts.Text == nil {
-		return c.search(ctx, items, q, src.Budget, nil)
+		hits, err = c.search(ctx, items, q, src.Budget, nil)
+		return hits, false, err
 	}
 	sig, err := c.p.opts.Text.Text(ctx, c.req.Query)
 	if err != nil {
 		c.degrade(StageCandidates, "lexical_"+reasonOf(err))
-		return c.search(ctx, items, q, src.Budget, nil)
+		hits, err = c.search(ctx, items, q, src.Budget, nil)
+		return hits, false, err
 	}
-	return hybridTop(ctx, items, q, sig, src.Hybrid.weights(sig.CategoryQuery()), src.Budget, src.Hybrid.candidates(), c.exclude)
+	hits, err = hybridTop(ctx, items, q, sig, src.Hybrid.weights(sig.CategoryQuery()), src.Budget, src.Hybrid.candidates(), c.exclude)
+	return hits, true, err
 }
 
 // neighbours searches the items nearest each recent view (the last

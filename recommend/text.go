@@ -83,8 +83,14 @@ func (x *TextIndex) Text(ctx context.Context, query string) (*TextScores, error)
 		s.best = max(s.best, h.Score)
 	}
 	if x.cls != nil {
-		s.posterior, _ = x.cls.Posterior(query, true)
-		_, s.category = x.cls.IsLabel(query)
+		// A category name is one-hot; anything else the classifier's
+		// posterior (Posterior(query, true), tokenizing the query once).
+		if j, ok := x.cls.IsLabel(query); ok {
+			s.posterior, s.category = make([]float64, len(x.cls.Labels())), true
+			s.posterior[j] = 1
+		} else {
+			s.posterior, _ = x.cls.Posterior(query, false)
+		}
 	}
 	return s, nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 
@@ -47,12 +48,7 @@ var mutatingMethods = map[string]bool{
 // MutatingMethods returns the table above, sorted, for documentation and
 // tests.
 func MutatingMethods() []string {
-	out := make([]string, 0, len(mutatingMethods))
-	for m := range mutatingMethods {
-		out = append(out, m)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(mutatingMethods))
 }
 
 // writesIfAllowed are scoring calls that also write, but only for callers
