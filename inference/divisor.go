@@ -84,6 +84,12 @@ func inspectDivisions(data []byte) ([]InputGuard, error) {
 			continue
 		}
 		node := fmt.Sprintf("%s node %q", n.op, n.name)
+		if n.inFunction {
+			// Its operands are names of the function's own scope, which
+			// this inspection does not resolve: it cannot prove the
+			// division floating point or its divisor nonzero.
+			return nil, fmt.Errorf("%w: %s is inside a model-local function, whose operands cannot be checked (inline the function)", ErrUnsafeDivision, node)
+		}
 		// Both operands and the result share one type; any of them
 		// found integer makes the division integer, so a declared type
 		// cannot hide one the graph's sources give.

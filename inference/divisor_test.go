@@ -10,6 +10,7 @@ import (
 	"github.com/aisle-ai/aisle/inference"
 	st "github.com/aisle-ai/aisle/internal/servetest"
 	"github.com/aisle-ai/aisle/tensor"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 func le32(v ...int32) []byte {
@@ -145,5 +146,51 @@ func TestGuardedModelRuns(t *testing.T) {
 	}
 	if got := out[0].Data; got[0] != 51 || got[1] != 3 {
 		t.Fatalf("got %v; want [51 3]", got)
+	}
+}
+
+// withFunction appends a model-local function (ModelProto.functions) whose
+// body is the given NodeProtos, encoded by hand: servetest builds graphs.
+func withFunction(model []byte, nodes ...[]byte) []byte {
+	var fn []byte
+	fn = protowire.AppendTag(fn, 1, protowire.BytesType)
+	fn = protowire.AppendString(fn, "f")
+	for _, n := range nodes {
+		fn = protowire.AppendTag(fn, 7, protowire.BytesType)
+		fn = protowire.AppendBytes(fn, n)
+	}
+	model = protowire.AppendTag(model, 25, protowire.BytesType)
+	return protowire.AppendBytes(model, fn)
+}
+
+// nodeProto is a NodeProto with op, inputs and outputs only.
+func nodeProto(op string, in, out []string) []byte {
+	var b []byte
+	for _, s := range in {
+		b = protowire.AppendTag(b, 1, protowire.BytesType)
+		b = protowire.AppendString(b, s)
+	}
+	for _, s := range out {
+		b = protowire.AppendTag(b, 2, protowire.BytesType)
+		b = protowire.AppendString(b, s)
+	}
+	b = protowire.AppendTag(b, 4, protowire.BytesType)
+	return protowire.AppendString(b, op)
+}
+
+// TestFunctionScope: a model-local function's names are its own scope. A
+// function defining "y" as Identity(x) must not make the graph's computed
+// y = x - x look like the request input x (it was once guarded as such,
+// and divided by zero); a division inside a function is refused.
+func TestFunctionScope(t *testing.T) {
+	g := divGraph("Div", st.ONNXInt32, "y", st.ONNXNode{Op: "Sub", Inputs: []string{"x", "x"}, Outputs: []string{"y"}})
+	shadow := withFunction(st.ONNXModel(g), nodeProto("Identity", []string{"x"}, []string{"y"}))
+	if _, err := inference.ParseModel("shadow", shadow); !errors.Is(err, inference.ErrUnsafeDivision) || !strings.Contains(err.Error(), `divides by "y", computed inside the graph`) {
+		t.Fatalf("shadowed divisor: err = %v; want it refused as computed", err)
+	}
+	g = divGraph("Div", st.ONNXFloat, "x")
+	inner := withFunction(st.ONNXModel(g), nodeProto("Div", []string{"a", "b"}, []string{"c"}))
+	if _, err := inference.ParseModel("inner", inner); !errors.Is(err, inference.ErrUnsafeDivision) || !strings.Contains(err.Error(), "model-local function") {
+		t.Fatalf("division in a function: err = %v; want it refused", err)
 	}
 }

@@ -32,7 +32,9 @@ const (
 const maxConstElems = 1 << 20
 
 // graphNode is one NodeProto. Subgraph and function bodies are flattened
-// into the same list: ONNX names are unique across scopes.
+// into the same list: a subgraph's names are unique across its outer
+// scopes (ONNX's SSA rule), a model-local function's are not, so a
+// function's outputs are never registered as producers or constants.
 type graphNode struct {
 	op, domain, name string
 	inputs, outputs  []string
@@ -145,6 +147,13 @@ func (g *onnxGraph) readNode(data []byte, depth int, inFunction bool) error {
 		return err
 	}
 	g.nodes = append(g.nodes, n)
+	if inFunction {
+		// A function's names are its own scope: registered here they
+		// could shadow the graph's (a function's Constant "y" making the
+		// graph's computed "y" look constant). Divisions inside a
+		// function are refused instead (inspectDivisions).
+		return nil
+	}
 	for _, out := range n.outputs {
 		g.producer[out] = n
 	}
