@@ -81,7 +81,7 @@ func (b Bootstrap) withDefaults() Bootstrap {
 	if b.Resamples <= 0 {
 		b.Resamples = 1000
 	}
-	if b.Level <= 0 || b.Level >= 1 {
+	if !(b.Level > 0 && b.Level < 1) { // NaN too: it indexed quantile at MinInt64
 		b.Level = 0.95
 	}
 	return b

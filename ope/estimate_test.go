@@ -253,3 +253,19 @@ func FuzzReadJSONL(f *testing.F) {
 		}
 	})
 }
+
+// TestLevelOutOfRange: a level outside (0, 1), NaN included, takes the
+// default 0.95 instead of indexing the resamples out of range.
+func TestLevelOutOfRange(t *testing.T) {
+	rounds := world.log(100, rand.New(rand.NewPCG(7, 8)))
+	want, err := ope.Evaluate(rounds, ope.IPS, ope.Bootstrap{Resamples: 50, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, level := range []float64{math.NaN(), -1, 0, 1, math.Inf(1)} {
+		got, err := ope.Evaluate(rounds, ope.IPS, ope.Bootstrap{Resamples: 50, Seed: 1, Level: level})
+		if err != nil || got != want {
+			t.Errorf("level %v: %+v, %v; want the 0.95 default's %+v", level, got, err, want)
+		}
+	}
+}
