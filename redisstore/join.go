@@ -24,7 +24,10 @@ import (
 // the pull or reward then goes to the Recorder (the Bandits, over Arms).
 // The two steps are separate keys, possibly on separate Cluster nodes:
 // if the second fails, the first is undone (best effort), so a failure
-// loses a pull or a reward rather than doubling one.
+// loses a pull or a reward rather than doubling one; if the second's
+// outcome is unknown (the caller's deadline passed: it may have run), the
+// first is kept, so the client's retry is a repeat and credits nothing
+// twice (TestJoinTimeoutKeepsJoinStep).
 //
 // JoinBatch does this for a whole batch of events in order with one
 // pipelined round trip for the join steps and one Recorder.Add per surface
@@ -237,6 +240,14 @@ func (j *Join) record(ctx context.Context, credits []credit, res []bandit.JoinRe
 						fail(c, err)
 					}
 				}
+			}
+		case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+			// The outcome is unknown: arms.lua may have run and only its
+			// reply been lost. Undoing the join step would let the
+			// client's retry credit it twice; keeping it loses the credit
+			// at worst (the doc's promise: lose a credit, never double it).
+			for _, c := range group {
+				res[c.op].Err = fmt.Errorf("%s: %w", c.describe, err)
 			}
 		default:
 			for _, c := range group {

@@ -125,3 +125,46 @@ func TestJoinBatchRoundTrips(t *testing.T) {
 	}
 	checkState(ctx, t, b, map[string][2]float64{"gnn": {1000, 10}, "popular": {501, 500}})
 }
+
+// lateRecorder applies each Add and then reports that the caller's
+// deadline passed, as when arms.lua ran but its reply came too late.
+type lateRecorder struct{ rec bandit.Recorder }
+
+func (l lateRecorder) Add(ctx context.Context, surface string, incs ...bandit.Increment) error {
+	if err := l.rec.Add(ctx, surface, incs...); err != nil {
+		return err
+	}
+	return fmt.Errorf("add to bandit surface %q: %w", surface, context.DeadlineExceeded)
+}
+
+// TestJoinTimeoutKeepsJoinStep: an Add whose outcome is unknown (deadline)
+// does not undo the join step, so the client's retry of the same events is
+// a repeat and credits nothing twice.
+func TestJoinTimeoutKeepsJoinStep(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	store := newStore(t, srv.Addr(), nil, guest.Config{}, nil)
+	b, err := bandit.New(bandit.Config{Surfaces: []bandit.SurfaceConfig{{Name: "home", Arms: []string{"gnn"}}}}, store.Arms())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	ops := []bandit.JoinOp{
+		{Impression: &bandit.Impression{ID: "t#0", Surface: "home", At: now, Slots: []bandit.Slot{{Arm: "gnn", Propensity: 0.5}}}},
+		{Feedback: &bandit.Feedback{ImpressionID: "t#0", Type: bandit.Click, At: now.Add(time.Second)}},
+	}
+	late := store.Join(lateRecorder{b}, time.Minute)
+	for i, r := range late.JoinBatch(ctx, ops) {
+		if r.Err == nil {
+			t.Fatalf("op %d: no error from a late Add", i)
+		}
+	}
+	// The retry, with a recorder that answers in time.
+	for i, r := range store.Join(b, time.Minute).JoinBatch(ctx, ops) {
+		if r.Err != nil {
+			t.Fatalf("retry op %d: %v", i, r.Err)
+		}
+	}
+	checkState(ctx, t, b, map[string][2]float64{"gnn": {1, 1}})
+}
