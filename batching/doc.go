@@ -108,7 +108,7 @@
 // Only a failure that a request's data may have caused is split. A context
 // error (context.Canceled, context.DeadlineExceeded), any failure after
 // Close gave up, and a runner error that reports InputFault() false
-// (package inference's ErrSessionClosed, ErrOutOfMemory, ErrUnsupported:
+// (package inference's ErrSessionClosed, ErrUnsupported:
 // the same for any input) fail every request of the batch at once with that
 // error, wrapped as above: splitting would cost 2n−1 runs that all fail.
 // Errors that do not say, and recovered panics, are split.

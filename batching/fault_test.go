@@ -14,7 +14,7 @@ import (
 )
 
 // errRuntimeDown is a runner failure that says no input caused it, as
-// inference.ErrSessionClosed and inference.ErrOutOfMemory do.
+// inference.ErrSessionClosed and inference.ErrUnsupported do.
 var errRuntimeDown error = &notInput{}
 
 type notInput struct{}

@@ -58,7 +58,8 @@ func (s *Scheduler) runPart(w *worker, part []*entry, res []result, b *batchTimi
 
 // InputFault is implemented by runner errors that know whether the data of
 // the requests in the batch may have caused them; package inference's errors
-// do (its ErrSessionClosed, ErrOutOfMemory and ErrUnsupported say false).
+// do (its ErrSessionClosed and ErrUnsupported say false; ErrOutOfMemory may be
+// one request's doing, so it says nothing and is split).
 // A Runner of another kind may wrap an error implementing it.
 type inputFault interface{ InputFault() bool }
 

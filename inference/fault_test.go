@@ -35,17 +35,17 @@ func TestRunAfterDestroy(t *testing.T) {
 }
 
 // TestRunErrorClassified checks which runtime failures say that a request's
-// data may have caused them: a data error may (nothing tells it apart, so it
-// is not marked), an allocation failure and ErrUnsupported may not.
+// data may have caused them: a data error and an allocation failure may
+// (nothing tells them apart, so they are not marked), ErrUnsupported may not.
 func TestRunErrorClassified(t *testing.T) {
 	for _, tc := range []struct {
 		err   error
 		oom   bool
 		input bool
 	}{
-		{runError(errors.New("Failed to allocate memory for requested buffer of size 4294967296")), true, false},
-		{runError(errors.New("std::bad_alloc")), true, false},
-		{runError(errors.New("CUDA failure 2: out of memory ; GPU=0")), true, false},
+		{runError(errors.New("Failed to allocate memory for requested buffer of size 4294967296")), true, true},
+		{runError(errors.New("std::bad_alloc")), true, true},
+		{runError(errors.New("CUDA failure 2: out of memory ; GPU=0")), true, true},
 		{runError(errors.New("indices element out of data bounds, idx=30522 must be within the inclusive range [-30522,30521]")), false, true},
 		{ErrUnsupported, false, false},
 	} {

@@ -27,11 +27,13 @@ var ErrUnsupported error = &runFault{msg: "tensor conversion not supported"}
 var ErrSessionClosed error = &runFault{msg: "session closed"}
 
 // ErrOutOfMemory reports a run the runtime could not allocate memory for.
-// Errors wrapping it also wrap ErrRun. It is treated as independent of any
-// one request's data: under memory pressure every run fails alike, and
-// running a batch again in halves (as the batching scheduler does for data
-// errors) would only add allocations.
-var ErrOutOfMemory error = &runFault{msg: "onnxruntime out of memory"}
+// Errors wrapping it also wrap ErrRun. It is not a runFault: one request's
+// data can drive an allocation (an input-valued Expand, Range or
+// ConstantOfShape, a long ragged row padding the batch), and then only
+// running the batch again in halves, as the batching scheduler does for
+// data errors, keeps that request from failing every other one. Under
+// plain memory pressure the halves fail fast on their allocations.
+var ErrOutOfMemory = errors.New("onnxruntime out of memory")
 
 // runFault is a sentinel for a failure that no request's data causes.
 type runFault struct{ msg string }
