@@ -193,3 +193,28 @@ func TestServePortInUse(t *testing.T) {
 		})
 	}
 }
+
+// TestServeBadBanditsLeavesPortsFree: a bandits file that does not parse
+// fails start-up and leaves both ports free (it once returned with them
+// bound).
+func TestServeBadBanditsLeavesPortsFree(t *testing.T) {
+	must(t, inference.Init(ortLib(t)))
+	defer inference.Shutdown()
+	bad := filepath.Join(t.TempDir(), "bandits.yaml")
+	must(t, os.WriteFile(bad, []byte("surfaces: [\n"), 0o644))
+	grpcAddr, httpAddr := freeAddr(t), freeAddr(t)
+	var cfg serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg.addFlags(fs)
+	must(t, fs.Parse([]string{"--models", t.TempDir(), "--bandits", bad, "--grpc-addr", grpcAddr, "--http-addr", httpAddr}))
+	if err := runServer(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil {
+		t.Fatal("a bad bandits file started the server")
+	}
+	for _, addr := range []string{grpcAddr, httpAddr} {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatalf("%s left open after the failed start: %v", addr, err)
+		}
+		ln.Close()
+	}
+}

@@ -59,6 +59,12 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// Read before binding: a bad bandits file must not leave the ports
+	// open (it returned with them bound).
+	banditCfg, err := loadBanditConfig(banditsPath(cfg.bandits, cfg.models))
+	if err != nil {
+		return err
+	}
 	// Bind both ports before loading any model: a port in use fails
 	// start-up at once, with nothing left open.
 	ln, hln, err := listen(cfg)
@@ -67,10 +73,6 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	banditCfg, err := loadBanditConfig(banditsPath(cfg.bandits, cfg.models))
-	if err != nil {
-		return err
-	}
 	repo, err := repository.New(repository.Options{
 		Root: cfg.models, Session: cfg.session, DrainTimeout: cfg.drain,
 		Extensions: extensions(), Logger: log, Registerer: reg,
