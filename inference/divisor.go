@@ -177,6 +177,7 @@ func (g *onnxGraph) operand(name string, depth int) operand {
 	}
 	if c, ok := g.consts[name]; ok {
 		c = c.decoded()
+		g.consts[name] = c // decoded once, however many divisions share it
 		o.c = &c
 	}
 	if o.input != "" || o.c != nil || depth > maxProtoDepth {

@@ -77,7 +77,7 @@ func callerMayWrite(ctx context.Context) bool {
 
 // alwaysOpen are method prefixes that never need credentials: load
 // balancers and Kubernetes probe health without any.
-var alwaysOpen = []string{"/grpc.health.v1.Health/"}
+var alwaysOpen = []string{healthMethodPfx}
 
 // AuthConfig configures who may call what.
 type AuthConfig struct {
