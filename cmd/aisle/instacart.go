@@ -82,14 +82,14 @@ func instacartLongTerm(dir string, asOf time.Time, halfLife time.Duration) ([]gu
 		return nil, err
 	}
 	products := map[string][2]string{}
-	if err := eachCSV(filepath.Join(dir, "products.csv"), func(r []string) {
+	if err := eachCSV(filepath.Join(dir, "products.csv"), 4, func(r []string) {
 		products[r[0]] = [2]string{aisles[r[2]], depts[r[3]]}
 	}); err != nil {
 		return nil, err
 	}
 	orders := map[string]*instacartOrder{}
 	byUser := map[string][]*instacartOrder{}
-	if err := eachCSV(filepath.Join(dir, "users_sample", "orders.csv"), func(r []string) {
+	if err := eachCSV(filepath.Join(dir, "users_sample", "orders.csv"), 7, func(r []string) {
 		if r[2] != "prior" {
 			return
 		}
@@ -101,7 +101,7 @@ func instacartLongTerm(dir string, asOf time.Time, halfLife time.Duration) ([]gu
 	}); err != nil {
 		return nil, err
 	}
-	if err := eachCSV(filepath.Join(dir, "users_sample", "order_products__prior.csv"), func(r []string) {
+	if err := eachCSV(filepath.Join(dir, "users_sample", "order_products__prior.csv"), 2, func(r []string) {
 		if o := orders[r[0]]; o != nil {
 			o.productRows = append(o.productRows, r[1])
 		}
@@ -148,8 +148,10 @@ func instacartLongTerm(dir string, asOf time.Time, halfLife time.Duration) ([]gu
 	return recs, nil
 }
 
-// eachCSV calls fn for every record after the header.
-func eachCSV(path string, fn func([]string)) error {
+// eachCSV calls fn with every record after the header. The header must have
+// at least cols fields (fn indexes them), and encoding/csv holds every
+// record to the header's count, so no record is shorter.
+func eachCSV(path string, cols int, fn func([]string)) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -157,8 +159,12 @@ func eachCSV(path string, fn func([]string)) error {
 	defer f.Close()
 	r := csv.NewReader(f)
 	r.ReuseRecord = true
-	if _, err := r.Read(); err != nil {
+	head, err := r.Read()
+	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
+	}
+	if len(head) < cols {
+		return fmt.Errorf("%s: %d columns, want at least %d", filepath.Base(path), len(head), cols)
 	}
 	for {
 		rec, err := r.Read()
@@ -174,6 +180,6 @@ func eachCSV(path string, fn func([]string)) error {
 
 func csvColumnMap(path string, k, v int) (map[string]string, error) {
 	m := map[string]string{}
-	err := eachCSV(path, func(r []string) { m[r[k]] = r[v] })
+	err := eachCSV(path, max(k, v)+1, func(r []string) { m[r[k]] = r[v] })
 	return m, err
 }
