@@ -157,6 +157,8 @@ func TestClientMessage(t *testing.T) {
 		"load m v1: invalid onnx model: /srv/aisle/models/m/1/model.onnx: truncated": "load m v1: invalid onnx model: model.onnx: truncated",
 		"node Name:'/encoder/layer.0/Add' failed":                                    "node Name:'/encoder/layer.0/Add' failed",
 		"read m/1/model.onnx: no such file":                                          "read m/1/model.onnx: no such file",
+		"run failed at session.cc:88 in Run":                                         "run failed at in Run",
+		"bench: overloaded: queue would wait 80ms":                                   "bench: overloaded: queue would wait 80ms",
 	}
 	for in, want := range cases {
 		if got := clientMessage(in); got != want {

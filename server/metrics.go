@@ -1,12 +1,9 @@
 package server
 
 import (
-	"context"
-	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/grpc/status"
 )
 
 // metrics are the request-level series; queue and compute times come from
@@ -59,11 +56,5 @@ func outcome(err error) string {
 	if err == nil {
 		return "OK"
 	}
-	if s, ok := status.FromError(toStatus(err)); ok {
-		return s.Code().String()
-	}
-	if errors.Is(err, context.Canceled) {
-		return "Canceled"
-	}
-	return "Unknown"
+	return statusCode(err).String()
 }

@@ -61,6 +61,7 @@ type serveConfig struct {
 	latencyTarget   time.Duration
 	conn            server.ConnLimits
 	features        featureFlags
+	pprof           bool
 
 	// level is the running logger's level, which LogSettings changes; set
 	// at start, not a key.
@@ -74,6 +75,7 @@ func (c *serveConfig) addFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.models, "models", DefaultModels, "model repository directory (models/<name>/config.yaml, models/<name>/<version>/model.onnx)")
 	fs.StringVar(&c.grpcAddr, "grpc-addr", DefaultGRPCAddr, "gRPC listen address (KServe v2 + aisle.v1.Personalization)")
 	fs.StringVar(&c.httpAddr, "http-addr", DefaultHTTPAddr, "HTTP listen address for /metrics, /healthz and /readyz (empty disables)")
+	fs.BoolVar(&c.pprof, "pprof", false, "also serve Go's profiler (net/http/pprof) under /debug/pprof/ on --http-addr; off by default: it shows goroutine stacks to anyone who reaches that address")
 	fs.StringVar(&c.ortLib, "ort-lib", "", "path to libonnxruntime.so.1 (default $"+inference.LibraryEnv+", then "+inference.DefaultLibraryPath+")")
 	fs.IntVar(&c.session.IntraOpThreads, "intra-op-threads", DefaultOpThreads, "ONNX Runtime threads inside one operator per session (0 = one per core); a model's config may override")
 	fs.IntVar(&c.session.InterOpThreads, "inter-op-threads", DefaultOpThreads, "ONNX Runtime threads across operators per session (0 = runtime default)")

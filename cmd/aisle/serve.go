@@ -162,7 +162,11 @@ func serveUntilDone(ctx context.Context, cfg serveConfig, log *slog.Logger, repo
 		}
 	}()
 	// /readyz follows srv, which turns not-ready as soon as Stop begins.
-	httpSrv := &http.Server{Handler: server.NewHTTPHandler(reg, srv.Ready), ReadHeaderTimeout: 5 * time.Second, TLSConfig: httpTLS}
+	var handler http.Handler = server.NewHTTPHandler(reg, srv.Ready)
+	if cfg.pprof {
+		handler = withProfiler(handler)
+	}
+	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second, TLSConfig: httpTLS}
 	httpDone := make(chan struct{})
 	go func() {
 		defer close(httpDone)
