@@ -80,36 +80,11 @@ func (t *Tokenizer) PadID() int64 { return t.padID }
 
 // Encode tokenizes one text, truncating it to MaxSeqLen ids. It returns an error wrapping
 // ErrInvalidUTF8 when text is not valid UTF-8.
-func (t *Tokenizer) Encode(text string) (Encoding, error) {
-	if !utf8.ValidString(text) {
-		return Encoding{}, fmt.Errorf("encode: %w", ErrInvalidUTF8)
-	}
-	s := t.getScratch()
-	s.ids = s.ids[:0]
-	t.appendText(s, text)
-	enc := t.encoding(s.ids)
-	t.putScratch(s)
-	return enc, nil
-}
+func (t *Tokenizer) Encode(text string) (Encoding, error) { return t.encodeOne(text, 0) }
 
 // EncodeBatch encodes each text as Encode does. On invalid UTF-8 it returns an error
 // naming the index of the first bad text and wrapping ErrInvalidUTF8.
-func (t *Tokenizer) EncodeBatch(texts []string) ([]Encoding, error) {
-	for i, text := range texts {
-		if !utf8.ValidString(text) {
-			return nil, fmt.Errorf("encode text %d: %w", i, ErrInvalidUTF8)
-		}
-	}
-	s := t.getScratch()
-	out := make([]Encoding, len(texts))
-	for i, text := range texts {
-		s.ids = s.ids[:0]
-		t.appendText(s, text)
-		out[i] = t.encoding(s.ids)
-	}
-	t.putScratch(s)
-	return out, nil
-}
+func (t *Tokenizer) EncodeBatch(texts []string) ([]Encoding, error) { return t.encodeMany(texts, 0) }
 
 // EncodeBounded is Encode for untrusted, possibly huge, text: it stops tokenizing once the
 // text has given one id more than fits in MaxSeqLen, so its cost and memory follow the
@@ -117,11 +92,21 @@ func (t *Tokenizer) EncodeBatch(texts []string) ([]Encoding, error) {
 // cost). IDs, TypeIDs, AttentionMask and Truncated equal Encode's; TokenCount of a
 // truncated text counts only up to where tokenizing stopped.
 func (t *Tokenizer) EncodeBounded(text string) (Encoding, error) {
+	return t.encodeOne(text, t.textLimit())
+}
+
+// EncodeBatchBounded encodes each text as EncodeBounded does, with EncodeBatch's errors.
+func (t *Tokenizer) EncodeBatchBounded(texts []string) ([]Encoding, error) {
+	return t.encodeMany(texts, t.textLimit())
+}
+
+// encodeOne is Encode (limit 0) and EncodeBounded (limit textLimit).
+func (t *Tokenizer) encodeOne(text string, limit int) (Encoding, error) {
 	if !utf8.ValidString(text) {
 		return Encoding{}, fmt.Errorf("encode: %w", ErrInvalidUTF8)
 	}
 	s := t.getScratch()
-	s.ids, s.limit = s.ids[:0], t.textLimit()
+	s.ids, s.limit = s.ids[:0], limit
 	t.appendText(s, text)
 	enc := t.encoding(s.ids)
 	s.limit = 0
@@ -129,15 +114,16 @@ func (t *Tokenizer) EncodeBounded(text string) (Encoding, error) {
 	return enc, nil
 }
 
-// EncodeBatchBounded encodes each text as EncodeBounded does, with EncodeBatch's errors.
-func (t *Tokenizer) EncodeBatchBounded(texts []string) ([]Encoding, error) {
+// encodeMany is EncodeBatch (limit 0) and EncodeBatchBounded (limit textLimit): every
+// text is checked before any is tokenized, so an error leaves no partial work.
+func (t *Tokenizer) encodeMany(texts []string, limit int) ([]Encoding, error) {
 	for i, text := range texts {
 		if !utf8.ValidString(text) {
 			return nil, fmt.Errorf("encode text %d: %w", i, ErrInvalidUTF8)
 		}
 	}
 	s := t.getScratch()
-	s.limit = t.textLimit()
+	s.limit = limit
 	out := make([]Encoding, len(texts))
 	for i, text := range texts {
 		s.ids = s.ids[:0]
