@@ -27,6 +27,7 @@ func (k keys) tag(p int) string { return k.prefix + ":{g" + strconv.Itoa(p) + "}
 
 func (k keys) stream(p int) string { return k.tag(p) + "events" }
 func (k keys) dead(p int) string   { return k.tag(p) + "dead" }
+func (k keys) fails(p int) string  { return k.tag(p) + "fails" }
 
 func (k keys) realTime(guestID string) string {
 	return k.tag(k.partition(guestID)) + "rt:" + guestID

@@ -57,10 +57,13 @@ func aggregateCmd(ctx context.Context, args []string) error {
 	return nil
 }
 
-// eventsCmd dispatches "aisle events send".
+// eventsCmd dispatches "aisle events send|redrive".
 func eventsCmd(ctx context.Context, args []string, w io.Writer) error {
+	if len(args) > 0 && args[0] == "redrive" {
+		return redriveCmd(ctx, args[1:], w)
+	}
 	if len(args) == 0 || args[0] != "send" {
-		return fmt.Errorf("usage: aisle events send [--addr A] [--batch N] FILE.jsonl")
+		return fmt.Errorf("usage: aisle events send [--addr A] [--batch N] FILE.jsonl | redrive [redis flags]")
 	}
 	fs := flag.NewFlagSet("aisle events send", flag.ContinueOnError)
 	var client clientConfig

@@ -74,6 +74,9 @@ type featureBackend struct {
 	// run folds events until its context ends (nil: another process does).
 	run   func(ctx context.Context)
 	close func()
+	// metrics, when set, exports the store's own state (Redis: the
+	// dead-letter streams' length).
+	metrics prometheus.Collector
 }
 
 func openFeatures(ctx context.Context, f *featureFlags, attrs guest.ItemAttributes, log *slog.Logger) (*featureBackend, error) {
@@ -102,7 +105,7 @@ func openFeatures(ctx context.Context, f *featureFlags, attrs guest.ItemAttribut
 		// the workers wait for it.
 		log.Warn("redis not reachable at start", "err", err)
 	}
-	b := &featureBackend{log: s, store: s, longTerm: s, arms: s.Arms(), close: func() { _ = s.Close() }}
+	b := &featureBackend{log: s, store: s, longTerm: s, arms: s.Arms(), close: func() { _ = s.Close() }, metrics: deadLetterCollector{s}}
 	b.join = func(rec *bandit.Bandits, window time.Duration) server.BanditJoin { return s.Join(rec, window) }
 	if !f.noAggregate {
 		w := s.NewWorker(attrs, log)
@@ -233,6 +236,9 @@ func startEvents(ctx context.Context, f *featureFlags, items *catalogAdapter, bc
 	if err != nil {
 		b.close()
 		return nil, err
+	}
+	if b.metrics != nil {
+		reg.MustRegister(b.metrics)
 	}
 	stop, err := b.start(ctx, f, log)
 	if err != nil {

@@ -1,0 +1,134 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/aisle-ai/aisle/event"
+)
+
+// transientPrefixes are the Redis error codes of a server that cannot
+// serve now but may soon: out of memory (maxmemory), busy running a
+// script, loading its data, a Cluster failing over or resharding, a
+// replica or a server refusing writes after a failed save. A fold refused
+// with one of them is the server's failure, not the message's.
+var transientPrefixes = []string{
+	"OOM", "BUSY", "LOADING", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN",
+	"READONLY", "NOREPLICAS", "MISCONF", "MOVED", "ASK", "NOSCRIPT",
+}
+
+// transient reports whether a call's error is a passing one: anything from
+// the network or the client (connection refused or reset, timeouts, pool
+// exhausted, the context) and the Redis replies of transientPrefixes.
+// Other Redis replies (a script error, WRONGTYPE) are caused by the data.
+func transient(err error) bool {
+	var rerr redis.Error
+	if !errors.As(err, &rerr) {
+		return true
+	}
+	return transientReply(rerr.Error())
+}
+
+// transientReply classifies one error reply (fold.lua's per-message
+// results are the error strings of the commands it ran).
+func transientReply(msg string) bool {
+	for _, p := range transientPrefixes {
+		if strings.HasPrefix(msg, p) && (len(msg) == len(p) || msg[len(p)] == ' ') {
+			return true
+		}
+	}
+	return false
+}
+
+// charge counts a failure the message caused itself and dead-letters it at
+// MaxFailures (dead.lua, atomic with the count).
+func (w *Worker) charge(ctx context.Context, p int, id, reason string) {
+	w.moveDead(ctx, p, id, "fold failed "+strconv.Itoa(w.s.opts.MaxFailures)+" times: "+describe(errors.New(reason)), "", w.s.opts.MaxFailures)
+}
+
+// deadLetter moves a message to the dead-letter stream at once.
+func (w *Worker) deadLetter(ctx context.Context, p int, id, reason, payload string) {
+	w.moveDead(ctx, p, id, reason, payload, 0)
+}
+
+func (w *Worker) moveDead(ctx context.Context, p int, id, reason, payload string, limit int) {
+	call := &scriptCall{script: deadScript, keys: []string{w.s.keys.stream(p), w.s.keys.dead(p), w.s.keys.fails(p)},
+		args: []any{w.s.opts.Group, id, reason, payload, limit}}
+	w.s.runScripts(ctx, []*scriptCall{call})
+	moved, err := call.cmd.Int()
+	if err != nil {
+		w.log.Warn("aggregate: dead-letter", "partition", p, "id", id, "err", err)
+		return
+	}
+	if moved == 1 {
+		w.log.Warn("aggregate: message dead-lettered", "partition", p, "id", id, "reason", reason)
+	}
+}
+
+// redriveBatch is how many dead letters one redrive.lua call moves: a
+// short script (about 1 ms) so that Redis is not blocked.
+const redriveBatch = 100
+
+// Redrive moves every partition's dead letters back to its live stream to
+// be folded again (after the cause is fixed, e.g. a wrong-typed key
+// deleted), and returns how many it moved. Only the entries present when
+// it starts are moved, so a message that fails again goes back to the
+// dead-letter stream and stays there. Each entry's move is atomic and
+// happens once; an event folded before (a resent duplicate of it was
+// dead-lettered, or a redrive is run again after it was re-appended) is a
+// duplicate for the fold's dedupe within Features.DedupeTTL. A full
+// stream (MaxBacklog) stops it with event.ErrOverloaded: run it again
+// once the backlog has drained.
+func (s *Store) Redrive(ctx context.Context) (int, error) {
+	moved := 0
+	for p := range s.opts.Partitions {
+		last, err := s.rdb.XRevRangeN(ctx, s.keys.dead(p), "+", "-", 1).Result()
+		if err != nil {
+			return moved, classify(err, event.ErrOverloaded, event.ErrUnavailable)
+		}
+		if len(last) == 0 {
+			continue
+		}
+		for {
+			call := &scriptCall{script: redriveScript, keys: []string{s.keys.dead(p), s.keys.stream(p)},
+				args: []any{s.opts.MaxBacklog, last[0].ID, redriveBatch}}
+			s.runScripts(ctx, []*scriptCall{call})
+			n, err := call.cmd.Int()
+			if err != nil && strings.HasPrefix(err.Error(), "BACKLOG") {
+				return moved, fmt.Errorf("%w: partition %d: %s", event.ErrOverloaded, p, err)
+			}
+			if err != nil {
+				return moved, classify(err, event.ErrOverloaded, event.ErrUnavailable)
+			}
+			moved += n
+			if n < redriveBatch {
+				break
+			}
+		}
+	}
+	return moved, nil
+}
+
+// DeadLetters is the number of entries in all the dead-letter streams
+// (one pipelined XLEN per partition), for the aisle_events_dead_letters
+// gauge.
+func (s *Store) DeadLetters(ctx context.Context) (int64, error) {
+	pipe := s.rdb.Pipeline()
+	lens := make([]*redis.IntCmd, s.opts.Partitions)
+	for p := range lens {
+		lens[p] = pipe.XLen(ctx, s.keys.dead(p))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return 0, classify(err, event.ErrOverloaded, event.ErrUnavailable)
+	}
+	var n int64
+	for _, c := range lens {
+		n += c.Val()
+	}
+	return n, nil
+}
