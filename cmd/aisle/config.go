@@ -93,6 +93,7 @@ func (c *serveConfig) addFlags(fs *flag.FlagSet) {
 	addLimitFlags(fs, &c.limits)
 	addConnFlags(fs, &c.conn, &c.inFlight, &c.latencyTarget)
 	c.features.addFlags(fs)
+	fs.StringVar(&c.features.banditLog, "bandit-log", "", "append every closed bandit impression (slot, arm, propensity, reward) to this JSONL file, the input of aisle ope --log; in-process store only (a full queue drops and counts aisle_bandit_log_dropped_total)")
 	fs.BoolVar(&c.features.allowNondurable, "redis-allow-nondurable", false, "start even when Redis's appendonly, appendfsync or maxmemory-policy break the durability of acknowledged events (logs a warning); for tests and throw-away setups")
 }
 
@@ -163,6 +164,7 @@ func (c *serveConfig) validate() error {
 		nonNeg("max-k", int64(l.MaxK)),
 		nonNeg("max-tensor-rank", int64(l.MaxTensorRank)),
 		nonNeg("max-tensor-elements", l.MaxTensorElements),
+		c.features.validateBanditLog(),
 		c.security.validate(),
 	} {
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/aisle-ai/aisle/bandit"
+	"github.com/aisle-ai/aisle/config"
 	"github.com/aisle-ai/aisle/event"
 	"github.com/aisle-ai/aisle/guest"
 	"github.com/aisle-ai/aisle/redisstore"
@@ -39,6 +40,18 @@ type featureFlags struct {
 	// allowNondurable starts serve over a Redis whose settings break the
 	// durability promise (redisstore.CheckDurability), with a warning.
 	allowNondurable bool
+	// banditLog is the off-policy log file (serve --bandit-log).
+	banditLog string
+}
+
+// validateBanditLog: the off-policy log is written when the in-process
+// Learner closes an impression; the Redis join, shared by the replicas,
+// expires its impressions inside Redis and has no such hook.
+func (f *featureFlags) validateBanditLog() error {
+	if _, redis := f.redisOptions(); f.banditLog != "" && redis {
+		return config.Errorf("bandit-log", "needs the in-process store: the Redis join has no close hook yet (run without --redis-addr/--redis-cluster-addrs)")
+	}
+	return nil
 }
 
 func (f *featureFlags) addFlags(fs *flag.FlagSet) {
@@ -245,9 +258,17 @@ func startEvents(ctx context.Context, f *featureFlags, items *catalogAdapter, bc
 		b.close()
 		return nil, err
 	}
+	flushLog := func() {}
+	if f.banditLog != "" {
+		if flushLog, err = wireBanditLog(b, f.banditLog, reg, log); err != nil {
+			b.close()
+			return nil, err
+		}
+	}
 	bw, err := wireBandits(bc, b, f.banditWindow, reg)
 	if err != nil {
 		b.close()
+		flushLog()
 		return nil, err
 	}
 	if b.metrics != nil {
@@ -255,7 +276,12 @@ func startEvents(ctx context.Context, f *featureFlags, items *catalogAdapter, bc
 	}
 	stop, err := b.start(ctx, f, log)
 	if err != nil {
+		flushLog()
 		return nil, err
+	}
+	if f.banditLog != "" {
+		stopStore := stop
+		stop = func() { stopStore(); flushLog() }
 	}
 	return &eventsWiring{service: eventsService(b, f, cat, bw.observer, reg), stop: stop, bandits: bw.bandits, log: b.log, observer: bw.observer,
 		ranking: guest.NewReader(b.store, f.config(), f.readTimeout, reg)}, nil
