@@ -33,6 +33,9 @@
 // share with BACKLOG when the stream already holds MaxBacklog unfolded
 // events, else XADDs them. The reply comes after Redis has written the AOF
 // (appendfsync always: fsynced), which is what "acknowledged" means.
+// CheckDurability reads appendonly, appendfsync and maxmemory-policy on
+// every master (CONFIG GET) so that serve refuses a Redis that breaks
+// this (durability.go).
 // Redis 7.0 has no idempotent XADD, so a retried append may duplicate an
 // event in the stream; the fold's dedupe absorbs it.
 //
