@@ -49,7 +49,7 @@ func (k keys) seen(guestID, eventID string) string {
 // id, for tests that check they share a Cluster slot.
 func (s *Store) GuestKeys(guestID, eventID string) []string {
 	p := s.keys.partition(guestID)
-	return []string{s.keys.stream(p), s.keys.dead(p), s.keys.realTime(guestID), s.keys.longTerm(guestID), s.keys.seen(guestID, eventID)}
+	return []string{s.keys.stream(p), s.keys.dead(p), s.keys.fails(p), s.keys.realTime(guestID), s.keys.longTerm(guestID), s.keys.seen(guestID, eventID)}
 }
 
 // ErrPartitions means this process and the Redis it shares disagree on
