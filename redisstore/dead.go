@@ -12,37 +12,27 @@ import (
 	"github.com/aisle-ai/aisle/event"
 )
 
-// transientPrefixes are the Redis error codes of a server that cannot
-// serve now but may soon: out of memory (maxmemory), busy running a
-// script, loading its data, a Cluster failing over or resharding, a
-// replica or a server refusing writes after a failed save. A fold refused
-// with one of them is the server's failure, not the message's.
-var transientPrefixes = []string{
-	"OOM", "BUSY", "LOADING", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN",
-	"READONLY", "NOREPLICAS", "MISCONF", "MOVED", "ASK", "NOSCRIPT",
+// causedByMessage reports whether a fold's error reply is the message's
+// own doing, the only kind that counts toward MaxFailures: a key of the
+// wrong type (WRONGTYPE: the guest's features hash holds something else)
+// or a Lua error in fold.lua ("user_script:", e.g. a stored value it
+// cannot parse, or an event too large to unpack). Everything else is
+// Redis's or the deployment's and passes: network errors, timeouts and
+// a full pool (not Redis replies at all), OOM under maxmemory, BUSY,
+// LOADING, TRYAGAIN, CLUSTERDOWN, MASTERDOWN, READONLY, MISCONF, an ACL
+// refusal (NOPERM) or "ERR max number of clients reached"; such a
+// message stays pending and is retried with backoff, uncounted, so a
+// Redis outage never turns acknowledged events into dead letters. An
+// unknown reply passes too: a message retried every claim-idle costs
+// little, a systemic error dead-lettering every event would cost all.
+func causedByMessage(msg string) bool {
+	return strings.HasPrefix(msg, "WRONGTYPE") || strings.Contains(msg, "user_script:")
 }
 
-// transient reports whether a call's error is a passing one: anything from
-// the network or the client (connection refused or reset, timeouts, pool
-// exhausted, the context) and the Redis replies of transientPrefixes.
-// Other Redis replies (a script error, WRONGTYPE) are caused by the data.
-func transient(err error) bool {
+// callCausedByMessage is causedByMessage for a whole call's error.
+func callCausedByMessage(err error) bool {
 	var rerr redis.Error
-	if !errors.As(err, &rerr) {
-		return true
-	}
-	return transientReply(rerr.Error())
-}
-
-// transientReply classifies one error reply (fold.lua's per-message
-// results are the error strings of the commands it ran).
-func transientReply(msg string) bool {
-	for _, p := range transientPrefixes {
-		if strings.HasPrefix(msg, p) && (len(msg) == len(p) || msg[len(p)] == ' ') {
-			return true
-		}
-	}
-	return false
+	return errors.As(err, &rerr) && causedByMessage(rerr.Error())
 }
 
 // charge counts a failure the message caused itself and dead-letters it at

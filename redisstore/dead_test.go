@@ -54,29 +54,30 @@ func TestTransientFailuresDoNotDeadLetter(t *testing.T) {
 	}
 }
 
-func TestTransientClassification(t *testing.T) {
+func TestCausedByMessage(t *testing.T) {
 	srv := redistest.Start(t)
 	s := newStore(t, srv.Addr(), nil, guesttest.Config(), nil)
 	ctx := t.Context()
-	wrongType := s.rdb.Set(ctx, "k", "v", 0).Err()
-	if wrongType == nil {
-		wrongType = s.rdb.HGet(ctx, "k", "f").Err()
+	if err := s.rdb.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
 	}
 	for _, c := range []struct {
 		err  error
 		want bool
 	}{
-		{context.DeadlineExceeded, true},
-		{&net.OpError{Op: "dial", Err: errors.New("connection refused")}, true},
-		{redis.ErrPoolTimeout, true},
-		{wrongType, false},
-		{s.rdb.Eval(ctx, "return redis.error_reply('OOM command not allowed')", nil).Err(), true},
-		{s.rdb.Eval(ctx, "return redis.error_reply('LOADING Redis is loading')", nil).Err(), true},
-		{s.rdb.Eval(ctx, "return redis.error_reply('BUSYGROUP no')", nil).Err(), false},
-		{s.rdb.Eval(ctx, "error('bad data')", nil).Err(), false},
+		{context.DeadlineExceeded, false},
+		{&net.OpError{Op: "dial", Err: errors.New("connection refused")}, false},
+		{redis.ErrPoolTimeout, false},
+		{s.rdb.HGet(ctx, "k", "f").Err(), true}, // WRONGTYPE
+		{s.rdb.Eval(ctx, "error('bad data')", nil).Err(), true},
+		{s.rdb.Eval(ctx, "return unpack({}, 1, 100000000)", nil).Err(), true},
+		{s.rdb.Eval(ctx, "return redis.error_reply('OOM command not allowed')", nil).Err(), false},
+		{s.rdb.Eval(ctx, "return redis.error_reply('LOADING Redis is loading')", nil).Err(), false},
+		{s.rdb.Eval(ctx, "return redis.error_reply('NOPERM no permissions')", nil).Err(), false},
+		{s.rdb.Eval(ctx, "return redis.error_reply('ERR max number of clients reached')", nil).Err(), false},
 	} {
-		if got := transient(c.err); got != c.want {
-			t.Errorf("transient(%v) = %v, want %v", c.err, got, c.want)
+		if got := callCausedByMessage(c.err); got != c.want {
+			t.Errorf("callCausedByMessage(%v) = %v, want %v", c.err, got, c.want)
 		}
 	}
 }

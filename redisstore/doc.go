@@ -67,10 +67,10 @@
 //
 // Only a failure the message itself causes moves it towards the
 // dead-letter stream: a payload that does not decode (at once), or a fold
-// refused for its data (WRONGTYPE, a script error; MaxFailures times,
-// counted in the fails hash by dead.lua). Transient failures (network
-// errors, timeouts, OOM under maxmemory, LOADING, BUSY, failover; see
-// transient) are not counted: the message stays pending, the partition
+// refused for its data (WRONGTYPE, a Lua error; MaxFailures times,
+// counted in the fails hash by dead.lua). Every other failure (network
+// errors, timeouts, OOM under maxmemory, LOADING, BUSY, failover, ACL; see
+// causedByMessage) is not counted: the message stays pending, the partition
 // loop backs off (100 ms doubling to 5 s) and claim delivers it again, so
 // a Redis outage never turns acknowledged events into dead letters
 // (TestTransientFailuresDoNotDeadLetter). The delivery count Redis keeps

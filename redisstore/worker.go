@@ -165,12 +165,12 @@ func (w *Worker) claim(ctx context.Context, p int) ([]redis.XMessage, error) {
 // fold runs fold.lua once for the whole batch. A message that does not
 // decode is dead-lettered at once; one whose fold fails stays pending
 // (fold.lua acks the others) and comes back through claim, charged when
-// the failure is its own. A script error of the whole call (not
-// transient) is retried one message at a time, so that only the message
-// that causes it is charged.
+// the failure is its own (causedByMessage). A script error of the whole
+// call is retried one message at a time, so that only the message that
+// causes it is charged.
 func (w *Worker) fold(ctx context.Context, p int, msgs []redis.XMessage) error {
 	ids, res, err := w.foldCall(ctx, p, msgs)
-	if err != nil && !transient(err) && len(ids) > 1 {
+	if err != nil && callCausedByMessage(err) && len(ids) > 1 {
 		var first error
 		for _, m := range msgs {
 			if err := w.fold(ctx, p, []redis.XMessage{m}); err != nil && first == nil {
@@ -180,7 +180,7 @@ func (w *Worker) fold(ctx context.Context, p int, msgs []redis.XMessage) error {
 		return first
 	}
 	if err != nil {
-		if !transient(err) && len(ids) == 1 {
+		if callCausedByMessage(err) && len(ids) == 1 {
 			w.charge(ctx, p, ids[0], err.Error())
 		}
 		return err
@@ -194,7 +194,7 @@ func (w *Worker) fold(ctx context.Context, p int, msgs []redis.XMessage) error {
 		if failed == nil {
 			failed = fmt.Errorf("fold of message %s: %s", ids[i], msg)
 		}
-		if !transientReply(msg) {
+		if causedByMessage(msg) {
 			w.charge(ctx, p, ids[i], msg)
 		}
 	}
