@@ -80,26 +80,26 @@ func WinProbabilities(arms []Beta) (p []float64, errBound float64) {
 		}
 	}
 	w := newWinIntegrand(arms)
-	var ivs []winInterval
+	q := newIntervalQueue(k)
 	pts := breakpoints(arms)
 	for i := 1; i < len(pts); i++ {
-		ivs = append(ivs, w.integrate(pts[i-1], pts[i]))
+		q.push(w.integrate(pts[i-1], pts[i]))
 	}
-	for len(ivs) < maxWinIntervals {
-		worst, total := worstInterval(ivs, k)
-		if total <= WinTolerance {
+	for len(q.ivs) < maxWinIntervals {
+		if q.total() <= WinTolerance && q.exactTotal() <= WinTolerance {
 			break
 		}
-		iv := ivs[worst]
+		iv := q.ivs[0]
 		mid := (iv.a + iv.b) / 2
 		if mid <= iv.a || mid >= iv.b {
 			break // the interval cannot be split in float64
 		}
-		ivs[worst] = w.integrate(iv.a, mid)
-		ivs = append(ivs, w.integrate(mid, iv.b))
+		q.pop()
+		q.push(w.integrate(iv.a, mid))
+		q.push(w.integrate(mid, iv.b))
 	}
 	errs := make([]float64, k)
-	for _, iv := range ivs {
+	for _, iv := range q.ivs {
 		for i := range k {
 			p[i] += iv.res[i]
 			errs[i] += iv.err[i]
@@ -139,24 +139,8 @@ func roundingBound(arms []Beta) float64 {
 type winInterval struct {
 	a, b     float64
 	res, err []float64
-}
-
-// worstInterval returns the interval with the largest error for any arm,
-// and the largest per-arm total error.
-func worstInterval(ivs []winInterval, k int) (int, float64) {
-	worst, worstErr := 0, -1.0
-	totals := make([]float64, k)
-	for n, iv := range ivs {
-		e := 0.0
-		for i := range k {
-			totals[i] += iv.err[i]
-			e = max(e, iv.err[i])
-		}
-		if e > worstErr {
-			worst, worstErr = n, e
-		}
-	}
-	return worst, slices.Max(totals)
+	// worst is the largest of err, the queue's key.
+	worst float64
 }
 
 // breakpoints are 0, 1 and each arm's mean ± 3, 8 and 20 standard
@@ -234,6 +218,79 @@ func (w *winIntegrand) integrate(a, b float64) winInterval {
 	}
 	for i := range k {
 		iv.err[i] = math.Abs(iv.res[i] - gauss[i])
+		iv.worst = max(iv.worst, iv.err[i])
 	}
 	return iv
+}
+
+// intervalQueue holds WinProbabilities' subintervals as a max-heap on
+// their largest per-arm error, with each arm's running total error, so
+// that a subdivision step costs O(k + log n): picking the worst interval
+// by scanning all n of them (and re-summing the totals) made a refresh up
+// to maxWinIntervals steps of O(n·k), O(n²·k) in all.
+type intervalQueue struct {
+	ivs    []winInterval // heap order: ivs[0] has the largest worst
+	totals []float64     // per arm, Σ err over ivs (running)
+}
+
+func newIntervalQueue(k int) *intervalQueue {
+	return &intervalQueue{totals: make([]float64, k)}
+}
+
+// total is the largest running per-arm total error. Subtracting popped
+// intervals' errors can leave a rounding residue, so a total at or under
+// the tolerance is confirmed with exactTotal before the loop stops.
+func (q *intervalQueue) total() float64 { return slices.Max(q.totals) }
+
+// exactTotal re-sums the totals from the intervals (O(n·k); called when
+// the running total says the work is done, about once per call).
+func (q *intervalQueue) exactTotal() float64 {
+	clear(q.totals)
+	for _, iv := range q.ivs {
+		for i, e := range iv.err {
+			q.totals[i] += e
+		}
+	}
+	return q.total()
+}
+
+func (q *intervalQueue) push(iv winInterval) {
+	for i, e := range iv.err {
+		q.totals[i] += e
+	}
+	q.ivs = append(q.ivs, iv)
+	for c := len(q.ivs) - 1; c > 0; {
+		p := (c - 1) / 2
+		if q.ivs[p].worst >= q.ivs[c].worst {
+			break
+		}
+		q.ivs[p], q.ivs[c] = q.ivs[c], q.ivs[p]
+		c = p
+	}
+}
+
+// pop removes the interval with the largest error (ivs[0]).
+func (q *intervalQueue) pop() winInterval {
+	top := q.ivs[0]
+	for i, e := range top.err {
+		q.totals[i] -= e
+	}
+	last := len(q.ivs) - 1
+	q.ivs[0] = q.ivs[last]
+	q.ivs = q.ivs[:last]
+	for p := 0; ; {
+		c := 2*p + 1
+		if c >= last {
+			break
+		}
+		if c+1 < last && q.ivs[c+1].worst > q.ivs[c].worst {
+			c++
+		}
+		if q.ivs[p].worst >= q.ivs[c].worst {
+			break
+		}
+		q.ivs[p], q.ivs[c] = q.ivs[c], q.ivs[p]
+		p = c
+	}
+	return top
 }

@@ -25,7 +25,9 @@
 // What "durably stored" means is the Log's: the Redis log acknowledges after
 // redis-server has written the XADD to its append-only file (run it with
 // appendonly yes and appendfsync always for the guarantee to survive power
-// loss, everysec for it to survive a crash of the process only). MemoryLog
+// loss, everysec for it to survive a crash of the process only; aisle
+// serve checks both and maxmemory-policy noeviction at start,
+// redisstore.Store.CheckDurability). MemoryLog
 // is not durable: it holds events in one process until they are folded.
 //
 // # Back-pressure

@@ -35,8 +35,9 @@ type Config struct {
 	RecentItems int
 	// TopPerAttribute caps the affinities returned per attribute (default 10).
 	TopPerAttribute int
-	// DedupeTTL is how long folded event ids are remembered (default 24h):
-	// a client retry or a redelivery later than this counts again.
+	// DedupeTTL is how long folded event ids are remembered (default
+	// 15m, between MinDedupeTTL and MaxDedupeTTL): a client retry or a
+	// redelivery later than this counts again.
 	DedupeTTL time.Duration
 	// Expiry drops a guest's real-time features this long after their last
 	// event (default 30 days, event.DefaultRetention).
@@ -45,9 +46,23 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultRecentItems      = 20
-	DefaultTopPerAttribute  = 10
-	DefaultDedupeTTL        = 24 * time.Hour
+	DefaultRecentItems     = 20
+	DefaultTopPerAttribute = 10
+	// DefaultDedupeTTL covers every way an event id comes back: a
+	// client's retries of a FAILED event (gRPC retry policies back off to
+	// at most 2 min between attempts by default; aisle events send is
+	// re-run by hand within minutes), a duplicate copy in the Redis stream
+	// from a retried append (folded after the backlog ahead of it, about
+	// 3 s at MaxBacklog, or after a worker's claim-idle, 30 s) and a Redis
+	// restart from its AOF (seconds to minutes). Each remembered id costs
+	// about 100 bytes, so the markers take rate × TTL × 100 B: 2.7 GB at
+	// 30k events/s for 15 minutes, where 24 hours took about 250 GB.
+	DefaultDedupeTTL = 15 * time.Minute
+	// MinDedupeTTL keeps a stream duplicate reclaimed after a worker's
+	// claim-idle (30 s) a duplicate; MaxDedupeTTL is the retention
+	// (event.DefaultRetention): an older event is refused anyway.
+	MinDedupeTTL            = time.Minute
+	MaxDedupeTTL            = event.DefaultRetention
 	DefaultLongTermHalfLife = 90 * 24 * time.Hour
 )
 
@@ -98,6 +113,9 @@ func (c Config) Validate() error {
 		if !isSignal(s) {
 			return fmt.Errorf("guest config: %s is not an affinity signal", s)
 		}
+	}
+	if c.DedupeTTL != 0 && (c.DedupeTTL < MinDedupeTTL || c.DedupeTTL > MaxDedupeTTL) {
+		return fmt.Errorf("guest config: dedupe TTL %v is outside [%v, %v]", c.DedupeTTL, MinDedupeTTL, MaxDedupeTTL)
 	}
 	if c.RealTimeWeight < 0 || c.LongTermWeight < 0 {
 		return fmt.Errorf("guest config: negative merge weight")

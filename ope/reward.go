@@ -13,6 +13,13 @@ import (
 // not 0.
 const DefaultSmoothing = 10
 
+// MaxTableCells bounds FillDR's reward table (actions × positions): one
+// corrupt line of a log (an item id near ReadOBD's 2^20 limit at position
+// 100) asked for 10^8 cells, three float64 tables of 2.4 GB per fold. 2^20
+// cells is 24 MB per fold, and far above real logs (the Open Bandit
+// Dataset has 80 items × 3 positions, a surface a few arms × 100 slots).
+const MaxTableCells = 1 << 20
+
 // FillDR fills the Direct and Predicted terms of every round from a
 // context-free reward model: the smoothed mean reward of each (action,
 // position) cell, fitted by k-fold cross-fitting (rounds are dealt to
@@ -24,6 +31,9 @@ const DefaultSmoothing = 10
 func FillDR(rounds []Round, numActions, numPositions, folds int, target func(position int) []float64) error {
 	if folds < 2 {
 		folds = 1
+	}
+	if numActions < 0 || numPositions < 0 || numActions > MaxTableCells || numPositions > MaxTableCells || numActions*numPositions > MaxTableCells {
+		return fmt.Errorf("%w: %d actions × %d positions need a reward table of more than %d cells (action ids and positions must be dense, from 0)", ErrBadLog, numActions, numPositions, MaxTableCells)
 	}
 	for i, r := range rounds {
 		if r.Action < 0 || r.Action >= numActions || r.Position < 0 || r.Position >= numPositions {

@@ -235,11 +235,11 @@ func TestBackPressure(t *testing.T) {
 
 // A message whose fold keeps failing (here: the guest's features key holds
 // a string, so HMGET answers WRONGTYPE) is re-delivered until
-// MaxDeliveries, then moved to the dead-letter stream; the others fold.
+// MaxFailures, then moved to the dead-letter stream; the others fold.
 func TestPoisonMessageIsDeadLettered(t *testing.T) {
 	srv := redistest.Start(t)
 	s := newStore(t, srv.Addr(), nil, guesttest.Config(), func(o *Options) {
-		o.Partitions, o.MaxDeliveries, o.MinIdle, o.ClaimEvery = 1, 3, 20*time.Millisecond, 10*time.Millisecond
+		o.Partitions, o.MaxFailures, o.MinIdle, o.ClaimEvery = 1, 3, 20*time.Millisecond, 10*time.Millisecond
 	})
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
@@ -253,7 +253,7 @@ func TestPoisonMessageIsDeadLettered(t *testing.T) {
 	for {
 		msgs, err := s.rdb.XRange(ctx, s.keys.dead(0), "-", "+").Result()
 		if err == nil && len(msgs) == 1 {
-			if r, _ := msgs[0].Values["reason"].(string); !strings.Contains(r, "delivered 3 times") {
+			if r, _ := msgs[0].Values["reason"].(string); !strings.Contains(r, "fold failed 3 times: WRONGTYPE") {
 				t.Fatalf("dead letter reason %q", r)
 			}
 			break

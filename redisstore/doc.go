@@ -9,6 +9,7 @@
 //
 //	<prefix>:{g<p>}:events              the partition's stream (unfolded events)
 //	<prefix>:{g<p>}:dead                dead letters of the partition
+//	<prefix>:{g<p>}:fails               failures each pending message caused (hash)
 //	<prefix>:{g<p>}:rt:<guest>          real-time features (hash, guest.State fields)
 //	<prefix>:{g<p>}:lt:<guest>          long-term features (hash)
 //	<prefix>:{g<p>}:seen:<guest>|<id>   dedupe marker of a folded event (PX DedupeTTL)
@@ -32,6 +33,9 @@
 // share with BACKLOG when the stream already holds MaxBacklog unfolded
 // events, else XADDs them. The reply comes after Redis has written the AOF
 // (appendfsync always: fsynced), which is what "acknowledged" means.
+// CheckDurability reads appendonly, appendfsync and maxmemory-policy on
+// every master (CONFIG GET) so that serve refuses a Redis that breaks
+// this (durability.go).
 // Redis 7.0 has no idempotent XADD, so a retried append may duplicate an
 // event in the stream; the fold's dedupe absorbs it.
 //
@@ -56,10 +60,29 @@
 // folded-and-acked or pending, never half-folded; a pending message is
 // claimed again later and its dedupe key makes a second fold impossible
 // (TestAggregateKilledMidBatch in cmd/aisle kills a real aisle aggregate
-// process). Messages delivered MaxDeliveries times without being folded,
-// or that do not decode, are moved to the dead-letter stream. XDEL keeps
-// the stream at exactly the unfolded backlog (trimming by MINID instead
-// would drop other consumers' pending messages).
+// process). XDEL keeps the stream at exactly the unfolded backlog
+// (trimming by MINID instead would drop other consumers' pending messages).
+//
+// # Dead letters
+//
+// Only a failure the message itself causes moves it towards the
+// dead-letter stream: a payload that does not decode (at once), or a fold
+// refused for its data (WRONGTYPE, a Lua error; MaxFailures times,
+// counted in the fails hash by dead.lua). Every other failure (network
+// errors, timeouts, OOM under maxmemory, LOADING, BUSY, failover, ACL; see
+// causedByMessage) is not counted: the message stays pending, the partition
+// loop backs off (100 ms doubling to 5 s) and claim delivers it again, so
+// a Redis outage never turns acknowledged events into dead letters
+// (TestTransientFailuresDoNotDeadLetter). The delivery count Redis keeps
+// is not used for this: it also counts redeliveries after outages.
+//
+// The dead-letter streams are never trimmed (XADD without MAXLEN: an entry
+// is an acknowledged event, and trimming would lose it). Their size is
+// bounded only by how many events fail (about the event's size, 200–400
+// bytes, per entry); serve exports aisle_events_dead_letters, and anything
+// above 0 should alert: fix the cause, then Redrive (aisle events
+// redrive) moves the entries back to the live streams, each atomically
+// and once; an event folded before is a duplicate for the dedupe.
 //
 // Cost (BENCHMARKS.md §6): about 30 µs of Redis CPU per event, most of it
 // the Lua interpreter itself rather than the commands it calls; one call

@@ -1,16 +1,18 @@
 -- fold.lua: fold a batch of one partition's messages into guest features,
 -- each exactly once, and ack the folded ones, in one call. The Lua twin of
 -- guest.State.Apply.
--- KEYS[1] the partition's stream; for message m (1-based) KEYS[2m] its
---   guest's features hash and KEYS[2m+1] its dedupe key.
+-- KEYS[1] the partition's stream, KEYS[2] its failure counts (dead.lua);
+--   for message m (1-based) KEYS[2m+1] its guest's features hash and
+--   KEYS[2m+2] its dedupe key.
 -- ARGV[1] group, ARGV[2] dedupe TTL ms, ARGV[3] expiry ms, ARGV[4] recent
 --   cap, then per message: message id ('' = do not ack), event time ms,
 --   session id, then counted lists: n affinity ops (field, half-life ms),
 --   n counters (name, delta), n cart ops (item, delta), n recent items.
 -- Returns one entry per message: 1 folded, 0 duplicate, or the error
 -- string of a read that failed (that message is neither folded nor acked:
--- it stays pending, is claimed again and dead-lettered after
--- MaxDeliveries, while the rest of the batch folds).
+-- it stays pending and is claimed again, while the rest of the batch
+-- folds; the worker charges it when the failure is the message's own and
+-- dead-letters it after MaxFailures).
 --
 -- Cost: one call per batch instead of one per event, so the per-call cost
 -- (script lookup, argument tables, a round trip's share) and XACK/XDEL are
@@ -40,7 +42,7 @@ local msgs, groups, order = {}, {}, {}
 local i, m = 5, 0
 while i <= #ARGV do
   m = m + 1
-  local e = { id = ARGV[i], tstr = ARGV[i + 1], sid = ARGV[i + 2], f = KEYS[2 * m], seen = KEYS[2 * m + 1],
+  local e = { id = ARGV[i], tstr = ARGV[i + 1], sid = ARGV[i + 2], f = KEYS[2 * m + 1], seen = KEYS[2 * m + 2],
     aff = {}, cnt = {}, cart = {}, rec = {} }
   e.t = tonumber(e.tstr)
   i = i + 3
@@ -267,7 +269,10 @@ end
 for _, f in ipairs(order) do foldGuest(f, groups[f]) end
 
 -- Ack and delete the folded and duplicate messages, at most 1,000 ids per
--- command (Lua's unpack is bounded by its stack).
+-- command (Lua's unpack is bounded by its stack), and forget their failure
+-- counts (one EXISTS per batch while no message has failed).
+local fails = KEYS[2]
+local charged = redis.call('EXISTS', fails) == 1
 local acks = {}
 for mi = 1, m do
   if type(result[mi]) == 'number' and msgs[mi].id ~= '' then acks[#acks + 1] = msgs[mi].id end
@@ -276,5 +281,6 @@ for j = 1, #acks, 1000 do
   local ids = { unpack(acks, j, math.min(j + 999, #acks)) }
   redis.call('XACK', stream, group, unpack(ids))
   redis.call('XDEL', stream, unpack(ids))
+  if charged then redis.call('HDEL', fails, unpack(ids)) end
 end
 return result

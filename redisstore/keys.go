@@ -27,6 +27,7 @@ func (k keys) tag(p int) string { return k.prefix + ":{g" + strconv.Itoa(p) + "}
 
 func (k keys) stream(p int) string { return k.tag(p) + "events" }
 func (k keys) dead(p int) string   { return k.tag(p) + "dead" }
+func (k keys) fails(p int) string  { return k.tag(p) + "fails" }
 
 func (k keys) realTime(guestID string) string {
 	return k.tag(k.partition(guestID)) + "rt:" + guestID
@@ -48,7 +49,7 @@ func (k keys) seen(guestID, eventID string) string {
 // id, for tests that check they share a Cluster slot.
 func (s *Store) GuestKeys(guestID, eventID string) []string {
 	p := s.keys.partition(guestID)
-	return []string{s.keys.stream(p), s.keys.dead(p), s.keys.realTime(guestID), s.keys.longTerm(guestID), s.keys.seen(guestID, eventID)}
+	return []string{s.keys.stream(p), s.keys.dead(p), s.keys.fails(p), s.keys.realTime(guestID), s.keys.longTerm(guestID), s.keys.seen(guestID, eventID)}
 }
 
 // ErrPartitions means this process and the Redis it shares disagree on

@@ -42,22 +42,25 @@ type Options struct {
 	MinIdle time.Duration
 	// ClaimEvery is how often a worker looks for such messages (default 5 s).
 	ClaimEvery time.Duration
-	// MaxDeliveries moves a message to the dead-letter stream after this
-	// many deliveries without a fold (default 5).
-	MaxDeliveries int
+	// MaxFailures moves a message to the dead-letter stream after this
+	// many folds that failed because of the message itself (default 5).
+	// Transient failures (Redis down, slow, out of memory, loading,
+	// failing over) are retried with backoff and not counted: a Redis
+	// outage must not turn acknowledged events into dead letters.
+	MaxFailures int
 	// Features holds the fold maths (half-lives, dedupe TTL, expiry).
 	Features guest.Config
 }
 
 // Defaults of Options.
 const (
-	DefaultPartitions    = 16
-	DefaultMaxBacklog    = 100_000
-	DefaultBatchSize     = 100
-	DefaultBlock         = 200 * time.Millisecond
-	DefaultMinIdle       = 30 * time.Second
-	DefaultClaimEvery    = 5 * time.Second
-	DefaultMaxDeliveries = 5
+	DefaultPartitions  = 16
+	DefaultMaxBacklog  = 100_000
+	DefaultBatchSize   = 100
+	DefaultBlock       = 200 * time.Millisecond
+	DefaultMinIdle     = 30 * time.Second
+	DefaultClaimEvery  = 5 * time.Second
+	DefaultMaxFailures = 5
 )
 
 func (o Options) withDefaults() Options {
@@ -72,7 +75,7 @@ func (o Options) withDefaults() Options {
 	def(&o.Partitions, DefaultPartitions)
 	def(&o.MaxBacklog, DefaultMaxBacklog)
 	def(&o.BatchSize, DefaultBatchSize)
-	def(&o.MaxDeliveries, DefaultMaxDeliveries)
+	def(&o.MaxFailures, DefaultMaxFailures)
 	if o.Group == "" {
 		o.Group = "aggregate"
 	}

@@ -18,12 +18,15 @@ var (
 	armsSrc string
 	//go:embed join.lua
 	joinSrc string
+	//go:embed redrive.lua
+	redriveSrc string
 
-	appendScript = redis.NewScript(appendSrc)
-	foldScript   = redis.NewScript(foldSrc)
-	deadScript   = redis.NewScript(deadSrc)
-	armsScript   = redis.NewScript(armsSrc)
-	joinScript   = redis.NewScript(joinSrc)
+	appendScript  = redis.NewScript(appendSrc)
+	foldScript    = redis.NewScript(foldSrc)
+	deadScript    = redis.NewScript(deadSrc)
+	armsScript    = redis.NewScript(armsSrc)
+	joinScript    = redis.NewScript(joinSrc)
+	redriveScript = redis.NewScript(redriveSrc)
 )
 
 // scriptCall is one EVALSHA of a pipelined batch; cmd holds its reply.
@@ -61,7 +64,7 @@ func (s *Store) runScripts(ctx context.Context, calls []*scriptCall) {
 // loadScripts loads every script on every master.
 func (s *Store) loadScripts(ctx context.Context) error {
 	load := func(ctx context.Context, c redis.Scripter) error {
-		for _, sc := range []*redis.Script{appendScript, foldScript, deadScript, armsScript, joinScript} {
+		for _, sc := range []*redis.Script{appendScript, foldScript, deadScript, armsScript, joinScript, redriveScript} {
 			if err := sc.Load(ctx, c).Err(); err != nil {
 				return err
 			}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -66,18 +65,23 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 // loop serves one partition: claim stale pending messages, read new ones,
-// fold. Redis errors are logged and retried after a pause, so a restarted
-// Redis is picked up again.
+// fold. Redis errors are logged and retried after a pause that doubles
+// while they last (backoff), so a restarted Redis is picked up again and
+// a stalled one is not hammered.
 func (w *Worker) loop(ctx context.Context, p int) error {
 	stream := w.s.keys.stream(p)
 	var nextClaim time.Time
 	grouped := false
+	delay := minPause
 	for ctx.Err() == nil {
 		if !grouped {
+			// Once: a failure here (Redis down, or out of memory, which
+			// refuses XGROUP CREATE but not reads of an existing group) is
+			// not fatal; read makes the group when it answers NOGROUP.
 			err := w.s.rdb.XGroupCreateMkStream(ctx, stream, w.s.opts.Group, "0").Err()
-			if grouped = err == nil || redis.HasErrorPrefix(err, "BUSYGROUP"); !grouped {
-				w.pause(ctx, p, err)
-				continue
+			grouped = true
+			if err != nil && !redis.HasErrorPrefix(err, "BUSYGROUP") {
+				w.log.Warn("aggregate: create consumer group", "partition", p, "err", err)
 			}
 		}
 		var msgs []redis.XMessage
@@ -96,22 +100,33 @@ func (w *Worker) loop(ctx context.Context, p int) error {
 			return err
 		}
 		if err != nil {
-			w.pause(ctx, p, err)
+			delay = w.pause(ctx, p, err, delay)
+		} else {
+			delay = minPause
 		}
 	}
 	return nil
 }
 
-// pause logs a Redis error and waits a little before the loop retries.
-func (w *Worker) pause(ctx context.Context, p int, err error) {
+// Pauses after a failed round: 100 ms doubling to 5 s, so a worker retries
+// a Redis that is back within a tenth of a second of a blip but sends at
+// most one call per partition every 5 s into a long outage.
+const (
+	minPause = 100 * time.Millisecond
+	maxPause = 5 * time.Second
+)
+
+// pause logs a Redis error, waits delay and returns the next delay.
+func (w *Worker) pause(ctx context.Context, p int, err error, delay time.Duration) time.Duration {
 	if ctx.Err() != nil {
-		return
+		return delay
 	}
-	w.log.Warn("aggregate: partition loop", "partition", p, "err", err)
+	w.log.Warn("aggregate: partition loop", "partition", p, "err", err, "retry_in", delay)
 	select {
 	case <-ctx.Done():
-	case <-time.After(100 * time.Millisecond):
+	case <-time.After(delay):
 	}
+	return min(2*delay, maxPause)
 }
 
 func (w *Worker) read(ctx context.Context, stream string) ([]redis.XMessage, error) {
@@ -135,49 +150,73 @@ func (w *Worker) read(ctx context.Context, stream string) ([]redis.XMessage, err
 	return res[0].Messages, nil
 }
 
-// claim dead-letters messages delivered MaxDeliveries times, then takes
-// over messages idle past MinIdle (a dead or stuck consumer's).
+// claim takes over messages idle past MinIdle (a dead or stuck consumer's,
+// or ones whose fold failed). Their delivery count is not a failure count:
+// a message delivered again after a Redis outage has done nothing wrong
+// (see charge).
 func (w *Worker) claim(ctx context.Context, p int) ([]redis.XMessage, error) {
-	stream := w.s.keys.stream(p)
-	pending, err := w.s.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
-		Stream: stream, Group: w.s.opts.Group, Idle: w.s.opts.MinIdle, Start: "-", End: "+", Count: int64(w.s.opts.BatchSize),
-	}).Result()
-	if err != nil {
-		return nil, err
-	}
-	for _, pe := range pending {
-		if pe.RetryCount >= int64(w.s.opts.MaxDeliveries) {
-			w.deadLetter(ctx, p, pe.ID, "delivered "+strconv.FormatInt(pe.RetryCount, 10)+" times without a fold", "")
-		}
-	}
 	msgs, _, err := w.s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
-		Stream: stream, Group: w.s.opts.Group, MinIdle: w.s.opts.MinIdle, Start: "0-0",
+		Stream: w.s.keys.stream(p), Group: w.s.opts.Group, MinIdle: w.s.opts.MinIdle, Start: "0-0",
 		Count: int64(w.s.opts.BatchSize), Consumer: w.s.opts.Consumer,
 	}).Result()
 	return msgs, err
 }
 
-func (w *Worker) deadLetter(ctx context.Context, p int, id, reason, payload string) {
-	call := &scriptCall{script: deadScript, keys: []string{w.s.keys.stream(p), w.s.keys.dead(p)},
-		args: []any{w.s.opts.Group, id, reason, payload}}
-	w.s.runScripts(ctx, []*scriptCall{call})
-	if err := call.cmd.Err(); err != nil {
-		w.log.Warn("aggregate: dead-letter", "partition", p, "id", id, "err", err)
-		return
-	}
-	w.log.Warn("aggregate: message dead-lettered", "partition", p, "id", id, "reason", reason)
-}
-
 // fold runs fold.lua once for the whole batch. A message that does not
 // decode is dead-lettered at once; one whose fold fails stays pending
-// (fold.lua acks the others) and comes back through claim.
+// (fold.lua acks the others) and comes back through claim, charged when
+// the failure is its own (causedByMessage). A script error of the whole
+// call is retried one message at a time, so that only the message that
+// causes it is charged.
 func (w *Worker) fold(ctx context.Context, p int, msgs []redis.XMessage) error {
+	ids, res, err := w.foldCall(ctx, p, msgs)
+	if err != nil && callCausedByMessage(err) && len(ids) > 1 {
+		var first error
+		for _, m := range msgs {
+			if err := w.fold(ctx, p, []redis.XMessage{m}); err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
+	if err != nil {
+		if callCausedByMessage(err) && len(ids) == 1 {
+			w.charge(ctx, p, ids[0], err.Error())
+		}
+		return err
+	}
+	var failed error
+	for i, r := range res {
+		msg, ok := r.(string)
+		if !ok || i >= len(ids) {
+			continue
+		}
+		if failed == nil {
+			failed = fmt.Errorf("fold of message %s: %s", ids[i], msg)
+		}
+		if causedByMessage(msg) {
+			w.charge(ctx, p, ids[i], msg)
+		}
+	}
+	if failed != nil {
+		return failed
+	}
+	if w.crashAfter > 0 && len(msgs) > w.crashAfter {
+		return errCrash
+	}
+	return nil
+}
+
+// foldCall decodes msgs (dead-lettering the undecodable) and runs
+// fold.lua on the rest: ids are the messages sent, res the script's reply
+// (one entry per id).
+func (w *Worker) foldCall(ctx context.Context, p int, msgs []redis.XMessage) (ids []string, res []any, err error) {
 	cfg := w.s.opts.Features
-	keys := make([]string, 1, 1+2*len(msgs))
-	keys[0] = w.s.keys.stream(p)
+	keys := make([]string, 2, 2+2*len(msgs))
+	keys[0], keys[1] = w.s.keys.stream(p), w.s.keys.fails(p)
 	args := make([]any, 0, 4+16*len(msgs))
 	args = append(args, w.s.opts.Group, cfg.DedupeTTL.Milliseconds(), cfg.Expiry.Milliseconds(), cfg.RecentItems)
-	ids := make([]string, 0, len(msgs))
+	ids = make([]string, 0, len(msgs))
 	for _, m := range msgs {
 		if w.crashAfter > 0 && len(ids) == w.crashAfter {
 			break
@@ -193,27 +232,13 @@ func (w *Worker) fold(ctx context.Context, p int, msgs []redis.XMessage) error {
 		args = appendFoldArgs(args, m.ID, &u)
 		ids = append(ids, m.ID)
 	}
-	if len(ids) > 0 {
-		call := &scriptCall{script: foldScript, keys: keys, args: args}
-		w.s.runScripts(ctx, []*scriptCall{call})
-		res, err := call.cmd.Slice()
-		if err != nil {
-			return err
-		}
-		var failed error
-		for i, r := range res {
-			if msg, ok := r.(string); ok && failed == nil && i < len(ids) {
-				failed = fmt.Errorf("fold of message %s: %s", ids[i], msg)
-			}
-		}
-		if failed != nil {
-			return failed
-		}
+	if len(ids) == 0 {
+		return nil, nil, nil
 	}
-	if w.crashAfter > 0 && len(msgs) > w.crashAfter {
-		return errCrash
-	}
-	return nil
+	call := &scriptCall{script: foldScript, keys: keys, args: args}
+	w.s.runScripts(ctx, []*scriptCall{call})
+	res, err = call.cmd.Slice()
+	return ids, res, err
 }
 
 // appendFoldArgs lays out one message's part of fold.lua's ARGV.

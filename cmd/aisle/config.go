@@ -10,6 +10,7 @@ import (
 
 	"github.com/aisle-ai/aisle/config"
 	"github.com/aisle-ai/aisle/embedding"
+	"github.com/aisle-ai/aisle/guest"
 	"github.com/aisle-ai/aisle/inference"
 	"github.com/aisle-ai/aisle/server"
 )
@@ -94,6 +95,8 @@ func (c *serveConfig) addFlags(fs *flag.FlagSet) {
 	addLimitFlags(fs, &c.limits)
 	addConnFlags(fs, &c.conn, &c.inFlight, &c.latencyTarget)
 	c.features.addFlags(fs)
+	fs.StringVar(&c.features.banditLog, "bandit-log", "", "append every closed bandit impression (slot, arm, propensity, reward) to this JSONL file, the input of aisle ope --log; in-process store only (a full queue drops and counts aisle_bandit_log_dropped_total)")
+	fs.BoolVar(&c.features.allowNondurable, "redis-allow-nondurable", false, "start even when Redis's appendonly, appendfsync or maxmemory-policy break the durability of acknowledged events (logs a warning); for tests and throw-away setups")
 }
 
 // printConfigFlag prints the effective configuration and exits.
@@ -151,6 +154,7 @@ func (c *serveConfig) validate() error {
 		nonNegDur("latency-target", c.latencyTarget),
 		positiveDur("drain-timeout", c.drain),
 		positiveDur("bandit-window", c.features.banditWindow),
+		durRange("dedupe-ttl", c.features.dedupeTTL, guest.MinDedupeTTL, guest.MaxDedupeTTL),
 		positive("max-recv-msg-size", int64(c.maxRecv)),
 		positive("max-send-msg-size", int64(c.maxSend)),
 		wrap("log-level", lvl.UnmarshalText([]byte(c.logLevel))),
@@ -162,6 +166,7 @@ func (c *serveConfig) validate() error {
 		nonNeg("max-k", int64(l.MaxK)),
 		nonNeg("max-tensor-rank", int64(l.MaxTensorRank)),
 		nonNeg("max-tensor-elements", l.MaxTensorElements),
+		c.features.validateBanditLog(),
 		c.security.validate(),
 	} {
 		if err != nil {
@@ -197,6 +202,13 @@ func nonNegDur(key string, d time.Duration) error {
 func positiveDur(key string, d time.Duration) error {
 	if d <= 0 {
 		return config.Errorf(key, "must be > 0, got %v", d)
+	}
+	return nil
+}
+
+func durRange(key string, d, lo, hi time.Duration) error {
+	if d < lo || d > hi {
+		return config.Errorf(key, "must be between %v and %v, got %v", lo, hi, d)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/aisle-ai/aisle/bandit"
+	"github.com/aisle-ai/aisle/config"
 	"github.com/aisle-ai/aisle/event"
 	"github.com/aisle-ai/aisle/guest"
 	"github.com/aisle-ai/aisle/redisstore"
@@ -31,10 +32,26 @@ type featureFlags struct {
 	rtWeight     float64
 	ltWeight     float64
 	banditWindow time.Duration
+	dedupeTTL    time.Duration
 	// claimIdle is how long a message a worker read stays unacked before
 	// another worker claims it (aisle aggregate's --claim-idle; 0 = the
 	// store's default).
 	claimIdle time.Duration
+	// allowNondurable starts serve over a Redis whose settings break the
+	// durability promise (redisstore.CheckDurability), with a warning.
+	allowNondurable bool
+	// banditLog is the off-policy log file (serve --bandit-log).
+	banditLog string
+}
+
+// validateBanditLog: the off-policy log is written when the in-process
+// Learner closes an impression; the Redis join, shared by the replicas,
+// expires its impressions inside Redis and has no such hook.
+func (f *featureFlags) validateBanditLog() error {
+	if _, redis := f.redisOptions(); f.banditLog != "" && redis {
+		return config.Errorf("bandit-log", "needs the in-process store: the Redis join has no close hook yet (run without --redis-addr/--redis-cluster-addrs)")
+	}
+	return nil
 }
 
 func (f *featureFlags) addFlags(fs *flag.FlagSet) {
@@ -46,11 +63,12 @@ func (f *featureFlags) addFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&f.noAggregate, "no-aggregate", false, "with Redis: do not fold events in this process (run aisle aggregate instead)")
 	fs.Float64Var(&f.rtWeight, "real-time-weight", 1, "weight of real-time affinities in the merged score")
 	fs.Float64Var(&f.ltWeight, "long-term-weight", 1, "weight of long-term affinities in the merged score")
+	fs.DurationVar(&f.dedupeTTL, "dedupe-ttl", guest.DefaultDedupeTTL, "how long folded event ids are remembered, so that a resent or redelivered event counts once (1m to 720h; Redis holds about 100 bytes per event for this long)")
 	fs.DurationVar(&f.banditWindow, "bandit-window", bandit.DefaultWindow, "how long after a bandit impression event a click or add-to-cart on its slot still credits the arm")
 }
 
 func (f *featureFlags) config() guest.Config {
-	return guest.Config{RealTimeWeight: f.rtWeight, LongTermWeight: f.ltWeight}.WithDefaults()
+	return guest.Config{RealTimeWeight: f.rtWeight, LongTermWeight: f.ltWeight, DedupeTTL: f.dedupeTTL}.WithDefaults()
 }
 
 func (f *featureFlags) redisOptions() (redisstore.Options, bool) {
@@ -74,6 +92,12 @@ type featureBackend struct {
 	// run folds events until its context ends (nil: another process does).
 	run   func(ctx context.Context)
 	close func()
+	// checkDurability, when set, checks the store's durability settings
+	// (redisstore.Store.CheckDurability).
+	checkDurability func(ctx context.Context) error
+	// metrics, when set, exports the store's own state (Redis: the
+	// dead-letter streams' length).
+	metrics prometheus.Collector
 }
 
 func openFeatures(ctx context.Context, f *featureFlags, attrs guest.ItemAttributes, log *slog.Logger) (*featureBackend, error) {
@@ -102,8 +126,9 @@ func openFeatures(ctx context.Context, f *featureFlags, attrs guest.ItemAttribut
 		// the workers wait for it.
 		log.Warn("redis not reachable at start", "err", err)
 	}
-	b := &featureBackend{log: s, store: s, longTerm: s, arms: s.Arms(), close: func() { _ = s.Close() }}
+	b := &featureBackend{log: s, store: s, longTerm: s, arms: s.Arms(), close: func() { _ = s.Close() }, metrics: deadLetterCollector{s}}
 	b.join = func(rec *bandit.Bandits, window time.Duration) server.BanditJoin { return s.Join(rec, window) }
+	b.checkDurability = s.CheckDurability
 	if !f.noAggregate {
 		w := s.NewWorker(attrs, log)
 		b.run = func(ctx context.Context) {
@@ -229,15 +254,61 @@ func startEvents(ctx context.Context, f *featureFlags, items *catalogAdapter, bc
 	if err != nil {
 		return nil, err
 	}
-	bw, err := wireBandits(bc, b, f.banditWindow, reg)
-	if err != nil {
+	if err := checkDurable(ctx, b, f, log); err != nil {
 		b.close()
 		return nil, err
 	}
+	flushLog := func() {}
+	if f.banditLog != "" {
+		if flushLog, err = wireBanditLog(b, f.banditLog, reg, log); err != nil {
+			b.close()
+			return nil, err
+		}
+	}
+	bw, err := wireBandits(bc, b, f.banditWindow, reg)
+	if err != nil {
+		b.close()
+		flushLog()
+		return nil, err
+	}
+	if b.metrics != nil {
+		reg.MustRegister(b.metrics)
+	}
 	stop, err := b.start(ctx, f, log)
 	if err != nil {
+		flushLog()
 		return nil, err
+	}
+	if f.banditLog != "" {
+		stopStore := stop
+		stop = func() { stopStore(); flushLog() }
 	}
 	return &eventsWiring{service: eventsService(b, f, cat, bw.observer, reg), stop: stop, bandits: bw.bandits, log: b.log, observer: bw.observer,
 		ranking: guest.NewReader(b.store, f.config(), f.readTimeout, reg)}, nil
+}
+
+// checkDurable refuses to serve over a Redis whose settings break the
+// promise that an acknowledged event is durable, unless
+// --redis-allow-nondurable (then it warns). A Redis without CONFIG
+// (managed services) or not reachable yet is a warning: serve starts.
+func checkDurable(ctx context.Context, b *featureBackend, f *featureFlags, log *slog.Logger) error {
+	if b.checkDurability == nil {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	err := b.checkDurability(cctx)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, redisstore.ErrNotDurable) && !f.allowNondurable:
+		return fmt.Errorf("%w (or start with --redis-allow-nondurable to accept losing acknowledged events)", err)
+	case errors.Is(err, redisstore.ErrNotDurable):
+		log.Warn("redis is not durable; serving anyway (--redis-allow-nondurable)", "err", err)
+	case errors.Is(err, redisstore.ErrConfigUnavailable):
+		log.Warn("redis durability settings not checked (CONFIG GET refused); make sure appendonly yes, appendfsync always or everysec, maxmemory-policy noeviction", "err", err)
+	default:
+		log.Warn("redis durability settings not checked (redis not reachable at start)", "err", err)
+	}
+	return nil
 }

@@ -22,6 +22,7 @@ Usage:
   aisle recommend [flags] ITEM...      recommendations (cart, search, home) from a running server
   aisle ope [flags]                    off-policy evaluation of a bandit policy from logs
   aisle events send [flags] FILE       send protojson Event lines (JSONL) to a running server
+  aisle events redrive [flags]         move Redis dead-letter events back to be folded again
   aisle features load|get|instacart    long-term features: bulk load, show a guest, compute from Instacart
   aisle aggregate [flags]              fold events from Redis into guest features (separate worker process)
   aisle replay [flags]                 replay recorded orders as a click-stream (JSON lines)

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/aisle-ai/aisle/bandit"
+	"github.com/aisle-ai/aisle/ope"
+	"github.com/aisle-ai/aisle/server"
+)
+
+// banditLogQueue bounds the closed impressions waiting for the writer:
+// about 1 s of a busy surface's slates (4,096 × ~150 bytes = 600 KB).
+// A full queue drops, never blocks: closing happens on the join path of
+// RecordEvents.
+const banditLogQueue = 4096
+
+// banditLog is --bandit-log: the off-policy log of closed impressions,
+// one ope.ImpressionRecord per line (the format aisle ope --log reads),
+// appended to a file by one writer goroutine it owns (stopped by close).
+type banditLog struct {
+	ch      chan ope.ImpressionRecord
+	dropped prometheus.Counter
+	log     *slog.Logger
+	done    chan struct{}
+
+	mu     sync.RWMutex // guards closed, and sends on ch against close(ch)
+	closed bool
+}
+
+// openBanditLog appends to path (created if absent) and starts the writer.
+func openBanditLog(path string, reg prometheus.Registerer, log *slog.Logger) (*banditLog, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("bandit-log: %w", err)
+	}
+	l := newBanditLog(f, banditLogQueue, reg, log)
+	return l, nil
+}
+
+// newBanditLog starts the writer over w (closed by close when it is an
+// io.Closer) with a queue of size records.
+func newBanditLog(w io.Writer, size int, reg prometheus.Registerer, log *slog.Logger) *banditLog {
+	l := &banditLog{ch: make(chan ope.ImpressionRecord, size), log: log, done: make(chan struct{}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "aisle_bandit_log_dropped_total",
+			Help: "Closed bandit impressions not written to --bandit-log because its queue was full (or it was closed)."})}
+	if reg != nil {
+		reg.MustRegister(l.dropped)
+	}
+	go l.run(w)
+	return l
+}
+
+// onClose is the Learner's OnClose: each slot becomes one record slot with
+// reward 1 when it earned one. The server joins every slot as its own
+// one-slot impression "<impression id>#<slot>", so a line holds one slot.
+func (l *banditLog) onClose(imp bandit.Impression, rewarded []bool) {
+	rec := ope.ImpressionRecord{ImpressionID: imp.ID, Surface: imp.Surface, At: imp.At.UTC(),
+		Slots: make([]ope.SlotRecord, len(imp.Slots))}
+	for i, s := range imp.Slots {
+		rec.Slots[i] = ope.SlotRecord{Arm: s.Arm, Propensity: s.Propensity}
+		if i < len(rewarded) && rewarded[i] {
+			rec.Slots[i].Reward = 1
+		}
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		l.dropped.Inc()
+		return
+	}
+	select {
+	case l.ch <- rec:
+	default:
+		l.dropped.Inc()
+	}
+}
+
+// run writes records until ch is closed, flushing whenever the queue is
+// empty (a burst is one write), then closes w.
+func (l *banditLog) run(w io.Writer) {
+	defer close(l.done)
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	failed := false
+	for rec := range l.ch {
+		err := enc.Encode(&rec)
+		if err == nil && len(l.ch) == 0 {
+			err = bw.Flush()
+		}
+		if err != nil {
+			if !failed { // once: a full disk would log every record
+				l.log.Error("bandit-log: write failed; records are lost until it recovers", "err", err)
+			}
+			failed = true
+			bw.Reset(w) // bufio's error is sticky: drop the batch, try the next
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		l.log.Error("bandit-log: final flush", "err", err)
+	}
+	if c, ok := w.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			l.log.Error("bandit-log: close", "err", err)
+		}
+	}
+}
+
+// close stops the writer after it has written what is queued; later
+// records are dropped.
+func (l *banditLog) close() {
+	l.mu.Lock()
+	if !l.closed {
+		l.closed = true
+		close(l.ch)
+	}
+	l.mu.Unlock()
+	<-l.done
+}
+
+// wireBanditLog opens the off-policy log and makes b's in-process join a
+// Learner that writes every impression it closes there. flush, for
+// shutdown after the gRPC server has stopped, closes the impressions
+// still pending (Learner.Flush) and stops the writer once they are
+// written.
+func wireBanditLog(b *featureBackend, path string, reg prometheus.Registerer, log *slog.Logger) (flush func(), err error) {
+	bl, err := openBanditLog(path, reg, log)
+	if err != nil {
+		return nil, err
+	}
+	var learner *bandit.Learner // set once by join, read by flush after the server stopped
+	b.join = func(rec *bandit.Bandits, window time.Duration) server.BanditJoin {
+		learner = bandit.NewLearner(rec, bandit.LearnerConfig{Window: window, OnClose: bl.onClose})
+		return learner
+	}
+	return func() {
+		if learner != nil {
+			learner.Flush()
+		}
+		bl.close()
+	}, nil
+}

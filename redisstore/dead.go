@@ -1,0 +1,124 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/aisle-ai/aisle/event"
+)
+
+// causedByMessage reports whether a fold's error reply is the message's
+// own doing, the only kind that counts toward MaxFailures: a key of the
+// wrong type (WRONGTYPE: the guest's features hash holds something else)
+// or a Lua error in fold.lua ("user_script:", e.g. a stored value it
+// cannot parse, or an event too large to unpack). Everything else is
+// Redis's or the deployment's and passes: network errors, timeouts and
+// a full pool (not Redis replies at all), OOM under maxmemory, BUSY,
+// LOADING, TRYAGAIN, CLUSTERDOWN, MASTERDOWN, READONLY, MISCONF, an ACL
+// refusal (NOPERM) or "ERR max number of clients reached"; such a
+// message stays pending and is retried with backoff, uncounted, so a
+// Redis outage never turns acknowledged events into dead letters. An
+// unknown reply passes too: a message retried every claim-idle costs
+// little, a systemic error dead-lettering every event would cost all.
+func causedByMessage(msg string) bool {
+	return strings.HasPrefix(msg, "WRONGTYPE") || strings.Contains(msg, "user_script:")
+}
+
+// callCausedByMessage is causedByMessage for a whole call's error.
+func callCausedByMessage(err error) bool {
+	var rerr redis.Error
+	return errors.As(err, &rerr) && causedByMessage(rerr.Error())
+}
+
+// charge counts a failure the message caused itself and dead-letters it at
+// MaxFailures (dead.lua, atomic with the count).
+func (w *Worker) charge(ctx context.Context, p int, id, reason string) {
+	w.moveDead(ctx, p, id, "fold failed "+strconv.Itoa(w.s.opts.MaxFailures)+" times: "+describe(errors.New(reason)), "", w.s.opts.MaxFailures)
+}
+
+// deadLetter moves a message to the dead-letter stream at once.
+func (w *Worker) deadLetter(ctx context.Context, p int, id, reason, payload string) {
+	w.moveDead(ctx, p, id, reason, payload, 0)
+}
+
+func (w *Worker) moveDead(ctx context.Context, p int, id, reason, payload string, limit int) {
+	call := &scriptCall{script: deadScript, keys: []string{w.s.keys.stream(p), w.s.keys.dead(p), w.s.keys.fails(p)},
+		args: []any{w.s.opts.Group, id, reason, payload, limit}}
+	w.s.runScripts(ctx, []*scriptCall{call})
+	moved, err := call.cmd.Int()
+	if err != nil {
+		w.log.Warn("aggregate: dead-letter", "partition", p, "id", id, "err", err)
+		return
+	}
+	if moved == 1 {
+		w.log.Warn("aggregate: message dead-lettered", "partition", p, "id", id, "reason", reason)
+	}
+}
+
+// redriveBatch is how many dead letters one redrive.lua call moves: a
+// short script (about 1 ms) so that Redis is not blocked.
+const redriveBatch = 100
+
+// Redrive moves every partition's dead letters back to its live stream to
+// be folded again (after the cause is fixed, e.g. a wrong-typed key
+// deleted), and returns how many it moved. Only the entries present when
+// it starts are moved, so a message that fails again goes back to the
+// dead-letter stream and stays there. Each entry's move is atomic and
+// happens once; an event folded before (a resent duplicate of it was
+// dead-lettered, or a redrive is run again after it was re-appended) is a
+// duplicate for the fold's dedupe within Features.DedupeTTL. A full
+// stream (MaxBacklog) stops it with event.ErrOverloaded: run it again
+// once the backlog has drained.
+func (s *Store) Redrive(ctx context.Context) (int, error) {
+	moved := 0
+	for p := range s.opts.Partitions {
+		last, err := s.rdb.XRevRangeN(ctx, s.keys.dead(p), "+", "-", 1).Result()
+		if err != nil {
+			return moved, classify(err, event.ErrOverloaded, event.ErrUnavailable)
+		}
+		if len(last) == 0 {
+			continue
+		}
+		for {
+			call := &scriptCall{script: redriveScript, keys: []string{s.keys.dead(p), s.keys.stream(p)},
+				args: []any{s.opts.MaxBacklog, last[0].ID, redriveBatch}}
+			s.runScripts(ctx, []*scriptCall{call})
+			n, err := call.cmd.Int()
+			if err != nil && strings.HasPrefix(err.Error(), "BACKLOG") {
+				return moved, fmt.Errorf("%w: partition %d: %s", event.ErrOverloaded, p, err)
+			}
+			if err != nil {
+				return moved, classify(err, event.ErrOverloaded, event.ErrUnavailable)
+			}
+			moved += n
+			if n < redriveBatch {
+				break
+			}
+		}
+	}
+	return moved, nil
+}
+
+// DeadLetters is the number of entries in all the dead-letter streams
+// (one pipelined XLEN per partition), for the aisle_events_dead_letters
+// gauge.
+func (s *Store) DeadLetters(ctx context.Context) (int64, error) {
+	pipe := s.rdb.Pipeline()
+	lens := make([]*redis.IntCmd, s.opts.Partitions)
+	for p := range lens {
+		lens[p] = pipe.XLen(ctx, s.keys.dead(p))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return 0, classify(err, event.ErrOverloaded, event.ErrUnavailable)
+	}
+	var n int64
+	for _, c := range lens {
+		n += c.Val()
+	}
+	return n, nil
+}
