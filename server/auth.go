@@ -137,8 +137,15 @@ func (a *Authorizer) configured() bool {
 }
 
 // Authorize decides whether the call to method (a full gRPC method name)
-// with ctx's metadata and peer may proceed.
+// with ctx's metadata and peer may proceed. Every refusal is logged; the
+// server's interceptors bound those lines instead (authorize).
 func (a *Authorizer) Authorize(ctx context.Context, method string) error {
+	return a.authorize(ctx, method, nil)
+}
+
+// authorize is Authorize with refusals bounding the "call refused"
+// warnings per method and second (nil: every one).
+func (a *Authorizer) authorize(ctx context.Context, method string, refusals *logBudget) error {
 	for _, p := range alwaysOpen {
 		if strings.HasPrefix(method, p) {
 			return nil
@@ -161,11 +168,25 @@ func (a *Authorizer) Authorize(ctx context.Context, method string) error {
 		return nil
 	}
 	if certErr != nil && errors.Is(tokErr, errNoToken) {
-		a.log.Warn("call refused", "method", method, "peer", peerAddr(ctx), "reason", certErr.Error())
+		a.logRefusal(ctx, method, certErr, refusals)
 		return fmt.Errorf("%w: %s: %v", ErrPermissionDenied, method, certErr)
 	}
-	a.log.Warn("call refused", "method", method, "peer", peerAddr(ctx), "reason", tokErr.Error())
+	a.logRefusal(ctx, method, tokErr, refusals)
 	return fmt.Errorf("%w: %s: %v", ErrUnauthenticated, method, tokErr)
+}
+
+// logRefusal writes the "call refused" warning if refusals lets it
+// through; the first one after some were left out says how many.
+func (a *Authorizer) logRefusal(ctx context.Context, method string, reason error, refusals *logBudget) {
+	ok, skipped := refusals.take(method)
+	if !ok {
+		return
+	}
+	attrs := []slog.Attr{slog.String("method", method), slog.String("peer", peerAddr(ctx)), slog.String("reason", reason.Error())}
+	if skipped > 0 {
+		attrs = append(attrs, slog.Int("suppressed", skipped))
+	}
+	a.log.LogAttrs(ctx, slog.LevelWarn, "call refused", attrs...)
 }
 
 var errNoToken = errors.New(`credentials needed: send "authorization: Bearer <token>" or a client certificate`)
@@ -238,10 +259,11 @@ func peerAddr(ctx context.Context) string {
 	return ""
 }
 
-// UnaryInterceptor checks every unary call.
-func (a *Authorizer) UnaryInterceptor() grpc.UnaryServerInterceptor {
+// unaryInterceptor checks every unary call; refusals bounds the
+// "call refused" warnings (nil: every one).
+func (a *Authorizer) unaryInterceptor(refusals *logBudget) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-		if err := a.Authorize(ctx, info.FullMethod); err != nil {
+		if err := a.authorize(ctx, info.FullMethod, refusals); err != nil {
 			return nil, toStatus(err)
 		}
 		if writesIfAllowed[info.FullMethod] {
@@ -251,10 +273,10 @@ func (a *Authorizer) UnaryInterceptor() grpc.UnaryServerInterceptor {
 	}
 }
 
-// StreamInterceptor checks every streaming call before its handler runs.
-func (a *Authorizer) StreamInterceptor() grpc.StreamServerInterceptor {
+// streamInterceptor checks every streaming call before its handler runs.
+func (a *Authorizer) streamInterceptor(refusals *logBudget) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-		if err := a.Authorize(ss.Context(), info.FullMethod); err != nil {
+		if err := a.authorize(ss.Context(), info.FullMethod, refusals); err != nil {
 			return toStatus(err)
 		}
 		return h(srv, ss)

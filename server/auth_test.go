@@ -106,7 +106,7 @@ func TestMutatingStreamClosedByDefault(t *testing.T) {
 	called := false
 	h := func(any, grpc.ServerStream) error { called = true; return nil }
 	for _, m := range []string{"/aisle.v1.Events/RecordEventStream", "/aisle.v1.Events/RecordEvents"} {
-		err := a.StreamInterceptor()(nil, fakeStream{ctx: testCtx(t)}, &grpc.StreamServerInfo{FullMethod: m}, h)
+		err := a.streamInterceptor(nil)(nil, fakeStream{ctx: testCtx(t)}, &grpc.StreamServerInfo{FullMethod: m}, h)
 		wantCode(t, m, err, codes.PermissionDenied)
 	}
 	if called {
