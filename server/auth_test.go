@@ -126,7 +126,7 @@ func (f fakeStream) Context() context.Context { return f.ctx }
 
 // TestBearerTokens: mutating calls need a token from the file; a missing
 // or wrong token is UNAUTHENTICATED; a rotated file takes effect without a
-// restart; no token reaches the log or the error.
+// restart (at the next check, tokenCheckEvery); no token reaches the log or the error.
 func TestBearerTokens(t *testing.T) {
 	dir := t.TempDir()
 	const good, wrong, next = "s3cret-token-1", "guessed-token-9", "rotated-token-2"
@@ -136,6 +136,8 @@ func TestBearerTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	clk := &skewClock{}
+	auth.tokens.now = clk.now
 	ts := startServerConfig(t, identRepo(t), 0, Config{Auth: auth}, noServices)
 	ctx := testCtx(t)
 	unload := func(ctx context.Context) error {
@@ -172,6 +174,7 @@ func TestBearerTokens(t *testing.T) {
 
 	// Rotation: the old token stops working, the new one works.
 	writeFile(t, dir, "tokens", []byte(next+"\n"), time.Hour)
+	clk.advance(tokenCheckEvery)
 	wantCode(t, "old token after rotation", load(withToken(ctx, good)), codes.Unauthenticated)
 	if err := load(withToken(ctx, next)); err != nil {
 		t.Fatalf("new token after rotation: %v", err)
