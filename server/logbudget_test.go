@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 )
 
 // TestFailureLogBudget: failed calls of one method are logged at most
@@ -24,7 +25,7 @@ func TestFailureLogBudget(t *testing.T) {
 	logs := &logBuffer{}
 	a := accessLog{log: slog.New(slog.NewJSONHandler(logs, nil)), rate: 1,
 		failures: newLogBudget(perSec, reg, clk.now)}
-	h := a.unary()
+	h := observer{access: a}.unary()
 	refused := toStatus(errTooManyCalls)
 	call := func(method string, err error) {
 		h(context.Background(), nil, &grpc.UnaryServerInfo{FullMethod: method},
@@ -83,7 +84,7 @@ func TestFailureLogBudgetOff(t *testing.T) {
 	logs := &logBuffer{}
 	a := accessLog{log: slog.New(slog.NewJSONHandler(logs, nil))}
 	for range 50 {
-		a.write(context.Background(), adaptMethod, "", errors.New("x"), true, 0)
+		a.write(context.Background(), adaptMethod, "", codes.Unknown, errors.New("x"), 0)
 	}
 	if n := len(logs.calls(t)); n != 50 {
 		t.Errorf("%d lines, want 50", n)
@@ -105,7 +106,7 @@ func TestRefusalLogBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	access := accessLog{log: log, failures: newLogBudget(perSec, reg, clk.now)}
-	h := chainUnary(access.unary(), auth.unaryInterceptor(access.failures.sibling()))
+	h := chainUnary(observer{access: access}.unary(), auth.unaryInterceptor(access.failures.sibling()))
 	const unload = "/inference.GRPCInferenceService/RepositoryModelUnload"
 	for range 10 {
 		if _, err := h(context.Background(), nil, &grpc.UnaryServerInfo{FullMethod: unload},
