@@ -196,6 +196,9 @@ type model struct {
 	cart  *cart.Recommender
 	enc   *embedding.Encoder
 	err   error
+	// cartRows and viewRows are the request's cart and recent views in
+	// items, in request order, unknown entries left out (call.resolve).
+	cartRows, viewRows []int64
 }
 
 // acquire gets each model the surface names once, and the attribute

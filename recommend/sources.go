@@ -30,8 +30,8 @@ func (c *call) candidates(ctx context.Context) {
 		switch src.Kind {
 		case SourceSession:
 			if v, ok := c.vectors[i]; ok {
-				skip := map[int]bool{}
-				for _, r := range rows(m.items, c.req.Cart) {
+				skip := make(map[int]bool, len(m.cartRows))
+				for _, r := range m.cartRows {
 					skip[int(r)] = true
 				}
 				hits, err = c.search(cctx, m.items, v, src.Budget, skip)
@@ -48,7 +48,7 @@ func (c *call) candidates(ctx context.Context) {
 				}
 			}
 		case SourceNeighbours:
-			hits, err = c.neighbours(cctx, m.items, src.Budget)
+			hits, err = c.neighbours(cctx, m, src.Budget)
 		}
 		if err != nil {
 			c.degrade(StageCandidates, src.Kind+"_"+reasonOf(err))
@@ -104,8 +104,8 @@ func (c *call) query(ctx context.Context, items *Items, q []float32, src Source)
 
 // neighbours searches the items nearest each recent view (the last
 // maxNeighbourViews), keeping each item's best similarity.
-func (c *call) neighbours(ctx context.Context, items *Items, k int) ([]scored, error) {
-	views := rows(items, c.req.RecentViews)
+func (c *call) neighbours(ctx context.Context, m *model, k int) ([]scored, error) {
+	items, views := m.items, m.viewRows
 	views = views[max(0, len(views)-maxNeighbourViews):]
 	if len(views) == 0 {
 		return nil, nil
