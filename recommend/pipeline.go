@@ -128,7 +128,7 @@ type Pipeline struct {
 
 	snapMu    sync.Mutex // guards snapshots
 	snapshots map[string]*popularSnapshot
-	attrsMu   sync.Mutex  // guards attrs
+	attrsMu   sync.Mutex  // guards attrs.byKey and attrs.order; an entry builds under its own Once
 	attrs     mergedCache // merges of item-table attributes by model versions
 }
 
