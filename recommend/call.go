@@ -2,7 +2,6 @@ package recommend
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"time"
 
@@ -201,28 +200,44 @@ func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
 // be looked up three times a call (here, for the session embedding and
 // for the session search's skip set).
 func (c *call) resolve() {
-	known := make([]bool, len(c.req.Cart)+len(c.req.RecentViews))
+	cart, views := c.req.Cart, c.req.RecentViews
+	n := len(cart) + len(views)
+	if n == 0 {
+		return
+	}
+	known := make([]bool, n)
+	// One backing array for every model's rows: appends within its
+	// capacity never move it, so each model's slices stay valid.
+	buf := make([]int64, 0, n*len(c.models))
 	for _, m := range c.models {
 		if m.items == nil {
 			continue
 		}
-		for i, e := range c.req.Cart {
+		start := len(buf)
+		for i, e := range cart {
 			if r, ok := lookup(m.items, e); ok {
 				known[i] = true
-				m.cartRows = append(m.cartRows, int64(r))
+				buf = append(buf, int64(r))
 				c.inCart[m.items.ID(r)] = true
 			}
 		}
-		for i, e := range c.req.RecentViews {
+		m.cartRows = buf[start:len(buf):len(buf)]
+		start = len(buf)
+		for i, e := range views {
 			if r, ok := lookup(m.items, e); ok {
-				known[len(c.req.Cart)+i] = true
-				m.viewRows = append(m.viewRows, int64(r))
+				known[len(cart)+i] = true
+				buf = append(buf, int64(r))
 			}
 		}
+		m.viewRows = buf[start:len(buf):len(buf)]
 	}
-	for i, e := range slices.Concat(c.req.Cart, c.req.RecentViews) {
-		if !known[i] {
-			c.addUnknown(e)
+	for i, k := range known {
+		switch {
+		case k:
+		case i < len(cart):
+			c.addUnknown(cart[i])
+		default:
+			c.addUnknown(views[i-len(cart)])
 		}
 	}
 }
