@@ -64,13 +64,27 @@ type scored struct {
 	score    float64
 }
 
-// search queries items' index, skipping the cart and excluded items (the
-// re-ranker drops them anyway; skipping keeps the budget for the others).
+// skipID reports whether an item may not take a candidate slot: the
+// request excludes it, or it is in the cart and the surface's hard filter
+// drops cart items. The re-ranker drops them anyway; skipping them in the
+// index keeps the source's budget for the others (the query and
+// neighbours searches used to spend it on them).
+func (c *call) skipID(id string) bool {
+	return c.exclude[id] || c.sf.Rerank.Filters.InCart && c.inCart[id]
+}
+
+// skipsAny reports whether skipID may be true for some item.
+func (c *call) skipsAny() bool {
+	return len(c.exclude) > 0 || c.sf.Rerank.Filters.InCart && len(c.inCart) > 0
+}
+
+// search queries items' index, skipping skip's rows and the items skipID
+// names.
 func (c *call) search(ctx context.Context, items *Items, q []float32, k int, skip map[int]bool) ([]scored, error) {
 	var allow Allow
-	if len(skip) > 0 || len(c.exclude) > 0 {
+	if len(skip) > 0 || c.skipsAny() {
 		// nil lets the index skip its filter path entirely.
-		allow = func(r int) bool { return !skip[r] && !c.exclude[items.ID(r)] }
+		allow = func(r int) bool { return !skip[r] && !c.skipID(items.ID(r)) }
 	}
 	hits, err := items.Index().Search(ctx, q, k, allow)
 	if err != nil {
@@ -98,7 +112,11 @@ func (c *call) query(ctx context.Context, items *Items, q []float32, src Source)
 		hits, err = c.search(ctx, items, q, src.Budget, nil)
 		return hits, false, err
 	}
-	hits, err = hybridTop(ctx, items, q, sig, src.Hybrid.weights(sig.CategoryQuery()), src.Budget, src.Hybrid.candidates(), c.exclude)
+	var skip func(id string) bool
+	if c.skipsAny() {
+		skip = c.skipID
+	}
+	hits, err = hybridTop(ctx, items, q, sig, src.Hybrid.weights(sig.CategoryQuery()), src.Budget, src.Hybrid.candidates(), skip)
 	return hits, true, err
 }
 
