@@ -50,9 +50,12 @@ func (a annIndex) Search(ctx context.Context, q []float32, k int, allow recommen
 	if k <= 0 {
 		return nil, nil
 	}
-	res, err := a.ix.Search(ann.Query{Vector: q, K: k, Allow: allow})
-	if err != nil {
-		// Every ann error after Build is bad input (a wrong-sized query).
+	res, err := a.ix.SearchContext(ctx, ann.Query{Vector: q, K: k, Allow: allow})
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil, err // the call's deadline or cancellation, mid-walk
+	case err != nil:
+		// Every other ann error after Build is bad input (a wrong-sized query).
 		return nil, fmt.Errorf("%w: %v", recommend.ErrInvalidRequest, err)
 	}
 	hits := make([]recommend.Hit, len(res))
