@@ -15,9 +15,9 @@ import (
 )
 
 // The interceptors of every RPC, chained in New as recover → observer
-// (metrics and access log) → auth → limit: a panic anywhere below is answered INTERNAL (and
-// counted and logged as such), and calls refused by auth are counted and
-// logged like any other.
+// (metrics and access log) → auth → limit: a panic anywhere below is
+// answered INTERNAL (and counted and logged as such), and calls refused by
+// auth are counted and logged like any other.
 
 // callMetrics are the per-RPC series: every method of every service (KServe,
 // Personalization, Bandits, health, reflection), one label value per
