@@ -100,7 +100,9 @@ func (ix *Index) plan(r, first uint32, s *scratch) [][]uint32 {
 	for l := lr; l >= 0; l-- {
 		var cands []cand
 		if l <= g.top {
-			ix.searchLayer(q, eps, ix.cfg.EfConstruction, l, nil, s)
+			// Build looks at its context between batches: an insert
+			// always completes, so the graph stays whole.
+			_ = ix.searchLayer(context.Background(), q, eps, ix.cfg.EfConstruction, l, nil, s)
 			eps = append(eps[:0], s.w...)
 			cands = append(cands, s.w...)
 		}

@@ -22,7 +22,9 @@
 //     ties broken by the lower row; fewer than K come back only when fewer
 //     rows are allowed.
 //   - Errors (ErrBadConfig, ErrDimension, ErrBadVector, ErrBadQuery) are all
-//     bad input; nothing else fails after Build.
+//     bad input; nothing else fails after Build, except that SearchContext
+//     returns its context's error when the context ends, even mid-walk (it
+//     looks every 64 expansions or 4,096 scanned rows).
 //
 // # Choosing exact or graph
 //

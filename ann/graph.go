@@ -1,6 +1,9 @@
 package ann
 
-import "slices"
+import (
+	"context"
+	"slices"
+)
 
 // graph is a hierarchical navigable small world (Malkov & Yashunin, 2016):
 // every item sits on layer 0, and on each higher layer with probability 1/M,
@@ -83,8 +86,10 @@ func (ix *Index) greedy(q []float32, ep cand, l int) cand {
 // searchLayer is the beam search of layer l from the entry points eps,
 // keeping the ef closest allowed nodes in s.w (nil allow: all). Nodes that
 // allow refuses are still expanded, so a filter does not cut the graph into
-// islands; the walk just goes on until ef allowed nodes are found.
-func (ix *Index) searchLayer(q []float32, eps []cand, ef, l int, allow func(uint32) bool, s *scratch) {
+// islands; the walk just goes on until ef allowed nodes are found. It
+// returns ctx's error, looked at every ctxCheckEvery expansions, if ctx
+// ends first (s then holds a partial beam).
+func (ix *Index) searchLayer(ctx context.Context, q []float32, eps []cand, ef, l int, allow func(uint32) bool, s *scratch) error {
 	s.next()
 	s.c, s.w = s.c[:0], s.w[:0]
 	for _, e := range eps {
@@ -95,7 +100,12 @@ func (ix *Index) searchLayer(q []float32, eps []cand, ef, l int, allow func(uint
 		}
 	}
 	m := ix.inner
-	for len(s.c) > 0 {
+	for expanded := 1; len(s.c) > 0; expanded++ {
+		if expanded%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		c := s.c.pop()
 		if len(s.w) >= ef && c.d > s.w.top().d {
 			break
@@ -113,11 +123,12 @@ func (ix *Index) searchLayer(q []float32, eps []cand, ef, l int, allow func(uint
 			}
 		}
 	}
+	return nil
 }
 
 // graphSearch answers a query from the graph: greedy descent to layer 1,
 // then a beam of width ef on layer 0.
-func (ix *Index) graphSearch(q []float32, ef int, allow func(uint32) bool) []cand {
+func (ix *Index) graphSearch(ctx context.Context, q []float32, ef int, allow func(uint32) bool) ([]cand, error) {
 	g := ix.g
 	ep := cand{d: ix.inner.dist(q, ix.row(g.entry)), id: g.entry}
 	for l := g.top; l > 0; l-- {
@@ -125,8 +136,10 @@ func (ix *Index) graphSearch(q []float32, ef int, allow func(uint32) bool) []can
 	}
 	s := ix.getScratch()
 	defer ix.seen.Put(s)
-	ix.searchLayer(q, []cand{ep}, ef, 0, allow, s)
-	return slices.Clone(s.w)
+	if err := ix.searchLayer(ctx, q, []cand{ep}, ef, 0, allow, s); err != nil {
+		return nil, err
+	}
+	return slices.Clone(s.w), nil
 }
 
 // selectNeighbours is the heuristic of the HNSW paper (algorithm 4): walking

@@ -187,3 +187,49 @@ func TestDeterministicBuild(t *testing.T) {
 		t.Error("seeds 42 and 43 built the same graph")
 	}
 }
+
+// countdownCtx is a context that ends after its first n looks at Err, so a
+// test can end a search in the middle without a clock.
+type countdownCtx struct {
+	context.Context
+	n     int
+	looks int
+}
+
+func (c *countdownCtx) Err() error {
+	c.looks++
+	if c.looks > c.n {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestSearchContext: SearchContext returns the context's error, from a
+// context ended before the search and from one that ends during a graph
+// walk (a wide, heavily filtered beam) or an exact scan; Search is
+// SearchContext without one.
+func TestSearchContext(t *testing.T) {
+	const n, dim = 6000, 16
+	vecs := clustered(n, dim, 10, 1)
+	ix := mustBuild(t, vecs, dim, Config{Kind: Graph, Metric: L2, Seed: 1})
+	q := Query{Vector: vecs[:dim], K: 10, Ef: 2000, Allow: func(r int) bool { return r%50 == 0 }}
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	for name, x := range map[string]*Index{"walk": ix.forced(forceWalk), "scan": ix.forced(forceScan)} {
+		if _, err := x.SearchContext(ended, q); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s, ended context: %v, want context.Canceled", name, err)
+		}
+		mid := &countdownCtx{Context: context.Background(), n: 1} // the first look, at the start, passes
+		if _, err := x.SearchContext(mid, q); !errors.Is(err, context.Canceled) || mid.looks < 2 {
+			t.Errorf("%s, context ended mid-search: %v after %d looks, want context.Canceled after 2", name, err, mid.looks)
+		}
+		want, err := x.Search(q)
+		if err != nil || len(want) != q.K {
+			t.Fatalf("%s: %d results, %v", name, len(want), err)
+		}
+		got, err := x.SearchContext(context.Background(), q)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("%s: SearchContext %v, %v; Search %v", name, got, err, want)
+		}
+	}
+}

@@ -197,6 +197,14 @@ func (s *Scheduler) gatherStrings(w *worker, part []*entry, i, padLen int) [][]b
 	return strs
 }
 
+// PadElement returns the bytes the batcher pads a ragged input of d with
+// for the pad value v: the repository checks them against the model's
+// division guards when it loads the model.
+func PadElement(d tensor.DType, v float64) []byte {
+	var buf [8]byte
+	return slices.Clone(padBytes(&buf, d, v))
+}
+
 // padBytes encodes v as one element of d into buf.
 func padBytes(buf *[8]byte, d tensor.DType, v float64) []byte {
 	b := buf[:d.Size()]

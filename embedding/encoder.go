@@ -3,9 +3,7 @@ package embedding
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/aisle-ai/aisle/repository"
 	"github.com/aisle-ai/aisle/tensor"
@@ -94,11 +92,7 @@ func New(dir string, cfg *repository.Config) (*Encoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	tokPath := p["tokenizer"]
-	if filepath.IsAbs(tokPath) || strings.Contains(tokPath, "..") {
-		return nil, fmt.Errorf("parameter tokenizer %q must be a file inside the model directory", tokPath)
-	}
-	path, err := repository.InDir(dir, tokPath)
+	path, err := repository.InDir(dir, p["tokenizer"])
 	if err != nil {
 		return nil, fmt.Errorf("parameter tokenizer: %w", err)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/aisle-ai/aisle/filestamp"
 )
 
 // ErrExternalData reports an external-data reference (a tensor whose bytes
@@ -235,20 +237,33 @@ func checkLocation(root *os.Root, loc string) error {
 	if loc == "" {
 		return errors.New("external tensor without a location")
 	}
-	if filepath.IsAbs(loc) || strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, `\`) {
-		return errors.New("absolute paths are refused; external data must sit in the model's folder")
+	return FileInFolder(root, loc)
+}
+
+// FileInFolder checks that rel is a plain relative path (not absolute, no
+// ".." element) naming a regular file inside root, symbolic links followed
+// only while they stay inside it: a file linked to one elsewhere fails. It
+// is aisle's one confinement check of the files a model names: external
+// data here, the model file and the files a model config names
+// (repository.InDir). Its errors never hold root's path (os.Root's do, and
+// they reach clients); a missing file matches os.ErrNotExist, something
+// other than a regular file filestamp.ErrNotRegular.
+func FileInFolder(root *os.Root, rel string) error {
+	if rel == "" {
+		return errors.New("empty path; the file must sit in the model's folder")
 	}
-	if slices.Contains(strings.FieldsFunc(loc, isSeparator), "..") || !filepath.IsLocal(loc) {
-		return errors.New("paths with '..' are refused; external data must sit in the model's folder")
+	if filepath.IsAbs(rel) || strings.HasPrefix(rel, "/") || strings.HasPrefix(rel, `\`) {
+		return errors.New("absolute paths are refused; the file must sit in the model's folder")
 	}
-	// os.Root follows symbolic links only while they stay inside the root,
-	// so a weights file linked to a file elsewhere fails here.
-	fi, err := root.Stat(loc)
+	if slices.Contains(strings.FieldsFunc(rel, isSeparator), "..") || !filepath.IsLocal(rel) {
+		return errors.New("paths with '..' are refused; the file must sit in the model's folder")
+	}
+	fi, err := root.Stat(rel)
 	if err != nil {
-		return errors.New(describeStatErr(err))
+		return describeStatErr(err)
 	}
 	if !fi.Mode().IsRegular() {
-		return errors.New("not a regular file")
+		return filestamp.ErrNotRegular
 	}
 	return nil
 }
@@ -257,14 +272,22 @@ func isSeparator(r rune) bool { return r == '/' || r == '\\' }
 
 // describeStatErr words a stat failure without the absolute path os.Root
 // puts in it, which would leak the server's layout to clients.
-func describeStatErr(err error) string {
+func describeStatErr(err error) error {
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return "no such file in the model's folder"
+		return errNoFile
 	case errors.Is(err, os.ErrPermission):
-		return "permission denied"
+		return errors.New("permission denied")
 	case strings.Contains(err.Error(), "escapes from parent") || strings.Contains(err.Error(), "path escapes"):
-		return "a symbolic link leads out of the model's folder"
+		return errors.New("a symbolic link leads out of the model's folder")
 	}
-	return "cannot be read"
+	return errors.New("cannot be read")
 }
+
+// errNoFile is a missing file, as os.ErrNotExist, worded without a path.
+var errNoFile error = notExist("no such file in the model's folder")
+
+type notExist string
+
+func (e notExist) Error() string { return string(e) }
+func (e notExist) Unwrap() error { return os.ErrNotExist }

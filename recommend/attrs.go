@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/aisle-ai/aisle/rerank"
 )
@@ -53,8 +55,19 @@ const maxMerged = 8
 
 // mergedCache holds the merges by key, oldest first in order.
 type mergedCache struct {
-	byKey map[string]*mergedAttrs
+	byKey map[string]*mergedEntry
 	order []string
+	// builds counts the merges built, for tests.
+	builds atomic.Int64
+}
+
+// mergedEntry is one key's merge, built once by the first call that needs
+// it while the others with the same key wait for it. After a reload every
+// concurrent call used to build the new versions' merge (each a map per
+// item of every table) and all but one threw theirs away.
+type mergedEntry struct {
+	once   sync.Once
+	merged *mergedAttrs
 }
 
 func (p *Pipeline) mergedAttrs(models map[string]*model) *mergedAttrs {
@@ -66,14 +79,37 @@ func (p *Pipeline) mergedAttrs(models map[string]*model) *mergedAttrs {
 		}
 	}
 	k := key.String()
+	e := p.mergedEntry(k)
+	e.once.Do(func() {
+		p.attrs.builds.Add(1)
+		e.merged = buildMerged(k, names, models)
+	})
+	return e.merged
+}
+
+// mergedEntry returns key's entry, adding it (and evicting the oldest
+// beyond maxMerged) when missing.
+func (p *Pipeline) mergedEntry(k string) *mergedEntry {
 	p.attrsMu.Lock()
-	cur := p.attrs.byKey[k]
-	p.attrsMu.Unlock()
-	if cur != nil {
-		return cur
+	defer p.attrsMu.Unlock()
+	if e := p.attrs.byKey[k]; e != nil {
+		return e
 	}
-	// Built outside the lock: two calls racing on a new key both build,
-	// and either merge is correct.
+	if p.attrs.byKey == nil {
+		p.attrs.byKey = map[string]*mergedEntry{}
+	}
+	if len(p.attrs.order) == maxMerged {
+		delete(p.attrs.byKey, p.attrs.order[0])
+		p.attrs.order = p.attrs.order[1:]
+	}
+	e := &mergedEntry{}
+	p.attrs.byKey[k] = e
+	p.attrs.order = append(p.attrs.order, k)
+	return e
+}
+
+// buildMerged merges the item tables of models, taken in names' order.
+func buildMerged(k string, names []string, models map[string]*model) *mergedAttrs {
 	merged := &mergedAttrs{key: k, byID: map[string]map[string]string{}, nums: map[string]*rerank.Numbers{}}
 	for _, name := range names {
 		m := models[name]
@@ -98,19 +134,5 @@ func (p *Pipeline) mergedAttrs(models map[string]*model) *mergedAttrs {
 		n := rerank.ParseNumbers(a)
 		merged.nums[id] = &n
 	}
-	p.attrsMu.Lock()
-	defer p.attrsMu.Unlock()
-	if cur := p.attrs.byKey[k]; cur != nil {
-		return cur
-	}
-	if p.attrs.byKey == nil {
-		p.attrs.byKey = map[string]*mergedAttrs{}
-	}
-	if len(p.attrs.order) == maxMerged {
-		delete(p.attrs.byKey, p.attrs.order[0])
-		p.attrs.order = p.attrs.order[1:]
-	}
-	p.attrs.byKey[k] = merged
-	p.attrs.order = append(p.attrs.order, k)
 	return merged
 }

@@ -2,6 +2,7 @@ package recommend
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/aisle-ai/aisle/repository"
@@ -25,8 +26,8 @@ func TestMergedAttrsKeptPerModelSet(t *testing.T) {
 		p.attrsMu.Lock()
 		defer p.attrsMu.Unlock()
 		out := map[string]*mergedAttrs{}
-		for k, m := range p.attrs.byKey {
-			out[k] = m
+		for k, e := range p.attrs.byKey {
+			out[k] = e.merged
 		}
 		return out
 	}
@@ -117,5 +118,27 @@ func TestCatalogNumbersUsed(t *testing.T) {
 	}
 	if known == 0 {
 		t.Error("no catalogue item in the slate: their string stock 0 dropped them, not the parsed 3")
+	}
+}
+
+// TestMergedAttrsBuiltOnce: calls that need a merge nobody has built yet
+// (after a reload) build it once between them and share it.
+func TestMergedAttrsBuiltOnce(t *testing.T) {
+	p := New(nil, &SurfaceStore{}, Options{})
+	models := map[string]*model{"m": {v: &repository.Version{Number: 7}, items: &Items{}}}
+	const calls = 16
+	got := make([]*mergedAttrs, calls)
+	var wg sync.WaitGroup
+	for i := range calls {
+		wg.Go(func() { got[i] = p.mergedAttrs(models) })
+	}
+	wg.Wait()
+	if n := p.attrs.builds.Load(); n != 1 {
+		t.Errorf("%d concurrent calls built %d merges, want 1", calls, n)
+	}
+	for _, m := range got {
+		if m == nil || m != got[0] {
+			t.Fatalf("calls got different merges: %p and %p", m, got[0])
+		}
 	}
 }

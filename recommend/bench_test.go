@@ -156,8 +156,8 @@ func newBenchANN(m *catalog.Matrix) (Index, error) {
 	return benchANN{ix}, err
 }
 
-func (a benchANN) Search(_ context.Context, q []float32, k int, allow Allow) ([]Hit, error) {
-	res, err := a.ix.Search(ann.Query{Vector: q, K: k, Allow: allow})
+func (a benchANN) Search(ctx context.Context, q []float32, k int, allow Allow) ([]Hit, error) {
+	res, err := a.ix.SearchContext(ctx, ann.Query{Vector: q, K: k, Allow: allow})
 	hits := make([]Hit, len(res))
 	for i, r := range res {
 		hits[i] = Hit{Row: r.Row, Score: r.Score}

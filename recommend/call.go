@@ -159,7 +159,7 @@ func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
 				flag("not_a_session_model")
 				continue
 			}
-			cart := rows(m.items, c.req.Cart)
+			cart := m.cartRows
 			if len(cart) == 0 {
 				continue
 			}
@@ -193,39 +193,53 @@ func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
 	wg.Wait()
 }
 
-// resolve marks the cart's items (for the in-cart filter) and records the
-// cart and view entries that no model's item table knows.
+// resolve looks the cart and the recent views up once per call, in every
+// model's item table: each model keeps its rows (the session embedding,
+// the searches' skip sets), the cart's ids are marked for the in-cart
+// filter, and entries that no model knows are recorded. The cart used to
+// be looked up three times a call (here, for the session embedding and
+// for the session search's skip set).
 func (c *call) resolve() {
-	for li, list := range [][]string{c.req.Cart, c.req.RecentViews} {
-		for _, e := range list {
-			known := false
-			for _, m := range c.models {
-				if m.items == nil {
-					continue
-				}
-				if r, ok := lookup(m.items, e); ok {
-					known = true
-					if li == 0 {
-						c.inCart[m.items.ID(r)] = true
-					}
-				}
-			}
-			if !known {
-				c.addUnknown(e)
+	cart, views := c.req.Cart, c.req.RecentViews
+	n := len(cart) + len(views)
+	if n == 0 {
+		return
+	}
+	known := make([]bool, n)
+	// One backing array for every model's rows: appends within its
+	// capacity never move it, so each model's slices stay valid.
+	buf := make([]int64, 0, n*len(c.models))
+	for _, m := range c.models {
+		if m.items == nil {
+			continue
+		}
+		start := len(buf)
+		for i, e := range cart {
+			if r, ok := lookup(m.items, e); ok {
+				known[i] = true
+				buf = append(buf, int64(r))
+				c.inCart[m.items.ID(r)] = true
 			}
 		}
+		m.cartRows = buf[start:len(buf):len(buf)]
+		start = len(buf)
+		for i, e := range views {
+			if r, ok := lookup(m.items, e); ok {
+				known[len(cart)+i] = true
+				buf = append(buf, int64(r))
+			}
+		}
+		m.viewRows = buf[start:len(buf):len(buf)]
 	}
-}
-
-// rows maps entries (ids or names) to rows of items, skipping unknown ones.
-func rows(items *Items, entries []string) []int64 {
-	var out []int64
-	for _, e := range entries {
-		if r, ok := lookup(items, e); ok {
-			out = append(out, int64(r))
+	for i, k := range known {
+		switch {
+		case k:
+		case i < len(cart):
+			c.addUnknown(cart[i])
+		default:
+			c.addUnknown(views[i-len(cart)])
 		}
 	}
-	return out
 }
 
 func (c *call) addUnknown(e string) {

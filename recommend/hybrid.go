@@ -115,17 +115,18 @@ func (h *Hybrid) validate() error {
 }
 
 // hybridTop returns the k best items for the query (vector q, text signals
-// sig) under the route's blend w, skipping skip's ids. Only the union of
+// sig) under the route's blend w, skipping the ids skip reports (nil:
+// none). Only the union of
 // three top-c lists is scored (docs/evaluation.md A7, candidates.go): the
 // encoder index's top c by cosine (approximate on a graph index, as
 // served), the top c names by BM25 and the top c by the intent term; the
 // blend is exact on that union, as the evaluation computes it
 // (TestHybridGolden). Cost: the index search plus 3c blends at most, and
 // no allocation of catalogue size (BENCHMARKS.md: BenchmarkHybridTop).
-func hybridTop(ctx context.Context, items *Items, q []float32, sig *TextScores, w HybridWeights, k, c int, skip map[string]bool) ([]scored, error) {
+func hybridTop(ctx context.Context, items *Items, q []float32, sig *TextScores, w HybridWeights, k, c int, skip func(id string) bool) ([]scored, error) {
 	var allow Allow
-	if len(skip) > 0 {
-		allow = func(r int) bool { return !skip[items.ID(r)] }
+	if skip != nil {
+		allow = func(r int) bool { return !skip(items.ID(r)) }
 	}
 	hits, err := items.Index().Search(ctx, q, c, allow)
 	if err != nil {
@@ -138,7 +139,7 @@ func hybridTop(ctx context.Context, items *Items, q []float32, sig *TextScores, 
 	docs := sig.intentTop(c, w.Soft, sig.lexicalTop(c, make([]int32, 0, 2*c)))
 	for _, d := range docs {
 		id := sig.ix.ids[d]
-		if r, ok := items.Row(id); ok && !skip[id] {
+		if r, ok := items.Row(id); ok && (skip == nil || !skip(id)) {
 			rows = append(rows, r)
 		}
 	}

@@ -126,10 +126,12 @@ type Pipeline struct {
 	metrics  *metrics
 	log      *slog.Logger
 
-	snapMu    sync.Mutex // guards snapshots
-	snapshots map[string]*popularSnapshot
-	attrsMu   sync.Mutex  // guards attrs
-	attrs     mergedCache // merges of item-table attributes by model versions
+	snapMu    sync.Mutex // guards snapshots and snapshotBuilds
+	snapshots map[string]modelSnapshots
+	// snapshotBuilds counts the popularity snapshots built, for tests.
+	snapshotBuilds int
+	attrsMu        sync.Mutex  // guards attrs.byKey and attrs.order; an entry builds under its own Once
+	attrs          mergedCache // merges of item-table attributes by model versions
 }
 
 // New returns a pipeline over models and the surfaces in store.
@@ -139,7 +141,7 @@ func New(models Models, store *SurfaceStore, opts Options) *Pipeline {
 		log = slog.Default()
 	}
 	return &Pipeline{models: models, surfaces: store, opts: opts, metrics: newMetrics(opts.Registerer),
-		log: log, snapshots: map[string]*popularSnapshot{}}
+		log: log, snapshots: map[string]modelSnapshots{}}
 }
 
 // Recommend runs the surface's pipeline for req within ctx's deadline.
@@ -196,6 +198,9 @@ type model struct {
 	cart  *cart.Recommender
 	enc   *embedding.Encoder
 	err   error
+	// cartRows and viewRows are the request's cart and recent views in
+	// items, in request order, unknown entries left out (call.resolve).
+	cartRows, viewRows []int64
 }
 
 // acquire gets each model the surface names once, and the attribute

@@ -13,16 +13,35 @@ type popularSnapshot struct {
 	attrsOf map[string]map[string]string
 }
 
-// snapshot returns the popularity snapshot of a ready model, refreshing
-// the cached copy when the version changed.
+// snapshotsKept is how many popularity snapshots the pipeline keeps per
+// model: while a reload's old and new versions both serve calls, each
+// call holding the version the single kept snapshot was not of rebuilt it
+// (a copy of the whole popularity table) and evicted the other's.
+const snapshotsKept = 2
+
+// modelSnapshots are one model's snapshots, the most recently built first.
+type modelSnapshots [snapshotsKept]*popularSnapshot
+
+// snapshot returns the popularity snapshot of a ready model's version,
+// building it when none of the kept ones is of that version; for a model
+// not ready, the most recently built.
 func (p *Pipeline) snapshot(name string, m *model) *popularSnapshot {
 	p.snapMu.Lock()
 	defer p.snapMu.Unlock()
-	s := p.snapshots[name]
-	if m != nil && m.err == nil && m.items != nil && (s == nil || s.version != m.v.Number) {
-		s = newSnapshot(m.v.Number, m.items)
-		p.snapshots[name] = s
+	kept := p.snapshots[name]
+	if m == nil || m.err != nil || m.items == nil {
+		return kept[0]
 	}
+	for _, s := range kept {
+		if s != nil && s.version == m.v.Number {
+			return s
+		}
+	}
+	s := newSnapshot(m.v.Number, m.items)
+	copy(kept[1:], kept[:snapshotsKept-1])
+	kept[0] = s
+	p.snapshots[name] = kept
+	p.snapshotBuilds++
 	return s
 }
 

@@ -36,6 +36,38 @@ func TestPopularSnapshot(t *testing.T) {
 	}
 }
 
+// TestPopularSnapshotsOverlap: while a reload's old and new versions both
+// serve calls, each version's popularity snapshot is built once, not on
+// every switch; a third version evicts the older; a model not ready gets
+// the most recently built.
+func TestPopularSnapshotsOverlap(t *testing.T) {
+	p := New(nil, &SurfaceStore{}, Options{})
+	version := func(n int64) *model { return &model{v: &repository.Version{Number: n}, items: &Items{}} }
+	v1, v2, v3 := version(1), version(2), version(3)
+	for range 5 {
+		for _, m := range []*model{v1, v2} {
+			if s := p.snapshot("pop", m); s.version != m.v.Number {
+				t.Fatalf("version %d got the snapshot of %d", m.v.Number, s.version)
+			}
+		}
+	}
+	if p.snapshotBuilds != 2 {
+		t.Fatalf("versions 1 and 2 in turn built %d snapshots, want 2", p.snapshotBuilds)
+	}
+	p.snapshot("pop", v3)
+	p.snapshot("pop", v2)
+	if p.snapshotBuilds != 3 {
+		t.Fatalf("after version 3 (and 2 again): %d snapshots built, want 3", p.snapshotBuilds)
+	}
+	if s := p.snapshot("pop", &model{err: repository.ErrNotReady}); s == nil || s.version != 3 {
+		t.Fatalf("model not ready: snapshot %+v, want version 3's", s)
+	}
+	p.snapshot("pop", v1)
+	if p.snapshotBuilds != 4 {
+		t.Fatalf("version 1 after 3: %d snapshots built, want 4 (evicted)", p.snapshotBuilds)
+	}
+}
+
 // TestAffinityMovesTowardDairy: the same home request for a guest with a
 // dairy-heavy history shows more dairy than for an unknown guest.
 func TestAffinityMovesTowardDairy(t *testing.T) {

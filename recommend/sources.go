@@ -30,8 +30,8 @@ func (c *call) candidates(ctx context.Context) {
 		switch src.Kind {
 		case SourceSession:
 			if v, ok := c.vectors[i]; ok {
-				skip := map[int]bool{}
-				for _, r := range rows(m.items, c.req.Cart) {
+				skip := make(map[int]bool, len(m.cartRows))
+				for _, r := range m.cartRows {
 					skip[int(r)] = true
 				}
 				hits, err = c.search(cctx, m.items, v, src.Budget, skip)
@@ -48,7 +48,7 @@ func (c *call) candidates(ctx context.Context) {
 				}
 			}
 		case SourceNeighbours:
-			hits, err = c.neighbours(cctx, m.items, src.Budget)
+			hits, err = c.neighbours(cctx, m, src.Budget)
 		}
 		if err != nil {
 			c.degrade(StageCandidates, src.Kind+"_"+reasonOf(err))
@@ -64,13 +64,27 @@ type scored struct {
 	score    float64
 }
 
-// search queries items' index, skipping the cart and excluded items (the
-// re-ranker drops them anyway; skipping keeps the budget for the others).
+// skipID reports whether an item may not take a candidate slot: the
+// request excludes it, or it is in the cart and the surface's hard filter
+// drops cart items. The re-ranker drops them anyway; skipping them in the
+// index keeps the source's budget for the others (the query and
+// neighbours searches used to spend it on them).
+func (c *call) skipID(id string) bool {
+	return c.exclude[id] || c.sf.Rerank.Filters.InCart && c.inCart[id]
+}
+
+// skipsAny reports whether skipID may be true for some item.
+func (c *call) skipsAny() bool {
+	return len(c.exclude) > 0 || c.sf.Rerank.Filters.InCart && len(c.inCart) > 0
+}
+
+// search queries items' index, skipping skip's rows and the items skipID
+// names.
 func (c *call) search(ctx context.Context, items *Items, q []float32, k int, skip map[int]bool) ([]scored, error) {
 	var allow Allow
-	if len(skip) > 0 || len(c.exclude) > 0 {
+	if len(skip) > 0 || c.skipsAny() {
 		// nil lets the index skip its filter path entirely.
-		allow = func(r int) bool { return !skip[r] && !c.exclude[items.ID(r)] }
+		allow = func(r int) bool { return !skip[r] && !c.skipID(items.ID(r)) }
 	}
 	hits, err := items.Index().Search(ctx, q, k, allow)
 	if err != nil {
@@ -98,14 +112,18 @@ func (c *call) query(ctx context.Context, items *Items, q []float32, src Source)
 		hits, err = c.search(ctx, items, q, src.Budget, nil)
 		return hits, false, err
 	}
-	hits, err = hybridTop(ctx, items, q, sig, src.Hybrid.weights(sig.CategoryQuery()), src.Budget, src.Hybrid.candidates(), c.exclude)
+	var skip func(id string) bool
+	if c.skipsAny() {
+		skip = c.skipID
+	}
+	hits, err = hybridTop(ctx, items, q, sig, src.Hybrid.weights(sig.CategoryQuery()), src.Budget, src.Hybrid.candidates(), skip)
 	return hits, true, err
 }
 
 // neighbours searches the items nearest each recent view (the last
 // maxNeighbourViews), keeping each item's best similarity.
-func (c *call) neighbours(ctx context.Context, items *Items, k int) ([]scored, error) {
-	views := rows(items, c.req.RecentViews)
+func (c *call) neighbours(ctx context.Context, m *model, k int) ([]scored, error) {
+	items, views := m.items, m.viewRows
 	views = views[max(0, len(views)-maxNeighbourViews):]
 	if len(views) == 0 {
 		return nil, nil

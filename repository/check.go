@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
+	"github.com/aisle-ai/aisle/batching"
 	"github.com/aisle-ai/aisle/excerpt"
 	"github.com/aisle-ai/aisle/inference"
 	"github.com/aisle-ai/aisle/tensor"
@@ -78,23 +79,13 @@ func checkGuardedPads(cfg *Config, guards []inference.InputGuard) error {
 		if i < 0 || !cfg.Inputs[i].Ragged {
 			continue
 		}
-		pad := tensor.Tensor{Name: g.Input, DType: cfg.Inputs[i].DType(), Shape: []int64{1}}
-		pad.Data = make([]byte, pad.DType.Size())
-		padOne(pad.Data, cfg.Inputs[i].PadValue)
+		dt := cfg.Inputs[i].DType()
+		pad := tensor.Tensor{Name: g.Input, DType: dt, Shape: []int64{1}, Data: batching.PadElement(dt, cfg.Inputs[i].PadValue)}
 		if err := g.Check(&pad); err != nil {
 			return fmt.Errorf("%w: input %q is ragged and padded with %v: %v", ErrConfig, g.Input, cfg.Inputs[i].PadValue, err)
 		}
 	}
 	return nil
-}
-
-// padOne writes v as a little-endian integer of len(b) bytes, as the
-// batcher converts a pad value.
-func padOne(b []byte, v float64) {
-	x := uint64(int64(v))
-	for i := range b {
-		b[i] = byte(x >> (8 * i))
-	}
 }
 
 func checkInput(t *tensor.Tensor, want TensorConfig, maxBatch int) error {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aisle-ai/aisle/batching"
+	"github.com/aisle-ai/aisle/filestamp"
 	"github.com/aisle-ai/aisle/inference"
 )
 
@@ -170,38 +171,35 @@ func (p QueuePolicy) toBatching() batching.QueuePolicy {
 }
 
 // confine checks that rel, a path inside the repository root, names a
-// regular file that stays inside the root once symbolic links are followed:
-// a model file linked to a file elsewhere on the server is refused. The
-// scan already skips model and version directories that are links, and
-// model names from requests cannot contain separators or "..".
+// regular file that stays inside the root once symbolic links are followed
+// (inference.FileInFolder, the check external data gets too): a model file
+// linked to a file elsewhere on the server is refused. The scan already
+// skips model and version directories that are links, and model names from
+// requests cannot contain separators or "..".
 func confine(root, rel string) error {
 	r, err := os.OpenRoot(root)
 	if err != nil {
 		return fmt.Errorf("open repository: %w", err)
 	}
 	defer r.Close()
-	fi, err := r.Stat(rel)
-	switch {
+	switch err := inference.FileInFolder(r, rel); {
+	case err == nil:
+		return nil
 	case errors.Is(err, os.ErrNotExist):
 		return fmt.Errorf("%s: %w", rel, os.ErrNotExist)
-	case err != nil:
-		// os.Root refuses a link that leaves the root; its message holds
-		// the server's absolute path, so it is not passed on.
-		return fmt.Errorf("%w: %s", ErrOutsideRepository, rel)
-	case !fi.Mode().IsRegular():
+	case errors.Is(err, filestamp.ErrNotRegular):
 		return fmt.Errorf("%w: %s is not a regular file", ErrConfig, rel)
+	default:
+		return fmt.Errorf("%w: %q: %v", ErrOutsideRepository, rel, err)
 	}
-	return nil
 }
 
 // InDir returns dir/rel after checking that rel names a regular file inside
-// dir once symbolic links are followed. Extensions use it for the files a
-// config names (a tokenizer, an item table), so a link in a model folder
-// cannot make the server read a file elsewhere. Errors name rel, never dir.
+// dir once symbolic links are followed (confine). Extensions use it for the
+// files a config names (a tokenizer, an item table), so a link in a model
+// folder cannot make the server read a file elsewhere. Errors name rel,
+// never dir.
 func InDir(dir, rel string) (string, error) {
-	if rel == "" || !filepath.IsLocal(rel) {
-		return "", fmt.Errorf("%w: %q must be a file inside the model directory", ErrOutsideRepository, rel)
-	}
 	if err := confine(dir, rel); err != nil {
 		return "", err
 	}

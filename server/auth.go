@@ -52,27 +52,22 @@ func MutatingMethods() []string {
 }
 
 // writesIfAllowed are scoring calls that also write, but only for callers
-// a mutating call would accept: the auth interceptor hands them the
-// authorizer (callerMayWrite) instead of refusing the call.
+// a mutating call would accept: the auth interceptor authenticates their
+// caller without refusing the call and hands the verdict down
+// (callerMayWrite).
 var writesIfAllowed = map[string]bool{
 	"/aisle.v1.Personalization/Recommend": true, // impressions and bandit pulls
 }
 
-type authorizerKey struct{}
+type mayWriteKey struct{}
 
 // callerMayWrite reports whether the call's caller may make mutating
 // calls: an authorization method is configured and the call carries a
-// valid token or an allowed client certificate. Only methods in
-// writesIfAllowed can ask; others get false.
+// valid token or an allowed client certificate. The auth interceptor
+// decided it, once per call; only methods in writesIfAllowed get true.
 func callerMayWrite(ctx context.Context) bool {
-	a, _ := ctx.Value(authorizerKey{}).(*Authorizer)
-	if !a.configured() {
-		return false
-	}
-	if id, _ := a.clientIdentity(ctx); id != "" {
-		return true
-	}
-	return a.checkToken(ctx) == nil
+	ok, _ := ctx.Value(mayWriteKey{}).(bool)
+	return ok
 }
 
 // alwaysOpen are method prefixes that never need credentials: load
@@ -137,35 +132,65 @@ func (a *Authorizer) configured() bool {
 }
 
 // Authorize decides whether the call to method (a full gRPC method name)
-// with ctx's metadata and peer may proceed.
+// with ctx's metadata and peer may proceed. Every refusal is logged; the
+// server's interceptors bound those lines instead (authorize).
 func (a *Authorizer) Authorize(ctx context.Context, method string) error {
+	_, err := a.authorize(ctx, method, nil)
+	return err
+}
+
+// authorize is Authorize with refusals bounding the "call refused"
+// warnings per method and second (nil: every one). It also reports whether
+// the caller authenticated: credentials are checked at most once per call,
+// and only for calls that need them or are in writesIfAllowed.
+func (a *Authorizer) authorize(ctx context.Context, method string, refusals *logBudget) (authenticated bool, err error) {
 	for _, p := range alwaysOpen {
 		if strings.HasPrefix(method, p) {
-			return nil
+			return false, nil
 		}
 	}
-	mutating := mutatingMethods[method]
-	if !mutating && (a == nil || !a.scoring) {
-		return nil
+	required := mutatingMethods[method] || (a != nil && a.scoring)
+	if !required && !writesIfAllowed[method] {
+		return false, nil
 	}
 	if !a.configured() {
-		return fmt.Errorf("%w: %s changes server state and is disabled: no authorization is configured "+
+		if !required {
+			return false, nil
+		}
+		return false, fmt.Errorf("%w: %s changes server state and is disabled: no authorization is configured "+
 			"(start aisle serve with --auth-token-file, or --tls-client-ca with --auth-allowed-clients)", ErrPermissionDenied, method)
 	}
 	id, certErr := a.clientIdentity(ctx)
 	if id != "" {
-		return nil
+		return true, nil
 	}
 	tokErr := a.checkToken(ctx)
 	if tokErr == nil {
-		return nil
+		return true, nil
+	}
+	if !required {
+		return false, nil
 	}
 	if certErr != nil && errors.Is(tokErr, errNoToken) {
-		a.log.Warn("call refused", "method", method, "peer", peerAddr(ctx), "reason", certErr.Error())
-		return fmt.Errorf("%w: %s: %v", ErrPermissionDenied, method, certErr)
+		a.logRefusal(ctx, method, certErr, refusals)
+		return false, fmt.Errorf("%w: %s: %v", ErrPermissionDenied, method, certErr)
 	}
-	a.log.Warn("call refused", "method", method, "peer", peerAddr(ctx), "reason", tokErr.Error())
-	return fmt.Errorf("%w: %s: %v", ErrUnauthenticated, method, tokErr)
+	a.logRefusal(ctx, method, tokErr, refusals)
+	return false, fmt.Errorf("%w: %s: %v", ErrUnauthenticated, method, tokErr)
+}
+
+// logRefusal writes the "call refused" warning if refusals lets it
+// through; the first one after some were left out says how many.
+func (a *Authorizer) logRefusal(ctx context.Context, method string, reason error, refusals *logBudget) {
+	ok, skipped := refusals.take(method)
+	if !ok {
+		return
+	}
+	attrs := []slog.Attr{slog.String("method", method), slog.String("peer", peerAddr(ctx)), slog.String("reason", reason.Error())}
+	if skipped > 0 {
+		attrs = append(attrs, slog.Int("suppressed", skipped))
+	}
+	a.log.LogAttrs(ctx, slog.LevelWarn, "call refused", attrs...)
 }
 
 var errNoToken = errors.New(`credentials needed: send "authorization: Bearer <token>" or a client certificate`)
@@ -238,23 +263,25 @@ func peerAddr(ctx context.Context) string {
 	return ""
 }
 
-// UnaryInterceptor checks every unary call.
-func (a *Authorizer) UnaryInterceptor() grpc.UnaryServerInterceptor {
+// unaryInterceptor checks every unary call; refusals bounds the
+// "call refused" warnings (nil: every one).
+func (a *Authorizer) unaryInterceptor(refusals *logBudget) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-		if err := a.Authorize(ctx, info.FullMethod); err != nil {
+		authenticated, err := a.authorize(ctx, info.FullMethod, refusals)
+		if err != nil {
 			return nil, toStatus(err)
 		}
-		if writesIfAllowed[info.FullMethod] {
-			ctx = context.WithValue(ctx, authorizerKey{}, a)
+		if authenticated && writesIfAllowed[info.FullMethod] {
+			ctx = context.WithValue(ctx, mayWriteKey{}, true)
 		}
 		return h(ctx, req)
 	}
 }
 
-// StreamInterceptor checks every streaming call before its handler runs.
-func (a *Authorizer) StreamInterceptor() grpc.StreamServerInterceptor {
+// streamInterceptor checks every streaming call before its handler runs.
+func (a *Authorizer) streamInterceptor(refusals *logBudget) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-		if err := a.Authorize(ss.Context(), info.FullMethod); err != nil {
+		if _, err := a.authorize(ss.Context(), info.FullMethod, refusals); err != nil {
 			return toStatus(err)
 		}
 		return h(srv, ss)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,7 +107,7 @@ func TestMutatingStreamClosedByDefault(t *testing.T) {
 	called := false
 	h := func(any, grpc.ServerStream) error { called = true; return nil }
 	for _, m := range []string{"/aisle.v1.Events/RecordEventStream", "/aisle.v1.Events/RecordEvents"} {
-		err := a.StreamInterceptor()(nil, fakeStream{ctx: testCtx(t)}, &grpc.StreamServerInfo{FullMethod: m}, h)
+		err := a.streamInterceptor(nil)(nil, fakeStream{ctx: testCtx(t)}, &grpc.StreamServerInfo{FullMethod: m}, h)
 		wantCode(t, m, err, codes.PermissionDenied)
 	}
 	if called {
@@ -126,7 +127,7 @@ func (f fakeStream) Context() context.Context { return f.ctx }
 
 // TestBearerTokens: mutating calls need a token from the file; a missing
 // or wrong token is UNAUTHENTICATED; a rotated file takes effect without a
-// restart; no token reaches the log or the error.
+// restart (at the next check, tokenCheckEvery); no token reaches the log or the error.
 func TestBearerTokens(t *testing.T) {
 	dir := t.TempDir()
 	const good, wrong, next = "s3cret-token-1", "guessed-token-9", "rotated-token-2"
@@ -136,6 +137,8 @@ func TestBearerTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	clk := &skewClock{}
+	auth.tokens.now = clk.now
 	ts := startServerConfig(t, identRepo(t), 0, Config{Auth: auth}, noServices)
 	ctx := testCtx(t)
 	unload := func(ctx context.Context) error {
@@ -172,6 +175,7 @@ func TestBearerTokens(t *testing.T) {
 
 	// Rotation: the old token stops working, the new one works.
 	writeFile(t, dir, "tokens", []byte(next+"\n"), time.Hour)
+	clk.advance(tokenCheckEvery)
 	wantCode(t, "old token after rotation", load(withToken(ctx, good)), codes.Unauthenticated)
 	if err := load(withToken(ctx, next)); err != nil {
 		t.Fatalf("new token after rotation: %v", err)
@@ -279,4 +283,64 @@ func startServerAuthed(t testing.TB, root string, services func(Repository) []Se
 		grpc.WithStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 			return streamer(withToken(ctx, tok), desc, cc, method, opts...)
 		}))
+}
+
+// skewClock is time.Now moved forward by the test, safe to read from the
+// server's goroutines.
+type skewClock struct{ skew atomic.Int64 }
+
+func (c *skewClock) now() time.Time          { return time.Now().Add(time.Duration(c.skew.Load())) }
+func (c *skewClock) advance(d time.Duration) { c.skew.Add(int64(d)) }
+
+// TestTokenRotation: the token file is looked at no more than once per
+// tokenCheckEvery. A rotation takes effect at the first check after it:
+// the new token is accepted and the old refused; a file that holds no
+// token revokes all; a missing file (being replaced) keeps the tokens.
+func TestTokenRotation(t *testing.T) {
+	dir := t.TempDir()
+	file := writeFile(t, dir, "tokens", []byte("old\n"), 0)
+	tf, err := newTokenFile(file, discardLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &skewClock{}
+	tf.now = clk.now
+	want := func(what string, tok string, ok bool) {
+		t.Helper()
+		if got := tf.contains(tok); got != ok {
+			t.Fatalf("%s: token %q accepted = %v, want %v", what, tok, got, ok)
+		}
+	}
+	want("start", "old", true)
+	writeFile(t, dir, "tokens", []byte("new\n"), time.Hour)
+	want("before the next check", "old", true)
+	want("before the next check", "new", false)
+	clk.advance(tokenCheckEvery)
+	want("after rotation", "new", true)
+	want("after rotation", "old", false)
+
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	clk.advance(tokenCheckEvery)
+	want("file missing", "new", true)
+	writeFile(t, dir, "tokens", []byte("# none\n"), 2*time.Hour)
+	clk.advance(tokenCheckEvery)
+	want("empty file", "new", false)
+}
+
+// BenchmarkTokenCheck: a guarded call's token check, from many goroutines
+// at once.
+func BenchmarkTokenCheck(b *testing.B) {
+	tf, err := newTokenFile(writeFile(b, b.TempDir(), "tokens", []byte("tok\n"), 0), discardLog())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if !tf.contains("tok") {
+				b.Fatal("token refused")
+			}
+		}
+	})
 }

@@ -62,13 +62,31 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// Validate reports limits no server could honour.
+// LimitError is a limit no server could honour. Name is the limit's
+// option name, the `aisle serve` flag and configuration key (max-texts).
+type LimitError struct {
+	Name    string
+	Problem string
+}
+
+func (e *LimitError) Error() string { return e.Name + ": " + e.Problem }
+
+// Validate reports the first limit no server could honour, as a
+// *LimitError; cmd/aisle's configuration check calls it.
 func (l Limits) Validate() error {
-	switch {
-	case l.MaxTextBytes < 0, l.MaxTexts < 0, l.MaxCartItems < 0, l.MaxK < 0, l.MaxTensorRank < 0, l.MaxTensorElements < 0:
-		return fmt.Errorf("limits must be >= 0 (0 takes the default): %+v", l)
-	case l.MaxTexts > embedding.MaxTexts:
-		return fmt.Errorf("max texts %d: the encoder takes at most %d per call", l.MaxTexts, embedding.MaxTexts)
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"max-text-bytes", int64(l.MaxTextBytes)}, {"max-texts", int64(l.MaxTexts)}, {"max-cart-items", int64(l.MaxCartItems)},
+		{"max-k", int64(l.MaxK)}, {"max-tensor-rank", int64(l.MaxTensorRank)}, {"max-tensor-elements", l.MaxTensorElements},
+	} {
+		if f.v < 0 {
+			return &LimitError{f.name, fmt.Sprintf("must be >= 0 (0 takes the default), got %d", f.v)}
+		}
+	}
+	if l.MaxTexts > embedding.MaxTexts {
+		return &LimitError{"max-texts", fmt.Sprintf("%d is over the most the server supports, %d (the encoder's per call)", l.MaxTexts, embedding.MaxTexts)}
 	}
 	return nil
 }

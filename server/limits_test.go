@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -99,13 +100,20 @@ func TestEmbedHugeText(t *testing.T) {
 }
 
 func TestLimitsValidate(t *testing.T) {
-	if err := (Limits{MaxTexts: 5000}).Validate(); err == nil {
-		t.Error("max texts above the encoder's: want an error")
-	}
-	if err := (Limits{MaxK: -1}).Validate(); err == nil {
-		t.Error("negative: want an error")
-	}
-	if err := (Limits{}).Validate(); err != nil {
-		t.Error(err)
+	for _, tc := range []struct {
+		l    Limits
+		name string // "": valid
+	}{
+		{Limits{MaxTexts: 5000}, "max-texts"},
+		{Limits{MaxK: -1}, "max-k"},
+		{Limits{MaxTensorElements: -1}, "max-tensor-elements"},
+		{Limits{}, ""},
+		{Limits{MaxTexts: DefaultMaxTexts, MaxK: 5}, ""},
+	} {
+		err := tc.l.Validate()
+		var le *LimitError
+		if tc.name == "" && err != nil || tc.name != "" && (!errors.As(err, &le) || le.Name != tc.name) {
+			t.Errorf("%+v: %v, want a LimitError for %q", tc.l, err, tc.name)
+		}
 	}
 }

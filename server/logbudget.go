@@ -15,6 +15,9 @@ import (
 // why; the failed calls themselves are all counted in
 // aisle_grpc_requests_total, and the lines left out in
 // aisle_access_log_suppressed_total and in the next line's "suppressed".
+// The auth interceptor's "call refused" warnings have a budget of their
+// own of the same size (sibling): an unauthenticated flood wrote one
+// warning per call besides the access line.
 const DefaultFailureLogsPerSecond = 20
 
 // logBudget lets through at most perSec failure lines per method in each
@@ -44,13 +47,23 @@ func newLogBudget(perSec int, reg prometheus.Registerer, now func() time.Time) *
 	b := &logBudget{perSec: perSec, now: now, methods: map[string]*methodBudget{},
 		suppressed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "aisle_access_log_suppressed_total",
-			Help: "Access log lines of failed calls left out by the per-method rate bound (the calls are counted in aisle_grpc_requests_total).",
+			Help: "Access log lines and auth \"call refused\" warnings of failed calls left out by the per-method rate bound (the calls are counted in aisle_grpc_requests_total).",
 		}, []string{"method"}),
 	}
 	if reg != nil {
 		reg.MustRegister(b.suppressed)
 	}
 	return b
+}
+
+// sibling returns a budget of the same size with counts of its own,
+// counting what it leaves out in the same aisle_access_log_suppressed_total
+// series, for another kind of failure line. Nil for a nil b.
+func (b *logBudget) sibling() *logBudget {
+	if b == nil {
+		return nil
+	}
+	return &logBudget{perSec: b.perSec, now: b.now, suppressed: b.suppressed, methods: map[string]*methodBudget{}}
 }
 
 // take reports whether a failure line for method may be written now and,

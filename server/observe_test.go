@@ -40,6 +40,18 @@ func (b *logBuffer) Write(p []byte) (int, error) {
 // calls returns the access log lines ("grpc call") as maps.
 func (b *logBuffer) calls(t *testing.T) []map[string]any {
 	t.Helper()
+	var out []map[string]any
+	for _, m := range b.lines(t) {
+		if m["msg"] == "grpc call" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// lines returns every log line as a map.
+func (b *logBuffer) lines(t *testing.T) []map[string]any {
+	t.Helper()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []map[string]any
@@ -51,9 +63,7 @@ func (b *logBuffer) calls(t *testing.T) []map[string]any {
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			t.Fatalf("log line %q: %v", line, err)
 		}
-		if m["msg"] == "grpc call" {
-			out = append(out, m)
-		}
+		out = append(out, m)
 	}
 	return out
 }

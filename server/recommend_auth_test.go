@@ -1,7 +1,13 @@
 package server
 
 import (
+	"context"
+	"slices"
 	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 
 	aislepb "github.com/aisle-ai/aisle/proto/aisle/v1"
 )
@@ -44,5 +50,44 @@ func TestRecommendLogsOnlyAuthorized(t *testing.T) {
 	imps := events.Impressions()
 	if authed.ImpressionId == "" || hasRung(authed, "impression", "not_authorized") || len(imps) != 1 || imps[0].ID != authed.ImpressionId {
 		t.Fatalf("authorized answer: impression id %q, degraded %v, logged %+v; want its impression logged", authed.ImpressionId, authed.Degraded, imps)
+	}
+}
+
+// TestCallerMayWriteOnce: Recommend's handler reads the auth
+// interceptor's verdict instead of checking the credentials again (with
+// Scoring set that was a second token check per call): revoking the token
+// while the call runs does not change it, and only Recommend gets it.
+func TestCallerMayWriteOnce(t *testing.T) {
+	const recommendMethod = "/aisle.v1.Personalization/Recommend"
+	dir := t.TempDir()
+	for _, scoring := range []bool{false, true} {
+		file := writeFile(t, dir, "tokens", []byte("tok\n"), 0)
+		auth, err := NewAuthorizer(AuthConfig{TokenFile: file, Scoring: scoring}, discardLog())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ic := auth.unaryInterceptor(nil)
+		ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer tok"))
+		var got []bool
+		h := func(ctx context.Context, _ any) (any, error) {
+			writeFile(t, dir, "tokens", []byte("# revoked\n"), time.Hour)
+			got = append(got, callerMayWrite(ctx))
+			writeFile(t, dir, "tokens", []byte("tok\n"), 2*time.Hour)
+			return nil, nil
+		}
+		for _, m := range []string{recommendMethod, "/aisle.v1.Personalization/EmbedQuery"} {
+			if _, err := ic(ctx, nil, &grpc.UnaryServerInfo{FullMethod: m}, h); err != nil {
+				t.Fatalf("scoring %v, %s: %v", scoring, m, err)
+			}
+		}
+		if !scoring {
+			if _, err := ic(context.Background(), nil, &grpc.UnaryServerInfo{FullMethod: recommendMethod}, h); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := []bool{true, false, false}[:len(got)]
+		if !slices.Equal(got, want) {
+			t.Errorf("scoring %v: callerMayWrite for Recommend, EmbedQuery (and Recommend without a token) = %v, want %v", scoring, got, want)
+		}
 	}
 }

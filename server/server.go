@@ -149,16 +149,16 @@ func New(cfg Config, repo Repository, reg prometheus.Registerer, log *slog.Logge
 	}
 	m := newMetrics(reg)
 	ready := &readiness{mode: cfg.Readiness, repo: repo}
-	calls := newCallMetrics(reg)
-	access := accessLog{log: log, rate: cfg.AccessLogSampleRate,
-		failures: newLogBudget(DefaultFailureLogsPerSecond, reg, time.Now)}
+	obs := observer{calls: newCallMetrics(reg), access: accessLog{log: log, rate: cfg.AccessLogSampleRate,
+		failures: newLogBudget(DefaultFailureLogsPerSecond, reg, time.Now)}}
+	refusals := obs.access.failures.sibling() // auth's "call refused" warnings
 	adaptive := newAdaptiveLimit(cfg.LatencyTarget, cfg.MaxInFlightPerMethod, reg, time.Now)
-	// recover → metrics → access log → auth → limit (observe.go, limit.go,
-	// adaptive.go).
+	// recover → metrics and access log → auth → limit (observe.go, auth.go,
+	// limit.go, adaptive.go).
 	opts := []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(recoverUnary(log, m.panics), metricsUnary(calls), access.unary(), cfg.Auth.UnaryInterceptor(),
+		grpc.ChainUnaryInterceptor(recoverUnary(log, m.panics), obs.unary(), cfg.Auth.unaryInterceptor(refusals),
 			limitUnary(cfg.MaxInFlightPerMethod, adaptive)),
-		grpc.ChainStreamInterceptor(recoverStream(log, m.panics), metricsStream(calls), access.stream(), cfg.Auth.StreamInterceptor()),
+		grpc.ChainStreamInterceptor(recoverStream(log, m.panics), obs.stream(), cfg.Auth.streamInterceptor(refusals)),
 	}
 	if adaptive != nil {
 		opts = append(opts, grpc.InTapHandle(adaptive.tapHandle))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/aisle-ai/aisle/ann"
@@ -49,9 +50,12 @@ func (a annIndex) Search(ctx context.Context, q []float32, k int, allow recommen
 	if k <= 0 {
 		return nil, nil
 	}
-	res, err := a.ix.Search(ann.Query{Vector: q, K: k, Allow: allow})
-	if err != nil {
-		// Every ann error after Build is bad input (a wrong-sized query).
+	res, err := a.ix.SearchContext(ctx, ann.Query{Vector: q, K: k, Allow: allow})
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil, err // the call's deadline or cancellation, mid-walk
+	case err != nil:
+		// Every other ann error after Build is bad input (a wrong-sized query).
 		return nil, fmt.Errorf("%w: %v", recommend.ErrInvalidRequest, err)
 	}
 	hits := make([]recommend.Hit, len(res))
@@ -104,11 +108,17 @@ func newCatalogView(c *catalog.Catalog) (*catalogView, error) {
 // Lexical), to guest aggregation (guest.ItemAttributes) and to event
 // validation (event.Catalog). It follows the store's hot reloads: the view
 // is rebuilt on the first read after the store swaps catalogues (about a
-// millisecond for the default repository's 169 items; two readers racing
-// on a swap both build, and either view is correct).
+// millisecond for the default repository's 169 items, under a second for
+// 50,000), by one reader while the others that need it wait for it: every
+// reader racing on a swap used to build its own.
 type catalogAdapter struct {
 	store *catalog.Store
 	view  atomic.Pointer[catalogView]
+	// rebuild is held by the reader building the view of a new catalogue;
+	// it guards no field (view is atomic).
+	rebuild sync.Mutex
+	// rebuilds counts the views built after the first, for tests.
+	rebuilds atomic.Int64
 }
 
 func newCatalogAdapter(s *catalog.Store) (*catalogAdapter, error) {
@@ -128,6 +138,12 @@ func (a *catalogAdapter) current() *catalogView {
 	if v.cat == c {
 		return v
 	}
+	a.rebuild.Lock()
+	defer a.rebuild.Unlock()
+	if v = a.view.Load(); v.cat == c {
+		return v // built while this reader waited
+	}
+	a.rebuilds.Add(1)
 	nv, err := newCatalogView(c)
 	if err != nil {
 		// NewTextIndex fails only on bm25 parameters (the defaults) or

@@ -3,11 +3,17 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"math"
+	"os"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aisle-ai/aisle/bandit"
+	"github.com/aisle-ai/aisle/catalog"
 	"github.com/aisle-ai/aisle/event"
 	"github.com/aisle-ai/aisle/guest"
 	"github.com/aisle-ai/aisle/recommend"
@@ -173,5 +179,53 @@ func TestImpressionLogSkipsFallbackSlate(t *testing.T) {
 		if a.Pulls != 0 {
 			t.Errorf("arm %s: %v pulls from a slate the bandit did not choose", a.Arm, a.Pulls)
 		}
+	}
+}
+
+// TestCatalogViewRebuiltOnce: after the store swaps catalogues, the
+// readers racing on the swap build the new view once between them and all
+// read it.
+func TestCatalogViewRebuiltOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), catalog.DefaultFile)
+	item := func(id, name string) string {
+		return `{"id":"` + id + `","name":"` + name + `","price":1,"stock":1,"aisle":"dairy"}` + "\n"
+	}
+	write := func(body string, mtime time.Time) {
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(path, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t0 := time.Unix(1_700_000_000, 0)
+	write(item("1", "milk"), t0)
+	s, err := catalog.Open(catalog.StoreOptions{Path: path, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := newCatalogAdapter(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(item("1", "milk")+item("2", "eggs"), t0.Add(time.Second))
+	for range 2 { // a change is loaded once it held still for one poll
+		s.Check()
+	}
+	if s.Catalog().Len() != 2 {
+		t.Fatalf("the store did not load the new catalogue (%d items)", s.Catalog().Len())
+	}
+	const readers = 16
+	var wg sync.WaitGroup
+	for range readers {
+		wg.Go(func() {
+			if !a.Known("2") {
+				t.Error("a reader after the swap does not know the new item")
+			}
+		})
+	}
+	wg.Wait()
+	if n := a.rebuilds.Load(); n != 1 {
+		t.Errorf("%d readers built %d views, want 1", readers, n)
 	}
 }

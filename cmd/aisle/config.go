@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -9,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aisle-ai/aisle/config"
-	"github.com/aisle-ai/aisle/embedding"
 	"github.com/aisle-ai/aisle/guest"
 	"github.com/aisle-ai/aisle/inference"
 	"github.com/aisle-ai/aisle/server"
@@ -141,7 +141,6 @@ func (c *serveConfig) validate() error {
 		return nil
 	}
 	var lvl slog.Level
-	l := c.limits
 	for _, err := range []error{
 		nonEmpty("models", c.models),
 		addr("grpc-addr", c.grpcAddr, false),
@@ -159,13 +158,7 @@ func (c *serveConfig) validate() error {
 		positive("max-send-msg-size", int64(c.maxSend)),
 		wrap("log-level", lvl.UnmarshalText([]byte(c.logLevel))),
 		fraction("access-log-sample-rate", c.accessLogSample),
-		nonNeg("max-text-bytes", int64(l.MaxTextBytes)),
-		nonNeg("max-texts", int64(l.MaxTexts)),
-		atMost("max-texts", l.MaxTexts, embedding.MaxTexts),
-		nonNeg("max-cart-items", int64(l.MaxCartItems)),
-		nonNeg("max-k", int64(l.MaxK)),
-		nonNeg("max-tensor-rank", int64(l.MaxTensorRank)),
-		nonNeg("max-tensor-elements", l.MaxTensorElements),
+		limitsErr(c.limits.Validate()),
 		c.features.validateBanditLog(),
 		c.security.validate(),
 	} {
@@ -220,11 +213,12 @@ func fraction(key string, v float64) error {
 	return nil
 }
 
-func atMost(key string, v, limit int) error {
-	if v > limit {
-		return config.Errorf(key, "%d is over the most the server supports, %d", v, limit)
+// limitsErr turns server.Limits.Validate's error into one naming its key.
+func limitsErr(err error) error {
+	if le, ok := errors.AsType[*server.LimitError](err); ok {
+		return config.Errorf(le.Name, "%s", le.Problem)
 	}
-	return nil
+	return err
 }
 
 func wrap(key string, err error) error {
