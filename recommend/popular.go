@@ -24,13 +24,20 @@ type modelSnapshots [snapshotsKept]*popularSnapshot
 
 // snapshot returns the popularity snapshot of a ready model's version,
 // building it when none of the kept ones is of that version; for a model
-// not ready, the most recently built.
+// not ready, the kept one of the highest version (not the most recently
+// built: a late call on an old version rebuilds that one last).
 func (p *Pipeline) snapshot(name string, m *model) *popularSnapshot {
 	p.snapMu.Lock()
 	defer p.snapMu.Unlock()
 	kept := p.snapshots[name]
 	if m == nil || m.err != nil || m.items == nil {
-		return kept[0]
+		var newest *popularSnapshot
+		for _, s := range kept {
+			if s != nil && (newest == nil || s.version > newest.version) {
+				newest = s
+			}
+		}
+		return newest
 	}
 	for _, s := range kept {
 		if s != nil && s.version == m.v.Number {

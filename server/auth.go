@@ -131,16 +131,10 @@ func (a *Authorizer) configured() bool {
 	return a != nil && (a.tokens != nil || len(a.clients) > 0)
 }
 
-// Authorize decides whether the call to method (a full gRPC method name)
-// with ctx's metadata and peer may proceed. Every refusal is logged; the
-// server's interceptors bound those lines instead (authorize).
-func (a *Authorizer) Authorize(ctx context.Context, method string) error {
-	_, err := a.authorize(ctx, method, nil)
-	return err
-}
-
-// authorize is Authorize with refusals bounding the "call refused"
-// warnings per method and second (nil: every one). It also reports whether
+// authorize decides whether the call to method (a full gRPC method name)
+// with ctx's metadata and peer may proceed, with refusals bounding the
+// "call refused" warnings per method and second (nil: every one). It also
+// reports whether
 // the caller authenticated: credentials are checked at most once per call,
 // and only for calls that need them or are in writesIfAllowed.
 func (a *Authorizer) authorize(ctx context.Context, method string, refusals *logBudget) (authenticated bool, err error) {

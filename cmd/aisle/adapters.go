@@ -140,6 +140,9 @@ func (a *catalogAdapter) current() *catalogView {
 	}
 	a.rebuild.Lock()
 	defer a.rebuild.Unlock()
+	// Read the catalogue again under the lock: a reader that waited here
+	// with an older one must not replace a newer view with it.
+	c = a.store.Catalog()
 	if v = a.view.Load(); v.cat == c {
 		return v // built while this reader waited
 	}

@@ -145,6 +145,7 @@ func (c *serveConfig) validate() error {
 		nonEmpty("models", c.models),
 		addr("grpc-addr", c.grpcAddr, false),
 		addr("http-addr", c.httpAddr, true),
+		pprofNeedsHTTP(c.pprof, c.httpAddr),
 		nonNeg("intra-op-threads", int64(c.session.IntraOpThreads)),
 		nonNeg("inter-op-threads", int64(c.session.InterOpThreads)),
 		oneOf("graph-optimization", c.session.GraphOptimization, "disable", "basic", "extended", "all"),
@@ -195,6 +196,15 @@ func nonNegDur(key string, d time.Duration) error {
 func positiveDur(key string, d time.Duration) error {
 	if d <= 0 {
 		return config.Errorf(key, "must be > 0, got %v", d)
+	}
+	return nil
+}
+
+// pprofNeedsHTTP refuses --pprof without an HTTP listener to serve it on,
+// rather than accepting a flag that does nothing.
+func pprofNeedsHTTP(on bool, httpAddr string) error {
+	if on && httpAddr == "" {
+		return config.Errorf("pprof", "needs --http-addr (the profiler is served there)")
 	}
 	return nil
 }

@@ -61,6 +61,7 @@ func TestServeConfigBadValuesNameTheKey(t *testing.T) {
 		{[]string{"--grpc-addr", "8001"}, nil, "grpc-addr", "host:port"},
 		{nil, map[string]string{"AISLE_HTTP_ADDR": "nohost"}, "http-addr", "host:port"},
 		{[]string{"--models", ""}, nil, "models", "empty"},
+		{[]string{"--pprof", "--http-addr", ""}, nil, "pprof", "needs --http-addr"},
 		{[]string{"--graph-optimization", "fast"}, nil, "graph-optimization", `"fast"`},
 		{[]string{"--execution-provider", "gpu"}, nil, "execution-provider", `"gpu"`},
 		{[]string{"--intra-op-threads", "-2"}, nil, "intra-op-threads", "-2"},
