@@ -33,16 +33,22 @@ type point struct {
 	CPUPerReq   float64          `json:"server_cpu_us_per_request"`
 	Batches     map[string]int64 `json:"batch_size_hist,omitempty"` // le bucket → batches in the point
 	RowsPerBat  float64          `json:"rows_per_batch,omitempty"`
+	// Events and EventsPerS count the events of OK RecordEvents calls.
+	Events     int     `json:"events,omitempty"`
+	EventsPerS float64 `json:"events_per_s,omitempty"`
+	// Items is the catalogue size of a catalogue-sweep point.
+	Items int `json:"catalog_items,omitempty"`
 }
 
 // runPoint drives s at concurrency c for d over conns (clients share them
 // round-robin) and measures the server process pid and its metrics.
 func runPoint(ctx context.Context, conns []*grpc.ClientConn, s *scenario, c int, d time.Duration, pid int, metrics string) (point, error) {
-	p := point{Scenario: s.name, Concurrency: c, Errors: map[string]int{}}
+	p := point{Scenario: s.name, Concurrency: c, Errors: map[string]int{}, Items: s.items}
 	h0, _ := scrape(metrics, s.model)
 	cpu0 := procCPU(pid)
 	lat := make([][]time.Duration, c)
 	errs := make([]map[string]int, c)
+	units := make([]int, c)
 	var next atomic.Int64
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
@@ -65,6 +71,9 @@ func runPoint(ctx context.Context, conns []*grpc.ClientConn, s *scenario, c int,
 					continue
 				}
 				lat[w] = append(lat[w], time.Since(st))
+				if s.units != nil {
+					units[w] += s.units(m)
+				}
 			}
 		})
 	}
@@ -75,6 +84,7 @@ func runPoint(ctx context.Context, conns []*grpc.ClientConn, s *scenario, c int,
 	var all []time.Duration
 	for w := range c {
 		all = append(all, lat[w]...)
+		p.Events += units[w]
 		for k, v := range errs[w] {
 			p.Errors[k] += v
 		}
@@ -82,6 +92,7 @@ func runPoint(ctx context.Context, conns []*grpc.ClientConn, s *scenario, c int,
 	slices.Sort(all)
 	p.Seconds, p.OK = wall, len(all)
 	p.RPS = float64(len(all)) / wall
+	p.EventsPerS = float64(p.Events) / wall
 	p.P50, p.P99 = quantile(all, 0.50), quantile(all, 0.99)
 	p.ServerCores = cpu / wall
 	if n := len(all) + sum(p.Errors); n > 0 {
