@@ -197,7 +197,7 @@ func catalogPlot(out string, pts []point) (string, error) {
 		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
 		p.Y.Label.Text = y
 		p.Y.Min = 0
-		p.Legend.Top, p.Legend.Left = true, true
+		p.Legend.Top = true
 	}
 	lat := plot.New()
 	lat.Title.Text = fmt.Sprintf("Recommend (search surface) vs catalogue size, c=%d", cs[0].Concurrency)
