@@ -33,6 +33,7 @@ type options struct {
 	conns                     int
 	serveFlags                string
 	redis                     string // redis-server binary for events-redis
+	redisFsync                string // its appendfsync
 	catalog                   []int  // catalogue sizes of the sweep
 	catalogConc               []int
 }
@@ -54,6 +55,7 @@ func main() {
 	flag.IntVar(&o.conns, "conns", 4, "gRPC connections the clients share")
 	flag.StringVar(&o.serveFlags, "serve-flags", "", "extra `aisle serve` flags")
 	flag.StringVar(&o.redis, "redis", "", "redis-server binary for the events-redis scenario (default $AISLE_REDIS_SERVER, then third_party/redis/bin/redis-server; none: skipped)")
+	flag.StringVar(&o.redisFsync, "redis-fsync", "always", "appendfsync of that redis-server: always (acknowledged = fsynced, as redistest) or everysec")
 	flag.StringVar(&cat, "catalog", "169,5000,50000", "catalogue sizes of the Recommend sweep (synthetic variants of the shipped items, built under -out)")
 	flag.StringVar(&catConc, "catalog-c", "16", "concurrencies of the catalogue sweep")
 	flag.Parse()
@@ -73,6 +75,9 @@ func main() {
 	}
 	if err == nil {
 		o.catalogConc, err = ints(catConc)
+	}
+	if err == nil && o.redisFsync != "always" && o.redisFsync != "everysec" {
+		err = fmt.Errorf("-redis-fsync %q: want always or everysec", o.redisFsync)
 	}
 	if err != nil {
 		log.Fatal(err)
@@ -108,15 +113,24 @@ func freePort() (string, error) {
 // phase is one `aisle serve` process and the scenarios driven against
 // it: the main server (every RPC over the shipped models), the Redis-backed
 // server (RecordEvents into a real redis-server), and one server per
-// catalogue size. prepare, when set, runs first and returns the repository
-// to serve, extra serve flags and what to undo afterwards.
+// catalogue size. prepare, when set, runs first and says what to serve.
 type phase struct {
 	name    string // server-<name>.log; "" = the main server (server.log)
 	models  string
 	ss      []*scenario
 	conc    []int         // nil = o.conc (o.seqConc for the seq- scenarios)
 	ready   time.Duration // how long serve may take to become ready
-	prepare func() (models string, flags []string, undo func(), err error)
+	prepare func() (setup, error)
+}
+
+// setup is what a phase's prepare made: the repository to serve, extra
+// serve flags, a process besides the server whose CPU counts too (the
+// redis-server; 0 = none) and what to undo after the phase.
+type setup struct {
+	models string
+	flags  []string
+	side   int
+	undo   func()
 }
 
 // selected reports whether -only picks the scenario: its exact name, or a
@@ -160,13 +174,13 @@ func run(ctx context.Context, o options) error {
 			log.Printf("events-redis: no redis-server (scripts/setup-redis.sh, $AISLE_REDIS_SERVER or -redis), skipped")
 		} else {
 			phases = append(phases, phase{name: "redis", models: o.models, ready: time.Minute,
-				ss: []*scenario{eventScenario("events-redis", "Redis, AOF appendfsync always", d, token)},
-				prepare: func() (string, []string, func(), error) {
-					r, err := startRedis(bin, filepath.Join(o.out, "redis"))
+				ss: []*scenario{eventScenario("events-redis", "Redis, AOF appendfsync "+o.redisFsync, d, token)},
+				prepare: func() (setup, error) {
+					r, err := startRedis(bin, filepath.Join(o.out, "redis"), o.redisFsync)
 					if err != nil {
-						return "", nil, nil, err
+						return setup{}, err
 					}
-					return o.models, []string{"--redis-addr", r.addr}, r.stop, nil
+					return setup{models: o.models, flags: []string{"--redis-addr", r.addr}, side: r.cmd.Process.Pid, undo: r.stop}, nil
 				}})
 		}
 	}
@@ -179,9 +193,9 @@ func run(ctx context.Context, o options) error {
 			// Serve builds the HNSW graph of a large catalogue before it
 			// is ready: tens of CPU-seconds at 50k items.
 			ready: 10 * time.Minute,
-			prepare: func() (string, []string, func(), error) {
+			prepare: func() (setup, error) {
 				dir, err := catalogRepo(o.models, o.out, n)
-				return dir, nil, func() {}, err
+				return setup{models: dir, undo: func() {}}, err
 			}})
 	}
 	var all []*scenario
@@ -208,14 +222,13 @@ func run(ctx context.Context, o options) error {
 // runPhase starts the phase's server, runs each scenario's warm-up and
 // points, and stops the server (and what prepare started).
 func runPhase(ctx context.Context, o options, ph phase) ([]point, error) {
-	models, extra := ph.models, []string(nil)
+	su := setup{models: ph.models}
 	if ph.prepare != nil {
-		var undo func()
 		var err error
-		if models, extra, undo, err = ph.prepare(); err != nil {
+		if su, err = ph.prepare(); err != nil {
 			return nil, fmt.Errorf("%s: %w", ph.name, err)
 		}
-		defer undo()
+		defer su.undo()
 	}
 	grpcAddr, err := freePort()
 	if err != nil {
@@ -230,13 +243,13 @@ func runPhase(ctx context.Context, o options, ph phase) ([]point, error) {
 		logName = "server-" + ph.name + ".log"
 	}
 	t0 := time.Now()
-	srv, err := startServer(ctx, o, models, extra, grpcAddr, httpAddr, filepath.Join(o.out, logName), ph.ready)
+	srv, err := startServer(ctx, o, su.models, su.flags, grpcAddr, httpAddr, filepath.Join(o.out, logName), ph.ready)
 	if err != nil {
 		return nil, err
 	}
 	defer srv.stop()
 	if ph.name != "" {
-		log.Printf("%s: serving %s, ready after %.1f s", ph.name, models, time.Since(t0).Seconds())
+		log.Printf("%s: serving %s, ready after %.1f s", ph.name, su.models, time.Since(t0).Seconds())
 	}
 	conns := make([]*grpc.ClientConn, o.conns)
 	for i := range conns {
@@ -259,20 +272,23 @@ func runPhase(ctx context.Context, o options, ph phase) ([]point, error) {
 		case strings.HasPrefix(s.name, "seq-"):
 			cs = o.seqConc
 		}
-		if _, err := runPoint(ctx, conns, s, min(cs[len(cs)-1], 64), o.warm, srv.pid, ""); err != nil {
+		if _, err := runPoint(ctx, conns, s, min(cs[len(cs)-1], 64), o.warm, srv.pid, 0, ""); err != nil {
 			return pts, err
 		}
 		for _, c := range cs {
 			if ctx.Err() != nil {
 				return pts, ctx.Err()
 			}
-			p, err := runPoint(ctx, conns, s, c, o.dur, srv.pid, metrics)
+			p, err := runPoint(ctx, conns, s, c, o.dur, srv.pid, su.side, metrics)
 			if err != nil {
 				return pts, err
 			}
 			ev := ""
 			if s.units != nil {
 				ev = fmt.Sprintf("  %8.0f events/s", p.EventsPerS)
+			}
+			if su.side != 0 {
+				ev += fmt.Sprintf("  redis %.2f cores", p.SideCores)
 			}
 			log.Printf("%-17s c=%-4d %8.0f rps%s  p50 %7.2f ms  p99 %7.2f ms  server %.2f cores %6.0f µs/req  rows/batch %.1f  errors %v",
 				s.name, c, p.RPS, ev, p.P50, p.P99, p.ServerCores, p.CPUPerReq, p.RowsPerBat, p.Errors)

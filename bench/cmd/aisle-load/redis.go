@@ -16,8 +16,10 @@ import (
 
 // redisServer is a redis-server child on a free loopback port, configured
 // as redisstore/redistest starts one (append-only file on, appendfsync
-// always: an acknowledged event is fsynced), in its own directory under the
-// results folder. stop ends it and is safe to call twice.
+// always: an acknowledged event is fsynced; -redis-fsync everysec trades
+// up to a second of acknowledged events on power loss for throughput, as
+// BENCHMARKS.md §6 compares), in its own directory under the results
+// folder. stop ends it and is safe to call twice.
 type redisServer struct {
 	addr string
 	cmd  *exec.Cmd
@@ -40,7 +42,7 @@ func redisBinary(flag, root string) string {
 	return ""
 }
 
-func startRedis(bin, dir string) (*redisServer, error) {
+func startRedis(bin, dir, fsync string) (*redisServer, error) {
 	// Absolute: redis-server changes into --dir before it opens its log.
 	dir, err := filepath.Abs(dir)
 	if err != nil {
@@ -58,7 +60,7 @@ func startRedis(bin, dir string) (*redisServer, error) {
 	}
 	_, port, _ := net.SplitHostPort(addr)
 	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--dir", dir,
-		"--appendonly", "yes", "--appendfsync", "always", "--save", "",
+		"--appendonly", "yes", "--appendfsync", fsync, "--save", "",
 		"--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning",
 		"--logfile", filepath.Join(dir, "redis.log"))
 	// Redis dies with this process even when it is killed outright.

@@ -87,15 +87,21 @@ func eventsTable(b *strings.Builder, ss []*scenario, pts []point) {
 			continue
 		}
 		if !head {
-			b.WriteString("\n## RecordEvents\n\n| scenario | c | ok calls/s | events/s | p50 ms | p99 ms | server cores | server CPU µs/event | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
+			b.WriteString("\n## RecordEvents\n\nEvents/s count the events of OK calls (acknowledged: in the event log; folding follows). Redis: redis-server's own CPU.\n\n" +
+				"| scenario | c | ok calls/s | events/s | p50 ms | p99 ms | server cores | server CPU µs/event | redis cores | redis CPU µs/event | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 			head = true
 		}
-		perEvent := 0.0
+		perEvent, redisPerEvent := 0.0, 0.0
 		if p.Events > 0 {
 			perEvent = p.ServerCores * p.Seconds / float64(p.Events) * 1e6
+			redisPerEvent = p.SideCores * p.Seconds / float64(p.Events) * 1e6
 		}
-		fmt.Fprintf(b, "| %s | %d | %.0f | %.0f | %.2f | %.2f | %.2f | %.1f | %s |\n",
-			p.Scenario, p.Concurrency, p.RPS, p.EventsPerS, p.P50, p.P99, p.ServerCores, perEvent, errText(p.Errors))
+		redis := " | "
+		if p.SideCores > 0 {
+			redis = fmt.Sprintf("%.2f | %.1f", p.SideCores, redisPerEvent)
+		}
+		fmt.Fprintf(b, "| %s | %d | %.0f | %.0f | %.2f | %.2f | %.2f | %.1f | %s | %s |\n",
+			p.Scenario, p.Concurrency, p.RPS, p.EventsPerS, p.P50, p.P99, p.ServerCores, perEvent, redis, errText(p.Errors))
 	}
 }
 

@@ -36,16 +36,20 @@ type point struct {
 	// Events and EventsPerS count the events of OK RecordEvents calls.
 	Events     int     `json:"events,omitempty"`
 	EventsPerS float64 `json:"events_per_s,omitempty"`
+	// SideCores is the CPU of the process behind the server (redis-server),
+	// CPU seconds / wall seconds.
+	SideCores float64 `json:"redis_cores,omitempty"`
 	// Items is the catalogue size of a catalogue-sweep point.
 	Items int `json:"catalog_items,omitempty"`
 }
 
 // runPoint drives s at concurrency c for d over conns (clients share them
-// round-robin) and measures the server process pid and its metrics.
-func runPoint(ctx context.Context, conns []*grpc.ClientConn, s *scenario, c int, d time.Duration, pid int, metrics string) (point, error) {
+// round-robin) and measures the server process pid, its metrics and the
+// CPU of side (the redis-server; 0 = none).
+func runPoint(ctx context.Context, conns []*grpc.ClientConn, s *scenario, c int, d time.Duration, pid, side int, metrics string) (point, error) {
 	p := point{Scenario: s.name, Concurrency: c, Errors: map[string]int{}, Items: s.items}
 	h0, _ := scrape(metrics, s.model)
-	cpu0 := procCPU(pid)
+	cpu0, side0 := procCPU(pid), procCPU(side)
 	lat := make([][]time.Duration, c)
 	errs := make([]map[string]int, c)
 	units := make([]int, c)
@@ -79,7 +83,7 @@ func runPoint(ctx context.Context, conns []*grpc.ClientConn, s *scenario, c int,
 	}
 	wg.Wait()
 	wall := time.Since(t0).Seconds()
-	cpu := procCPU(pid) - cpu0
+	cpu, sideCPU := procCPU(pid)-cpu0, procCPU(side)-side0
 	h1, _ := scrape(metrics, s.model)
 	var all []time.Duration
 	for w := range c {
@@ -94,7 +98,7 @@ func runPoint(ctx context.Context, conns []*grpc.ClientConn, s *scenario, c int,
 	p.RPS = float64(len(all)) / wall
 	p.EventsPerS = float64(p.Events) / wall
 	p.P50, p.P99 = quantile(all, 0.50), quantile(all, 0.99)
-	p.ServerCores = cpu / wall
+	p.ServerCores, p.SideCores = cpu/wall, sideCPU/wall
 	if n := len(all) + sum(p.Errors); n > 0 {
 		p.CPUPerReq = cpu / float64(n) * 1e6
 	}
@@ -121,8 +125,12 @@ func quantile(sorted []time.Duration, q float64) float64 {
 	return float64(sorted[max(i, 0)]) / 1e6
 }
 
-// procCPU is pid's user + system CPU seconds (/proc/<pid>/stat), 0 when unreadable.
+// procCPU is pid's user + system CPU seconds (/proc/<pid>/stat), 0 when
+// unreadable or pid is 0.
 func procCPU(pid int) float64 {
+	if pid == 0 {
+		return 0
+	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
