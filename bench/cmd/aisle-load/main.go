@@ -195,7 +195,10 @@ func run(ctx context.Context, o options) error {
 			ready: 10 * time.Minute,
 			prepare: func() (setup, error) {
 				dir, err := catalogRepo(o.models, o.out, n)
-				return setup{models: dir, undo: func() {}}, err
+				// The sweep measures cost, not admission: without the
+				// adaptive limit (--latency-target 0) a large catalogue's
+				// calls are served, not refused once p99 passes 50 ms.
+				return setup{models: dir, flags: []string{"--latency-target", "0"}, undo: func() {}}, err
 			}})
 	}
 	var all []*scenario
