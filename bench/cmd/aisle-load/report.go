@@ -51,6 +51,7 @@ func report(o options, ss []*scenario, pts []point) error {
 	}
 	eventsTable(&b, ss, pts)
 	catalogTable(&b, pts)
+	errorSamples(&b, pts)
 	files, err := plots(o.out, ss, pts)
 	if err != nil {
 		return err
@@ -121,5 +122,29 @@ func catalogTable(b *strings.Builder, pts []point) {
 	for _, p := range cs {
 		fmt.Fprintf(b, "| %d | %d | %.0f | %.2f | %.2f | %.2f | %.0f | %s |\n",
 			p.Items, p.Concurrency, p.RPS, p.P50, p.P99, p.ServerCores, p.CPUPerReq, errText(p.Errors))
+	}
+}
+
+// errorSamples lists one message per scenario and error code (the first
+// point that had it), so refusals can be told apart.
+func errorSamples(b *strings.Builder, pts []point) {
+	seen := map[string]bool{}
+	head := false
+	for _, p := range pts {
+		codes := make([]string, 0, len(p.ErrorSample))
+		for c := range p.ErrorSample {
+			codes = append(codes, c)
+		}
+		slices.Sort(codes)
+		for _, c := range codes {
+			if k := p.Scenario + "/" + c; !seen[k] {
+				seen[k] = true
+				if !head {
+					b.WriteString("\n## Errors (one message per scenario and code)\n\n| scenario | code | first at c | message |\n|---|---|---:|---|\n")
+					head = true
+				}
+				fmt.Fprintf(b, "| %s | %s | %d | %s |\n", p.Scenario, c, p.Concurrency, strings.ReplaceAll(p.ErrorSample[c], "|", "\\|"))
+			}
+		}
 	}
 }

@@ -21,18 +21,21 @@ import (
 // point is one scenario at one concurrency: closed-loop clients, each
 // sending its next request when the last one answers.
 type point struct {
-	Scenario    string           `json:"scenario"`
-	Concurrency int              `json:"concurrency"`
-	Seconds     float64          `json:"seconds"`
-	OK          int              `json:"ok"`
-	Errors      map[string]int   `json:"errors,omitempty"` // by gRPC code
-	RPS         float64          `json:"rps"`              // OK responses per second
-	P50         float64          `json:"p50_ms"`           // over OK responses
-	P99         float64          `json:"p99_ms"`
-	ServerCores float64          `json:"server_cores"` // server CPU seconds / wall seconds
-	CPUPerReq   float64          `json:"server_cpu_us_per_request"`
-	Batches     map[string]int64 `json:"batch_size_hist,omitempty"` // le bucket → batches in the point
-	RowsPerBat  float64          `json:"rows_per_batch,omitempty"`
+	Scenario    string         `json:"scenario"`
+	Concurrency int            `json:"concurrency"`
+	Seconds     float64        `json:"seconds"`
+	OK          int            `json:"ok"`
+	Errors      map[string]int `json:"errors,omitempty"` // by gRPC code
+	// ErrorSample is one error message per code, to tell refusals apart
+	// (the adaptive limit, a full queue or event buffer).
+	ErrorSample map[string]string `json:"error_samples,omitempty"`
+	RPS         float64           `json:"rps"`    // OK responses per second
+	P50         float64           `json:"p50_ms"` // over OK responses
+	P99         float64           `json:"p99_ms"`
+	ServerCores float64           `json:"server_cores"` // server CPU seconds / wall seconds
+	CPUPerReq   float64           `json:"server_cpu_us_per_request"`
+	Batches     map[string]int64  `json:"batch_size_hist,omitempty"` // le bucket → batches in the point
+	RowsPerBat  float64           `json:"rows_per_batch,omitempty"`
 	// Events and EventsPerS count the events of OK RecordEvents calls.
 	Events     int     `json:"events,omitempty"`
 	EventsPerS float64 `json:"events_per_s,omitempty"`
@@ -53,13 +56,14 @@ func runPoint(ctx context.Context, conns []*grpc.ClientConn, s *scenario, c int,
 	lat := make([][]time.Duration, c)
 	errs := make([]map[string]int, c)
 	units := make([]int, c)
+	samples := make([]map[string]string, c)
 	var next atomic.Int64
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	t0 := time.Now()
 	var wg sync.WaitGroup
 	for w := range c {
-		errs[w] = map[string]int{}
+		errs[w], samples[w] = map[string]int{}, map[string]string{}
 		wg.Go(func() {
 			cc := conns[w%len(conns)]
 			for ctx.Err() == nil {
@@ -71,7 +75,10 @@ func runPoint(ctx context.Context, conns []*grpc.ClientConn, s *scenario, c int,
 				err := s.call(cctx, cc, m)
 				ccancel()
 				if err != nil {
-					errs[w][status.Code(err).String()]++
+					code := status.Code(err).String()
+					if errs[w][code]++; errs[w][code] == 1 {
+						samples[w][code] = status.Convert(err).Message()
+					}
 					continue
 				}
 				lat[w] = append(lat[w], time.Since(st))
@@ -91,6 +98,12 @@ func runPoint(ctx context.Context, conns []*grpc.ClientConn, s *scenario, c int,
 		p.Events += units[w]
 		for k, v := range errs[w] {
 			p.Errors[k] += v
+			if _, ok := p.ErrorSample[k]; !ok {
+				if p.ErrorSample == nil {
+					p.ErrorSample = map[string]string{}
+				}
+				p.ErrorSample[k] = samples[w][k]
+			}
 		}
 	}
 	slices.Sort(all)
