@@ -37,7 +37,9 @@ func plots(out string, ss []*scenario, pts []point) ([]string, error) {
 		by[p.Scenario] = append(by[p.Scenario], p)
 	}
 	var names, seqs []string
+	events := map[string]bool{} // scenarios plotted against events/s
 	for _, s := range ss {
+		events[s.name] = s.units != nil
 		if len(by[s.name]) == 0 {
 			continue
 		}
@@ -49,11 +51,14 @@ func plots(out string, ss []*scenario, pts []point) ([]string, error) {
 			names = append(names, s.name)
 		}
 	}
-	// Throughput vs p50/p99.
+	// Throughput vs p50/p99 (RecordEvents: events/s).
 	for _, n := range names {
 		p := plot.New()
 		p.Title.Text = n + ": latency vs throughput (labels: concurrency)"
 		p.X.Label.Text = "ok requests/s"
+		if events[n] {
+			p.X.Label.Text = "events/s of ok calls"
+		}
 		p.Y.Label.Text = "latency ms (log)"
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
@@ -63,8 +68,12 @@ func plots(out string, ss []*scenario, pts []point) ([]string, error) {
 			if q.OK == 0 {
 				continue
 			}
-			p50 = append(p50, plotter.XY{X: q.RPS, Y: math.Max(q.P50, 1e-3)})
-			p99 = append(p99, plotter.XY{X: q.RPS, Y: math.Max(q.P99, 1e-3)})
+			x := q.RPS
+			if events[n] {
+				x = q.EventsPerS
+			}
+			p50 = append(p50, plotter.XY{X: x, Y: math.Max(q.P50, 1e-3)})
+			p99 = append(p99, plotter.XY{X: x, Y: math.Max(q.P99, 1e-3)})
 			labels = append(labels, strconv.Itoa(q.Concurrency))
 		}
 		if len(p50) == 0 {
