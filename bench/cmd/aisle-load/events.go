@@ -20,11 +20,11 @@ import (
 	aislepb "github.com/aisle-ai/aisle/proto/aisle/v1"
 )
 
-// RecordEvents scenarios. A request is one held-out basket's shopping
-// session as the storefront would batch it: the search that started it
+// RecordEvents scenarios. A request is one held-out cart's shopping
+// session as the storefront would batch it (the cart is the basket less
+// its last item, as in the other scenarios): the search that started it
 // (the basket's derived query), a VIEW and an ADD_TO_CART per item, and the
-// PURCHASE of the whole basket, about nine events for the average
-// Groceries basket. Guests repeat (eventGuests of them, as returning
+// PURCHASE of the cart, eleven events on average. Guests repeat (eventGuests of them, as returning
 // shoppers do), so the fold updates existing aggregates as well as
 // creating them.
 //
@@ -66,7 +66,7 @@ func eventScenario(name, backend string, d *heldOut, token string) *scenario {
 	nonce := strconv.FormatInt(time.Now().UnixNano(), 36)
 	var calls atomic.Int64
 	return &scenario{
-		name: name, rpc: "RecordEvents (one held-out session, ~9 events, " + backend + ")", reqs: reqs,
+		name: name, rpc: "RecordEvents (one held-out session, ~11 events, " + backend + ")", reqs: reqs,
 		units: func(m proto.Message) int { return len(m.(*aislepb.RecordEventsRequest).Events) },
 		call: func(ctx context.Context, cc *grpc.ClientConn, m proto.Message) error {
 			tpl := m.(*aislepb.RecordEventsRequest).Events
