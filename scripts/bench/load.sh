@@ -12,7 +12,7 @@
 #   --smoke   CI: every scenario at c=1 and 8 for 0.2 s, the catalogue sweep at 169 items, c=8
 #             (seconds in all), figures not asserted
 #   full run  c = 1,4,16,64,256,512 for 3 s each, the bench-encoder at 8..128 tokens, the
-#             catalogue sweep at c=16 (~6 min)
+#             catalogue sweep at c=16 (~6–7 min)
 #   e.g.      scripts/bench/load.sh -only embed,cart -c 1,64 -d 5s
 #             scripts/bench/load.sh -only events -c 1,16,64   (RecordEvents, both stores)
 #             scripts/bench/load.sh -only catalog -catalog 169,5000,50000 -catalog-c 16
