@@ -34,6 +34,7 @@ type options struct {
 	serveFlags                string
 	redis                     string // redis-server binary for events-redis
 	redisFsync                string // its appendfsync
+	tokenFile                 string // --auth-token-file of every server
 	catalog                   []int  // catalogue sizes of the sweep
 	catalogConc               []int
 }
@@ -160,7 +161,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	o.serveFlags += " --auth-token-file " + tokenFile
+	o.tokenFile = tokenFile
 	main := scenarios(d, token)
 	if _, err := os.Stat(filepath.Join(o.models, "bench-encoder")); err == nil {
 		for _, n := range o.seqLens {
@@ -316,6 +317,7 @@ type server struct {
 
 func startServer(ctx context.Context, o options, models string, extra []string, grpcAddr, httpAddr, logPath string, ready time.Duration) (*server, error) {
 	args := []string{"serve", "--models", models, "--grpc-addr", grpcAddr, "--http-addr", httpAddr, "--poll-interval", "0", "--log-level", "warn"}
+	args = append(args, "--auth-token-file", o.tokenFile)
 	args = append(args, strings.Fields(o.serveFlags)...)
 	args = append(args, extra...)
 	cmd := exec.Command(o.server, args...)
