@@ -201,21 +201,23 @@ func catalogPlot(out string, pts []point) (string, error) {
 		p99 = append(p99, plotter.XY{X: x, Y: q.P99})
 		rps = append(rps, plotter.XY{X: x, Y: q.RPS})
 	}
-	axes := func(p *plot.Plot, y string) {
+	// Legends sit where the curves are not: latency rises to the right,
+	// throughput falls.
+	axes := func(p *plot.Plot, y string, left bool) {
 		p.X.Label.Text = "catalogue items (log)"
 		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
 		p.Y.Label.Text = y
 		p.Y.Min = 0
-		p.Legend.Top = true
+		p.Legend.Top, p.Legend.Left = true, left
 	}
 	lat := plot.New()
 	lat.Title.Text = fmt.Sprintf("Recommend (search surface) vs catalogue size, c=%d", cs[0].Concurrency)
-	axes(lat, "latency ms")
+	axes(lat, "latency ms", true)
 	if err := plotutil.AddLinePoints(lat, "p50", p50, "p99", p99); err != nil {
 		return "", err
 	}
 	thr := plot.New()
-	axes(thr, "ok requests/s")
+	axes(thr, "ok requests/s", false)
 	if err := plotutil.AddLinePoints(thr, "ok requests/s", rps); err != nil {
 		return "", err
 	}
