@@ -2,13 +2,20 @@
 # aisle's load-test suite in one command: builds bin/aisle and the load client
 # (bench/, its own Go module), serves a copy of models/ (plus the BERT-sized
 # bench-encoder when it is built) on loopback, drives every RPC scenario with
-# held-out Groceries carts and queries, stops the server and writes
+# held-out Groceries carts, queries and sessions (RecordEvents into the
+# in-process store, then into a redis-server it starts on loopback when
+# third_party/redis is set up), then Recommend over synthetic catalogues of
+# 169, 5k and 50k items (one server each), stops everything and writes
 # build/bench/load/{results.md,results.json,*.png,requests/*.json}.
 #
 # usage: scripts/bench/load.sh [--smoke] [aisle-load flags...]
-#   --smoke   CI: every scenario at c=1 and 8 for 0.2 s (seconds in all), figures not asserted
-#   full run  c = 1,4,16,64,256,512 for 3 s each, then the bench-encoder at 8..128 tokens (~4 min)
+#   --smoke   CI: every scenario at c=1 and 8 for 0.2 s, the catalogue sweep at 169 items, c=8
+#             (seconds in all), figures not asserted
+#   full run  c = 1,4,16,64,256,512 for 3 s each, the bench-encoder at 8..128 tokens, the
+#             catalogue sweep at c=16 (~6–7 min)
 #   e.g.      scripts/bench/load.sh -only embed,cart -c 1,64 -d 5s
+#             scripts/bench/load.sh -only events -c 1,16,64   (RecordEvents, both stores)
+#             scripts/bench/load.sh -only catalog -catalog 169,5000,50000 -catalog-c 16
 # env: OUT (default build/bench/load), SERVE_FLAGS (extra `aisle serve` flags),
 #      ENCODER_FILE (model.onnx or model.int8.onnx: which query-encoder file to serve),
 #      BENCH_ENCODER_CONFIG (a config.yaml for bench-encoder instead of the one below),
@@ -25,7 +32,9 @@ make -s build >/dev/null
 repo=$out/repo
 rm -rf "$repo"
 mkdir -p "$repo"
-cp -r models/query-encoder models/cart-gnn models/mlp models/surfaces.yaml "$repo/"
+# catalog.jsonl as `aisle serve --models models` has it: hybrid search's text
+# signals, rerank attributes, and RecordEvents' item validation.
+cp -r models/query-encoder models/cart-gnn models/mlp models/surfaces.yaml models/catalog.jsonl "$repo/"
 if [ -n "${ENCODER_FILE:-}" ]; then
   sed -i "1i default_model_filename: $ENCODER_FILE" "$repo/query-encoder/config.yaml"
 fi

@@ -15,22 +15,28 @@
 #   cart      RecommendCart: graph building, stage split, in-process, then ghz
 #   goclient  the same calls from a compiled Go client (server/bench_test.go)
 #   objective the bench encoder under a latency objective only vs raw (scripts/bench/objective.sh, §11)
+#   load      the load-test suite (scripts/bench/load.sh, §9): every RPC including RecordEvents
+#             (in-process store and Redis) and Recommend vs catalogue size; tables and plots
+#             in build/bench/load/ (LOAD_ARGS: extra aisle-load flags, e.g. "-only events,catalog")
 # env: SECS (ghz seconds per point, default 10), and serve_bench.sh's knobs.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 secs=${SECS:-10}
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(context raw inproc health mlp encoder tokenizer embed cart goclient objective)
+[ ${#sections[@]} -gt 0 ] || sections=(context raw inproc health mlp encoder tokenizer embed cart goclient objective load)
 bin=build/bench/bin
 mkdir -p "$bin"
 make -s build >/dev/null
 [ -f build/bench/models/bench-encoder/1/model.onnx ] || /usr/bin/python3 scripts/bench/make_encoder.py
 
-# Test binaries are compiled up front so no compiler runs inside the window.
-for p in batching embedding recommend graphnn tokenize server; do
-  go test -c -o "$bin/$p.test" "./$p/"
-done
+# Test binaries are compiled up front so no compiler runs inside the window
+# (only when a section runs Go benchmarks).
+if [[ " ${sections[*]} " =~ \ (raw|inproc|tokenizer|embed|cart|goclient)\  ]]; then
+  for p in batching embedding recommend graphnn tokenize server; do
+    go test -c -o "$bin/$p.test" "./$p/"
+  done
+fi
 
 say() { printf '\n$ %s\n' "$*"; }
 # gobench PKG ARGS...: run a compiled benchmark binary from its package directory.
@@ -91,6 +97,12 @@ for s in "${sections[@]}"; do
   objective)
     say "scripts/bench/objective.sh 5"
     scripts/bench/objective.sh 5
+    ;;
+  load)
+    say "scripts/bench/load.sh ${LOAD_ARGS:-}"
+    # shellcheck disable=SC2086 # LOAD_ARGS is a list of flags
+    scripts/bench/load.sh ${LOAD_ARGS:-}
+    cat "${OUT:-build/bench/load}/results.md"
     ;;
   *) echo "unknown section $s" >&2; exit 2 ;;
   esac

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,12 +32,17 @@ type options struct {
 	only                      string
 	conns                     int
 	serveFlags                string
+	redis                     string // redis-server binary for events-redis
+	redisFsync                string // its appendfsync
+	tokenFile                 string // --auth-token-file of every server
+	catalog                   []int  // catalogue sizes of the sweep
+	catalogConc               []int
 }
 
 func main() {
 	var o options
-	var conc, seqs, seqConc string
-	smoke := flag.Bool("smoke", false, "CI smoke run: every scenario at c=1 and c=8 for 200ms, no sweep over sequence length beyond 8 and 32")
+	var conc, seqs, seqConc, cat, catConc string
+	smoke := flag.Bool("smoke", false, "CI smoke run: every scenario at c=1 and c=8 for 200ms, no sweep over sequence length beyond 8 and 32, the catalogue sweep at its smallest size at c=8")
 	flag.StringVar(&o.root, "root", ".", "aisle repository root (testdata/groceries, models/)")
 	flag.StringVar(&o.server, "server", "bin/aisle", "the aisle binary")
 	flag.StringVar(&o.models, "models", "build/bench/load/repo", "model repository to serve")
@@ -50,9 +55,14 @@ func main() {
 	flag.StringVar(&o.only, "only", "", "comma-separated scenario names (default all)")
 	flag.IntVar(&o.conns, "conns", 4, "gRPC connections the clients share")
 	flag.StringVar(&o.serveFlags, "serve-flags", "", "extra `aisle serve` flags")
+	flag.StringVar(&o.redis, "redis", "", "redis-server binary for the events-redis scenario (default $AISLE_REDIS_SERVER, then third_party/redis/bin/redis-server; none: skipped)")
+	flag.StringVar(&o.redisFsync, "redis-fsync", "always", "appendfsync of that redis-server: always (acknowledged = fsynced, as redistest) or everysec")
+	flag.StringVar(&cat, "catalog", "169,5000,50000", "catalogue sizes of the Recommend sweep (synthetic variants of the shipped items, built under -out)")
+	flag.StringVar(&catConc, "catalog-c", "16", "concurrencies of the catalogue sweep")
 	flag.Parse()
 	if *smoke {
 		conc, seqs, o.dur, o.warm = "1,8", "8,32", 200*time.Millisecond, 100*time.Millisecond
+		cat, catConc = strings.Split(cat, ",")[0], "8"
 	}
 	var err error
 	if o.conc, err = ints(conc); err == nil {
@@ -60,6 +70,15 @@ func main() {
 	}
 	if err == nil {
 		o.seqConc, err = ints(seqConc)
+	}
+	if err == nil {
+		o.catalog, err = ints(cat)
+	}
+	if err == nil {
+		o.catalogConc, err = ints(catConc)
+	}
+	if err == nil && o.redisFsync != "always" && o.redisFsync != "everysec" {
+		err = fmt.Errorf("-redis-fsync %q: want always or everysec", o.redisFsync)
 	}
 	if err != nil {
 		log.Fatal(err)
@@ -92,80 +111,198 @@ func freePort() (string, error) {
 	return l.Addr().String(), nil
 }
 
+// phase is one `aisle serve` process and the scenarios driven against
+// it: the main server (every RPC over the shipped models), the Redis-backed
+// server (RecordEvents into a real redis-server), and one server per
+// catalogue size. prepare, when set, runs first and says what to serve.
+type phase struct {
+	name    string // server-<name>.log; "" = the main server (server.log)
+	models  string
+	ss      []*scenario
+	conc    []int         // nil = o.conc (o.seqConc for the seq- scenarios)
+	ready   time.Duration // how long serve may take to become ready
+	prepare func() (setup, error)
+}
+
+// setup is what a phase's prepare made: the repository to serve, extra
+// serve flags, a process besides the server whose CPU counts too (the
+// redis-server; 0 = none) and what to undo after the phase.
+type setup struct {
+	models string
+	flags  []string
+	side   int
+	undo   func()
+}
+
+// selected reports whether -only picks the scenario: its exact name, or a
+// family prefix ("infer" picks infer-encoder, infer-mlp and infer-gnn;
+// "catalog" every catalogue size; "events" both event backends).
+func selected(only, name string) bool {
+	if only == "" {
+		return true
+	}
+	for e := range strings.SplitSeq(only, ",") {
+		if e = strings.TrimSpace(e); e != "" && (name == e || strings.HasPrefix(name, e+"-")) {
+			return true
+		}
+	}
+	return false
+}
+
 func run(ctx context.Context, o options) error {
 	d, err := loadHeldOut(o.root)
 	if err != nil {
 		return err
 	}
-	all := scenarios(d)
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	tokenFile, token, err := writeToken(o.out)
+	if err != nil {
+		return err
+	}
+	o.tokenFile = tokenFile
+	main := scenarios(d, token)
 	if _, err := os.Stat(filepath.Join(o.models, "bench-encoder")); err == nil {
 		for _, n := range o.seqLens {
-			all = append(all, seqScenario(n))
+			main = append(main, seqScenario(n))
 		}
 	}
-	if o.only != "" {
-		keep := all[:0]
-		for _, s := range all {
-			if strings.Contains(","+o.only+",", ","+s.name+",") {
-				keep = append(keep, s)
-			}
+	main = slices.DeleteFunc(main, func(s *scenario) bool { return !selected(o.only, s.name) })
+	phases := []phase{{models: o.models, ss: main, ready: time.Minute}}
+	if selected(o.only, "events-redis") {
+		if bin := redisBinary(o.redis, o.root); bin == "" {
+			log.Printf("events-redis: no redis-server (scripts/setup-redis.sh, $AISLE_REDIS_SERVER or -redis), skipped")
+		} else {
+			phases = append(phases, phase{name: "redis", models: o.models, ready: time.Minute,
+				ss: []*scenario{eventScenario("events-redis", "Redis, AOF appendfsync "+o.redisFsync, d, token)},
+				prepare: func() (setup, error) {
+					r, err := startRedis(bin, filepath.Join(o.out, "redis"), o.redisFsync)
+					if err != nil {
+						return setup{}, err
+					}
+					return setup{models: o.models, flags: []string{"--redis-addr", r.addr}, side: r.cmd.Process.Pid, undo: r.stop}, nil
+				}})
 		}
-		all = keep
+	}
+	for _, n := range o.catalog {
+		s := catalogScenario(n, d)
+		if !selected(o.only, s.name) {
+			continue
+		}
+		phases = append(phases, phase{name: s.name, ss: []*scenario{s}, conc: o.catalogConc,
+			// Serve builds the HNSW graph of a large catalogue before it
+			// is ready: tens of CPU-seconds at 50k items.
+			ready: 10 * time.Minute,
+			prepare: func() (setup, error) {
+				dir, err := catalogRepo(o.models, o.out, n)
+				// The sweep measures cost, not admission: without the
+				// adaptive limit (--latency-target 0) a large catalogue's
+				// calls are served, not refused once p99 passes 50 ms.
+				return setup{models: dir, flags: []string{"--latency-target", "0"}, undo: func() {}}, err
+			}})
+	}
+	var all []*scenario
+	for _, ph := range phases {
+		all = append(all, ph.ss...)
 	}
 	if err := writeRequests(filepath.Join(o.out, "requests"), all); err != nil {
 		return err
 	}
+	var pts []point
+	for _, ph := range phases {
+		if len(ph.ss) == 0 {
+			continue
+		}
+		p, err := runPhase(ctx, o, ph)
+		pts = append(pts, p...)
+		if err != nil {
+			return err
+		}
+	}
+	return report(o, all, pts)
+}
+
+// runPhase starts the phase's server, runs each scenario's warm-up and
+// points, and stops the server (and what prepare started).
+func runPhase(ctx context.Context, o options, ph phase) ([]point, error) {
+	su := setup{models: ph.models}
+	if ph.prepare != nil {
+		var err error
+		if su, err = ph.prepare(); err != nil {
+			return nil, fmt.Errorf("%s: %w", ph.name, err)
+		}
+		defer su.undo()
+	}
 	grpcAddr, err := freePort()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	httpAddr, err := freePort()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	srv, err := startServer(ctx, o, grpcAddr, httpAddr)
+	logName := "server.log"
+	if ph.name != "" {
+		logName = "server-" + ph.name + ".log"
+	}
+	t0 := time.Now()
+	srv, err := startServer(ctx, o, su.models, su.flags, grpcAddr, httpAddr, filepath.Join(o.out, logName), ph.ready)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer srv.stop()
+	if ph.name != "" {
+		log.Printf("%s: serving %s, ready after %.1f s", ph.name, su.models, time.Since(t0).Seconds())
+	}
 	conns := make([]*grpc.ClientConn, o.conns)
 	for i := range conns {
 		if conns[i], err = grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
-			return err
+			return nil, err
 		}
 		defer conns[i].Close()
 	}
 	metrics := "http://" + httpAddr + "/metrics"
 	var pts []point
-	for _, s := range all {
+	for _, s := range ph.ss {
 		if len(s.reqs) == 0 {
 			log.Printf("%s: no requests, skipped", s.name)
 			continue
 		}
 		cs := o.conc
-		if strings.HasPrefix(s.name, "seq-") {
+		switch {
+		case ph.conc != nil:
+			cs = ph.conc
+		case strings.HasPrefix(s.name, "seq-"):
 			cs = o.seqConc
 		}
-		if _, err := runPoint(ctx, conns, s, min(cs[len(cs)-1], 64), o.warm, srv.pid, ""); err != nil {
-			return err
+		if _, err := runPoint(ctx, conns, s, min(cs[len(cs)-1], 64), o.warm, srv.pid, 0, ""); err != nil {
+			return pts, err
 		}
 		for _, c := range cs {
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return pts, ctx.Err()
 			}
-			p, err := runPoint(ctx, conns, s, c, o.dur, srv.pid, metrics)
+			p, err := runPoint(ctx, conns, s, c, o.dur, srv.pid, su.side, metrics)
 			if err != nil {
-				return err
+				return pts, err
 			}
-			log.Printf("%-17s c=%-4d %8.0f rps  p50 %7.2f ms  p99 %7.2f ms  server %.2f cores %6.0f µs/req  rows/batch %.1f  errors %v",
-				s.name, c, p.RPS, p.P50, p.P99, p.ServerCores, p.CPUPerReq, p.RowsPerBat, p.Errors)
+			ev := ""
+			if s.units != nil {
+				ev = fmt.Sprintf("  %8.0f events/s", p.EventsPerS)
+			}
+			if su.side != 0 {
+				ev += fmt.Sprintf("  redis %.2f cores", p.SideCores)
+			}
+			log.Printf("%-17s c=%-4d %8.0f rps%s  p50 %7.2f ms  p99 %7.2f ms  server %.2f cores %6.0f µs/req  rows/batch %.1f  errors %v",
+				s.name, c, p.RPS, ev, p.P50, p.P99, p.ServerCores, p.CPUPerReq, p.RowsPerBat, p.Errors)
 			pts = append(pts, p)
 		}
 	}
 	if err := srv.stop(); err != nil {
 		log.Printf("server: %v", err)
 	}
-	return report(o, all, pts)
+	return pts, nil
 }
 
 // server is the `aisle serve` child process; stop ends it (SIGTERM, then
@@ -178,11 +315,13 @@ type server struct {
 	err  error // guarded by once
 }
 
-func startServer(ctx context.Context, o options, grpcAddr, httpAddr string) (*server, error) {
-	args := []string{"serve", "--models", o.models, "--grpc-addr", grpcAddr, "--http-addr", httpAddr, "--poll-interval", "0", "--log-level", "warn"}
+func startServer(ctx context.Context, o options, models string, extra []string, grpcAddr, httpAddr, logPath string, ready time.Duration) (*server, error) {
+	args := []string{"serve", "--models", models, "--grpc-addr", grpcAddr, "--http-addr", httpAddr, "--poll-interval", "0", "--log-level", "warn"}
+	args = append(args, "--auth-token-file", o.tokenFile)
 	args = append(args, strings.Fields(o.serveFlags)...)
+	args = append(args, extra...)
 	cmd := exec.Command(o.server, args...)
-	logf, err := os.Create(filepath.Join(o.out, "server.log"))
+	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +335,7 @@ func startServer(ctx context.Context, o options, grpcAddr, httpAddr string) (*se
 	s := &server{cmd: cmd, pid: cmd.Process.Pid, done: make(chan error, 1)}
 	// The goroutine ends when the child exits, which stop guarantees.
 	go func() { s.done <- cmd.Wait(); logf.Close() }()
-	deadline := time.After(60 * time.Second)
+	deadline := time.After(ready)
 	for {
 		resp, err := http.Get("http://" + httpAddr + "/readyz")
 		if err == nil {
@@ -210,10 +349,10 @@ func startServer(ctx context.Context, o options, grpcAddr, httpAddr string) (*se
 		case err := <-s.done:
 			s.done <- err
 			_ = s.stop()
-			return nil, fmt.Errorf("aisle serve exited before ready (%v); see %s", err, filepath.Join(o.out, "server.log"))
+			return nil, fmt.Errorf("aisle serve exited before ready (%v); see %s", err, logPath)
 		case <-deadline:
 			_ = s.stop()
-			return nil, errors.New("aisle serve not ready after 60s")
+			return nil, fmt.Errorf("aisle serve not ready after %s; see %s", ready, logPath)
 		case <-ctx.Done():
 			_ = s.stop()
 			return nil, ctx.Err()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -14,6 +15,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 )
 
 func numCPU() int { return runtime.NumCPU() }
@@ -34,21 +37,28 @@ func plots(out string, ss []*scenario, pts []point) ([]string, error) {
 		by[p.Scenario] = append(by[p.Scenario], p)
 	}
 	var names, seqs []string
+	events := map[string]bool{} // scenarios plotted against events/s
 	for _, s := range ss {
+		events[s.name] = s.units != nil
 		if len(by[s.name]) == 0 {
 			continue
 		}
-		if strings.HasPrefix(s.name, "seq-") {
+		switch {
+		case s.items > 0: // catalogPlot
+		case strings.HasPrefix(s.name, "seq-"):
 			seqs = append(seqs, s.name)
-		} else {
+		default:
 			names = append(names, s.name)
 		}
 	}
-	// Throughput vs p50/p99.
+	// Throughput vs p50/p99 (RecordEvents: events/s).
 	for _, n := range names {
 		p := plot.New()
 		p.Title.Text = n + ": latency vs throughput (labels: concurrency)"
 		p.X.Label.Text = "ok requests/s"
+		if events[n] {
+			p.X.Label.Text = "events/s of ok calls"
+		}
 		p.Y.Label.Text = "latency ms (log)"
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
@@ -58,8 +68,12 @@ func plots(out string, ss []*scenario, pts []point) ([]string, error) {
 			if q.OK == 0 {
 				continue
 			}
-			p50 = append(p50, plotter.XY{X: q.RPS, Y: math.Max(q.P50, 1e-3)})
-			p99 = append(p99, plotter.XY{X: q.RPS, Y: math.Max(q.P99, 1e-3)})
+			x := q.RPS
+			if events[n] {
+				x = q.EventsPerS
+			}
+			p50 = append(p50, plotter.XY{X: x, Y: math.Max(q.P50, 1e-3)})
+			p99 = append(p99, plotter.XY{X: x, Y: math.Max(q.P99, 1e-3)})
 			labels = append(labels, strconv.Itoa(q.Concurrency))
 		}
 		if len(p50) == 0 {
@@ -128,6 +142,11 @@ func plots(out string, ss []*scenario, pts []point) ([]string, error) {
 			return nil, err
 		}
 	}
+	if f, err := catalogPlot(out, pts); err != nil {
+		return nil, err
+	} else if f != "" {
+		files = append(files, f)
+	}
 	// Batch-size distribution per scenario with batches, at its highest concurrency.
 	for _, n := range append(names, seqs...) {
 		q := by[n][len(by[n])-1]
@@ -159,4 +178,61 @@ func plots(out string, ss []*scenario, pts []point) ([]string, error) {
 		}
 	}
 	return files, nil
+}
+
+// catalogPlot draws the catalogue sweep as cost-catalogue.png: p50 and p99
+// (top) and OK requests/s (bottom) against catalogue items. It returns ""
+// when the run has no catalogue points.
+func catalogPlot(out string, pts []point) (string, error) {
+	var cs []point
+	for _, p := range pts {
+		if p.Items > 0 && p.OK > 0 {
+			cs = append(cs, p)
+		}
+	}
+	if len(cs) == 0 {
+		return "", nil
+	}
+	slices.SortStableFunc(cs, func(x, y point) int { return x.Items - y.Items })
+	var p50, p99, rps plotter.XYs
+	for _, q := range cs {
+		x := float64(q.Items)
+		p50 = append(p50, plotter.XY{X: x, Y: q.P50})
+		p99 = append(p99, plotter.XY{X: x, Y: q.P99})
+		rps = append(rps, plotter.XY{X: x, Y: q.RPS})
+	}
+	// Legends sit where the curves are not: latency rises to the right,
+	// throughput falls.
+	axes := func(p *plot.Plot, y string, left bool) {
+		p.X.Label.Text = "catalogue items (log)"
+		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+		p.Y.Label.Text = y
+		p.Y.Min = 0
+		p.Legend.Top, p.Legend.Left = true, left
+	}
+	lat := plot.New()
+	lat.Title.Text = fmt.Sprintf("Recommend (search surface) vs catalogue size, c=%d", cs[0].Concurrency)
+	axes(lat, "latency ms", true)
+	if err := plotutil.AddLinePoints(lat, "p50", p50, "p99", p99); err != nil {
+		return "", err
+	}
+	thr := plot.New()
+	axes(thr, "ok requests/s", false)
+	if err := plotutil.AddLinePoints(thr, "ok requests/s", rps); err != nil {
+		return "", err
+	}
+	img := vgimg.New(6*vg.Inch, 7*vg.Inch)
+	cv := plot.Align([][]*plot.Plot{{lat}, {thr}}, draw.Tiles{Rows: 2, Cols: 1, PadY: vg.Millimeter * 6}, draw.New(img))
+	lat.Draw(cv[0][0])
+	thr.Draw(cv[1][0])
+	const name = "cost-catalogue.png"
+	f, err := os.Create(filepath.Join(out, name))
+	if err != nil {
+		return "", err
+	}
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
+		f.Close()
+		return "", err
+	}
+	return name, f.Close()
 }

@@ -49,6 +49,9 @@ func report(o options, ss []*scenario, pts []point) error {
 			fmt.Fprintf(&b, "| %s | %d | %.0f | %.2f | %.0f |\n", s.name, best.Concurrency, best.RPS, best.P99, best.RPS/max(best.ServerCores, 1e-9))
 		}
 	}
+	eventsTable(&b, ss, pts)
+	catalogTable(&b, pts)
+	errorSamples(&b, pts)
 	files, err := plots(o.out, ss, pts)
 	if err != nil {
 		return err
@@ -70,4 +73,78 @@ func errText(m map[string]int) string {
 	}
 	slices.Sort(ks)
 	return strings.Join(ks, ", ")
+}
+
+// eventsTable adds the RecordEvents points: events per second and the
+// server's CPU per event besides the per-call figures.
+func eventsTable(b *strings.Builder, ss []*scenario, pts []point) {
+	ev := map[string]bool{}
+	for _, s := range ss {
+		ev[s.name] = s.units != nil
+	}
+	head := false
+	for _, p := range pts {
+		if !ev[p.Scenario] {
+			continue
+		}
+		if !head {
+			b.WriteString("\n## RecordEvents\n\nEvents/s count the events of OK calls (acknowledged: in the event log; folding follows). Redis: redis-server's own CPU.\n\n" +
+				"| scenario | c | ok calls/s | events/s | p50 ms | p99 ms | server cores | server CPU µs/event | redis cores | redis CPU µs/event | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+			head = true
+		}
+		perEvent, redisPerEvent := 0.0, 0.0
+		if p.Events > 0 {
+			perEvent = p.ServerCores * p.Seconds / float64(p.Events) * 1e6
+			redisPerEvent = p.SideCores * p.Seconds / float64(p.Events) * 1e6
+		}
+		redis := " | "
+		if p.SideCores > 0 {
+			redis = fmt.Sprintf("%.2f | %.1f", p.SideCores, redisPerEvent)
+		}
+		fmt.Fprintf(b, "| %s | %d | %.0f | %.0f | %.2f | %.2f | %.2f | %.1f | %s | %s |\n",
+			p.Scenario, p.Concurrency, p.RPS, p.EventsPerS, p.P50, p.P99, p.ServerCores, perEvent, redis, errText(p.Errors))
+	}
+}
+
+// catalogTable adds the catalogue sweep, smallest catalogue first.
+func catalogTable(b *strings.Builder, pts []point) {
+	var cs []point
+	for _, p := range pts {
+		if p.Items > 0 {
+			cs = append(cs, p)
+		}
+	}
+	if len(cs) == 0 {
+		return
+	}
+	slices.SortStableFunc(cs, func(x, y point) int { return x.Items - y.Items })
+	b.WriteString("\n## Cost vs catalogue size (Recommend, search surface)\n\n| items | c | ok rps | p50 ms | p99 ms | server cores | server CPU µs/req | errors |\n|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, p := range cs {
+		fmt.Fprintf(b, "| %d | %d | %.0f | %.2f | %.2f | %.2f | %.0f | %s |\n",
+			p.Items, p.Concurrency, p.RPS, p.P50, p.P99, p.ServerCores, p.CPUPerReq, errText(p.Errors))
+	}
+}
+
+// errorSamples lists one message per scenario and error code (the first
+// point that had it), so refusals can be told apart.
+func errorSamples(b *strings.Builder, pts []point) {
+	seen := map[string]bool{}
+	head := false
+	for _, p := range pts {
+		codes := make([]string, 0, len(p.ErrorSample))
+		for c := range p.ErrorSample {
+			codes = append(codes, c)
+		}
+		slices.Sort(codes)
+		for _, c := range codes {
+			if k := p.Scenario + "/" + c; !seen[k] {
+				seen[k] = true
+				if !head {
+					b.WriteString("\n## Errors (one message per scenario and code)\n\n| scenario | code | first at c | message |\n|---|---|---:|---|\n")
+					head = true
+				}
+				fmt.Fprintf(b, "| %s | %s | %d | %s |\n", p.Scenario, c, p.Concurrency, strings.ReplaceAll(p.ErrorSample[c], "|", "\\|"))
+			}
+		}
+	}
 }

@@ -21,35 +21,49 @@ import (
 // point is one scenario at one concurrency: closed-loop clients, each
 // sending its next request when the last one answers.
 type point struct {
-	Scenario    string           `json:"scenario"`
-	Concurrency int              `json:"concurrency"`
-	Seconds     float64          `json:"seconds"`
-	OK          int              `json:"ok"`
-	Errors      map[string]int   `json:"errors,omitempty"` // by gRPC code
-	RPS         float64          `json:"rps"`              // OK responses per second
-	P50         float64          `json:"p50_ms"`           // over OK responses
-	P99         float64          `json:"p99_ms"`
-	ServerCores float64          `json:"server_cores"` // server CPU seconds / wall seconds
-	CPUPerReq   float64          `json:"server_cpu_us_per_request"`
-	Batches     map[string]int64 `json:"batch_size_hist,omitempty"` // le bucket → batches in the point
-	RowsPerBat  float64          `json:"rows_per_batch,omitempty"`
+	Scenario    string         `json:"scenario"`
+	Concurrency int            `json:"concurrency"`
+	Seconds     float64        `json:"seconds"`
+	OK          int            `json:"ok"`
+	Errors      map[string]int `json:"errors,omitempty"` // by gRPC code
+	// ErrorSample is one error message per code, to tell refusals apart
+	// (the adaptive limit, a full queue or event buffer).
+	ErrorSample map[string]string `json:"error_samples,omitempty"`
+	RPS         float64           `json:"rps"`    // OK responses per second
+	P50         float64           `json:"p50_ms"` // over OK responses
+	P99         float64           `json:"p99_ms"`
+	ServerCores float64           `json:"server_cores"` // server CPU seconds / wall seconds
+	CPUPerReq   float64           `json:"server_cpu_us_per_request"`
+	Batches     map[string]int64  `json:"batch_size_hist,omitempty"` // le bucket → batches in the point
+	RowsPerBat  float64           `json:"rows_per_batch,omitempty"`
+	// Events and EventsPerS count the events of OK RecordEvents calls.
+	Events     int     `json:"events,omitempty"`
+	EventsPerS float64 `json:"events_per_s,omitempty"`
+	// SideCores is the CPU of the process behind the server (redis-server),
+	// CPU seconds / wall seconds.
+	SideCores float64 `json:"redis_cores,omitempty"`
+	// Items is the catalogue size of a catalogue-sweep point.
+	Items int `json:"catalog_items,omitempty"`
 }
 
 // runPoint drives s at concurrency c for d over conns (clients share them
-// round-robin) and measures the server process pid and its metrics.
-func runPoint(ctx context.Context, conns []*grpc.ClientConn, s *scenario, c int, d time.Duration, pid int, metrics string) (point, error) {
-	p := point{Scenario: s.name, Concurrency: c, Errors: map[string]int{}}
+// round-robin) and measures the server process pid, its metrics and the
+// CPU of side (the redis-server; 0 = none).
+func runPoint(ctx context.Context, conns []*grpc.ClientConn, s *scenario, c int, d time.Duration, pid, side int, metrics string) (point, error) {
+	p := point{Scenario: s.name, Concurrency: c, Errors: map[string]int{}, Items: s.items}
 	h0, _ := scrape(metrics, s.model)
-	cpu0 := procCPU(pid)
+	cpu0, side0 := procCPU(pid), procCPU(side)
 	lat := make([][]time.Duration, c)
 	errs := make([]map[string]int, c)
+	units := make([]int, c)
+	samples := make([]map[string]string, c)
 	var next atomic.Int64
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	t0 := time.Now()
 	var wg sync.WaitGroup
 	for w := range c {
-		errs[w] = map[string]int{}
+		errs[w], samples[w] = map[string]int{}, map[string]string{}
 		wg.Go(func() {
 			cc := conns[w%len(conns)]
 			for ctx.Err() == nil {
@@ -61,29 +75,43 @@ func runPoint(ctx context.Context, conns []*grpc.ClientConn, s *scenario, c int,
 				err := s.call(cctx, cc, m)
 				ccancel()
 				if err != nil {
-					errs[w][status.Code(err).String()]++
+					code := status.Code(err).String()
+					if errs[w][code]++; errs[w][code] == 1 {
+						samples[w][code] = status.Convert(err).Message()
+					}
 					continue
 				}
 				lat[w] = append(lat[w], time.Since(st))
+				if s.units != nil {
+					units[w] += s.units(m)
+				}
 			}
 		})
 	}
 	wg.Wait()
 	wall := time.Since(t0).Seconds()
-	cpu := procCPU(pid) - cpu0
+	cpu, sideCPU := procCPU(pid)-cpu0, procCPU(side)-side0
 	h1, _ := scrape(metrics, s.model)
 	var all []time.Duration
 	for w := range c {
 		all = append(all, lat[w]...)
+		p.Events += units[w]
 		for k, v := range errs[w] {
 			p.Errors[k] += v
+			if _, ok := p.ErrorSample[k]; !ok {
+				if p.ErrorSample == nil {
+					p.ErrorSample = map[string]string{}
+				}
+				p.ErrorSample[k] = samples[w][k]
+			}
 		}
 	}
 	slices.Sort(all)
 	p.Seconds, p.OK = wall, len(all)
 	p.RPS = float64(len(all)) / wall
+	p.EventsPerS = float64(p.Events) / wall
 	p.P50, p.P99 = quantile(all, 0.50), quantile(all, 0.99)
-	p.ServerCores = cpu / wall
+	p.ServerCores, p.SideCores = cpu/wall, sideCPU/wall
 	if n := len(all) + sum(p.Errors); n > 0 {
 		p.CPUPerReq = cpu / float64(n) * 1e6
 	}
@@ -110,8 +138,12 @@ func quantile(sorted []time.Duration, q float64) float64 {
 	return float64(sorted[max(i, 0)]) / 1e6
 }
 
-// procCPU is pid's user + system CPU seconds (/proc/<pid>/stat), 0 when unreadable.
+// procCPU is pid's user + system CPU seconds (/proc/<pid>/stat), 0 when
+// unreadable or pid is 0.
 func procCPU(pid int) float64 {
+	if pid == 0 {
+		return 0
+	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0

@@ -27,6 +27,11 @@ type scenario struct {
 	model string // the model whose aisle_batch_size histogram the scenario fills ("" = none)
 	reqs  []proto.Message
 	call  func(ctx context.Context, cc *grpc.ClientConn, m proto.Message) error
+	// units counts what one request carries when that is not one thing
+	// (RecordEvents: its events); nil = 1.
+	units func(m proto.Message) int
+	// items is the catalogue size of a catalogue-sweep scenario, else 0.
+	items int
 }
 
 // heldOut is the request material: held-out Groceries carts
@@ -131,10 +136,10 @@ func int64In(name string, shape []int64, v []int64) *pb.ModelInferRequest_InferI
 		Contents: &pb.InferTensorContents{Int64Contents: v}}
 }
 
-// scenarios are every RPC the suite drives. RecordEvents joins here when
-// it lands: one more entry whose requests are event batches from the
-// held-out carts (views, add-to-carts, purchases).
-func scenarios(d *heldOut) []*scenario {
+// scenarios are the RPCs the suite drives on the main server (ModelInfer,
+// EmbedQuery, RecommendCart, Recommend, and RecordEvents into the
+// in-process store, carrying token).
+func scenarios(d *heldOut, token string) []*scenario {
 	var enc, mlp, gnn, embed, cartReqs, recCart, recSearch []proto.Message
 	rng := rand.New(rand.NewPCG(7, 7))
 	var b graphnn.Builder
@@ -190,6 +195,7 @@ func scenarios(d *heldOut) []*scenario {
 			}},
 		{name: "recommend-cart", rpc: "Recommend surface cart", model: "cart-gnn", reqs: recCart, call: recommend},
 		{name: "recommend-search", rpc: "Recommend surface search (query)", model: "query-encoder", reqs: recSearch, call: recommend},
+		eventScenario("events", "in-process store", d, token),
 	}
 }
 
