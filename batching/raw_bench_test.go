@@ -215,10 +215,16 @@ func BenchmarkServedEncoder(b *testing.B) {
 				}
 				req := encoderRequest(1)
 				b.ReportAllocs()
+				cpu0 := processCPU()
 				runParallel(b, c, func(ctx context.Context) error {
 					_, err := s.Infer(ctx, req)
 					return err
 				})
+				if cpu := processCPU() - cpu0; cpu > 0 {
+					// As BenchmarkRawEncoder's: compare at the rows/batch
+					// reported, to tell the scheduler's cost per item.
+					b.ReportMetric(float64(b.N)/cpu.Seconds(), "items/cpu-s")
+				}
 				if err := s.Close(context.Background()); err != nil {
 					b.Fatal(err)
 				}
