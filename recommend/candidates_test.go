@@ -16,7 +16,7 @@ func TestTopC(t *testing.T) {
 		for _, c := range []int{0, 1, 3, 50, 2000} {
 			xs := make([]ranked, n)
 			for i := range xs {
-				xs[i] = ranked{int32(i), float64(rng.IntN(7))}
+				xs[i] = ranked{doc: int32(i), score: float64(rng.IntN(7))}
 			}
 			want := slices.Clone(xs)
 			slices.SortFunc(want, func(a, b ranked) int {
@@ -77,14 +77,14 @@ func TestIntentTopSoft(t *testing.T) {
 			var all []ranked
 			for _, a := range topCategories(sig.posterior) {
 				for _, d := range ix.members[a] {
-					all = append(all, ranked{d, sig.intent(int(d), true)})
+					all = append(all, ranked{doc: d, score: sig.intent(int(d), true)})
 				}
 			}
 			var want []int32
 			for _, x := range topC(all, c) {
 				want = append(want, x.doc)
 			}
-			if got := sig.intentTop(c, true, nil); !slices.Equal(got, want) {
+			if got := sig.intentTop(c, true, nil, nil); !slices.Equal(got, want) {
 				t.Fatalf("%q c %d: %v, want %v", query, c, got, want)
 			}
 		}
