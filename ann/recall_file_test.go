@@ -16,9 +16,10 @@ import (
 // the hybrid search's served cosine list (K = C = 200, recommend's
 // hybridTop) is from the exact list the evaluation takes (MODELS.md,
 // "Hybrid search"). Skipped unless AISLE_ANN_RECALL names the two files,
-// "items.f32,queries.f32" (catalog.ReadMatrix's format), for instance the
-// Instacart encoder's, written to build/ by scripts/eval/ann_recall_vectors.py
-// (derived from Instacart, so never committed).
+// "items.f32,queries.f32" (catalog.ReadMatrix's format; paths relative to
+// ann/), for instance the Instacart encoder's, written to build/ by
+// scripts/eval/ann_recall_vectors.py (derived from Instacart, so never
+// committed).
 func TestRecallFile(t *testing.T) {
 	spec := os.Getenv("AISLE_ANN_RECALL")
 	if spec == "" {

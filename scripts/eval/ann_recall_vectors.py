@@ -8,7 +8,7 @@ test aisle names and the 2,485 + 2,485 test fragment and aisle + fragment
 queries of A5's split. Derived from Instacart: build/ only, never committed.
 
   /usr/bin/python3 scripts/eval/ann_recall_vectors.py
-  AISLE_ANN_RECALL=build/eval/ann-recall/items.f32,build/eval/ann-recall/queries.f32 \\
+  AISLE_ANN_RECALL=$PWD/build/eval/ann-recall/items.f32,$PWD/build/eval/ann-recall/queries.f32 \\
       go test -count=1 -run TestRecallFile -v ./ann/
 """
 
