@@ -77,35 +77,8 @@ func BenchmarkRecommend(b *testing.B) {
 // AISLE_BENCH_ANN=1 (building it takes a while on two cores). The indexes
 // are built once, outside the timer.
 func BenchmarkHybridTop(b *testing.B) {
-	const n, dim = 50000, 128
-	items := &Items{table: &catalog.Table{Items: make([]catalog.Item, n)}, ids: make([]string, n),
-		vectors: &catalog.Matrix{Rows: n, Dim: dim, Data: make([]float32, n*dim)}}
-	names, topical, cats := make([]string, n), make([]string, n), make([]string, n)
-	x := uint64(1)
-	next := func() uint64 { x = x*6364136223846793005 + 1442695040888963407; return x >> 33 }
-	for r := range n {
-		items.ids[r] = strconv.Itoa(r)
-		names[r] = fmt.Sprintf("w%d w%d w%d", next()%5000, next()%5000, next()%5000)
-		c := next() % 100
-		cats[r] = fmt.Sprintf("c%d", c)
-		topical[r] = fmt.Sprintf("t%d_%d %s", c, next()%20, names[r][:strings.IndexByte(names[r], ' ')])
-		items.table.Items[r] = catalog.Item{ID: int64(r), Name: names[r]}
-		for d := range dim {
-			items.vectors.Data[r*dim+d] = float32(next()%1000)/1000 - 0.5
-		}
-	}
-	items.byID = make(map[string]int, n)
-	for r, id := range items.ids {
-		items.byID[id] = r
-	}
-	ix, err := NewTextIndex(items.ids, names, cats)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ixT, err := NewTextIndex(items.ids, topical, cats)
-	if err != nil {
-		b.Fatal(err)
-	}
+	items, ix, ixT := benchCatalogue(b)
+	var err error
 	indexes := []struct {
 		name string
 		new  NewIndex
@@ -163,4 +136,69 @@ func (a benchANN) Search(ctx context.Context, q []float32, k int, allow Allow) (
 		hits[i] = Hit{Row: r.Row, Score: r.Score}
 	}
 	return hits, err
+}
+
+// BenchmarkIntentList is the intent candidate list alone, for a category
+// query on BenchmarkHybridTop's catalogue (every member of the category
+// ties at P = 1): position is A7's tie rule (the first C members by
+// position), cosine A9's (the top C members by the blend's cosine: one id
+// lookup and one dot product per member).
+func BenchmarkIntentList(b *testing.B) {
+	items, ix, _ := benchCatalogue(b)
+	sig, err := ix.Text(context.Background(), "c7")
+	if err != nil {
+		b.Fatal(err)
+	}
+	q := items.Vector(7)
+	cos := func(d int32) float64 {
+		r, _ := items.Row(sig.ix.ids[d])
+		return dot(q, items.Vector(r))
+	}
+	for _, bc := range []struct {
+		name string
+		cos  func(int32) float64
+	}{{"position", nil}, {"cosine", cos}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				sig.intentTop(DefaultHybridCandidates, false, bc.cos, nil)
+			}
+		})
+	}
+}
+
+// benchCatalogue builds BenchmarkHybridTop's synthetic catalogue: the
+// items (no index yet) and the text indexes over random and topical names.
+func benchCatalogue(b *testing.B) (items *Items, ix, ixT *TextIndex) {
+	b.Helper()
+	const n, dim = 50000, 128
+	items = &Items{table: &catalog.Table{Items: make([]catalog.Item, n)}, ids: make([]string, n),
+		vectors: &catalog.Matrix{Rows: n, Dim: dim, Data: make([]float32, n*dim)}}
+	names, topical, cats := make([]string, n), make([]string, n), make([]string, n)
+	x := uint64(1)
+	next := func() uint64 { x = x*6364136223846793005 + 1442695040888963407; return x >> 33 }
+	for r := range n {
+		items.ids[r] = strconv.Itoa(r)
+		names[r] = fmt.Sprintf("w%d w%d w%d", next()%5000, next()%5000, next()%5000)
+		c := next() % 100
+		cats[r] = fmt.Sprintf("c%d", c)
+		topical[r] = fmt.Sprintf("t%d_%d %s", c, next()%20, names[r][:strings.IndexByte(names[r], ' ')])
+		items.table.Items[r] = catalog.Item{ID: int64(r), Name: names[r]}
+		for d := range dim {
+			items.vectors.Data[r*dim+d] = float32(next()%1000)/1000 - 0.5
+		}
+	}
+	items.byID = make(map[string]int, n)
+	for r, id := range items.ids {
+		items.byID[id] = r
+	}
+	ix, err := NewTextIndex(items.ids, names, cats)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ixT, err = NewTextIndex(items.ids, topical, cats)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return items, ix, ixT
 }

@@ -9,7 +9,10 @@ import (
 // The hybrid's candidate stage (docs/evaluation.md A7): the blend is
 // computed on the union of three top-C lists only, the encoder index's top
 // C by cosine, the top C names by BM25 and the top C by the intent term,
-// so that a query costs a few hundred blends, not one per item.
+// so that a query costs a few hundred blends, not one per item. The intent
+// list breaks its ties by cosine (A9): a category query gives every member
+// of its category the same intent, and A7's tie rule (catalogue position)
+// kept an arbitrary C of them, losing targets the full scan ranked high.
 
 // DefaultHybridCandidates is A7's C, fixed a priori (a typical candidate
 // budget; not tuned on the evaluation's queries). MODELS.md, "Hybrid
@@ -24,20 +27,47 @@ const maxHybridCandidates = 10000
 // of at most 1 − intentMass; the soft list leaves such names out.
 const intentMass = 0.999
 
-// ranked is a name position with a score, for top-C selection.
+// ranked is a name position with a score, for top-C selection, and its
+// tie-breaker once computed (keeper.tie).
 type ranked struct {
 	doc   int32
 	score float64
+	tie   float64
+	tied  bool // tie is computed
 }
 
 // keeper keeps the c best ranked pushed into it: a min-heap whose root is
-// the worst kept.
+// the worst kept. Order: score descending, then, when tie is set, tie(doc)
+// descending, then doc ascending. tie is computed lazily, only for items
+// compared with an equal score: a category query's intent list computes it
+// for its category's members, a soft list for the rare exact ties.
 type keeper struct {
-	h []ranked
-	c int
+	h   []ranked
+	c   int
+	tie func(doc int32) float64 // nil: ties by doc alone (A7)
 }
 
-func worse(a, b ranked) bool { return a.score < b.score || a.score == b.score && a.doc > b.doc }
+// tieOf returns x's tie-breaker, computing it once. tie must not return
+// NaN (the order would not be total).
+func (k *keeper) tieOf(x *ranked) float64 {
+	if !x.tied {
+		x.tie, x.tied = k.tie(x.doc), true
+	}
+	return x.tie
+}
+
+// worse reports whether a ranks below b.
+func (k *keeper) worse(a, b *ranked) bool {
+	if a.score != b.score {
+		return a.score < b.score
+	}
+	if k.tie != nil {
+		if ta, tb := k.tieOf(a), k.tieOf(b); ta != tb {
+			return ta < tb
+		}
+	}
+	return a.doc > b.doc
+}
 
 func (k *keeper) push(x ranked) {
 	h := k.h
@@ -46,23 +76,23 @@ func (k *keeper) push(x ranked) {
 		h = append(h, x)
 		for i := len(h) - 1; i > 0; {
 			p := (i - 1) / 2
-			if !worse(h[i], h[p]) {
+			if !k.worse(&h[i], &h[p]) {
 				break
 			}
 			h[i], h[p] = h[p], h[i]
 			i = p
 		}
-	case worse(h[0], x):
+	case len(h) > 0 && k.worse(&h[0], &x):
 		h[0] = x
 		for i := 0; ; {
 			l := 2*i + 1
 			if l >= len(h) {
 				break
 			}
-			if r := l + 1; r < len(h) && worse(h[r], h[l]) {
+			if r := l + 1; r < len(h) && k.worse(&h[r], &h[l]) {
 				l = r
 			}
-			if !worse(h[l], h[i]) {
+			if !k.worse(&h[l], &h[i]) {
 				break
 			}
 			h[i], h[l] = h[l], h[i]
@@ -72,15 +102,33 @@ func (k *keeper) push(x ranked) {
 	k.h = h
 }
 
-// sorted returns the kept, best first.
+// sorted returns the kept, best first, in keeper's order.
 func (k *keeper) sorted() []ranked {
-	slices.SortFunc(k.h, func(a, b ranked) int {
+	h := k.h
+	slices.SortFunc(h, func(a, b ranked) int {
 		if a.score != b.score {
 			return cmp.Compare(b.score, a.score)
 		}
 		return cmp.Compare(a.doc, b.doc)
 	})
-	return k.h
+	if k.tie == nil {
+		return h
+	}
+	for i := 0; i < len(h); { // each run of equal scores by tie, computed once per item
+		j := i + 1
+		for j < len(h) && h[j].score == h[i].score {
+			j++
+		}
+		if j-i > 1 {
+			run := h[i:j]
+			for r := range run {
+				k.tieOf(&run[r])
+			}
+			slices.SortStableFunc(run, func(a, b ranked) int { return cmp.Compare(b.tie, a.tie) })
+		}
+		i = j
+	}
+	return h
 }
 
 // lexicalTop appends to dst the c names with the best BM25 scores (names
@@ -91,7 +139,7 @@ func (s *TextScores) lexicalTop(c int, dst []int32) []int32 {
 	}
 	k := keeper{h: make([]ranked, 0, min(c, len(s.lexical))), c: c}
 	for _, h := range s.lexical {
-		k.push(ranked{int32(h.Doc), h.Score})
+		k.push(ranked{doc: int32(h.Doc), score: h.Score})
 	}
 	for _, x := range k.sorted() {
 		dst = append(dst, x.doc)
@@ -118,22 +166,27 @@ func topCategories(p []float64) []int {
 }
 
 // intentTop appends to dst the c names predicted in the query's
-// topCategories with the best intent term (hard or soft); nothing for a
-// query without intent. Hard: every name outside scores at most the
-// smallest P inside, so this is the exact top C whenever at least C names
-// are predicted inside. Soft: see softTop. Memory: O(c).
-func (s *TextScores) intentTop(c int, soft bool, dst []int32) []int32 {
+// topCategories with the best intent term (hard or soft), ties broken by
+// cos(name) descending, then position (docs/evaluation.md A9; cos nil:
+// position alone, A7); nothing for a query without intent. cos is the
+// blend's cosine of a name, −Inf for a name without a vector, never NaN.
+// Hard: every name outside scores at most the smallest P inside, so this
+// is the exact top C whenever at least C names are predicted inside; a
+// category query (one category, P = 1) computes cos for every member of
+// its category, a text query for the members of the categories tied at
+// the C boundary. Soft: see softTop. Memory: O(c).
+func (s *TextScores) intentTop(c int, soft bool, cos func(doc int32) float64, dst []int32) []int32 {
 	if s.posterior == nil || c <= 0 {
 		return dst
 	}
 	cats := topCategories(s.posterior)
-	k := keeper{h: make([]ranked, 0, c), c: c}
+	k := keeper{h: make([]ranked, 0, c), c: c, tie: cos}
 	if soft {
 		s.softTop(cats, &k)
 	} else {
 		for _, a := range cats {
 			for _, d := range s.ix.members[a] {
-				k.push(ranked{d, s.posterior[a]})
+				k.push(ranked{doc: d, score: s.posterior[a]})
 			}
 		}
 	}
@@ -165,7 +218,7 @@ func (s *TextScores) softTop(cats []int, k *keeper) {
 	lows := keeper{h: make([]ranked, 0, k.c), c: k.c}
 	for _, a := range cats {
 		for _, d := range s.ix.members[a] {
-			lows.push(ranked{d, p[a] * s.ix.posterior[int(d)*L+a]})
+			lows.push(ranked{doc: d, score: p[a] * s.ix.posterior[int(d)*L+a]})
 		}
 	}
 	theta := math.Inf(-1)
@@ -177,7 +230,7 @@ func (s *TextScores) softTop(cats []int, k *keeper) {
 			m := s.ix.posterior[int(d)*L+a]
 			// 1e-12: the bound's rounding (a posterior sums to 1 within ~1e-15).
 			if p[a]*m+(1-m)*pmax+1e-12 >= theta {
-				k.push(ranked{d, s.intent(int(d), true)})
+				k.push(ranked{doc: d, score: s.intent(int(d), true)})
 			}
 		}
 	}

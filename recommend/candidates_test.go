@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -16,7 +17,7 @@ func TestTopC(t *testing.T) {
 		for _, c := range []int{0, 1, 3, 50, 2000} {
 			xs := make([]ranked, n)
 			for i := range xs {
-				xs[i] = ranked{int32(i), float64(rng.IntN(7))}
+				xs[i] = ranked{doc: int32(i), score: float64(rng.IntN(7))}
 			}
 			want := slices.Clone(xs)
 			slices.SortFunc(want, func(a, b ranked) int {
@@ -77,14 +78,14 @@ func TestIntentTopSoft(t *testing.T) {
 			var all []ranked
 			for _, a := range topCategories(sig.posterior) {
 				for _, d := range ix.members[a] {
-					all = append(all, ranked{d, sig.intent(int(d), true)})
+					all = append(all, ranked{doc: d, score: sig.intent(int(d), true)})
 				}
 			}
 			var want []int32
 			for _, x := range topC(all, c) {
 				want = append(want, x.doc)
 			}
-			if got := sig.intentTop(c, true, nil); !slices.Equal(got, want) {
+			if got := sig.intentTop(c, true, nil, nil); !slices.Equal(got, want) {
 				t.Fatalf("%q c %d: %v, want %v", query, c, got, want)
 			}
 		}
@@ -102,4 +103,55 @@ func topC(xs []ranked, c int) []ranked {
 		h.push(x)
 	}
 	return h.sorted()
+}
+
+// TestIntentTopTies checks A9's order of the intent list against a full
+// sort by (intent descending, cosine descending, position ascending), for
+// category queries (every member ties at P = 1), text queries (hard and
+// soft) and a cosine with ties of its own and names without a vector.
+func TestIntentTopTies(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const n = 2000
+	ids, names, cats := make([]string, n), make([]string, n), make([]string, n)
+	cosine := make([]float64, n)
+	for d := range n {
+		ids[d] = fmt.Sprint(d)
+		names[d] = fmt.Sprintf("w%d w%d", rng.IntN(300), rng.IntN(300))
+		cats[d] = fmt.Sprintf("c%d", rng.IntN(8))
+		cosine[d] = float64(rng.IntN(9)) / 8 // many equal cosines
+		if rng.IntN(10) == 0 {
+			cosine[d] = math.Inf(-1) // no vector
+		}
+	}
+	ix, err := NewTextIndex(ids, names, cats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cos := func(d int32) float64 { return cosine[d] }
+	for _, query := range []string{"c3", "c0", "w1", "w7 w200", "c4 w5"} {
+		sig, err := ix.Text(context.Background(), query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, soft := range []bool{false, true} {
+			var all []ranked
+			for _, a := range topCategories(sig.posterior) {
+				for _, d := range ix.members[a] {
+					all = append(all, ranked{doc: d, score: sig.intent(int(d), soft), tie: cosine[d]})
+				}
+			}
+			slices.SortFunc(all, func(a, b ranked) int {
+				return cmp.Or(cmp.Compare(b.score, a.score), cmp.Compare(b.tie, a.tie), cmp.Compare(a.doc, b.doc))
+			})
+			for _, c := range []int{1, 7, 200, 5000} {
+				var want []int32
+				for _, x := range all[:min(c, len(all))] {
+					want = append(want, x.doc)
+				}
+				if got := sig.intentTop(c, soft, cos, nil); !slices.Equal(got, want) {
+					t.Fatalf("%q soft %v c %d: %v, want %v", query, soft, c, got, want)
+				}
+			}
+		}
+	}
 }

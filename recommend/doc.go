@@ -21,11 +21,12 @@
 //   - candidates: session → the cart model's item index; query → hybrid
 //     search (hybrid.go, candidates.go): the union of three top-C lists
 //     (the encoder index's by cosine, BM25's over the catalogue's names,
-//     the category-intent term's over the query's likeliest categories;
-//     C = hybrid.candidates, default 200) scored by fusion.Blend of the
-//     three signals (Text, TextIndex), with the source's hybrid weights
+//     the category-intent term's over the query's likeliest categories,
+//     its ties broken by cosine; C = hybrid.candidates, default 200)
+//     scored by fusion.Blend of the three signals (Text, TextIndex),
+//     with the source's hybrid weights
 //     for its route (a query equal to a category name, or any other),
-//     exactly as MODELS.md evaluates it (docs/evaluation.md A7,
+//     exactly as MODELS.md evaluates it (docs/evaluation.md A7, A9,
 //     TestHybridGolden); its hits carry relevance by rank (byRank);
 //     recent views → their nearest items; popular (per category when
 //     the request names categories). Each source's scores are normalised to

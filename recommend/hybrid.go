@@ -119,7 +119,8 @@ func (h *Hybrid) validate() error {
 // none). Only the union of
 // three top-c lists is scored (docs/evaluation.md A7, candidates.go): the
 // encoder index's top c by cosine (approximate on a graph index, as
-// served), the top c names by BM25 and the top c by the intent term; the
+// served), the top c names by BM25 and the top c by the intent term, its
+// ties broken by cosine (A9: a category query's members all tie); the
 // blend is exact on that union, as the evaluation computes it
 // (TestHybridGolden). Cost: the index search plus 3c blends at most, and
 // no allocation of catalogue size (BENCHMARKS.md: BenchmarkHybridTop).
@@ -136,7 +137,14 @@ func hybridTop(ctx context.Context, items *Items, q []float32, sig *TextScores, 
 	for _, h := range hits {
 		rows = append(rows, h.Row)
 	}
-	docs := sig.intentTop(c, w.Soft, sig.lexicalTop(c, make([]int32, 0, 2*c)))
+	cos := func(d int32) float64 { // the intent list's tie-breaker (A9): the blend's cosine
+		r, ok := items.Row(sig.ix.ids[d])
+		if !ok {
+			return math.Inf(-1)
+		}
+		return dot(q, items.Vector(r))
+	}
+	docs := sig.intentTop(c, w.Soft, cos, sig.lexicalTop(c, make([]int32, 0, 2*c)))
 	for _, d := range docs {
 		id := sig.ix.ids[d]
 		if r, ok := items.Row(id); ok && (skip == nil || !skip(id)) {

@@ -13,7 +13,9 @@ embeddings (the formula does not care where a vector comes from).
 Each setting is ranked on A7's candidate union (intent.union_candidates) at
 each C of CS: the cosine list over the item table (float32, as the Go flat
 index), the BM25 and intent lists over the catalogue's names, mapped to the
-item table (names it lacks are dropped).
+item table (names it lacks are dropped). The intent list breaks its ties by
+the blend's cosine (A9), summed in float64 in dimension order as the Go code
+does (a name without an item row: -inf).
 
   /usr/bin/python3 scripts/eval/hybrid_golden.py
 """
@@ -91,6 +93,8 @@ def main():
     for text, emb in queries:
         q = np.asarray(emb, dtype=np.float32).astype(np.float64)
         cos = vec @ q
+        seq = np.cumsum(vec * q, axis=1)[:, -1]  # Go's dot: exact products, summed in order
+        tie = np.array([seq[row_of[i]] if i in row_of else -np.inf for i in ids])
         raw = bm.scores(text)
         best = float(raw.max()) if len(raw) else 0.0
         p = nb.query_posterior(text, True)
@@ -114,7 +118,7 @@ def main():
             cos32 = np.array([np.float32(sum_f32(vec32[r], q32)) for r in range(len(item_ids))], dtype=np.float64)
             cand = set(IN.top_c(cos32, c).tolist())
             docs = IN.union_candidates(np.full(len(names), -np.inf), raw, p, form, pred, post, c, soft_loop=True,
-                                       with_cos=False)
+                                       with_cos=False, tie=tie)
             cand |= {row_of[ids[d]] for d in docs if ids[d] in row_of}
             u = np.array(sorted(cand), dtype=np.int64)
             su = s[u]

@@ -107,11 +107,14 @@ def hybrid(cos, lex_norm, intent, wl, wi):
 INTENT_MASS = 0.999  # A7: the query's top aisles whose P(a | q) first sum to at least this
 
 
-def top_c(x, c, among=None):
-    """Positions of the c largest x (ties: the lower position first); among restricts to those positions."""
+def top_c(x, c, among=None, tie=None):
+    """Positions of the c largest x (ties: the larger tie first when given, then the lower position); among
+    restricts to those positions."""
     if among is None:
-        return np.argsort(-x, kind="stable")[:c]
-    return among[np.argsort(-x[among], kind="stable")[:c]]
+        among = np.arange(len(x))
+    if tie is None:
+        return among[np.argsort(-x[among], kind="stable")[:c]]
+    return among[np.lexsort((among, -tie[among], -x[among]))[:c]]
 
 
 def top_aisles(p, mass=INTENT_MASS):
@@ -126,10 +129,12 @@ def top_aisles(p, mass=INTENT_MASS):
     return out
 
 
-def union_candidates(cos, raw, p, form, item_aisle, item_post, c, soft_loop=False, with_cos=True):
+def union_candidates(cos, raw, p, form, item_aisle, item_post, c, soft_loop=False, with_cos=True, tie=None):
     """A7: the sorted positions of the union of the top c by cosine, the top c by BM25 (raw > 0 only) and the
     top c by the intent term over the items predicted in top_aisles(p) (none when p is None). soft_loop adds
-    the soft term in aisle order, as the Go code does (the golden fixture's boundary ties)."""
+    the soft term in aisle order, as the Go code does (the golden fixture's boundary ties). tie: A9, the
+    intent list orders by (I descending, tie descending, position ascending), tie being the cosine to the
+    query (-inf for an item without one); None is A7's rule (I descending, position ascending)."""
     parts = [top_c(cos, c)] if with_cos else []
     hit = np.flatnonzero(raw > 0)
     parts.append(top_c(raw, c, hit))
@@ -147,5 +152,5 @@ def union_candidates(cos, raw, p, form, item_aisle, item_post, c, soft_loop=Fals
                 I[d] = s
         else:
             I = item_post @ p
-        parts.append(top_c(I, c, members))
+        parts.append(top_c(I, c, members, tie))
     return np.unique(np.concatenate(parts))

@@ -6,7 +6,8 @@ run_cart.py and run_query.py) under the protocol of docs/evaluation.md.
   /usr/bin/python3 scripts/eval/report.py --write    # replaces them in MODELS.md
 
 The tables sit between `<!-- eval:cart -->` / `<!-- eval:query -->` /
-`<!-- eval:hybrid -->` (build/eval/hybrid.json, run_hybrid.py) and
+`<!-- eval:hybrid -->` (build/eval/hybrid*.json, run_hybrid.py) / `<!-- eval:hybrid-a9 -->`
+(build/eval/hybrid-a9.json, run_hybrid.py --a9) and
 `<!-- /eval -->` markers; nothing else in MODELS.md is touched. Variant encoders scored by
 `run_query.py --encoder-only` (build/eval/queries-*.json) are merged into the query tables as
 their own rows, with a table of their paired differences against the baseline encoder.
@@ -251,6 +252,52 @@ def a7_section(res):
     return "\n".join(out)
 
 
+A9_ROWS = ("hybrid", "hybrid, A7 union", "hybrid, full scan (A6)", "encoder", "BM25")
+
+
+def a9_table(protos, top10):
+    """A9's rows on one half: values, paired differences of A9 minus encoder, BM25 and A6, and (test) the share of
+    queries whose top 10 is the full scan's; returns the lines and the rows where A9 is not above a comparator."""
+    out = ["| protocol | candidates | metric | A9 hybrid | A7 union | A6 full scan | encoder | BM25 | A9 − encoder | "
+           "A9 − BM25 | A9 − A6 |" + (" top-10 = full scan, A9 / A7 | mean union, A9 / A7 |" if top10 else ""),
+           "|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if top10 else "")]
+    losses = []
+    for p in protos:
+        bs = metrics.Bootstrap(list(range(p["n"])))
+        vals = {m["method"]: {k: np.asarray(v, dtype=np.float64) for k, v in m["per_query"].items()}
+                for m in p["methods"]}
+        cand = p["candidates"].split(" (")[0]
+        for c in p["metrics"]:
+            h = vals["hybrid"][c]
+            cells = [f4(vals[m][c].mean()) for m in A9_ROWS]
+            for b in ("encoder", "BM25", "hybrid, full scan (A6)"):
+                d, x = bs.diff(h, vals[b][c])
+                cells.append(dci(d, x))
+                if d <= 0 and b != "hybrid, full scan (A6)":
+                    losses.append("%s, %s, %s vs %s (%s)" % (p["name"], cand, c, b, sgn(d)))
+            if top10:
+                cells += ["%.4f / %.4f" % (p["top10_equal"], p["top10_equal_a7"]),
+                          "%.0f / %.0f" % (p["union_size"], p["union_size_a7"])]
+            out.append("| %s | %s | %s | %s |" % (p["name"], cand, c, " | ".join(cells)))
+    return out, losses
+
+
+def a9_section(res):
+    """A9 (the served hybrid): A7's union with the intent list's ties broken by cosine, on the test half and then
+    the validation half, beside A7's union, A6's full scan, the encoder and BM25."""
+    out = [res["notes"], "", "Test half:", ""]
+    rows, losses = a9_table(res["protocols"], True)
+    out += rows + ["", "Test queries: %d per product protocol, %d aisle queries; differences are paired bootstrap "
+                   "95%% intervals (bold: the interval excludes 0)." % (res["protocols"][0]["n"],
+                                                                         res["protocols"][-1]["n"]), ""]
+    out.append("Test: point estimate not above the encoder or BM25: " + ("; ".join(losses) or "none") + ".")
+    rows, vlosses = a9_table(res["validation"], True)
+    out += ["", "Validation half (%d product queries, %d aisle queries; the weights were chosen on it under A6, so "
+            "it is not an independent check):" % (res["validation"][0]["n"], res["validation"][-1]["n"]), ""]
+    out += rows + ["", "Validation: point estimate not above the encoder or BM25: " + ("; ".join(vlosses) or "none") + "."]
+    return "\n".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", default=os.path.join(ROOT, "build", "eval"))
@@ -274,11 +321,18 @@ def main():
                 with open(os.path.join(args.dir, fn)) as f:
                     extras.append(json.load(f))
         query_md = query_section(merge_query_variants(res, extras))
+    a9_md = ""
+    p = os.path.join(args.dir, "hybrid-a9.json")
+    if os.path.exists(p):
+        with open(p) as f:
+            res = json.load(f)
+        a9_md = ("**A9: the A6 blend on A7's union of three top-%d lists, the intent list's ties broken by cosine "
+                 "(served)**\n\n" % res["C"]) + a9_section(res) + "\n\n"
     hybrid_md = ""
     p = os.path.join(args.dir, "hybrid-a7.json")
     if os.path.exists(p):
         with open(p) as f:
-            hybrid_md += ("**A7: the A6 blend on the union of three top-%d candidate lists (served)**\n\n"
+            hybrid_md += ("**A7: the A6 blend on the union of three top-%d candidate lists (served until A9)**\n\n"
                           % json.load(open(p))["C"]) + a7_section(json.load(f)) + "\n\n"
     for name, head in (("hybrid.json", "**A6: routed hybrid, every item scored (A7's weights)**"),
                        ("hybrid-a5.json", "**A5: one weight set for every query (pre-registered first)**")):
@@ -287,12 +341,12 @@ def main():
             with open(p) as f:
                 hybrid_md += head + "\n\n" + hybrid_section(json.load(f)) + "\n\n"
     if not args.write:
-        print(cart_md + "\n" + query_md + "\n" + hybrid_md)
+        print(cart_md + "\n" + query_md + "\n" + a9_md + hybrid_md)
         return
     path = os.path.join(ROOT, "MODELS.md")
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    for tag, md in (("cart", cart_md), ("query", query_md), ("hybrid", hybrid_md)):
+    for tag, md in (("cart", cart_md), ("query", query_md), ("hybrid-a9", a9_md), ("hybrid", hybrid_md)):
         if not md:
             continue
         pat = re.compile(r"(<!-- eval:%s -->\n).*?(<!-- /eval -->)" % tag, re.S)

@@ -7,11 +7,13 @@ random, per query, for scripts/eval/report.py.
   AISLE_DATA=../shared/data /usr/bin/python3 scripts/eval/run_hybrid.py        # A5 -> build/eval/hybrid-a5.json
   AISLE_DATA=../shared/data /usr/bin/python3 scripts/eval/run_hybrid.py --a6   # A6 -> build/eval/hybrid.json
   AISLE_DATA=../shared/data /usr/bin/python3 scripts/eval/run_hybrid.py --a7   # A7 -> build/eval/hybrid-a7.json
+  AISLE_DATA=../shared/data /usr/bin/python3 scripts/eval/run_hybrid.py --a9   # A9 -> build/eval/hybrid-a9.json
 
 A5 is one weight set for every query; A6 routes a query equal to an aisle name
 and every other query to weights of their own; A7 (the served hybrid) scores
 A6's blend on the union of three top-C candidate lists only (A7_C, A6's
-weights read from build/eval/hybrid.json), on the test half only.
+weights read from build/eval/hybrid.json), on the test half only; A9 (scripts/eval/hybrid_a9.py) is A7 with
+the intent list's ties broken by cosine, on the test and then the validation half.
 
 The encoder is build/encoder/instacart/model.pt (scripts/encoder/train.sh
 --instacart); its catalogue and query embeddings are cached in
@@ -196,6 +198,9 @@ def main():
         return run_a6(locals())
     if "--a7" in sys.argv:
         return run_a7(locals())
+    if "--a9" in sys.argv:
+        import hybrid_a9
+        return hybrid_a9.run(dict(locals(), CHUNK=CHUNK))
 
     # ---- validation: the grid, in chunks of queries (a chunk's matrices are ~200 MB each) ----
     acc = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))  # cfg -> protocol -> (cands, metric) -> arrays

@@ -67,6 +67,23 @@ class TestUnion(unittest.TestCase):
         u = IN.union_candidates(cos, raw, p, "soft", item_aisle, post, 3, soft_loop=True)
         self.assertEqual(u.tolist(), [0, 1, 2, 3, 4, 5])
 
+    def test_union_a9(self):
+        """A9: the intent list's ties go to the larger cosine, then the lower position; A7 took positions."""
+        cos = np.array([0.1, 0.3, 0.2, 0.3, 0.9, 0.0])
+        raw = np.zeros(6)
+        p = np.array([1.0, 0.0])  # a category query: every member of aisle 0 has I = 1
+        item_aisle = np.array([0, 0, 0, 0, 1, 0])
+        post = np.eye(2)[item_aisle]
+        self.assertEqual(IN.union_candidates(cos, raw, p, "hard", item_aisle, post, 2, with_cos=False).tolist(), [0, 1])
+        self.assertEqual(IN.union_candidates(cos, raw, p, "hard", item_aisle, post, 2, with_cos=False,
+                                             tie=cos).tolist(), [1, 3])  # 0.3 and 0.3: positions 1, 3
+        self.assertEqual(IN.union_candidates(cos, raw, p, "hard", item_aisle, post, 3, with_cos=False,
+                                             tie=cos).tolist(), [1, 2, 3])
+        # a larger I still comes first: aisle 1's item 4 when it carries P 0.6
+        p2 = np.array([0.4, 0.6])
+        self.assertEqual(IN.union_candidates(cos, raw, p2, "hard", item_aisle, post, 2, with_cos=False,
+                                             tie=-cos).tolist(), [4, 5])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -39,5 +39,24 @@ class VariantTest(unittest.TestCase):
             report.merge_query_variants(res, [extra])
 
 
+class A9Test(unittest.TestCase):
+    def test_section(self):
+        n = 40
+        rows = [("hybrid", [1.0] * n), ("hybrid, A7 union", [0.5] * n), ("hybrid, full scan (A6)", [1.0] * n),
+                ("encoder", [0.0] * n), ("BM25", [1.0] * n)]
+
+        def half():
+            p = proto("full catalogue (10)", rows)
+            p.update(top10_equal=1.0, top10_equal_a7=0.5, union_size=300.0, union_size_a7=400.0)
+            return [p]
+
+        md = report.a9_section({"notes": "x", "protocols": half(), "validation": half()})
+        self.assertIn("| fragment → product | full catalogue | R@10 | 1.0000 | 0.5000 | 1.0000 | 0.0000 | 1.0000 |", md)
+        self.assertIn("1.0000 / 0.5000 | 300 / 400 |", md)
+        self.assertIn("Test: point estimate not above the encoder or BM25: fragment → product, full catalogue, "
+                      "R@10 vs BM25 (+0.0000).", md)
+        self.assertIn("Validation half", md)
+
+
 if __name__ == "__main__":
     unittest.main()
