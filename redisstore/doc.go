@@ -54,7 +54,10 @@
 // reads run after its markers and through pcall: a read that fails (a key
 // of the wrong type) deletes that guest's new markers and leaves its
 // messages pending, while the rest of the batch folds
-// (TestPoisonMessageIsDeadLettered); once a script has written, Redis does
+// (TestPoisonMessageIsDeadLettered). A batch in which some messages fold
+// does not make the loop back off: only a failed call or a batch of which
+// no message folded does, so one guest's bad key does not stall its
+// partition (TestPoisonGuestDoesNotStallPartition). Once a script has written, Redis does
 // not refuse its later writes for maxmemory, so a guest's writes do not
 // stop half-way. A worker killed at any point leaves each message either
 // folded-and-acked or pending, never half-folded; a pending message is
