@@ -2,12 +2,14 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,7 +22,7 @@ import (
 // banditLogQueue bounds the closed impressions waiting for the writer:
 // about 1 s of a busy surface's slates (4,096 × ~150 bytes = 600 KB).
 // A full queue drops, never blocks: closing happens on the join path of
-// RecordEvents.
+// RecordEvents. The shutdown flush alone waits for room (shutdown).
 const banditLogQueue = 4096
 
 // banditLog is --bandit-log: the off-policy log of closed impressions,
@@ -32,8 +34,14 @@ type banditLog struct {
 	log     *slog.Logger
 	done    chan struct{}
 
-	mu     sync.RWMutex // guards closed, and sends on ch against close(ch)
+	mu     sync.RWMutex // guards closed and draining, and sends on ch against close(ch)
 	closed bool
+	// draining, set by shutdown, makes onClose wait for room in the queue
+	// until it ends instead of dropping: the pending impressions flushed
+	// at shutdown come in one burst, far more than the queue holds.
+	draining context.Context
+	// lateWarned: the drain deadline's drops were logged (once).
+	lateWarned atomic.Bool
 }
 
 // openBanditLog appends to path (created if absent) and starts the writer.
@@ -77,6 +85,17 @@ func (l *banditLog) onClose(imp bandit.Impression, rewarded []bool) {
 		l.dropped.Inc()
 		return
 	}
+	if l.draining != nil {
+		select {
+		case l.ch <- rec:
+		case <-l.draining.Done():
+			l.dropped.Inc()
+			if !l.lateWarned.Swap(true) {
+				l.log.Warn("bandit-log: shutdown deadline passed; the impressions still pending are dropped (aisle_bandit_log_dropped_total)")
+			}
+		}
+		return
+	}
 	select {
 	case l.ch <- rec:
 	default:
@@ -116,22 +135,43 @@ func (l *banditLog) run(w io.Writer) {
 
 // close stops the writer after it has written what is queued; later
 // records are dropped.
-func (l *banditLog) close() {
+func (l *banditLog) close() { l.closeWithin(context.Background()) }
+
+// closeWithin is close that stops waiting for the writer when ctx ends
+// (a write stuck on a dead disk must not hang shutdown).
+func (l *banditLog) closeWithin(ctx context.Context) {
 	l.mu.Lock()
 	if !l.closed {
 		l.closed = true
 		close(l.ch)
 	}
 	l.mu.Unlock()
-	<-l.done
+	select {
+	case <-l.done:
+	case <-ctx.Done():
+		l.log.Error("bandit-log: the writer did not finish by the shutdown deadline; the records still queued are lost", "queued", len(l.ch))
+	}
+}
+
+// shutdown runs flush (Learner.Flush: every pending impression through
+// onClose) with onClose waiting for room in the queue rather than
+// dropping, then closes the log once the writer has written everything;
+// both waits end with ctx (the server's drain timeout), so shutdown
+// cannot hang on a slow disk.
+func (l *banditLog) shutdown(ctx context.Context, flush func()) {
+	l.mu.Lock()
+	l.draining = ctx
+	l.mu.Unlock()
+	flush()
+	l.closeWithin(ctx)
 }
 
 // wireBanditLog opens the off-policy log and makes b's in-process join a
 // Learner that writes every impression it closes there. flush, for
 // shutdown after the gRPC server has stopped, closes the impressions
 // still pending (Learner.Flush) and stops the writer once they are
-// written.
-func wireBanditLog(b *featureBackend, path string, reg prometheus.Registerer, log *slog.Logger) (flush func(), err error) {
+// written, waiting until ctx ends at most (banditLog.shutdown).
+func wireBanditLog(b *featureBackend, path string, reg prometheus.Registerer, log *slog.Logger) (flush func(context.Context), err error) {
 	bl, err := openBanditLog(path, reg, log)
 	if err != nil {
 		return nil, err
@@ -141,10 +181,11 @@ func wireBanditLog(b *featureBackend, path string, reg prometheus.Registerer, lo
 		learner = bandit.NewLearner(rec, bandit.LearnerConfig{Window: window, OnClose: bl.onClose})
 		return learner
 	}
-	return func() {
-		if learner != nil {
-			learner.Flush()
-		}
-		bl.close()
+	return func(ctx context.Context) {
+		bl.shutdown(ctx, func() {
+			if learner != nil {
+				learner.Flush()
+			}
+		})
 	}, nil
 }
