@@ -77,7 +77,11 @@
 // loop backs off (100 ms doubling to 5 s) and claim delivers it again, so
 // a Redis outage never turns acknowledged events into dead letters
 // (TestTransientFailuresDoNotDeadLetter). The delivery count Redis keeps
-// is not used for this: it also counts redeliveries after outages.
+// is not used for this: it also counts redeliveries after outages. Claim
+// only reports a message delivered more than 20×MaxFailures times (an
+// Error log line a minute at most and StuckClaims; TestStuckMessageIsReported),
+// so that a failure causedByMessage does not recognise is not retried
+// forever unseen.
 //
 // The dead-letter streams are never trimmed (XADD without MAXLEN: an entry
 // is an acknowledged event, and trimming would lose it). Their size is

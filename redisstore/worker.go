@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -26,6 +27,9 @@ type Worker struct {
 	// messages of a batch without acking the rest: a test's stand-in for a
 	// worker killed mid-batch.
 	crashAfter int
+	// stuckLogged is when (Unix ns) the last stuck-message error was
+	// logged, bounding that log to one line per stuckLogEvery.
+	stuckLogged atomic.Int64
 }
 
 // NewWorker returns a worker folding with attrs.
@@ -164,12 +168,15 @@ func (w *Worker) read(ctx context.Context, stream string) ([]redis.XMessage, err
 // claim takes over messages idle past MinIdle (a dead or stuck consumer's,
 // or ones whose fold failed). Their delivery count is not a failure count:
 // a message delivered again after a Redis outage has done nothing wrong
-// (see charge).
+// (see charge); a very high one is reported (checkStuck).
 func (w *Worker) claim(ctx context.Context, p int) ([]redis.XMessage, error) {
 	msgs, _, err := w.s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
 		Stream: w.s.keys.stream(p), Group: w.s.opts.Group, MinIdle: w.s.opts.MinIdle, Start: "0-0",
 		Count: int64(w.s.opts.BatchSize), Consumer: w.s.opts.Consumer,
 	}).Result()
+	if err == nil && len(msgs) > 0 {
+		w.checkStuck(ctx, p, msgs)
+	}
 	return msgs, err
 }
 

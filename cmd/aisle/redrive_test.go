@@ -28,14 +28,17 @@ func TestDeadLettersGaugeAndRedrive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	found := false
+	found, stuck := false, false
 	for _, mf := range mfs {
 		if mf.GetName() == "aisle_events_dead_letters" {
 			found = mf.GetMetric()[0].GetGauge().GetValue() == 0
 		}
+		if mf.GetName() == "aisle_events_stuck_claims_total" {
+			stuck = mf.GetMetric()[0].GetCounter().GetValue() == 0
+		}
 	}
-	if !found {
-		t.Fatal("aisle_events_dead_letters 0 not exported")
+	if !found || !stuck {
+		t.Fatalf("aisle_events_dead_letters 0 exported: %v; aisle_events_stuck_claims_total 0: %v", found, stuck)
 	}
 	var out bytes.Buffer
 	if err := eventsCmd(t.Context(), []string{"redrive", "--redis-addr", srv.Addr()}, &out); err != nil {
