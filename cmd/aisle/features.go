@@ -321,7 +321,7 @@ func checkDurable(ctx context.Context, b *featureBackend, f *featureFlags, log *
 	case errors.Is(err, redisstore.ErrConfigUnavailable):
 		log.Warn("redis durability settings not checked (CONFIG GET refused); make sure appendonly yes, appendfsync always or everysec, maxmemory-policy noeviction", "err", err)
 	default:
-		log.Warn("redis durability settings not checked (redis not reachable at start)", "err", err)
+		log.Warn("redis durability settings not checked (redis not reachable or not ready at start: loading, busy)", "err", err)
 	}
 	return nil
 }
