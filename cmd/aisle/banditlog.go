@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -31,8 +31,10 @@ const banditLogQueue = 4096
 type banditLog struct {
 	ch      chan ope.ImpressionRecord
 	dropped prometheus.Counter
-	log     *slog.Logger
-	done    chan struct{}
+	// lost counts the records a failed write took with it.
+	lost prometheus.Counter
+	log  *slog.Logger
+	done chan struct{}
 
 	mu     sync.RWMutex // guards closed and draining, and sends on ch against close(ch)
 	closed bool
@@ -59,9 +61,11 @@ func openBanditLog(path string, reg prometheus.Registerer, log *slog.Logger) (*b
 func newBanditLog(w io.Writer, size int, reg prometheus.Registerer, log *slog.Logger) *banditLog {
 	l := &banditLog{ch: make(chan ope.ImpressionRecord, size), log: log, done: make(chan struct{}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "aisle_bandit_log_dropped_total",
-			Help: "Closed bandit impressions not written to --bandit-log because its queue was full (or it was closed)."})}
+			Help: "Closed bandit impressions not written to --bandit-log because its queue was full (or it was closed)."}),
+		lost: prometheus.NewCounter(prometheus.CounterOpts{Name: "aisle_bandit_log_lost_total",
+			Help: "Closed bandit impressions not written to --bandit-log because the write failed (logged)."})}
 	if reg != nil {
-		reg.MustRegister(l.dropped)
+		reg.MustRegister(l.dropped, l.lost)
 	}
 	go l.run(w)
 	return l
@@ -103,29 +107,53 @@ func (l *banditLog) onClose(imp bandit.Impression, rewarded []bool) {
 	}
 }
 
-// run writes records until ch is closed, flushing whenever the queue is
-// empty (a burst is one write), then closes w.
+// banditLogBatch bounds one write of a burst (about 400 records).
+const banditLogBatch = 64 << 10
+
+// run writes records until ch is closed, one write whenever the queue is
+// empty or banditLogBatch bytes are waiting (a burst is one write), then
+// closes w. A failed write loses its records (counted in lost) and the
+// next batch is tried; the failure is logged once until a write works
+// again.
 func (l *banditLog) run(w io.Writer) {
 	defer close(l.done)
-	bw := bufio.NewWriter(w)
-	enc := json.NewEncoder(bw)
-	failed := false
-	for rec := range l.ch {
-		err := enc.Encode(&rec)
-		if err == nil && len(l.ch) == 0 {
-			err = bw.Flush()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	batch := 0       // records in buf
+	failing := false // the last write failed (and was logged)
+	fail := func(err error, lost int) {
+		l.lost.Add(float64(lost))
+		if !failing { // once per failure spell: a full disk would log every batch
+			l.log.Error("bandit-log: write failed; records are lost until it recovers (aisle_bandit_log_lost_total)", "err", err, "lost", lost)
 		}
+		failing = true
+	}
+	write := func() {
+		if buf.Len() == 0 {
+			return
+		}
+		n, err := w.Write(buf.Bytes())
 		if err != nil {
-			if !failed { // once: a full disk would log every record
-				l.log.Error("bandit-log: write failed; records are lost until it recovers", "err", err)
-			}
-			failed = true
-			bw.Reset(w) // bufio's error is sticky: drop the batch, try the next
+			// Records wholly written before the error are not lost.
+			fail(err, batch-bytes.Count(buf.Bytes()[:n], []byte("\n")))
+		} else if failing {
+			l.log.Info("bandit-log: writing again")
+			failing = false
+		}
+		buf.Reset()
+		batch = 0
+	}
+	for rec := range l.ch {
+		if err := enc.Encode(&rec); err != nil { // encodes nothing on error
+			fail(err, 1)
+			continue
+		}
+		batch++
+		if len(l.ch) == 0 || buf.Len() >= banditLogBatch {
+			write()
 		}
 	}
-	if err := bw.Flush(); err != nil {
-		l.log.Error("bandit-log: final flush", "err", err)
-	}
+	write()
 	if c, ok := w.(io.Closer); ok {
 		if err := c.Close(); err != nil {
 			l.log.Error("bandit-log: close", "err", err)

@@ -2,10 +2,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,4 +77,47 @@ func TestBanditLogShutdownHonoursDeadline(t *testing.T) {
 	}
 	_ = pr.Close() // releases the writer goroutine
 	<-l.done
+}
+
+// flakyWriter fails the writes whose (1-based) number is in fail and
+// reports each write on calls.
+type flakyWriter struct {
+	fail  map[int]bool
+	n     int
+	calls chan struct{}
+	out   bytes.Buffer
+}
+
+func (w *flakyWriter) Write(p []byte) (int, error) {
+	defer func() { w.calls <- struct{}{} }()
+	w.n++
+	if w.fail[w.n] {
+		return 0, errors.New("no space left on device")
+	}
+	return w.out.Write(p)
+}
+
+// Records a failed write takes with it are counted, and a failure after
+// a successful write is logged again. (Before, they were counted nowhere
+// and only the first failure of the process was ever logged.) Each
+// record is sent after the previous write: one write per record.
+func TestBanditLogCountsWriteFailures(t *testing.T) {
+	w := &flakyWriter{fail: map[int]bool{1: true, 3: true}, calls: make(chan struct{}, 3)}
+	var logs bytes.Buffer // read after close: the writer has stopped
+	l := newBanditLog(w, 4, nil, slog.New(slog.NewTextHandler(&logs, nil)))
+	imp := bandit.Impression{ID: "i", Surface: "home", At: time.Now(), Slots: []bandit.Slot{{Arm: "a", Propensity: 0.5}}}
+	for range 3 {
+		l.onClose(imp, []bool{false})
+		<-w.calls
+	}
+	l.close()
+	if lost, dropped := testutil.ToFloat64(l.lost), testutil.ToFloat64(l.dropped); lost != 2 || dropped != 0 {
+		t.Errorf("lost %v, dropped %v; want 2 lost (writes 1 and 3 failed), 0 dropped", lost, dropped)
+	}
+	if n := bytes.Count(w.out.Bytes(), []byte("\n")); n != 1 {
+		t.Errorf("%d records written, want 1", n)
+	}
+	if n := strings.Count(logs.String(), "bandit-log: write failed"); n != 2 {
+		t.Errorf("%d write failures logged, want 2 (one per failure spell):\n%s", n, logs.String())
+	}
 }
