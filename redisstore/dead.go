@@ -120,11 +120,12 @@ const redriveBatch = 100
 // deleted), and returns how many it moved. Only the entries present when
 // it starts are moved, so a message that fails again goes back to the
 // dead-letter stream and stays there. Each entry's move is atomic and
-// happens once; an event folded before (a resent duplicate of it was
-// dead-lettered, or a redrive is run again after it was re-appended) is a
-// duplicate for the fold's dedupe within Features.DedupeTTL. A full
-// stream (MaxBacklog) stops it with event.ErrOverloaded: run it again
-// once the backlog has drained.
+// happens once, so running Redrive again is harmless; but an event folded
+// before (a resent duplicate of it was dead-lettered, or a redrive is run
+// again after it was re-appended) is a duplicate for the fold's dedupe
+// only within Features.DedupeTTL (default 15 min) of that fold: redriven
+// later, it counts twice. A full stream (MaxBacklog) stops it with
+// event.ErrOverloaded: run it again once the backlog has drained.
 func (s *Store) Redrive(ctx context.Context) (int, error) {
 	moved := 0
 	for p := range s.opts.Partitions {

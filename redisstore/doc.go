@@ -89,7 +89,8 @@
 // bytes, per entry); serve exports aisle_events_dead_letters, and anything
 // above 0 should alert: fix the cause, then Redrive (aisle events
 // redrive) moves the entries back to the live streams, each atomically
-// and once; an event folded before is a duplicate for the dedupe.
+// and once; an event folded before is a duplicate for the dedupe only
+// within DedupeTTL (default 15 min) of that fold.
 //
 // Cost (BENCHMARKS.md §6): about 30 µs of Redis CPU per event, most of it
 // the Lua interpreter itself rather than the commands it calls; one call

@@ -245,13 +245,21 @@ func rebaseToNow(events []*aislepb.Event, now time.Time) {
 
 // redriveCmd is "aisle events redrive": it moves the Redis dead letters
 // back to the live streams (redisstore.Store.Redrive), for after their
-// cause is fixed. Running it twice is harmless: each entry moves once and
-// an event folded before is a duplicate for the fold's dedupe.
+// cause is fixed. Running it twice is harmless in that each entry moves
+// once; an event folded before (a resent copy of a dead letter) is a
+// duplicate for the fold's dedupe only within the workers' --dedupe-ttl
+// (default 15 min) of that fold, and counts twice after it. The help and
+// the output say so (redriveUsage, redriveNote).
 func redriveCmd(ctx context.Context, args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("aisle events redrive", flag.ContinueOnError)
+	fs.SetOutput(w)
 	var ff featureFlags
 	ff.addFlags(fs)
 	timeout := fs.Duration("timeout", time.Minute, "deadline of the whole redrive")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), redriveUsage)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -271,8 +279,23 @@ func redriveCmd(ctx context.Context, args []string, w io.Writer) error {
 	}
 	n, err := s.Redrive(ctx)
 	fmt.Fprintf(w, "moved %d dead letters back to the event streams\n", n)
+	if n > 0 {
+		fmt.Fprint(w, redriveNote)
+	}
 	return err
 }
+
+// redriveUsage and redriveNote state the limit of the dedupe: the fold
+// remembers an event id for --dedupe-ttl only.
+const (
+	redriveUsage = `usage: aisle events redrive --redis-addr A|--redis-cluster-addrs A,B,C [flags]
+Moves the Redis dead letters back to the event streams to be folded again; fix their cause first.
+Each entry moves once, so running it again is harmless, with one limit: a dead letter of an event
+that was also folded (a resent copy) counts once only within the workers' --dedupe-ttl (default
+15m) of that fold; redriven later, it counts twice. Redrive soon after the fix.
+`
+	redriveNote = "a dead letter whose event was also folded (resent) more than the workers' --dedupe-ttl (default 15m) ago counts twice\n"
+)
 
 // deadLetterCollector exports the dead-letter streams' length at scrape
 // time (one pipelined XLEN per partition). The streams are not trimmed
