@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -60,6 +61,56 @@ func (w *Worker) moveDead(ctx context.Context, p int, id, reason, payload string
 	}
 }
 
+// stuckFactor × MaxFailures deliveries make a pending message stuck
+// (100 by default: 50 minutes of claims at the default MinIdle). Such a
+// message fails in a way causedByMessage does not count (or Redis has
+// been failing for that long) and would be redelivered forever without a
+// word. It is reported, never dead-lettered: the count also grows under
+// OOM, and dead-lettering on it would turn an outage into dead letters.
+const stuckFactor = 20
+
+// stuckLogEvery bounds the stuck-message error log of a worker.
+const stuckLogEvery = time.Minute
+
+// checkStuck reads the delivery counts of the messages claim took (one
+// XPENDING over their range, this consumer's) and reports those past
+// stuckFactor × MaxFailures: counted (Store.StuckClaims) and logged at
+// Error, one line a minute at most.
+func (w *Worker) checkStuck(ctx context.Context, p int, msgs []redis.XMessage) {
+	// 2×: this consumer's other pending messages in the range (failed,
+	// not idle long enough) may take some of the entries.
+	pend, err := w.s.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: w.s.keys.stream(p), Group: w.s.opts.Group,
+		Start: msgs[0].ID, End: msgs[len(msgs)-1].ID, Count: int64(2 * len(msgs)), Consumer: w.s.opts.Consumer}).Result()
+	if err != nil {
+		return // the fold meets the same Redis and reports it
+	}
+	limit := int64(stuckFactor * w.s.opts.MaxFailures)
+	stuck, most, first := 0, int64(0), ""
+	for _, e := range pend {
+		if e.RetryCount > limit {
+			if stuck == 0 {
+				first = e.ID
+			}
+			stuck++
+			most = max(most, e.RetryCount)
+		}
+	}
+	if stuck == 0 {
+		return
+	}
+	w.s.stuck.Add(int64(stuck))
+	now, last := time.Now().UnixNano(), w.stuckLogged.Load()
+	if now-last >= int64(stuckLogEvery) && w.stuckLogged.CompareAndSwap(last, now) {
+		w.log.Error("aggregate: events delivered again and again without folding (not dead-lettered: the failure is not recognised as the event's own); find the cause in the partition loop's warnings",
+			"partition", p, "messages", stuck, "first", first, "deliveries", most, "limit", limit)
+	}
+}
+
+// StuckClaims counts the claims of pending messages already delivered more
+// than 20 × MaxFailures times, by this process's workers (serve exports
+// it as aisle_events_stuck_claims_total).
+func (s *Store) StuckClaims() int64 { return s.stuck.Load() }
+
 // redriveBatch is how many dead letters one redrive.lua call moves: a
 // short script (about 1 ms) so that Redis is not blocked.
 const redriveBatch = 100
@@ -69,11 +120,12 @@ const redriveBatch = 100
 // deleted), and returns how many it moved. Only the entries present when
 // it starts are moved, so a message that fails again goes back to the
 // dead-letter stream and stays there. Each entry's move is atomic and
-// happens once; an event folded before (a resent duplicate of it was
-// dead-lettered, or a redrive is run again after it was re-appended) is a
-// duplicate for the fold's dedupe within Features.DedupeTTL. A full
-// stream (MaxBacklog) stops it with event.ErrOverloaded: run it again
-// once the backlog has drained.
+// happens once, so running Redrive again is harmless; but an event folded
+// before (a resent duplicate of it was dead-lettered, or a redrive is run
+// again after it was re-appended) is a duplicate for the fold's dedupe
+// only within Features.DedupeTTL (default 15 min) of that fold: redriven
+// later, it counts twice. A full stream (MaxBacklog) stops it with
+// event.ErrOverloaded: run it again once the backlog has drained.
 func (s *Store) Redrive(ctx context.Context) (int, error) {
 	moved := 0
 	for p := range s.opts.Partitions {

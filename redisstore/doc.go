@@ -54,7 +54,10 @@
 // reads run after its markers and through pcall: a read that fails (a key
 // of the wrong type) deletes that guest's new markers and leaves its
 // messages pending, while the rest of the batch folds
-// (TestPoisonMessageIsDeadLettered); once a script has written, Redis does
+// (TestPoisonMessageIsDeadLettered). A batch in which some messages fold
+// does not make the loop back off: only a failed call or a batch of which
+// no message folded does, so one guest's bad key does not stall its
+// partition (TestPoisonGuestDoesNotStallPartition). Once a script has written, Redis does
 // not refuse its later writes for maxmemory, so a guest's writes do not
 // stop half-way. A worker killed at any point leaves each message either
 // folded-and-acked or pending, never half-folded; a pending message is
@@ -74,7 +77,11 @@
 // loop backs off (100 ms doubling to 5 s) and claim delivers it again, so
 // a Redis outage never turns acknowledged events into dead letters
 // (TestTransientFailuresDoNotDeadLetter). The delivery count Redis keeps
-// is not used for this: it also counts redeliveries after outages.
+// is not used for this: it also counts redeliveries after outages. Claim
+// only reports a message delivered more than 20×MaxFailures times (an
+// Error log line a minute at most and StuckClaims; TestStuckMessageIsReported),
+// so that a failure causedByMessage does not recognise is not retried
+// forever unseen.
 //
 // The dead-letter streams are never trimmed (XADD without MAXLEN: an entry
 // is an acknowledged event, and trimming would lose it). Their size is
@@ -82,7 +89,8 @@
 // bytes, per entry); serve exports aisle_events_dead_letters, and anything
 // above 0 should alert: fix the cause, then Redrive (aisle events
 // redrive) moves the entries back to the live streams, each atomically
-// and once; an event folded before is a duplicate for the dedupe.
+// and once; an event folded before is a duplicate for the dedupe only
+// within DedupeTTL (default 15 min) of that fold.
 //
 // Cost (BENCHMARKS.md §6): about 30 µs of Redis CPU per event, most of it
 // the Lua interpreter itself rather than the commands it calls; one call

@@ -48,12 +48,28 @@ var durabilityRules = []durabilityRule{
 		"CONFIG SET maxmemory-policy noeviction and the same in redis.conf"},
 }
 
+// configRefused reports whether err is Redis refusing CONFIG GET itself:
+// an ACL without it (NOPERM) or CONFIG renamed away (ERR unknown command).
+// Any other reply (LOADING right after a restart from the AOF, BUSY under
+// a long script, OOM...) is Redis not ready, not the command missing: the
+// check must say so rather than warn that CONFIG is unavailable.
+func configRefused(err error) bool {
+	var rerr redis.Error
+	if !errors.As(err, &rerr) {
+		return false
+	}
+	msg := rerr.Error()
+	return strings.HasPrefix(msg, "NOPERM") || strings.HasPrefix(msg, "ERR unknown command") ||
+		strings.HasPrefix(msg, "ERR unknown subcommand")
+}
+
 // CheckDurability reads appendonly, appendfsync and maxmemory-policy with
 // CONFIG GET on the server (on every master of a Cluster) and fails with
 // ErrNotDurable, naming each setting, the server and the fix, when one
 // contradicts the store's durability promise (see durabilityRules). It
-// fails with ErrConfigUnavailable when a server refuses CONFIG GET, and
-// with event.ErrUnavailable when one cannot be reached.
+// fails with ErrConfigUnavailable when a server refuses CONFIG GET
+// (configRefused), and with event.ErrUnavailable when one cannot be
+// reached or answers with any other error (loading, busy).
 func (s *Store) CheckDurability(ctx context.Context) error {
 	var mu sync.Mutex // guards problems and refused (ForEachMaster runs nodes concurrently)
 	var problems []string
@@ -65,8 +81,7 @@ func (s *Store) CheckDurability(ctx context.Context) error {
 			cmds[i] = pipe.ConfigGet(ctx, r.name)
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
-			var rerr redis.Error
-			if errors.As(err, &rerr) {
+			if configRefused(err) {
 				mu.Lock()
 				refused = fmt.Errorf("%w on %s: %v", ErrConfigUnavailable, c.Options().Addr, err)
 				mu.Unlock()

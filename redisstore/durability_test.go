@@ -5,9 +5,11 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/aisle-ai/aisle/event"
 	"github.com/aisle-ai/aisle/guest/guesttest"
 	"github.com/aisle-ai/aisle/redisstore/redistest"
 )
@@ -56,5 +58,46 @@ func TestCheckDurabilityCluster(t *testing.T) {
 	err := s.CheckDurability(t.Context())
 	if !errors.Is(err, ErrNotDurable) || !strings.Contains(err.Error(), "appendonly on "+cl.Nodes[1].Addr()) {
 		t.Fatalf("%v, want ErrNotDurable naming appendonly on %s", err, cl.Nodes[1].Addr())
+	}
+}
+
+// Only a refusal of CONFIG itself is ErrConfigUnavailable: an ACL without
+// it (NOPERM) is, a Redis busy with a long script (BUSY, like LOADING
+// after a restart) is not ready: event.ErrUnavailable naming the reply.
+// (Before, any error reply read as "CONFIG GET refused".)
+func TestCheckDurabilityRedisNotReady(t *testing.T) {
+	srv := redistest.Start(t, "--busy-reply-threshold", "10")
+	s := newStore(t, srv.Addr(), nil, guesttest.Config(), nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer admin.Close()
+	busy := make(chan error, 1)
+	go func() { busy <- admin.Eval(ctx, "while true do end", nil).Err() }()
+	for {
+		err := s.rdb.Ping(ctx).Err()
+		if err != nil && strings.HasPrefix(err.Error(), "BUSY") {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("redis never got busy: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	err := s.CheckDurability(ctx)
+	if !errors.Is(err, event.ErrUnavailable) || errors.Is(err, ErrConfigUnavailable) || !strings.Contains(err.Error(), "BUSY") {
+		t.Errorf("busy redis: %v, want event.ErrUnavailable naming BUSY", err)
+	}
+	other := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer other.Close()
+	if err := other.ScriptKill(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	<-busy
+	if err := other.Do(ctx, "ACL", "SETUSER", "default", "-config").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckDurability(ctx); !errors.Is(err, ErrConfigUnavailable) || !strings.Contains(err.Error(), "NOPERM") {
+		t.Errorf("CONFIG denied by ACL: %v, want ErrConfigUnavailable naming NOPERM", err)
 	}
 }

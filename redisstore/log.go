@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 
@@ -18,6 +19,9 @@ type Store struct {
 	rdb  redis.UniversalClient
 	opts Options
 	keys keys
+	// stuck counts claims of messages delivered more than stuckAfter
+	// times (StuckClaims).
+	stuck atomic.Int64
 }
 
 // New connects (lazily) to the configured Redis.

@@ -245,13 +245,21 @@ func rebaseToNow(events []*aislepb.Event, now time.Time) {
 
 // redriveCmd is "aisle events redrive": it moves the Redis dead letters
 // back to the live streams (redisstore.Store.Redrive), for after their
-// cause is fixed. Running it twice is harmless: each entry moves once and
-// an event folded before is a duplicate for the fold's dedupe.
+// cause is fixed. Running it twice is harmless in that each entry moves
+// once; an event folded before (a resent copy of a dead letter) is a
+// duplicate for the fold's dedupe only within the workers' --dedupe-ttl
+// (default 15 min) of that fold, and counts twice after it. The help and
+// the output say so (redriveUsage, redriveNote).
 func redriveCmd(ctx context.Context, args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("aisle events redrive", flag.ContinueOnError)
+	fs.SetOutput(w)
 	var ff featureFlags
 	ff.addFlags(fs)
 	timeout := fs.Duration("timeout", time.Minute, "deadline of the whole redrive")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), redriveUsage)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -271,24 +279,49 @@ func redriveCmd(ctx context.Context, args []string, w io.Writer) error {
 	}
 	n, err := s.Redrive(ctx)
 	fmt.Fprintf(w, "moved %d dead letters back to the event streams\n", n)
+	if n > 0 {
+		fmt.Fprint(w, redriveNote)
+	}
 	return err
 }
+
+// redriveUsage and redriveNote state the limit of the dedupe: the fold
+// remembers an event id for --dedupe-ttl only.
+const (
+	redriveUsage = `usage: aisle events redrive --redis-addr A|--redis-cluster-addrs A,B,C [flags]
+Moves the Redis dead letters back to the event streams to be folded again; fix their cause first.
+Each entry moves once, so running it again is harmless, with one limit: a dead letter of an event
+that was also folded (a resent copy) counts once only within the workers' --dedupe-ttl (default
+15m) of that fold; redriven later, it counts twice. Redrive soon after the fix.
+`
+	redriveNote = "a dead letter whose event was also folded (resent) more than the workers' --dedupe-ttl (default 15m) ago counts twice\n"
+)
 
 // deadLetterCollector exports the dead-letter streams' length at scrape
 // time (one pipelined XLEN per partition). The streams are not trimmed
 // (trimming would drop acknowledged events): alert when it is above 0,
 // fix the cause, then aisle events redrive. A scrape that cannot read
-// Redis omits the metric.
+// Redis omits the metric. It also exports the in-process workers' claims
+// of stuck messages (redisstore.Store.StuckClaims): above 0, some event
+// is redelivered forever without folding.
 type deadLetterCollector struct{ s *redisstore.Store }
 
-var deadLettersDesc = prometheus.NewDesc("aisle_events_dead_letters",
-	"Events in the Redis dead-letter streams (not folded; see aisle events redrive).", nil, nil)
+var (
+	deadLettersDesc = prometheus.NewDesc("aisle_events_dead_letters",
+		"Events in the Redis dead-letter streams (not folded; see aisle events redrive).", nil, nil)
+	stuckClaimsDesc = prometheus.NewDesc("aisle_events_stuck_claims_total",
+		"Claims of pending events already delivered more than 20 x the dead-letter limit without folding (never dead-lettered; see the aggregate error log).", nil, nil)
+)
 
 // Describe implements prometheus.Collector.
-func (deadLetterCollector) Describe(ch chan<- *prometheus.Desc) { ch <- deadLettersDesc }
+func (deadLetterCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- deadLettersDesc
+	ch <- stuckClaimsDesc
+}
 
 // Collect implements prometheus.Collector.
 func (c deadLetterCollector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(stuckClaimsDesc, prometheus.CounterValue, float64(c.s.StuckClaims()))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if n, err := c.s.DeadLetters(ctx); err == nil {

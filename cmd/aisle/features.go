@@ -42,6 +42,10 @@ type featureFlags struct {
 	allowNondurable bool
 	// banditLog is the off-policy log file (serve --bandit-log).
 	banditLog string
+	// shutdownWait bounds how long stop waits for the off-policy log's
+	// pending impressions to be written (serve's --drain-timeout; 0 =
+	// DefaultDrain).
+	shutdownWait time.Duration
 }
 
 // validateBanditLog: the off-policy log is written when the in-process
@@ -258,7 +262,7 @@ func startEvents(ctx context.Context, f *featureFlags, items *catalogAdapter, bc
 		b.close()
 		return nil, err
 	}
-	flushLog := func() {}
+	flushLog := func(context.Context) {}
 	if f.banditLog != "" {
 		if flushLog, err = wireBanditLog(b, f.banditLog, reg, log); err != nil {
 			b.close()
@@ -268,7 +272,7 @@ func startEvents(ctx context.Context, f *featureFlags, items *catalogAdapter, bc
 	bw, err := wireBandits(bc, b, f.banditWindow, reg)
 	if err != nil {
 		b.close()
-		flushLog()
+		flushLog(context.Background()) // nothing pending yet
 		return nil, err
 	}
 	if b.metrics != nil {
@@ -276,12 +280,21 @@ func startEvents(ctx context.Context, f *featureFlags, items *catalogAdapter, bc
 	}
 	stop, err := b.start(ctx, f, log)
 	if err != nil {
-		flushLog()
+		flushLog(context.Background()) // nothing pending yet
 		return nil, err
 	}
 	if f.banditLog != "" {
 		stopStore := stop
-		stop = func() { stopStore(); flushLog() }
+		stop = func() {
+			stopStore()
+			wait := f.shutdownWait
+			if wait <= 0 {
+				wait = DefaultDrain
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			flushLog(ctx)
+		}
 	}
 	return &eventsWiring{service: eventsService(b, f, cat, bw.observer, reg), stop: stop, bandits: bw.bandits, log: b.log, observer: bw.observer,
 		ranking: guest.NewReader(b.store, f.config(), f.readTimeout, reg)}, nil
@@ -308,7 +321,7 @@ func checkDurable(ctx context.Context, b *featureBackend, f *featureFlags, log *
 	case errors.Is(err, redisstore.ErrConfigUnavailable):
 		log.Warn("redis durability settings not checked (CONFIG GET refused); make sure appendonly yes, appendfsync always or everysec, maxmemory-policy noeviction", "err", err)
 	default:
-		log.Warn("redis durability settings not checked (redis not reachable at start)", "err", err)
+		log.Warn("redis durability settings not checked (redis not reachable or not ready at start: loading, busy)", "err", err)
 	}
 	return nil
 }

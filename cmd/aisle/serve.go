@@ -99,6 +99,7 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		defer catWG.Wait()
 		defer stopCat()
 	}
+	cfg.features.shutdownWait = cfg.drain
 	events, err := startEvents(ctx, &cfg.features, items, banditCfg, log, reg)
 	if err != nil {
 		_ = repo.Close(ctx)
