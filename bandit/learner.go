@@ -55,7 +55,12 @@ const (
 
 // LearnerStats counts what the Learner saw.
 type LearnerStats struct {
-	Impressions, DuplicateImpressions, Evicted  int64
+	Impressions, DuplicateImpressions, Evicted int64
+	// LateImpressions counts impressions older than twice the window
+	// before the newest event seen: they would be expired at once, so
+	// their pull could never earn its reward (and a retried impression
+	// that had expired would be pulled twice). No pull is recorded.
+	LateImpressions                             int64
 	Credited, Duplicate, Late, Unknown, Ignored int64
 	// Dropped counts impressions whose pull the Recorder failed to take:
 	// the Learner forgets them (their feedback is then Unknown), so a
@@ -138,6 +143,11 @@ func (l *Learner) Impression(ctx context.Context, imp Impression) error {
 	l.mu.Lock()
 	if _, dup := l.pending[imp.ID]; dup {
 		l.stats.DuplicateImpressions++
+		l.mu.Unlock()
+		return nil
+	}
+	if imp.At.Before(l.clock.Add(-2 * l.cfg.Window)) {
+		l.stats.LateImpressions++
 		l.mu.Unlock()
 		return nil
 	}

@@ -171,3 +171,29 @@ func TestLearnerConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestLearnerLateImpression: an impression older than twice the window
+// before the newest event (a retry of one that already expired) gets no
+// pull: the Learner would expire it at once, and its pull was counted.
+func TestLearnerLateImpression(t *testing.T) {
+	b, _ := newBandits(t, bandit.Thompson, nil)
+	l := bandit.NewLearner(b, bandit.LearnerConfig{Window: 10 * time.Minute})
+	ctx := testContext(t)
+	for _, im := range []bandit.Impression{imp("i1", t0, "a"), imp("i2", t0.Add(30*time.Minute), "b"), imp("i1", t0, "a")} {
+		if err := l.Impression(ctx, im); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := b.State(ctx, "home")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range st.Arms {
+		if a.Arm == "a" && (a.Pulls < 0.99 || a.Pulls > 1.01) {
+			t.Errorf("arm a: %v pulls after an impression and its retry past the horizon, want 1", a.Pulls)
+		}
+	}
+	if s := l.Stats(); s.LateImpressions != 1 || s.Impressions != 2 {
+		t.Errorf("stats %+v, want 1 late impression of 3", s)
+	}
+}

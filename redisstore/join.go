@@ -39,6 +39,7 @@ type Join struct {
 	s      *Store
 	rec    bandit.Recorder
 	window time.Duration
+	now    func() time.Time // time.Now; tests move it
 }
 
 // Join returns the shared join recording into rec with the given window
@@ -47,7 +48,7 @@ func (s *Store) Join(rec bandit.Recorder, window time.Duration) *Join {
 	if window <= 0 {
 		window = bandit.DefaultWindow
 	}
-	return &Join{s: s, rec: rec, window: window}
+	return &Join{s: s, rec: rec, window: window, now: time.Now}
 }
 
 func (j *Join) key(impressionID string) string {
@@ -89,7 +90,16 @@ func (j *Join) JoinBatch(ctx context.Context, ops []bandit.JoinOp) []bandit.Join
 	res := make([]bandit.JoinResult, len(ops))
 	calls := make([]*scriptCall, 0, len(ops))
 	idx := make([]int, 0, len(ops))
+	now := j.now()
 	for i, op := range ops {
+		if imp := op.Impression; imp != nil && !imp.At.IsZero() && now.Sub(imp.At) > 2*j.window {
+			// Older than its key would be kept: a retry of an impression
+			// whose key expired would register its pull a second time, and
+			// a first one could never earn its reward (feedback past the
+			// window is late). No pull, as bandit.Learner.
+			res[i] = bandit.JoinResult{Outcome: bandit.Late}
+			continue
+		}
 		args, err := j.joinArgs(op)
 		if err != nil || args == nil {
 			res[i] = bandit.JoinResult{Outcome: bandit.Ignored, Err: err}

@@ -144,6 +144,8 @@ func outcomeName(op bandit.JoinOp, r bandit.JoinResult) string {
 			return "invalid"
 		case r.Err != nil:
 			return "failed"
+		case r.Outcome == bandit.Late:
+			return "late" // older than twice the window: no pull
 		}
 		return "impression"
 	}
