@@ -7,7 +7,10 @@ run_cart.py and run_query.py) under the protocol of docs/evaluation.md.
 
 The tables sit between `<!-- eval:cart -->` / `<!-- eval:query -->` /
 `<!-- eval:hybrid -->` (build/eval/hybrid.json, run_hybrid.py) and
-`<!-- /eval -->` markers; nothing else in MODELS.md is touched. Variant encoders scored by
+`<!-- /eval -->` markers, and the Groceries training-data ablation and ensemble (A10, A11:
+report_prep.py) between `<!-- eval:ablation -->` / `<!-- eval:ensemble -->` and `<!-- /eval -->`;
+nothing else in MODELS.md is touched. `--only ablation,ensemble` writes just those blocks (a
+checkout whose build/eval lacks some datasets then leaves the other tables as they are). Variant encoders scored by
 `run_query.py --encoder-only` (build/eval/queries-*.json) are merged into the query tables as
 their own rows, with a table of their paired differences against the baseline encoder.
 """
@@ -24,6 +27,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 import metrics  # noqa: E402
+
+TAGS = ("cart", "query", "hybrid", "ablation", "ensemble")
 
 DATASETS = ["groceries", "instacart", "diginetica"]
 HEAD = ["HR@20", "MRR@20"]  # with intervals; the primary metric is MRR@20
@@ -255,7 +260,20 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", default=os.path.join(ROOT, "build", "eval"))
     ap.add_argument("--write", action="store_true", help="replace the tables in MODELS.md")
+    ap.add_argument("--only", default=",".join(TAGS), help="comma-separated blocks to print or write: " + ",".join(TAGS))
     args = ap.parse_args()
+    only = set(args.only.split(","))
+    if only - set(TAGS):
+        raise SystemExit("--only: unknown blocks %s" % ",".join(sorted(only - set(TAGS))))
+    import report_prep  # here: it imports this module
+
+    extra = {}
+    for tag, fn, section in (("ablation", "groceries-ablation.json", report_prep.ablation_section),
+                             ("ensemble", "groceries-ensemble.json", report_prep.ensemble_section)):
+        p = os.path.join(args.dir, fn)
+        if os.path.exists(p):
+            with open(p) as f:
+                extra[tag] = section(json.load(f))
     cart = []
     for d in DATASETS:
         p = os.path.join(args.dir, d + ".json")
@@ -286,13 +304,15 @@ def main():
         if os.path.exists(p):
             with open(p) as f:
                 hybrid_md += head + "\n\n" + hybrid_section(json.load(f)) + "\n\n"
+    blocks = {"cart": cart_md, "query": query_md, "hybrid": hybrid_md, **extra}
+    blocks = {t: md for t, md in blocks.items() if t in only}
     if not args.write:
-        print(cart_md + "\n" + query_md + "\n" + hybrid_md)
+        print("\n".join(blocks.values()))
         return
     path = os.path.join(ROOT, "MODELS.md")
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    for tag, md in (("cart", cart_md), ("query", query_md), ("hybrid", hybrid_md)):
+    for tag, md in blocks.items():
         if not md:
             continue
         pat = re.compile(r"(<!-- eval:%s -->\n).*?(<!-- /eval -->)" % tag, re.S)
