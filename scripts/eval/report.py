@@ -55,7 +55,7 @@ def dci(m, x):
 def params(p):
     keep = {k: v for k, v in p.items() if k in ("k", "cosine", "min_count", "min_conf", "model", "lr", "side_features",
                                                  "init_ppmi", "dropout", "repeat", "set_mode", "dim",
-                                                 "explorer", "decay", "gate")}
+                                                 "explorer", "decay", "gate", "weights")}
     return ", ".join("%s=%s" % kv for kv in keep.items() if kv[1] not in (False, 0, 0.0, None) or kv[0] in ("cosine", "decay")) or "-"
 
 

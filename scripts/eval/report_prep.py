@@ -33,53 +33,68 @@ REF = "shipped"  # A10's reference: the shipped setting, retrained (validation)
 def ablation_section(res):
     vb, tb = metrics.Bootstrap(res["val_units"]), metrics.Bootstrap(res["units"])
     ship = metrics.per_case(res["shipped"]["test_ranks"])
-    ran = [v for v in res["variants"] if v["run"]]
-    ref = next((v for v in ran if v["variant"] == REF), None)
-    if ref is None:
+    ran = {v["variant"]: v for v in res["variants"] if v["run"]}
+    if REF not in ran:
         return "A10: the shipped setting was not trained, so nothing can be compared.\n"
-    rv = metrics.per_case(ref["val_ranks"])
     out = ["Validation: %d cases of train.py's early stopping (A4: one item hidden per validation basket, seed "
            "101; %d baskets), each variant's early-stopping model fitted on train minus validation. Test: %d cases "
            "of 1.1 (%d baskets), each variant refit on train + validation for its best epoch count and scored "
            "once. Differences: paired bootstrap 95%%, bold = the interval excludes 0. Validation differences are "
-           "against the shipped setting retrained (`shipped`), test differences against `%s` as committed "
+           "against the shipped setting retrained with the same seed, test differences against `%s` as committed "
            "(test HR@20 %s, MRR@20 %s)." % (
                res["val_cases"], vb.n_units, res["test_cases"], tb.n_units, res["shipped"]["model"],
-               report.f4(ship["HR@20"].mean()), report.f4(ship["MRR@20"].mean())), "",
-           "| variant | changed from the shipped setting | epochs | val HR@20 | val MRR@20 | val MRR@20 − shipped "
-           "setting | test HR@20 | test MRR@20 | test HR@20 − shipped | test MRR@20 − shipped |",
-           "|---|---|---:|---:|---:|---|---:|---:|---|---|"]
-    better, worse, same, tests = [], [], [], []
-    for v in res["variants"]:
-        if not v["run"]:
-            out.append("| %s | %s | not run | | | | | | | |" % (v["variant"], v["changed"]))
-            continue
-        pv, pt = metrics.per_case(v["val_ranks"]), metrics.per_case(v["test_ranks"])
-        d, x = vb.diff(pv["MRR@20"], rv["MRR@20"])
-        cells = [str(v["best_epoch"]), report.f4(pv["HR@20"].mean()), report.f4(pv["MRR@20"].mean()),
-                 "—" if v is ref else report.dci(d, x), report.f4(pt["HR@20"].mean()), report.f4(pt["MRR@20"].mean())]
-        for c in report.HEAD:
-            td, tx = tb.diff(pt[c], ship[c])
-            cells.append(report.dci(td, tx))
-            if (tx[0] > 0 or tx[1] < 0) and v is not ref:
-                tests.append("%s %s %s" % (v["variant"], c, report.sgn(td)))
-        out.append("| %s | %s | %s |" % (v["variant"], v["changed"], " | ".join(cells)))
-        if v is not ref and not v["variant"].startswith(REF + "-seed"):
-            (better if x[0] > 0 else worse if x[1] < 0 else same).append(v["variant"])
-    out.append("")
-    seed = next((v for v in ran if v["variant"] == REF + "-seed2"), None)
+               report.f4(ship["HR@20"].mean()), report.f4(ship["MRR@20"].mean())), ""]
+    seed1 = [v for v in res["variants"] if not v["variant"].endswith("-seed2") or v["variant"] == REF + "-seed2"]
+    seed2 = [v for v in res["variants"] if v["variant"].endswith("-seed2") and v["variant"] != REF + "-seed2"]
+    md, dec1, tests = _ablation_table(seed1, ran[REF], vb, tb, ship)
+    out += [md, ""]
+    seed = ran.get(REF + "-seed2")
     if seed is not None:
         sv, st = metrics.per_case(seed["val_ranks"]), metrics.per_case(seed["test_ranks"])
-        refit = metrics.per_case(ref["test_ranks"])
+        rv, refit = metrics.per_case(ran[REF]["val_ranks"]), metrics.per_case(ran[REF]["test_ranks"])
         d, x = vb.diff(sv["MRR@20"], rv["MRR@20"])
         td, tx = tb.diff(st["MRR@20"], refit["MRR@20"])
         out += ["Seed noise: the shipped setting with seed 2 minus seed 1 is %s on validation MRR@20 and %s on "
                 "test MRR@20." % (report.dci(d, x), report.dci(td, tx)), ""]
     out += ["Better on validation (A10's decision): %s. Worse on validation: %s. No significant difference on "
-            "validation: %s." % (", ".join(better) or "none", ", ".join(worse) or "none", ", ".join(same) or "none"),
+            "validation: %s." % tuple(", ".join(dec1[k]) or "none" for k in ("better", "worse", "same")),
             "", "Test differences against the shipped model whose interval excludes 0 (reported, not used to "
             "choose): %s." % ("; ".join(tests) or "none"), ""]
+    if seed is not None and any(v["run"] for v in seed2):
+        md, dec2, _ = _ablation_table([seed] + seed2, seed, vb, tb, ship)
+        agree = [n for k in ("better", "worse", "same") for n in dec1[k] if n in dec2[k]]
+        out += ["Supplementary, seed 2 (A10; validation differences against the shipped setting with seed 2):", "",
+                md, "", "Same validation verdict with seed 2 as with seed 1: %s." % (", ".join(agree) or "none"), ""]
     return "\n".join(out)
+
+
+def _ablation_table(rows, ref, vb, tb, ship):
+    """The markdown table of rows (variant results), validation differences against ref; returns it with the
+    validation verdicts {better, worse, same} (variant names, seed suffix removed) and the significant test
+    differences."""
+    rv = metrics.per_case(ref["val_ranks"])
+    out = ["| variant | changed from the shipped setting | epochs | val HR@20 | val MRR@20 | val MRR@20 − shipped "
+           "setting | test HR@20 | test MRR@20 | test HR@20 − shipped | test MRR@20 − shipped |",
+           "|---|---|---:|---:|---:|---|---:|---:|---|---|"]
+    dec, tests = {"better": [], "worse": [], "same": []}, []
+    for v in rows:
+        if not v["run"]:
+            out.append("| %s | %s | not run | | | | | | | |" % (v["variant"], v["changed"]))
+            continue
+        pv, pt = metrics.per_case(v["val_ranks"]), metrics.per_case(v["test_ranks"])
+        d, x = vb.diff(pv["MRR@20"], rv["MRR@20"])
+        is_ref = v["variant"] == ref["variant"]
+        cells = [str(v["best_epoch"]), report.f4(pv["HR@20"].mean()), report.f4(pv["MRR@20"].mean()),
+                 "—" if is_ref else report.dci(d, x), report.f4(pt["HR@20"].mean()), report.f4(pt["MRR@20"].mean())]
+        for c in report.HEAD:
+            td, tx = tb.diff(pt[c], ship[c])
+            cells.append(report.dci(td, tx))
+            if (tx[0] > 0 or tx[1] < 0) and not v["variant"].startswith(REF):
+                tests.append("%s %s %s" % (v["variant"], c, report.sgn(td)))
+        out.append("| %s | %s | %s |" % (v["variant"], v["changed"], " | ".join(cells)))
+        if not is_ref and not v["variant"].startswith(REF):
+            dec["better" if x[0] > 0 else "worse" if x[1] < 0 else "same"].append(v["variant"].replace("-seed2", ""))
+    return "\n".join(out), dec, tests
 
 
 def ensemble_section(res):

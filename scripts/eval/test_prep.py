@@ -101,6 +101,13 @@ class SectionTest(unittest.TestCase):
         self.assertIn("| late | x | not run |", md)
         self.assertIn("Seed noise", md)
         self.assertIn("better HR@20 +0.3750", md)
+        self.assertNotIn("Supplementary", md)
+        res["variants"] += [v("better-seed2", 50, 60), v("worse-seed2", 30, 40)]
+        md = report_prep.ablation_section(res)
+        self.assertIn("Supplementary, seed 2", md)
+        self.assertIn("Same validation verdict with seed 2 as with seed 1: better.", md)
+        # the decision is seed 1's alone
+        self.assertIn("Better on validation (A10's decision): better. Worse on validation: worse.", md)
 
 
 if __name__ == "__main__":
