@@ -59,16 +59,24 @@ class GNN:
             for t, row in zip(todo, self._scores([list(t) for t in todo])):
                 self.cache[t] = row
 
-    def recommend(self, cart, n):
+    def scores(self, cart):
+        """Scores over the evaluation vocabulary (-inf: an item the model lacks); None
+        when the model knows no item of the cart."""
         t = tuple(self.mindex[k] for k in cart if k in self.mindex)
         if not t:
-            return self.vocab.popular(n)
+            return None
         if t not in self.cache:
             self.prime([cart])
         row = self.cache[t]
         s = np.full(len(self.vocab.keys), -np.inf)
         ok = self.to_vocab >= 0
         s[self.to_vocab[ok]] = row[ok]
+        return s
+
+    def recommend(self, cart, n):
+        s = self.scores(cart)
+        if s is None:
+            return self.vocab.popular(n)
         return self.vocab.top(s, n)
 
 
@@ -113,8 +121,9 @@ def _check_golden(net):
                 raise SystemExit("shipped cart-gnn weights do not reproduce session_golden.jsonl (max err %g)" % err)
 
 
-def trained(out, work, vocab, name, groups=None):
-    """A model written by scripts/gnn/train.py: out/items.tsv, work/model.pt, work/results.json."""
+def trained(out, work, vocab, name, groups=None, weights="model.pt"):
+    """A model written by scripts/gnn/train.py: out/items.tsv, work/model.pt, work/results.json.
+    weights "model-fit.pt" is its early-stopping model, fitted on train minus validation."""
     with open(os.path.join(work, "results.json")) as f:
         res = json.load(f)
     p = res["results"][0]["params"]
@@ -125,5 +134,5 @@ def trained(out, work, vocab, name, groups=None):
         tables = [[0] + [groups[key][g] for key in keys] for g in range(k)]
     net = SRGNN(len(keys), d=p["dim"], step=p["step"], norm_scale=p["norm_scale"], dropout=p["dropout"],
                 groups=tables, repeat=p["repeat"])
-    net.load_state_dict(torch.load(os.path.join(work, "model.pt")))
+    net.load_state_dict(torch.load(os.path.join(work, weights)))
     return GNN(name, net, keys, vocab, {k: v for k, v in p.items() if k not in ("work", "dataset")})

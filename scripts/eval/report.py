@@ -7,8 +7,11 @@ run_cart.py and run_query.py) under the protocol of docs/evaluation.md.
 
 The tables sit between `<!-- eval:cart -->` / `<!-- eval:query -->` /
 `<!-- eval:hybrid -->` (build/eval/hybrid*.json, run_hybrid.py) / `<!-- eval:hybrid-a9 -->`
-(build/eval/hybrid-a9.json, run_hybrid.py --a9) and
-`<!-- /eval -->` markers; nothing else in MODELS.md is touched. Variant encoders scored by
+(build/eval/hybrid-a9.json, run_hybrid.py --a9) and `<!-- /eval -->` markers, and the Groceries
+training-data ablation and ensemble (A10, A11: report_prep.py) between `<!-- eval:ablation -->` /
+`<!-- eval:ensemble -->` and `<!-- /eval -->`; nothing else in MODELS.md is touched.
+`--only ablation,ensemble` writes just those blocks (a checkout whose build/eval lacks some
+datasets then leaves the other tables as they are). Variant encoders scored by
 `run_query.py --encoder-only` (build/eval/queries-*.json) are merged into the query tables as
 their own rows, with a table of their paired differences against the baseline encoder.
 """
@@ -25,6 +28,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 import metrics  # noqa: E402
+
+TAGS = ("cart", "query", "hybrid-a9", "hybrid", "ablation", "ensemble")
 
 DATASETS = ["groceries", "instacart", "diginetica"]
 HEAD = ["HR@20", "MRR@20"]  # with intervals; the primary metric is MRR@20
@@ -51,7 +56,7 @@ def dci(m, x):
 def params(p):
     keep = {k: v for k, v in p.items() if k in ("k", "cosine", "min_count", "min_conf", "model", "lr", "side_features",
                                                  "init_ppmi", "dropout", "repeat", "set_mode", "dim",
-                                                 "explorer", "decay", "gate")}
+                                                 "explorer", "decay", "gate", "weights")}
     return ", ".join("%s=%s" % kv for kv in keep.items() if kv[1] not in (False, 0, 0.0, None) or kv[0] in ("cosine", "decay")) or "-"
 
 
@@ -302,7 +307,20 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", default=os.path.join(ROOT, "build", "eval"))
     ap.add_argument("--write", action="store_true", help="replace the tables in MODELS.md")
+    ap.add_argument("--only", default=",".join(TAGS), help="comma-separated blocks to print or write: " + ",".join(TAGS))
     args = ap.parse_args()
+    only = set(args.only.split(","))
+    if only - set(TAGS):
+        raise SystemExit("--only: unknown blocks %s" % ",".join(sorted(only - set(TAGS))))
+    import report_prep  # here: it imports this module
+
+    extra = {}
+    for tag, fn, section in (("ablation", "groceries-ablation.json", report_prep.ablation_section),
+                             ("ensemble", "groceries-ensemble.json", report_prep.ensemble_section)):
+        p = os.path.join(args.dir, fn)
+        if os.path.exists(p):
+            with open(p) as f:
+                extra[tag] = section(json.load(f))
     cart = []
     for d in DATASETS:
         p = os.path.join(args.dir, d + ".json")
@@ -340,13 +358,15 @@ def main():
         if os.path.exists(p):
             with open(p) as f:
                 hybrid_md += head + "\n\n" + hybrid_section(json.load(f)) + "\n\n"
+    blocks = {"cart": cart_md, "query": query_md, "hybrid-a9": a9_md, "hybrid": hybrid_md, **extra}
+    blocks = {t: md for t, md in blocks.items() if t in only}
     if not args.write:
-        print(cart_md + "\n" + query_md + "\n" + a9_md + hybrid_md)
+        print("\n".join(blocks.values()))
         return
     path = os.path.join(ROOT, "MODELS.md")
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    for tag, md in (("cart", cart_md), ("query", query_md), ("hybrid-a9", a9_md), ("hybrid", hybrid_md)):
+    for tag, md in blocks.items():
         if not md:
             continue
         pat = re.compile(r"(<!-- eval:%s -->\n).*?(<!-- /eval -->)" % tag, re.S)

@@ -32,6 +32,7 @@ import baselines  # noqa: E402
 import data  # noqa: E402
 from graph import build_batch  # noqa: E402
 from model import SRGNN  # noqa: E402
+from samples import SET_MODES, SET_ORDERS, Sampler, batches  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -45,42 +46,6 @@ def seed_all(seed):
 def to_tensors(carts):
     items, A, alias, mask = build_batch(carts)
     return (torch.from_numpy(items), torch.from_numpy(A), torch.from_numpy(alias), torch.from_numpy(mask))
-
-
-def train_samples(sessions, is_set, rng, set_mode="prefix"):
-    """(input, target) pairs for one epoch: every prefix -> next item (SR-GNN's
-    augmentation). Sets (Groceries) get a fresh random order per basket per epoch;
-    set_mode "holdout" instead takes, per basket, 3 random orders and hides the
-    last item of each (exactly the evaluation case), "both" does both."""
-    out = []
-    for s in sessions:
-        if len(s) < 2:
-            continue
-        if is_set:
-            s = list(s)
-            if set_mode in ("holdout", "both"):
-                for _ in range(3):
-                    rng.shuffle(s)
-                    out.append((s[:-1][-data.MAX_CART_ITEMS:], s[-1]))
-                if set_mode == "holdout":
-                    continue
-            rng.shuffle(s)
-        for t in range(1, len(s)):
-            out.append((s[:t][-data.MAX_CART_ITEMS:], s[t]))
-    return out
-
-
-def batches(samples, size, rng, pool=50):
-    """Shuffled mini-batches of similar cart length (less padding): shuffle, sort
-    each pool of `pool` batches by length, cut, shuffle the batch order."""
-    samples = list(samples)
-    rng.shuffle(samples)
-    out = []
-    for i in range(0, len(samples), size * pool):
-        part = sorted(samples[i : i + size * pool], key=lambda s: len(s[0]))
-        out += [part[j : j + size] for j in range(0, len(part), size)]
-    rng.shuffle(out)
-    return out
 
 
 def cart_mask(carts, n_items, targets=None):
@@ -160,17 +125,18 @@ def fit(args, ds, vocab, train_idx, val_cases, n_items, epochs, log, fixed_epoch
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=args.lr_dc_step, gamma=args.lr_dc)
     pop = baselines.popularity(train_idx, n_items)
     rng = random.Random(args.seed)
+    sampler = Sampler(train_idx, ds.is_set, args.set_mode, args.set_order, args.holdout_orders)
     best, best_state, best_epoch, hist = -1.0, None, 0, []
     for ep in range(1, epochs + 1):
         t0 = time.time()
         model.train()
-        samples = train_samples(train_idx, ds.is_set, rng, args.set_mode)
+        samples = sampler.epoch(rng)
         total = 0.0
-        for chunk in batches(samples, args.batch, rng):
+        for chunk in batches(samples, args.batch, rng, args.batch_pool):
             carts = [c for c, _ in chunk]
             tg = torch.tensor([t for _, t in chunk])
             _, scores = model(*to_tensors(carts))
-            if ds.exclude_cart:
+            if ds.exclude_cart and not args.no_loss_mask:
                 scores = scores.masked_fill(cart_mask(carts, n_items, tg), -1e4)
             loss = torch.nn.functional.cross_entropy(scores, tg)
             opt.zero_grad()
@@ -312,8 +278,14 @@ def main():
     ap.add_argument("--repeat", action="store_true", help="add RepeatNet-style repeat scores for cart items")
     ap.add_argument("--init-ppmi", action="store_true", help="initialise item embeddings from PPMI-SVD")
     ap.add_argument("--dropout", type=float, default=0.0, help="dropout on node embeddings (training)")
-    ap.add_argument("--set-mode", default="prefix", choices=["prefix", "holdout", "both"],
-                    help="training samples for set data (Groceries)")
+    ap.add_argument("--set-mode", default="prefix", choices=SET_MODES,
+                    help="training samples for set data (Groceries); scripts/gnn/samples.py")
+    ap.add_argument("--set-order", default="epoch", choices=SET_ORDERS,
+                    help="basket order for set data: fresh per epoch, drawn once, or the file's (samples.py)")
+    ap.add_argument("--holdout-orders", type=int, default=3, help="hide-last samples per basket (holdout, both)")
+    ap.add_argument("--batch-pool", type=int, default=50, help="batches per length-sorted pool (1 = plain shuffle)")
+    ap.add_argument("--no-loss-mask", action="store_true",
+                    help="do not mask the cart's own items in the training loss (exclude_cart data)")
     ap.add_argument("--work", help="where results.json and model.pt go (default build/gnn/<dataset>)")
     ap.add_argument("--skip-baselines", action="store_true", help="tuning runs: GNN only")
     ap.add_argument("--no-refit", action="store_true", help="skip retraining on train+val")
@@ -363,6 +335,7 @@ def main():
     # GNN: early stopping on val, then refit on train+val for the best epoch count.
     t0 = time.time()
     model, best_epoch, hist = fit(args, ds, vocab, train_idx, val_cases, n_items, args.epochs, log)
+    fit_state = model.state_dict()  # fitted on train minus val: what validation-tuned blends use (A11)
     t_fit = time.time() - t0
     log("  best val epoch %d (%.0fs)" % (best_epoch, t_fit))
     t_refit = 0.0
@@ -395,6 +368,7 @@ def main():
     res_dir = os.path.abspath(args.work or os.path.join(ROOT, "build", "gnn", ds.name))
     os.makedirs(res_dir, exist_ok=True)
     torch.save(model.state_dict(), os.path.join(res_dir, "model.pt"))
+    torch.save(fit_state, os.path.join(res_dir, "model-fit.pt"))
     summary = {
         "dataset": ds.name, "split": ds.notes, "n_items": n_items,
         "train_sessions": len(full_train), "test_sessions": len(ds.test), "test_cases": len(test_cases),
