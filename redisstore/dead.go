@@ -160,17 +160,5 @@ func (s *Store) Redrive(ctx context.Context) (int, error) {
 // (one pipelined XLEN per partition), for the aisle_events_dead_letters
 // gauge.
 func (s *Store) DeadLetters(ctx context.Context) (int64, error) {
-	pipe := s.rdb.Pipeline()
-	lens := make([]*redis.IntCmd, s.opts.Partitions)
-	for p := range lens {
-		lens[p] = pipe.XLen(ctx, s.keys.dead(p))
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return 0, classify(err, event.ErrOverloaded, event.ErrUnavailable)
-	}
-	var n int64
-	for _, c := range lens {
-		n += c.Val()
-	}
-	return n, nil
+	return s.sumXLen(ctx, s.keys.dead)
 }

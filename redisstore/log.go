@@ -95,13 +95,19 @@ func (s *Store) Append(ctx context.Context, events []event.Event) []error {
 
 // Backlog sums the unfolded events over all partitions.
 func (s *Store) Backlog(ctx context.Context) (int64, error) {
+	return s.sumXLen(ctx, s.keys.stream)
+}
+
+// sumXLen sums XLEN of each partition's stream named by key, in one
+// pipeline; a stream that does not exist counts 0.
+func (s *Store) sumXLen(ctx context.Context, key func(p int) string) (int64, error) {
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.IntCmd, s.opts.Partitions)
 	for p := range cmds {
-		cmds[p] = pipe.XLen(ctx, s.keys.stream(p))
+		cmds[p] = pipe.XLen(ctx, key(p))
 	}
 	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
-		return 0, err
+		return 0, classify(err, event.ErrOverloaded, event.ErrUnavailable)
 	}
 	var n int64
 	for _, c := range cmds {
