@@ -1,4 +1,4 @@
-"""Unit tests of A10/A11's code that need no data: the blend's normalised ranks and
+"""Unit tests of A10/A11/A12's code that need no data: the blend's normalised ranks and
 weight grid, the training-sample flags' defaults, and report_prep's sections.
   /usr/bin/python3 -m unittest discover -s scripts/eval -p 'test_*.py'
 """
@@ -63,6 +63,23 @@ class BlendTest(unittest.TestCase):
         self.assertEqual(run_ensemble.Blend(vocab, [a, b], (0.0, 1.0), cache).recommend([0], 2), [3, 2])
         # equal weights: every item ties; popularity (item 3) first
         self.assertEqual(run_ensemble.Blend(vocab, [a, b], (0.5, 0.5), cache).recommend([0], 1), [3])
+
+    def test_repeat_scores_match_the_rule(self):
+        vocab = methods.Vocab([0, 1, 2, 3], [[0, 1, 2, 3], [3], [3, 2]])
+        rep = run_ensemble.RepeatScores(vocab)
+        for cart in ([0], [1, 0], [0, 1, 0], [2, 9]):
+            want = methods.RepeatRule(vocab).recommend(cart, 6)
+            got = run_ensemble.Blend(vocab, [rep], (1.0,), {}, extras=True).recommend(cart, 6)
+            self.assertEqual(got, want, cart)
+
+    def test_extras_only_when_the_cart_is_kept(self):
+        vocab = methods.Vocab([0, 1, 2, 3], [[0, 1, 2, 3], [3]])
+        a = lambda cart: np.array([4.0, 3.0, 2.0, 1.0])  # noqa: E731
+        # A12: an unseen cart item (9) is a candidate; a score-only component ranks it last
+        self.assertEqual(run_ensemble.Blend(vocab, [a], (1.0,), {}, extras=True).recommend([0, 9], 5), [0, 1, 2, 3, 9])
+        self.assertEqual(run_ensemble.Blend(vocab, [a], (1.0,), {}).recommend([0, 9], 5), [0, 1, 2, 3])
+        rep = run_ensemble.RepeatScores(vocab)
+        self.assertEqual(run_ensemble.Blend(vocab, [a, rep], (0.0, 1.0), {}, extras=True).recommend([0, 9], 3), [9, 0, 3])
 
 
 class SamplesTest(unittest.TestCase):
