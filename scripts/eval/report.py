@@ -9,7 +9,9 @@ The tables sit between `<!-- eval:cart -->` / `<!-- eval:query -->` /
 `<!-- eval:hybrid -->` (build/eval/hybrid*.json, run_hybrid.py) / `<!-- eval:hybrid-a9 -->`
 (build/eval/hybrid-a9.json, run_hybrid.py --a9) and `<!-- /eval -->` markers, and the Groceries
 training-data ablation and ensemble (A10, A11: report_prep.py) between `<!-- eval:ablation -->` /
-`<!-- eval:ensemble -->` and `<!-- /eval -->`; nothing else in MODELS.md is touched.
+`<!-- eval:ensemble -->` and `<!-- /eval -->`, and A12's ensembles between
+`<!-- eval:ensemble-instacart -->` / `<!-- eval:ensemble-diginetica -->` and `<!-- /eval -->`;
+nothing else in MODELS.md is touched.
 `--only ablation,ensemble` writes just those blocks (a checkout whose build/eval lacks some
 datasets then leaves the other tables as they are). Variant encoders scored by
 `run_query.py --encoder-only` (build/eval/queries-*.json) are merged into the query tables as
@@ -29,7 +31,7 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 import metrics  # noqa: E402
 
-TAGS = ("cart", "query", "hybrid-a9", "hybrid", "ablation", "ensemble")
+TAGS = ("cart", "query", "hybrid-a9", "hybrid", "ablation", "ensemble", "ensemble-instacart", "ensemble-diginetica")
 
 DATASETS = ["groceries", "instacart", "diginetica"]
 HEAD = ["HR@20", "MRR@20"]  # with intervals; the primary metric is MRR@20
@@ -316,7 +318,9 @@ def main():
 
     extra = {}
     for tag, fn, section in (("ablation", "groceries-ablation.json", report_prep.ablation_section),
-                             ("ensemble", "groceries-ensemble.json", report_prep.ensemble_section)):
+                             ("ensemble", "groceries-ensemble.json", report_prep.ensemble_section),
+                             ("ensemble-instacart", "instacart-ensemble.json", report_prep.ensemble_section),
+                             ("ensemble-diginetica", "diginetica-ensemble.json", report_prep.ensemble_section)):
         p = os.path.join(args.dir, fn)
         if os.path.exists(p):
             with open(p) as f:
