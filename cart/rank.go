@@ -33,6 +33,26 @@ func (r *Recommender) top(scores []float32, k int, excl map[int]bool) []Scored {
 	return out
 }
 
+// topBlend returns the k best rows by the ensemble's blend, not excluded;
+// the score is the blend, a weighted mean of normalised ranks in [0, 1].
+func (r *Recommender) topBlend(gnn []float32, cart []int64, k int, excl map[int]bool) []Scored {
+	sc := r.ens.pool.Get().(*blendScratch)
+	defer r.ens.pool.Put(sc)
+	order, blend := r.ens.blend(gnn, cart, sc)
+	out := make([]Scored, 0, k)
+	for _, row := range order {
+		if len(out) == k {
+			break
+		}
+		if excl[row] {
+			continue
+		}
+		it := r.items.Items[row]
+		out = append(out, Scored{ID: it.ID, Name: it.Name, Score: float32(blend[row])})
+	}
+	return out
+}
+
 // topPopular returns the k most popular rows not excluded; their score is
 // their popularity rank as a descending value in (0, 1].
 func (r *Recommender) topPopular(k int, excl map[int]bool) []Scored {

@@ -69,6 +69,10 @@ func (r *Recommender) Recommend(ctx context.Context, run Runner, c Cart) (Result
 	if err != nil {
 		return Result{}, err
 	}
+	if r.ens != nil {
+		res.Items = r.topBlend(scores, rows, k, excl)
+		return res, nil
+	}
 	res.Items = r.top(scores, k, excl)
 	return res, nil
 }
