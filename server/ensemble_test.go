@@ -7,8 +7,22 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/aisle-ai/aisle/internal/servetest"
 	aislepb "github.com/aisle-ai/aisle/proto/aisle/v1"
 )
+
+// startGNNOnly serves models/cart-gnn without its ensemble_* parameters:
+// RecommendCart then ranks by the GNN's own scores.
+func startGNNOnly(t *testing.T) recommendClient {
+	t.Helper()
+	root := t.TempDir()
+	servetest.CopyModel(t, root, "cart-gnn", servetest.WithoutParameters(
+		"ensemble_sessions", "ensemble_weights", "ensemble_knn_k", "ensemble_cooccurrence"))
+	ts := startServerWith(t, root, func(repo Repository) []Service {
+		return []Service{NewPersonalization(repo, PersonalizationConfig{})}
+	})
+	return recommendClient{ts: ts, c: aislepb.NewPersonalizationClient(ts.conn)}
+}
 
 // TestEnsembleGolden checks served = evaluated for the A11 ensemble: the
 // top 20 RecommendCart serves for held-out Groceries carts (models/cart-gnn
