@@ -2,7 +2,9 @@ package cart
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"slices"
@@ -67,7 +69,7 @@ func readEnsemble(dir string, items *catalog.Table, p map[string]string) (*ensem
 		e.weights[i], sum = w, sum+w
 	}
 	if math.Abs(sum-1) > 1e-9 {
-		return nil, fmt.Errorf("parameter ensemble_weights %q: weights sum to %g, want 1", p["ensemble_weights"], sum)
+		return nil, fmt.Errorf("parameter ensemble_weights %q: weights sum to %.4g, want 1", p["ensemble_weights"], sum)
 	}
 	k, err := strconv.Atoi(p["ensemble_knn_k"])
 	if err != nil || k < 1 {
@@ -109,12 +111,17 @@ func readEnsemble(dir string, items *catalog.Table, p map[string]string) (*ensem
 // readSessions reads one session a line (item ids of the item table,
 // space separated; '#' lines are comments) as item rows.
 func readSessions(path string, items *catalog.Table) ([][]int32, error) {
+	base := safeName(path)
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("ensemble sessions: %w", err)
+		// The PathError's own text would name the server's directory.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("ensemble sessions %s: %w", base, err)
 	}
 	defer f.Close()
-	base := safeName(path)
 	var out [][]int32
 	sc := bufio.NewScanner(f)
 	for line := 1; sc.Scan(); line++ {
