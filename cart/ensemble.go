@@ -236,5 +236,3 @@ func distinct(s []int32) []int32 {
 	slices.Sort(u)
 	return slices.Compact(u)
 }
-
-func sortInt32(s []int32) { slices.Sort(s) }

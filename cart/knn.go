@@ -44,25 +44,29 @@ func (m *sessionKNN) score(cart []int32, sc *knnScratch, out []float64) {
 	if len(sc.overlap) != len(m.items) {
 		sc.overlap = make([]int32, len(m.items))
 	}
-	sc.cand = sc.cand[:0]
+	touched := false
 	for _, i := range cart {
 		for _, s := range m.inv[i] {
-			if sc.overlap[s] == 0 {
-				sc.cand = append(sc.cand, s)
-			}
 			sc.overlap[s]++
 		}
+		touched = touched || len(m.inv[i]) > 0
 	}
-	if len(sc.cand) == 0 {
+	if !touched {
 		return
 	}
-	sortInt32(sc.cand) // np.nonzero order
-	sc.negSim, sc.order = sc.negSim[:0], sc.order[:0]
+	// One pass over every session gives the candidates in np.nonzero's
+	// (ascending) order: cheaper than sorting the touched ones, which was
+	// half the blend's time on a 10-item cart (thousands of candidates).
+	sc.cand, sc.negSim, sc.order = sc.cand[:0], sc.negSim[:0], sc.order[:0]
 	n := float64(len(cart))
-	for p, s := range sc.cand {
-		sim := float64(sc.overlap[s]) / math.Sqrt(n*m.size[s])
+	for s, ov := range sc.overlap {
+		if ov == 0 {
+			continue
+		}
+		sim := float64(ov) / math.Sqrt(n*m.size[s])
+		sc.order = append(sc.order, int32(len(sc.cand)))
+		sc.cand = append(sc.cand, int32(s))
 		sc.negSim = append(sc.negSim, -sim)
-		sc.order = append(sc.order, int32(p))
 		sc.overlap[s] = 0
 	}
 	keep := sc.order
