@@ -14,9 +14,15 @@ run_ensemble.py (docs/evaluation.md A11; MODELS.md "Groceries: one pre-registere
       removed after ranking as metrics.ranks does: {"weights", "knn_k", "cosine", "cases":
       [{"cart": [id...], "top20": [id...], "scores": [blend score...]}]}.
 
-It also reports how often the server's one deliberate difference changes a test top 20: numpy's
-argpartition keeps an arbitrary subset of the sessions tied at the k-th neighbour's similarity,
-the server keeps the lowest session indexes (see cart/knn.go).
+It checks popular.tsv (the server's answer to a cart with no known item) is run_ensemble.py's
+popularity order, and reports how much numpy's tie order matters: session kNN keeps whichever
+sessions tied at the k-th neighbour's similarity np.argpartition leaves in front, which the
+server replicates (cart/introselect.go); a stable rule (lowest session index first) would change
+most test top 20s.
+
+  --n N --out PATH   a larger golden elsewhere (not committed), e.g. every distinct test cart
+                     into build/eval; server/TestEnsembleGolden reads it from
+                     AISLE_ENSEMBLE_GOLDEN.
 """
 
 import json
@@ -67,8 +73,15 @@ def top20(blend, inp):
 
 
 def main():
+    import argparse
+
     import gnn_method
     import protocol
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=GOLDEN)
+    ap.add_argument("--out", default=os.path.join(ROOT, "cart", "testdata", "ensemble_golden.json"))
+    args = ap.parse_args()
 
     with open(os.path.join(ROOT, "build", "eval", "groceries-ensemble.json")) as f:
         params = json.load(f)["methods"][0]["params"]
@@ -82,6 +95,12 @@ def main():
             f.write(" ".join(str(k) for k in s) + "\n")
 
     vocab = methods.Vocab.build(sessions, sp.fixed_vocab)
+    # A cart with no known item gets vocab.popular in run_ensemble.py; the server answers it
+    # from popular.tsv, so the two orders must agree.
+    with open(os.path.join(MODEL, "popular.tsv"), encoding="utf-8") as f:
+        served_popular = [int(line.split("\t", 1)[0]) for line in list(f)[1:]]
+    if served_popular != vocab.popular(len(vocab.keys)):
+        raise SystemExit("models/cart-gnn/popular.tsv is not the sessions' popularity order")
     idx = vocab.encode(sessions)
     n = len(vocab.keys)
     ship = gnn_method.shipped(MODEL, vocab)
@@ -102,9 +121,9 @@ def main():
         top = top20(blend, inp)
         sc = blend.w @ blend.ranks_of(inp)
         cases.append({"cart": list(inp), "top20": top, "scores": [float(sc[vocab.index[k]]) for k in top]})
-        if len(cases) == GOLDEN:
+        if len(cases) == args.n:
             break
-    with open(os.path.join(ROOT, "cart", "testdata", "ensemble_golden.json"), "w") as f:
+    with open(args.out, "w") as f:
         json.dump({"weights": weights, "knn_k": 200, "cosine": True, "cases": cases}, f, indent=0)
         f.write("\n")
 
