@@ -33,8 +33,8 @@
 // and float sums run in numpy's order, and server/TestEnsembleGolden
 // checks the top 20 against run_ensemble.py's for 60 held-out carts. The
 // set is all or nothing, and a bad or missing sessions file refuses the
-// version. About 30 µs a cart on 169 items and 8,742 sessions
-// (BENCHMARKS.md §3); Recommend's session source then takes the model's
+// version. Tens of µs a cart on 169 items and 8,742 sessions (43 µs for
+// 2 items, 79 µs for 10 on a shared machine, BENCHMARKS.md §3a); Recommend's session source then takes the model's
 // own top (TopRows) instead of an index search with the session
 // embedding.
 //

@@ -172,8 +172,9 @@ func (e *ensemble) blend(gnn []float32, rows []int64, sc *blendScratch) (order [
 		normRanks(sc.comp[c], sc.order, sc.ranks)
 		w := e.weights[c]
 		for i, r := range sc.ranks {
-			// As numpy's w @ ranks: a plain multiply-add per component in
-			// component order (Go does not fuse these on amd64).
+			// As numpy's w @ ranks (reference BLAS dgemv): a multiply, then
+			// an add, per component in component order; the explicit
+			// conversion keeps Go from fusing them into an FMA on any arch.
 			sc.blend[i] += float64(w * r)
 		}
 	}
