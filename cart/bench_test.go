@@ -64,7 +64,7 @@ func servedRecommender(b *testing.B) (*repository.Version, *Recommender) {
 //	build    graphnn.Builder.Build + padding to the size bucket
 //	runtime  one ONNX Runtime call on a dedicated single-threaded session
 //	queue    the same call through the version (validation, scheduler)
-//	score    top-k over the catalogue's scores
+//	score    top-k over the catalogue's scores (with the ensemble: the blend, then top-k)
 //	total    Recommend end to end through the version
 //
 // The share of each stage is its ns/op over total's.
@@ -121,6 +121,10 @@ func BenchmarkCartStages(b *testing.B) {
 				return err
 			}},
 			{"score", func() error {
+				if r.ens != nil { // the A11 blend: kNN, co-occurrence, three rankings
+					_ = r.topBlend(scores, rows, DefaultK, func(row int) bool { return excl[row] })
+					return nil
+				}
 				_ = r.top(scores, DefaultK, excl)
 				return nil
 			}},

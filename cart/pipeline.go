@@ -40,9 +40,10 @@ type Recommender struct {
 	popular    []int // rows, most popular first
 	maxCart    int
 	excludeOwn bool
-	scores     string // name of the scores output
-	logProb    bool   // parameters.scores: log_prob; the session is then no query for items.f32
-	dim        int    // session embedding size, 0 when the model has no session output
+	scores     string    // name of the scores output
+	logProb    bool      // parameters.scores: log_prob; the session is then no query for items.f32
+	dim        int       // session embedding size, 0 when the model has no session output
+	ens        *ensemble // the A11 rank blend (ensemble_* parameters); nil: the model's scores alone
 	pool       sync.Pool
 }
 
@@ -58,7 +59,8 @@ type Extension struct{}
 
 // Parameters implements repository.Extension: the keys New reads.
 func (Extension) Parameters() []string {
-	return []string{"items", "popular", "max_cart_items", "exclude_cart_items", "embedding_dim", "num_items", "scores"}
+	return append([]string{"items", "popular", "max_cart_items", "exclude_cart_items", "embedding_dim", "num_items", "scores"},
+		ensembleParams...)
 }
 
 // Prepare implements repository.Extension.
@@ -98,6 +100,9 @@ func New(dir string, cfg *repository.Config) (*Recommender, error) {
 		return nil, err
 	}
 	if err := r.checkOutputs(cfg, p); err != nil {
+		return nil, err
+	}
+	if r.ens, err = readEnsemble(dir, items, p); err != nil {
 		return nil, err
 	}
 	if name := p["popular"]; name != "" {

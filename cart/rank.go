@@ -28,7 +28,27 @@ func (r *Recommender) top(scores []float32, k int, excl map[int]bool) []Scored {
 	out := make([]Scored, len(h))
 	for i, e := range h {
 		it := r.items.Items[e.row]
-		out[i] = Scored{ID: it.ID, Name: it.Name, Score: e.score}
+		out[i] = Scored{ID: it.ID, Name: it.Name, Score: e.score, Row: e.row}
+	}
+	return out
+}
+
+// topBlend returns the k best rows by the ensemble's blend, not excluded;
+// the score is the blend, a weighted mean of normalised ranks in [0, 1].
+func (r *Recommender) topBlend(gnn []float32, cart []int64, k int, skip func(row int) bool) []Scored {
+	sc := r.ens.pool.Get().(*blendScratch)
+	defer r.ens.pool.Put(sc)
+	order, blend := r.ens.blend(gnn, cart, sc)
+	out := make([]Scored, 0, k)
+	for _, row := range order {
+		if len(out) == k {
+			break
+		}
+		if skip(row) {
+			continue
+		}
+		it := r.items.Items[row]
+		out = append(out, Scored{ID: it.ID, Name: it.Name, Score: float32(blend[row]), Row: row})
 	}
 	return out
 }
@@ -45,7 +65,7 @@ func (r *Recommender) topPopular(k int, excl map[int]bool) []Scored {
 			continue
 		}
 		it := r.items.Items[row]
-		out = append(out, Scored{ID: it.ID, Name: it.Name, Score: 1 / float32(i+1)})
+		out = append(out, Scored{ID: it.ID, Name: it.Name, Score: 1 / float32(i+1), Row: row})
 	}
 	return out
 }

@@ -24,6 +24,7 @@ type Scored struct {
 	ID    int64
 	Name  string
 	Score float32
+	Row   int // row of the item table
 }
 
 // Result is the answer to a Cart.
@@ -68,6 +69,10 @@ func (r *Recommender) Recommend(ctx context.Context, run Runner, c Cart) (Result
 	scores, err := r.score(ctx, run, rows)
 	if err != nil {
 		return Result{}, err
+	}
+	if r.ens != nil {
+		res.Items = r.topBlend(scores, rows, k, func(row int) bool { return excl[row] })
+		return res, nil
 	}
 	res.Items = r.top(scores, k, excl)
 	return res, nil
@@ -124,4 +129,33 @@ func (r *Recommender) score(ctx context.Context, run Runner, rows []int64) ([]fl
 		return nil, fmt.Errorf("model returned %d scores for %d items", len(scores), r.NumItems())
 	}
 	return scores, nil
+}
+
+// Blends reports whether the model ranks by the A11 ensemble (its
+// ensemble_* parameters) rather than by its scores alone; its session
+// embedding is then no ranking of its own (see TopRows).
+func (r *Recommender) Blends() bool { return r.ens != nil }
+
+// TopRows is Recommend for a cart of item-table rows, in the order they
+// were added: the k best rows by the ensemble, best first, leaving out
+// the cart's own rows and those skip reports. It is Recommend's session
+// source for a model that Blends. It fails with ErrNotRecommender when the
+// model does not blend.
+func (r *Recommender) TopRows(ctx context.Context, run Runner, rows []int64, k int, skip func(row int) bool) ([]Scored, error) {
+	if r.ens == nil {
+		return nil, fmt.Errorf("%w: the model has no ensemble", ErrNotRecommender)
+	}
+	if len(rows) == 0 || k <= 0 {
+		return nil, nil
+	}
+	rows = graphnn.Last(rows, r.maxCart)
+	scores, err := r.score(ctx, run, rows)
+	if err != nil {
+		return nil, err
+	}
+	own := make(map[int]bool, len(rows))
+	for _, row := range rows {
+		own[int(row)] = true
+	}
+	return r.topBlend(scores, rows, min(k, r.NumItems()), func(row int) bool { return own[row] || skip != nil && skip(row) }), nil
 }

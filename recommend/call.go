@@ -21,6 +21,10 @@ type call struct {
 
 	aff     rerank.Affinities
 	vectors map[int][]float32 // query vector by source index
+	// blended holds, by source index, the session source's hits from a cart
+	// model that serves the ensemble (cart.Recommender.Blends): ranked by
+	// the model itself in the embeddings stage, not by an index search.
+	blended map[int][]scored
 	cands   map[string]*cand
 	order   []string // candidate ids in the order found, for determinism
 	inCart  map[string]bool
@@ -49,7 +53,7 @@ func (p *Pipeline) newCall(req Request, sf *Surface, k int) *call {
 	}
 	return &call{p: p, req: req, sf: sf, k: k, models: map[string]*model{},
 		resp:    &Response{Surface: req.Surface, ImpressionID: newImpressionID()},
-		vectors: map[int][]float32{}, cands: map[string]*cand{}, inCart: map[string]bool{}, exclude: exclude}
+		vectors: map[int][]float32{}, blended: map[int][]scored{}, cands: map[string]*cand{}, inCart: map[string]bool{}, exclude: exclude}
 }
 
 // run executes the stages: features ∥ embeddings → candidates → filter and
@@ -136,7 +140,7 @@ func (c *call) features(ctx context.Context) featureResult {
 func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
 	ectx, cancel := context.WithTimeout(ctx, c.sf.Budgets.Embeddings)
 	defer cancel()
-	var mu sync.Mutex // guards rungs and c.vectors while the sources run
+	var mu sync.Mutex // guards rungs, c.vectors and c.blended while the sources run
 	flag := func(reason string) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -154,6 +158,20 @@ func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
 		}
 		var embed func() ([]float32, error)
 		switch {
+		case src.Kind == SourceSession && len(c.req.Cart) > 0 && m.cart != nil && m.items != nil && m.cart.Blends():
+			if cart := m.cartRows; len(cart) > 0 {
+				wg.Go(func() {
+					hits, err := c.blendedHits(ectx, m, cart, src.Budget)
+					mu.Lock()
+					defer mu.Unlock()
+					if err != nil {
+						*rungs = append(*rungs, Rung{StageEmbeddings, reasonOf(err)})
+						return
+					}
+					c.blended[i] = hits
+				})
+			}
+			continue
 		case src.Kind == SourceSession && len(c.req.Cart) > 0:
 			if m.cart == nil || m.items == nil || !m.cart.SessionQueriesItems() {
 				flag("not_a_session_model")
@@ -191,6 +209,22 @@ func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
 		})
 	}
 	wg.Wait()
+}
+
+// blendedHits is the session source of a cart model that serves the
+// ensemble: its own top budget rows for the cart (as RecommendCart ranks
+// them, docs/evaluation.md A11), skipping what skipID names.
+func (c *call) blendedHits(ctx context.Context, m *model, cart []int64, budget int) ([]scored, error) {
+	items := m.items
+	top, err := m.cart.TopRows(ctx, m.v, cart, budget, func(r int) bool { return c.skipID(items.ID(r)) })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]scored, len(top))
+	for i, h := range top {
+		out[i] = scored{items.ID(h.Row), items.Name(h.Row), float64(h.Score)}
+	}
+	return out, nil
 }
 
 // resolve looks the cart and the recent views up once per call, in every

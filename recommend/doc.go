@@ -16,9 +16,12 @@
 //
 //   - features: the guest's attribute affinities (Features), beside
 //   - embeddings: the cart's session embedding from a cart model
-//     (cart.Recommender.Session) and the query's from a text encoder, in
-//     parallel, through the models' batching schedulers;
-//   - candidates: session → the cart model's item index; query → hybrid
+//     (cart.Recommender.Session), or, for a cart model that serves the
+//     A11 ensemble (cart.Recommender.Blends), its own top items as
+//     RecommendCart ranks them (TopRows), and the query's embedding from a
+//     text encoder, in parallel, through the models' batching schedulers;
+//   - candidates: session → the cart model's item index (the ensemble's
+//     top when the model blends); query → hybrid
 //     search (hybrid.go, candidates.go): the union of three top-C lists
 //     (the encoder index's by cosine, BM25's over the catalogue's names,
 //     the category-intent term's over the query's likeliest categories,

@@ -29,7 +29,9 @@ func (c *call) candidates(ctx context.Context) {
 		var err error
 		switch src.Kind {
 		case SourceSession:
-			if v, ok := c.vectors[i]; ok {
+			if h, ok := c.blended[i]; ok {
+				hits = h
+			} else if v, ok := c.vectors[i]; ok {
 				skip := make(map[int]bool, len(m.cartRows))
 				for _, r := range m.cartRows {
 					skip[int(r)] = true

@@ -45,9 +45,10 @@ func readGoldenSessions(t *testing.T) []goldenSession {
 // TestGNNGoldenSessions sends each golden cart's graph tensors through
 // KServe ModelInfer (the GNN as a plain model) and compares the session
 // embedding with torch's; then checks RecommendCart, whose graphs are padded
-// to size buckets, scores the golden top items the same.
+// to size buckets, scores the golden top items the same (the GNN alone:
+// the ensemble's scores are blended ranks, see TestEnsembleGolden).
 func TestGNNGoldenSessions(t *testing.T) {
-	rc := startPersonalization(t, "cart-gnn")
+	rc := startGNNOnly(t)
 	ctx := testCtx(t)
 	var b graphnn.Builder
 	var batch graphnn.Batch

@@ -204,6 +204,9 @@ typical local grocery outlet, 9,835 transactions over 169 item categories (the d
 - Split used for the shipped weights: a seeded random 80% of the baskets (train + validation);
   the other 20% is the test set of docs/models-gnn.md. `count` in items.tsv / popular.tsv is the
   number of those training baskets holding the item.
+- `sessions.txt` (written by `scripts/eval/ensemble_golden.py`, read by the A11 ensemble's session
+  kNN and co-occurrence): the training + validation baskets of that split as item ids, one a line;
+  GPL-3 material like the rest of this folder.
 """,
     "instacart": """# Data: Instacart carts (NOT for the repository)
 
