@@ -2,9 +2,7 @@ package main
 
 import (
 	"cmp"
-	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aisle-ai/aisle/guest"
+	"github.com/aisle-ai/aisle/replay"
 )
 
 // instacartCmd computes long-term features from the Instacart users'
@@ -64,79 +63,37 @@ func instacartCmd(args []string, w io.Writer) error {
 	return nil
 }
 
-type instacartOrder struct {
-	user        string
-	number      int
-	daysSince   float64
-	atMs        int64
-	productRows []string
-}
-
+// instacartLongTerm folds each user's prior orders, as replay.Instacart
+// reads them (one reader of the Instacart files, with its checks), into
+// decayed purchase counts per aisle and department. The last prior order is
+// at asOf, earlier ones their replayed day gap before it.
 func instacartLongTerm(dir string, asOf time.Time, halfLife time.Duration) ([]guest.LongTerm, error) {
-	aisles, err := csvColumnMap(filepath.Join(dir, "aisles.csv"), 0, 1)
+	src, err := replay.Instacart(dir)
 	if err != nil {
 		return nil, err
 	}
-	depts, err := csvColumnMap(filepath.Join(dir, "departments.csv"), 0, 1)
-	if err != nil {
-		return nil, err
-	}
-	products := map[string][2]string{}
-	if err := eachCSV(filepath.Join(dir, "products.csv"), 4, func(r []string) {
-		products[r[0]] = [2]string{aisles[r[2]], depts[r[3]]}
-	}); err != nil {
-		return nil, err
-	}
-	orders := map[string]*instacartOrder{}
-	byUser := map[string][]*instacartOrder{}
-	if err := eachCSV(filepath.Join(dir, "users_sample", "orders.csv"), 7, func(r []string) {
-		if r[2] != "prior" {
-			return
-		}
-		n, _ := strconv.Atoi(r[3])
-		d, _ := strconv.ParseFloat(r[6], 64)
-		o := &instacartOrder{user: r[1], number: n, daysSince: d}
-		orders[r[0]] = o
-		byUser[r[1]] = append(byUser[r[1]], o)
-	}); err != nil {
-		return nil, err
-	}
-	if err := eachCSV(filepath.Join(dir, "users_sample", "order_products__prior.csv"), 2, func(r []string) {
-		if o := orders[r[0]]; o != nil {
-			o.productRows = append(o.productRows, r[1])
-		}
-	}); err != nil {
-		return nil, err
-	}
-	users := make([]string, 0, len(byUser))
-	for u := range byUser {
-		users = append(users, u)
-	}
-	slices.SortFunc(users, func(a, b string) int { x, _ := strconv.Atoi(a); y, _ := strconv.Atoi(b); return x - y })
 	hl := halfLife.Milliseconds()
-	var recs []guest.LongTerm
-	for _, u := range users {
-		uo := byUser[u]
-		slices.SortFunc(uo, func(a, b *instacartOrder) int { return a.number - b.number })
-		t := asOf.UnixMilli()
-		for i := len(uo) - 1; i >= 0; i-- { // newest first, stepping back by the gaps
-			uo[i].atMs = t
-			t -= int64(uo[i].daysSince * 24 * float64(time.Hour.Milliseconds()))
+	dayMs := float64(24 * time.Hour.Milliseconds())
+	recs := make([]guest.LongTerm, 0, len(src.Guests))
+	for _, g := range src.Guests {
+		if len(g.Orders) == 0 {
+			continue
 		}
+		last := g.Orders[len(g.Orders)-1].Day
 		acc := map[[2]string]guest.Decayed{}
-		for _, o := range uo {
-			for _, p := range o.productRows {
-				ad, ok := products[p]
+		for _, o := range g.Orders {
+			at := asOf.UnixMilli() - int64((last-o.Day)*dayMs)
+			for _, item := range o.Items {
+				aisle, ok := src.Aisle[item]
 				if !ok {
 					continue
 				}
-				for i, attr := range [2]string{"aisle", "department"} {
-					k := [2]string{attr, ad[i]}
-					acc[k] = acc[k].Add(o.atMs, hl)
+				for _, k := range [2][2]string{{"aisle", aisle}, {"department", src.Department[item]}} {
+					acc[k] = acc[k].Add(at, hl)
 				}
 			}
 		}
-		rec := guest.LongTerm{GuestID: u}
+		rec := guest.LongTerm{GuestID: strings.TrimPrefix(g.ID, "instacart-")}
 		for k, d := range acc {
 			rec.Affinities = append(rec.Affinities, guest.LongTermAffinity{Attribute: k[0], Value: k[1], Score: d.Score, LastMs: d.LastMs})
 		}
@@ -145,41 +102,10 @@ func instacartLongTerm(dir string, asOf time.Time, halfLife time.Duration) ([]gu
 		})
 		recs = append(recs, rec)
 	}
+	slices.SortFunc(recs, func(a, b guest.LongTerm) int {
+		x, _ := strconv.Atoi(a.GuestID)
+		y, _ := strconv.Atoi(b.GuestID)
+		return x - y
+	})
 	return recs, nil
-}
-
-// eachCSV calls fn with every record after the header. The header must have
-// at least cols fields (fn indexes them), and encoding/csv holds every
-// record to the header's count, so no record is shorter.
-func eachCSV(path string, cols int, fn func([]string)) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.ReuseRecord = true
-	head, err := r.Read()
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if len(head) < cols {
-		return fmt.Errorf("%s: %d columns, want at least %d", filepath.Base(path), len(head), cols)
-	}
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		fn(rec)
-	}
-}
-
-func csvColumnMap(path string, k, v int) (map[string]string, error) {
-	m := map[string]string{}
-	err := eachCSV(path, max(k, v)+1, func(r []string) { m[r[k]] = r[v] })
-	return m, err
 }

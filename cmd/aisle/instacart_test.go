@@ -22,7 +22,7 @@ func TestInstacartShortHeader(t *testing.T) {
 		}
 	}
 	_, err := instacartLongTerm(dir, time.Now(), time.Hour)
-	if err == nil || !strings.Contains(err.Error(), "products.csv: 2 columns, want at least 4") {
+	if err == nil || !strings.Contains(err.Error(), "products.csv line 1: 2 columns, want 4") {
 		t.Fatalf("err = %v; want products.csv refused for its columns", err)
 	}
 }
