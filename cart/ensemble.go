@@ -45,6 +45,13 @@ type blendScratch struct {
 }
 
 // readEnsemble reads the ensemble_* parameters; nil when they are absent.
+
+// maxEnsembleItems bounds the catalogue an ensemble loads: its co-occurrence
+// matrix is n×n float64, 800 MB at 10,000 items (the Groceries cart model
+// has 169); a larger catalogue is refused at load instead of exhausting
+// memory.
+const maxEnsembleItems = 10_000
+
 func readEnsemble(dir string, items *catalog.Table, p map[string]string) (*ensemble, error) {
 	name := p["ensemble_sessions"]
 	if name == "" {
@@ -92,20 +99,28 @@ func readEnsemble(dir string, items *catalog.Table, p map[string]string) (*ensem
 		return nil, err
 	}
 	n := len(items.Items)
+	if n > maxEnsembleItems {
+		return nil, fmt.Errorf("ensemble: %d items; the co-occurrence matrix is dense (n² floats), so at most %d", n, maxEnsembleItems)
+	}
 	e.knn, e.cooc, e.pop = newSessionKNN(sessions, n, k), newCooccurrence(sessions, n, cosine), make([]float64, n)
 	for _, s := range sessions {
 		for _, r := range s {
 			e.pop[r]++
 		}
 	}
-	e.pool.New = func() any {
+	e.pool.New = newBlendScratch(n)
+	return e, nil
+}
+
+// newBlendScratch returns the pool's constructor of scratch for n items.
+func newBlendScratch(n int) func() any {
+	return func() any {
 		sc := &blendScratch{ranks: make([]float64, n), order: make([]int, n), blend: make([]float64, n), sorted: make([]int, n)}
 		for c := range sc.comp {
 			sc.comp[c] = make([]float64, n)
 		}
 		return sc
 	}
-	return e, nil
 }
 
 // readSessions reads one session a line (item ids of the item table,

@@ -136,3 +136,21 @@ func TestArgPartition(t *testing.T) {
 		}
 	}
 }
+
+// TestTopRowsSkipsWholeCart: Recommend's session source never returns a
+// cart item, also one older than the model's cut (maxCart), which the GNN
+// does not see but the surface's filters still drop.
+func TestTopRowsSkipsWholeCart(t *testing.T) {
+	r := testRecommender(t) // 5 items, maxCart 3; the fake GNN scores row i as i
+	sessions := [][]int32{{0, 1, 2, 3, 4}, {4, 3}}
+	r.ens = &ensemble{weights: [3]float64{1, 0, 0}, knn: newSessionKNN(sessions, 5, 2),
+		cooc: newCooccurrence(sessions, 5, true), pop: []float64{1, 1, 1, 2, 2}}
+	r.ens.pool.New = newBlendScratch(5)
+	got, err := r.TopRows(t.Context(), &fakeRunner{t: t}, []int64{4, 3, 2, 1}, 5, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Row != 0 {
+		t.Errorf("TopRows for a 4-item cart over 5 items = %+v, want only row 0", got)
+	}
+}

@@ -12,10 +12,6 @@ import "math/bits"
 // changes 7,496 of the 8,244 Groceries test top 20s
 // (scripts/eval/ensemble_golden.py). v is not modified.
 func argPartition(v []float64, idx []int32, kth int) {
-	introselect(v, idx, kth)
-}
-
-func introselect(v []float64, idx []int32, kth int) {
 	num := len(idx)
 	low, high := 0, num-1
 	less := func(a, b float64) bool { return a < b }
@@ -105,7 +101,7 @@ func medianOfMedian5(v []float64, idx []int32) int {
 		idx[sub+m], idx[i] = idx[i], idx[sub+m]
 	}
 	if nmed > 2 {
-		introselect(v, idx[:nmed], nmed/2)
+		argPartition(v, idx[:nmed], nmed/2)
 	}
 	return nmed / 2
 }

@@ -37,7 +37,6 @@ func (r *Recommender) top(scores []float32, k int, excl map[int]bool) []Scored {
 // the score is the blend, a weighted mean of normalised ranks in [0, 1].
 func (r *Recommender) topBlend(gnn []float32, cart []int64, k int, skip func(row int) bool) []Scored {
 	sc := r.ens.pool.Get().(*blendScratch)
-	defer r.ens.pool.Put(sc)
 	order, blend := r.ens.blend(gnn, cart, sc)
 	out := make([]Scored, 0, k)
 	for _, row := range order {
@@ -50,6 +49,9 @@ func (r *Recommender) topBlend(gnn []float32, cart []int64, k int, skip func(row
 		it := r.items.Items[row]
 		out = append(out, Scored{ID: it.ID, Name: it.Name, Score: float32(blend[row]), Row: row})
 	}
+	// Back to the pool only after a normal return: blend's kNN leaves its
+	// overlap counts zeroed on the way out, which a panic would not.
+	r.ens.pool.Put(sc)
 	return out
 }
 

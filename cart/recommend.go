@@ -148,14 +148,14 @@ func (r *Recommender) TopRows(ctx context.Context, run Runner, rows []int64, k i
 	if len(rows) == 0 || k <= 0 {
 		return nil, nil
 	}
+	own := make(map[int]bool, len(rows)) // the whole cart, before the model's cut
+	for _, row := range rows {
+		own[int(row)] = true
+	}
 	rows = graphnn.Last(rows, r.maxCart)
 	scores, err := r.score(ctx, run, rows)
 	if err != nil {
 		return nil, err
-	}
-	own := make(map[int]bool, len(rows))
-	for _, row := range rows {
-		own[int(row)] = true
 	}
 	return r.topBlend(scores, rows, min(k, r.NumItems()), func(row int) bool { return own[row] || skip != nil && skip(row) }), nil
 }

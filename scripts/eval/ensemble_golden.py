@@ -49,7 +49,7 @@ HEADER = """# Groceries market baskets (Hahsler, Hornik & Reutterer 2006; arules
 
 
 class StableKNN(methods.gb.SessionKNN):
-    """session kNN keeping, among sessions tied at the k-th similarity, the lowest indexes (the server's rule)."""
+    """session kNN keeping, among sessions tied at the k-th similarity, the lowest indexes (a stable tie rule (lowest session index))."""
 
     def __call__(self, cart):
         u = set(cart)
@@ -132,7 +132,7 @@ def main():
     rs = metrics.ranks(stable, tc, True)
     print("golden: %d carts; stable k-th tie rule changes %d of %d test top 20s" % (len(cases), diff, len(tc)))
     print("test as run_ensemble.py: %s" % metrics.means(r))
-    print("test with the server's tie rule: %s" % metrics.means(rs))
+    print("test with a stable tie rule (lowest session index): %s" % metrics.means(rs))
 
 
 if __name__ == "__main__":
