@@ -59,6 +59,9 @@ func (r *Recommender) Recommend(ctx context.Context, run Runner, c Cart) (Result
 	rows, unknown := r.resolve(c)
 	res := Result{Unknown: unknown}
 	excl := r.exclusions(c.Exclude, rows)
+	// The ensemble's session kNN and co-occurrence read the whole cart, as
+	// the evaluation does; only the GNN is cut to its last maxCart items.
+	whole := rows
 	rows = graphnn.Last(rows, r.maxCart)
 	res.Used = len(rows)
 	if len(rows) == 0 {
@@ -71,7 +74,7 @@ func (r *Recommender) Recommend(ctx context.Context, run Runner, c Cart) (Result
 		return Result{}, err
 	}
 	if r.ens != nil {
-		res.Items = r.topBlend(scores, rows, k, func(row int) bool { return excl[row] })
+		res.Items = r.topBlend(scores, whole, k, func(row int) bool { return excl[row] })
 		return res, nil
 	}
 	res.Items = r.top(scores, k, excl)
@@ -152,8 +155,7 @@ func (r *Recommender) TopRows(ctx context.Context, run Runner, rows []int64, k i
 	for _, row := range rows {
 		own[int(row)] = true
 	}
-	rows = graphnn.Last(rows, r.maxCart)
-	scores, err := r.score(ctx, run, rows)
+	scores, err := r.score(ctx, run, graphnn.Last(rows, r.maxCart))
 	if err != nil {
 		return nil, err
 	}
