@@ -49,7 +49,7 @@ HEADER = """# Groceries market baskets (Hahsler, Hornik & Reutterer 2006; arules
 
 
 class StableKNN(methods.gb.SessionKNN):
-    """session kNN keeping, among sessions tied at the k-th similarity, the lowest indexes (a stable tie rule (lowest session index))."""
+    """session kNN keeping, among sessions tied at the k-th similarity, the lowest indexes: a stable rule, which the server does not use (it follows numpy's argpartition, cart/introselect.go)."""
 
     def __call__(self, cart):
         u = set(cart)
