@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -33,4 +35,19 @@ func TestServeRefusesNonDurableRedis(t *testing.T) {
 		t.Fatalf("with --redis-allow-nondurable: %v", err)
 	}
 	w.stop()
+}
+
+// aisle aggregate refuses the same Redis as serve, and folds with the flag
+// (until its context ends).
+func TestAggregateRefusesNonDurableRedis(t *testing.T) {
+	srv := redistest.Start(t, "--appendonly", "no")
+	err := aggregateCmd(t.Context(), []string{"--redis-addr", srv.Addr(), "--models", "../../models", "--log-level", "error"})
+	if err == nil || !strings.Contains(err.Error(), "appendonly") || !strings.Contains(err.Error(), "--redis-allow-nondurable") {
+		t.Fatalf("aggregate over appendonly no: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	if err := aggregateCmd(ctx, []string{"--redis-addr", srv.Addr(), "--models", "../../models", "--log-level", "error", "--redis-allow-nondurable"}); err != nil {
+		t.Fatalf("with --redis-allow-nondurable: %v", err)
+	}
 }

@@ -28,6 +28,7 @@ func aggregateCmd(ctx context.Context, args []string) error {
 	ff.addFlags(fs)
 	models := fs.String("models", "models", "model repository (its catalog.jsonl gives item attributes)")
 	logLevel := fs.String("log-level", "info", "log level")
+	fs.BoolVar(&ff.allowNondurable, "redis-allow-nondurable", false, "fold even when Redis's appendonly, appendfsync or maxmemory-policy break the durability of acknowledged events (logs a warning), as aisle serve's flag")
 	fs.DurationVar(&ff.claimIdle, "claim-idle", redisstore.DefaultMinIdle, "how long an event another worker read stays unacknowledged before this one takes it over (a dead worker's events wait this long)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -53,6 +54,11 @@ func aggregateCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer b.close()
+	// The workers write the folded state, the dedupe markers and the
+	// dead-letter stream: the same promise as serve's, checked the same way.
+	if err := checkDurable(ctx, b, &ff, log); err != nil {
+		return fmt.Errorf("aisle aggregate: %w", err)
+	}
 	log.Info("aisle aggregate folding", "redis", ff.redisAddr+ff.redisCluster, "partitions", ff.partitions)
 	b.run(ctx)
 	return nil
