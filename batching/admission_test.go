@@ -237,14 +237,17 @@ func TestDeadlineAdmission(t *testing.T) {
 	first := inferAsync(ctx, s, echoReq(1))
 	r.gate.next(ctx, t) // the instance is busy from here on
 	s.mu.Lock()
-	s.cost.observe(1, 10*ms)
-	s.cost.observe(8, 80*ms) // 10 ms a row
+	// Costs in seconds, so that "short" (5 s) cannot expire before
+	// admission looks at it however slow the machine, and is still far
+	// shorter than the 9 s queue.
+	s.cost.observe(1, time.Second)
+	s.cost.observe(8, 8*time.Second) // 1 s a row
 	s.mu.Unlock()
 
-	short, cancel := context.WithTimeout(ctx, 50*ms)
+	short, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if _, err := s.Infer(short, echoReq(2)); !errors.Is(err, ErrOverloaded) {
-		t.Fatalf("Infer with 50ms left behind a 90ms queue: %v, want ErrOverloaded", err)
+		t.Fatalf("Infer with 5s left behind a 9s queue: %v, want ErrOverloaded", err)
 	}
 	if queuedCount(s) != 0 {
 		t.Fatal("the refused request was queued")

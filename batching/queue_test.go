@@ -233,11 +233,15 @@ func TestQueueTimeout(t *testing.T) {
 	t.Run("reject", func(t *testing.T) {
 		ctx := testContext(t)
 		r := &echoRunner{gate: newGate()}
-		s := newTestScheduler(t, echoCfg(8, &Dynamic{DefaultQueuePolicy: QueuePolicy{DefaultTimeout: time.Millisecond}}), runnersOf(r), nil)
+		// No default timeout: only the second request has one (1 ms), so
+		// the first reaches the held runner however slowly its batch forms.
+		s := newTestScheduler(t, echoCfg(8, &Dynamic{}), runnersOf(r), nil)
 		first := inferAsync(ctx, s, echoReq(0))
 		r.gate.next(ctx, t)
 		// The runner is held, so the request can only time out.
-		if _, err := s.Infer(ctx, echoReq(1)); !errors.Is(err, ErrQueueTimeout) {
+		late := echoReq(1)
+		late.Timeout = time.Millisecond
+		if _, err := s.Infer(ctx, late); !errors.Is(err, ErrQueueTimeout) {
 			t.Fatalf("Infer: %v, want ErrQueueTimeout", err)
 		}
 		if n := queuedCount(s); n != 0 {

@@ -303,7 +303,10 @@ func TestTokenRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &skewClock{}
+	// A clock that moves only when the test says: with time.Now plus a
+	// skew, a one-second stall would look at the file "before the next
+	// check" and fail the test.
+	clk := &fakeClock{t: time.Now()}
 	tf.now = clk.now
 	want := func(what string, tok string, ok bool) {
 		t.Helper()

@@ -201,8 +201,16 @@ func TestRecommendWiredInProcess(t *testing.T) {
 	// One IMPRESSION event per slot reached the log and was folded.
 	w.waitFolded(ctx, t, dairyGuest, sent+logged)
 
-	search, err := w.rec.Recommend(ctx, &aislepb.RecommendRequest{Surface: "search", Query: "baking", K: 5})
-	must(t, err)
+	// A starved CPU can push the encoder or the candidate stage past the
+	// shipped budgets (a timeout rung, popular items): ask again then.
+	var search *aislepb.RecommendResponse
+	for range 10 {
+		search, err = w.rec.Recommend(ctx, &aislepb.RecommendRequest{Surface: "search", Query: "baking", K: 5})
+		must(t, err)
+		if !slices.ContainsFunc(rungs(search), func(r string) bool { return strings.HasSuffix(r, "/timeout") }) {
+			break
+		}
+	}
 	if len(search.Items) == 0 || search.Items[0].Name != "baking powder" {
 		t.Errorf("search \"baking\": %v", search.Items)
 	}
