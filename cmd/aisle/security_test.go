@@ -161,7 +161,7 @@ func TestServeSecurityFlagsValidated(t *testing.T) {
 func TestServePortInUse(t *testing.T) {
 	must(t, inference.Init(ortLib(t)))
 	defer inference.Shutdown()
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer verifyNoLeaks(t, goleak.IgnoreCurrent())
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
 	defer busy.Close()
