@@ -4,16 +4,17 @@ GO ?= go
 export CGO_ENABLED := 1
 export ONNXRUNTIME_LIB ?= $(CURDIR)/third_party/onnxruntime/libonnxruntime.so.1
 
-.PHONY: run test fuzz build setup setup-redis onnx-testdata proto testmodels bench verify clean
+.PHONY: run test fuzz build setup setup-redis setup-python onnx-testdata proto testmodels bench verify clean
 
 ## run: fetch ONNX Runtime, build aisle and serve the default model repository
 run: build
 	./bin/aisle serve --models models
 
-## test: fetch ONNX Runtime, Redis and the ONNX conformance data and run every test with the race detector, then smoke-run the benchmarks, the fuzz targets (5s each) and the load-test suite (scripts/bench/load.sh --smoke)
-test: setup setup-redis onnx-testdata
+## test: fetch ONNX Runtime, Redis and the ONNX conformance data, install Debian's python3-numpy/torch/onnx when missing, run every Go test with the race detector and the evaluation code's Python unit tests, then smoke-run the benchmarks, the fuzz targets (5s each) and the load-test suite (scripts/bench/load.sh --smoke)
+test: setup setup-redis onnx-testdata setup-python
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	/usr/bin/python3 -m unittest discover -s scripts/eval
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
 	./scripts/fuzz.sh 5s
 	OUT=build/bench/smoke ./scripts/bench/load.sh --smoke
@@ -33,6 +34,10 @@ setup:
 ## onnx-testdata: fetch the ONNX backend node tests (Debian's libonnx-testdata) into third_party/ (git-ignored)
 onnx-testdata:
 	./scripts/setup-onnx-testdata.sh
+## setup-python: Debian's python3-numpy, python3-torch and python3-onnx for /usr/bin/python3 (apt, as root or with sudo; nothing from PyPI)
+setup-python:
+	./scripts/setup-python.sh
+
 ## setup-redis: unpack Debian's redis-server 7.0 into third_party/redis (git-ignored); the tests start their own servers
 setup-redis:
 	./scripts/setup-redis.sh

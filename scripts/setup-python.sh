@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs what the offline training and export scripts need: Debian's
-# python3-torch, python3-onnx and python3-numpy for /usr/bin/python3 (PyPI is
-# not used). Only the serving path and the tests run without them.
+# Installs what the offline training, export and evaluation scripts need:
+# Debian's python3-torch, python3-onnx and python3-numpy for /usr/bin/python3
+# (PyPI is not used). `make test` runs the evaluation code's unit tests
+# (scripts/eval/test_*.py, which import numpy and torch) with them; the
+# serving path and the Go tests need none of it.
 set -euo pipefail
 if /usr/bin/python3 -c 'import torch, onnx, numpy' 2>/dev/null; then
   exit 0
