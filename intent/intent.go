@@ -46,7 +46,11 @@ func Fit(names, labels []string) (*Classifier, error) {
 	col := make(map[string]int, len(c.labels))
 	for j, l := range c.labels {
 		col[l] = j
-		c.exact[strings.Join(bm25.Terms(l), " ")] = j
+		// A label with no terms is no category query's name: keyed under
+		// "" it would make every query without terms a category query.
+		if t := bm25.Terms(l); len(t) > 0 {
+			c.exact[strings.Join(t, " ")] = j
+		}
 	}
 	counts := map[string][]float64{}
 	total := make([]float64, len(c.labels))

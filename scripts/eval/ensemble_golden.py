@@ -119,7 +119,7 @@ def main():
             continue
         seen.add(tuple(inp))
         top = top20(blend, inp)
-        sc = blend.w @ blend.ranks_of(inp)
+        sc = blend.w @ blend.ranks_of(inp, blend.extra_keys(inp))
         cases.append({"cart": list(inp), "top20": top, "scores": [float(sc[vocab.index[k]]) for k in top]})
         if len(cases) == args.n:
             break

@@ -45,7 +45,8 @@ class NaiveBayesAisle:
             self.logp[:, self.col[a]] = col
         self.logprior = np.log(np.array([prior[a] for a in self.aisles], dtype=np.float64) / len(labels))
         # an aisle's name as a query, for the exact switch: its terms joined by one space
-        self.exact = {" ".join(terms(a)): j for j, a in enumerate(self.aisles)}
+        # (a label with no terms is skipped: under "" it would make every query without terms one)
+        self.exact = {" ".join(terms(a)): j for j, a in enumerate(self.aisles) if terms(a)}
 
     def _log_joint(self, text):
         rows = [self.row[t] for t in terms(text) if t in self.row]
