@@ -81,7 +81,7 @@ func catalogRepo(base, out string, n int) (string, error) {
 	tsv.WriteString(strings.Join(t[0], "\t") + "\n")
 	vec := make([]float32, 0, n*m.Dim)
 	header["catalog_version"] = fmt.Sprintf("groceries-synthetic-%d", n)
-	header["doc"] = fmt.Sprintf("SYNTHETIC load-test catalogue (aisle-load): the %d Groceries items plus variants (a made-up brand word, the nReal item's aisle, economics and noisy vector) up to %d items", nReal, n)
+	header["doc"] = fmt.Sprintf("SYNTHETIC load-test catalogue (aisle-load): the %d Groceries items plus variants (a made-up brand word, the real item's aisle, economics and noisy vector) up to %d items", nReal, n)
 	h, err := json.Marshal(header)
 	if err != nil {
 		return "", err
@@ -91,6 +91,9 @@ func catalogRepo(base, out string, n int) (string, error) {
 	jl.WriteByte('\n')
 	for r := range n {
 		b := r % nReal
+		if len(t[1+b]) < 2 {
+			return "", fmt.Errorf("items.tsv row %d: %d columns, want id and name", 2+b, len(t[1+b]))
+		}
 		row := append([]string(nil), t[1+b]...)
 		v := m.Row(b)
 		if r >= nReal {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -60,6 +61,9 @@ func main() {
 	flag.StringVar(&cat, "catalog", "169,5000,50000", "catalogue sizes of the Recommend sweep (synthetic variants of the shipped items, built under -out)")
 	flag.StringVar(&catConc, "catalog-c", "16", "concurrencies of the catalogue sweep")
 	flag.Parse()
+	if o.conns < 1 {
+		log.Fatalf("aisle-load: -conns %d: want at least 1", o.conns)
+	}
 	if *smoke {
 		conc, seqs, o.dur, o.warm = "1,8", "8,32", 200*time.Millisecond, 100*time.Millisecond
 		cat, catConc = strings.Split(cat, ",")[0], "8"
@@ -103,12 +107,27 @@ func ints(s string) ([]int, error) {
 }
 
 func freePort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addrs, err := freePorts(1)
 	if err != nil {
 		return "", err
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return addrs[0], nil
+}
+
+// freePorts returns n distinct free loopback addresses: every listener is
+// held open until all n are picked, so two picks cannot return the same
+// port (one at a time, the gRPC and HTTP ports could coincide).
+func freePorts(n int) ([]string, error) {
+	addrs := make([]string, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close()
+		addrs = append(addrs, l.Addr().String())
+	}
+	return addrs, nil
 }
 
 // phase is one `aisle serve` process and the scenarios driven against
@@ -191,9 +210,7 @@ func run(ctx context.Context, o options) error {
 			continue
 		}
 		phases = append(phases, phase{name: s.name, ss: []*scenario{s}, conc: o.catalogConc,
-			// Serve builds the HNSW graph of a large catalogue before it
-			// is ready: tens of CPU-seconds at 50k items.
-			ready: 10 * time.Minute,
+			ready: readyWithin(n),
 			prepare: func() (setup, error) {
 				dir, err := catalogRepo(o.models, o.out, n)
 				// The sweep measures cost, not admission: without the
@@ -217,6 +234,10 @@ func run(ctx context.Context, o options) error {
 		p, err := runPhase(ctx, o, ph)
 		pts = append(pts, p...)
 		if err != nil {
+			// Keep what the earlier phases measured.
+			if rerr := report(o, all, pts); rerr != nil {
+				log.Printf("report: %v", rerr)
+			}
 			return err
 		}
 	}
@@ -234,22 +255,30 @@ func runPhase(ctx context.Context, o options, ph phase) ([]point, error) {
 		}
 		defer su.undo()
 	}
-	grpcAddr, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	httpAddr, err := freePort()
-	if err != nil {
-		return nil, err
-	}
 	logName := "server.log"
 	if ph.name != "" {
 		logName = "server-" + ph.name + ".log"
 	}
 	t0 := time.Now()
-	srv, err := startServer(ctx, o, su.models, su.flags, grpcAddr, httpAddr, filepath.Join(o.out, logName), ph.ready)
-	if err != nil {
-		return nil, err
+	var srv *server
+	var grpcAddr, httpAddr string
+	var err error
+	// A port picked free can be taken by another process before the server
+	// binds it: a second try on new ports keeps that from failing the run.
+	for try := 0; ; try++ {
+		addrs, perr := freePorts(2)
+		if perr != nil {
+			return nil, perr
+		}
+		grpcAddr, httpAddr = addrs[0], addrs[1]
+		srv, err = startServer(ctx, o, su.models, su.flags, grpcAddr, httpAddr, filepath.Join(o.out, logName), ph.ready)
+		if err == nil {
+			break
+		}
+		if try == 1 || !errors.Is(err, errExited) || ctx.Err() != nil {
+			return nil, err
+		}
+		log.Printf("%s: %v; starting again on new ports", ph.name, err)
 	}
 	defer srv.stop()
 	if ph.name != "" {
@@ -349,7 +378,7 @@ func startServer(ctx context.Context, o options, models string, extra []string, 
 		case err := <-s.done:
 			s.done <- err
 			_ = s.stop()
-			return nil, fmt.Errorf("aisle serve exited before ready (%v); see %s", err, logPath)
+			return nil, fmt.Errorf("%w (%v); see %s", errExited, err, logPath)
 		case <-deadline:
 			_ = s.stop()
 			return nil, fmt.Errorf("aisle serve not ready after %s; see %s", ready, logPath)
@@ -360,6 +389,10 @@ func startServer(ctx context.Context, o options, models string, extra []string, 
 		}
 	}
 }
+
+// errExited is a server that ended before it was ready (a taken port
+// among the causes), which runPhase tries once more.
+var errExited = errors.New("aisle serve exited before ready")
 
 func (s *server) stop() error {
 	s.once.Do(func() {
@@ -372,4 +405,15 @@ func (s *server) stop() error {
 		}
 	})
 	return s.err
+}
+
+// readyWithin is how long a catalogue of n items may take to become
+// ready: serve builds the HNSW graph of a large catalogue at load (tens of
+// CPU-seconds at 50k items); a small one that is not ready in a minute is
+// broken, and the CI smoke should not wait ten.
+func readyWithin(n int) time.Duration {
+	if n > 5000 {
+		return 10 * time.Minute
+	}
+	return time.Minute
 }

@@ -73,11 +73,14 @@ func main() {
 	call := flag.String("call", "", "full method, e.g. /aisle.v1.Personalization/RecommendCart")
 	data := flag.String("d", "", "the request as protojson")
 	rps := flag.Float64("rps", 0, "open loop: calls started per second (0: closed loop of --c workers)")
-	conc := flag.Int("c", 16, "closed loop: workers; open loop: most calls outstanding (past it a call is not sent and counts as other)")
+	conc := flag.Int("c", 16, "closed loop: workers; open loop: most calls outstanding (past it a call is not sent and counts as unsent)")
 	dur := flag.Duration("z", 2*time.Second, "how long calls are started")
 	conns := flag.Int("conns", 4, "gRPC connections, shared round-robin")
 	timeout := flag.Duration("t", 20*time.Second, "deadline of one call")
 	flag.Parse()
+	if *conns < 1 || *conc < 1 {
+		log.Fatalf("aisle-overload: -conns %d, -c %d: want at least 1 each", *conns, *conc)
+	}
 	mk, ok := methods[*call]
 	if *addr == "" || !ok {
 		log.Fatalf("aisle-overload: need --addr and --call, one of %v", slices.Sorted(maps.Keys(methods)))
