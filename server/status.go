@@ -36,7 +36,7 @@ func toStatus(err error) error {
 }
 
 // statusCode is toStatus's code for err, without building the message:
-// the metrics and the access log need only the code, and building the
+// the per-model request metrics need only the code, and building the
 // message (two regexps over it) for them was 5% of the server's CPU while it
 // refused calls under overload (pprof, `aisle serve --pprof`, ghz at 3×
 // capacity on the bench encoder).

@@ -2,14 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/aisle-ai/aisle/bandit"
+	"github.com/aisle-ai/aisle/redisstore"
 	"github.com/aisle-ai/aisle/redisstore/redistest"
 )
 
@@ -37,17 +39,35 @@ func TestServeRefusesNonDurableRedis(t *testing.T) {
 	w.stop()
 }
 
-// aisle aggregate refuses the same Redis as serve, and folds with the flag
-// (until its context ends).
+// aisle aggregate refuses the same Redis as serve (its run with the flag
+// is serve's checkDurable, tested next).
 func TestAggregateRefusesNonDurableRedis(t *testing.T) {
 	srv := redistest.Start(t, "--appendonly", "no")
 	err := aggregateCmd(t.Context(), []string{"--redis-addr", srv.Addr(), "--models", "../../models", "--log-level", "error"})
 	if err == nil || !strings.Contains(err.Error(), "appendonly") || !strings.Contains(err.Error(), "--redis-allow-nondurable") {
 		t.Fatalf("aggregate over appendonly no: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
-	defer cancel()
-	if err := aggregateCmd(ctx, []string{"--redis-addr", srv.Addr(), "--models", "../../models", "--log-level", "error", "--redis-allow-nondurable"}); err != nil {
-		t.Fatalf("with --redis-allow-nondurable: %v", err)
+}
+
+// checkDurable refuses a non-durable Redis unless allowed, and only warns
+// when the settings cannot be read.
+func TestCheckDurable(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	for _, tc := range []struct {
+		err     error
+		allow   bool
+		refused bool
+	}{
+		{fmt.Errorf("%w: appendonly", redisstore.ErrNotDurable), false, true},
+		{fmt.Errorf("%w: appendonly", redisstore.ErrNotDurable), true, false},
+		{redisstore.ErrConfigUnavailable, false, false},
+		{errors.New("LOADING"), false, false},
+		{nil, false, false},
+	} {
+		b := &featureBackend{checkDurability: func(context.Context) error { return tc.err }}
+		got := checkDurable(t.Context(), b, &featureFlags{allowNondurable: tc.allow}, log)
+		if (got != nil) != tc.refused {
+			t.Errorf("check %v, allow %v: %v, want refused %v", tc.err, tc.allow, got, tc.refused)
+		}
 	}
 }

@@ -211,6 +211,9 @@ func TestRecommendWiredInProcess(t *testing.T) {
 			break
 		}
 	}
+	if slices.ContainsFunc(rungs(search), func(r string) bool { return strings.HasSuffix(r, "/timeout") }) {
+		t.Fatalf("search \"baking\" still past its budget after 10 calls: %v", rungs(search))
+	}
 	if len(search.Items) == 0 || search.Items[0].Name != "baking powder" {
 		t.Errorf("search \"baking\": %v", search.Items)
 	}
