@@ -72,7 +72,7 @@ func (c *call) popular(src Source, m *model) {
 	if s == nil {
 		return
 	}
-	var hits []scored
+	hits := make([]scored, 0, min(src.Budget, len(s.ids)))
 	for i, id := range s.ids {
 		if len(hits) == src.Budget {
 			break
