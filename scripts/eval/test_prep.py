@@ -1,4 +1,4 @@
-"""Unit tests of A10/A11/A12's code that need no data: the blend's normalised ranks and
+"""Unit tests of A10/A11/A12/A13's code that need no data: the blend's normalised ranks and
 weight grid, the training-sample flags' defaults, and report_prep's sections.
   /usr/bin/python3 -m unittest discover -s scripts/eval -p 'test_*.py'
 """
@@ -80,6 +80,17 @@ class BlendTest(unittest.TestCase):
         self.assertEqual(run_ensemble.Blend(vocab, [a], (1.0,), {}).recommend([0, 9], 5), [0, 1, 2, 3])
         rep = run_ensemble.RepeatScores(vocab)
         self.assertEqual(run_ensemble.Blend(vocab, [a, rep], (0.0, 1.0), {}, extras=True).recommend([0, 9], 3), [9, 0, 3])
+
+    def test_a13_fallback_is_the_repeat_rule(self):
+        vocab = methods.Vocab([0, 1, 2, 3], [[0, 1, 2, 3], [3]])
+        a = lambda cart: np.array([4.0, 3.0, 2.0, 1.0])  # noqa: E731
+        rule = methods.RepeatRule(vocab)
+        # A12: a cart with no known item gets popularity; A13: its own items most recent first, then popularity
+        self.assertEqual(run_ensemble.Blend(vocab, [a], (1.0,), {}, extras=True).recommend([8, 9], 3), [3, 0, 1])
+        a13 = run_ensemble.Blend(vocab, [a], (1.0,), {}, extras=True, fallback=rule)
+        self.assertEqual(a13.recommend([8, 9, 8], 3), [8, 9, 3])
+        self.assertEqual(a13.recommend([0, 9], 3), [0, 1, 2])  # a known item: the blend, unchanged
+
 
 
 class SamplesTest(unittest.TestCase):
