@@ -23,6 +23,7 @@ instacart). Writes build/eval/instacart-coldstart.json (report.py --only coldsta
 """
 
 import argparse
+import copy
 import json
 import os
 import sys
@@ -115,6 +116,20 @@ class ColdStart:
                 self.best_new[t] = [self.new_keys[j] for j in coldstart.top_new(s, self.vecs, self.ok, max(MS), excl)]
         return self.best_new[t]
 
+    def new_rank(self, cart, target):
+        """1-based rank of a new target among the reachable new items by this cart's session scores
+        (top_new's order, cart items dropped); 0 when it cannot be reached (no session or no vector)."""
+        s = self.sessions.get(tuple(self.gnn.mindex[k] for k in cart if k in self.gnn.mindex))
+        j = self.new_pos.get(target)
+        if s is None or j is None or not self.ok[j]:
+            return 0
+        sc = self.vecs @ np.asarray(s, dtype=np.float32)
+        live = self.ok.copy()
+        live[[self.new_pos[k] for k in cart if k in self.new_pos]] = False
+        pos = np.arange(len(sc))
+        ahead = live & ((sc > sc[j]) | ((sc == sc[j]) & (pos < j)))
+        return int(ahead.sum()) + 1
+
     def with_m(self, m):
         c = ColdStart.__new__(ColdStart)
         c.__dict__.update(self.__dict__)  # shares the caches
@@ -172,9 +187,28 @@ def main():
         val[m] = metrics.means(metrics.ranks(cold.with_m(m), vc, sp.exclude_cart))
     chosen = pick_m({m: v["MRR@20"] for m, v in val.items()})
     vflags = subsets([t for _, _, t in vc], tv.index)
+    # diagnostic (validation only): where the unseen targets rank among the new items
+    vnew = [cold.new_rank(inp, t) for (_, inp, t), f in zip(vc, vflags) if f]
+    log("validation unseen targets' rank among the new items: median %g, best %d, in the top 5: %d of %d" % (
+        float(np.median([r for r in vnew if r])), min(r for r in vnew if r), sum(1 for r in vnew if 0 < r <= 5),
+        len(vnew)))
     log("validation (%d cases, %d unseen targets, %d new items, %d reachable): %s; chosen m=%d" % (
         len(vc), int(vflags.sum()), len(cold.new_keys), int(cold.ok.sum()),
         ", ".join("m=%d MRR@20 %.4f HR@20 %.4f" % (m, v["MRR@20"], v["HR@20"]) for m, v in val.items()), chosen))
+
+    val_new = len(cold.new_keys)
+    # the model-fit GNN reads validation-only items of a cart (they are in its vocabulary, A12 did the same)
+    val_read = sum(1 for _, inp, _ in vc if any(k in fit.mindex and k not in tv.index for k in inp))
+    # sensitivity, validation only: A13's "the cart's unseen items stay out of the session" read strictly
+    # (the model-fit GNN given only the training vocabulary's items; not the GNN above, so not m's choice)
+    strict = copy.copy(fit)
+    strict.mindex, strict.cache = {k: i for k, i in fit.mindex.items() if k in tv.index}, {}
+    sc = ColdStart(strict, cat, 0)
+    sc.prime([inp for _, inp, _ in vc])
+    val_strict = {m: metrics.means(metrics.ranks(sc.with_m(m), vc, sp.exclude_cart)) for m in MS}
+    log("validation, validation-only cart items out of the session (%d carts have some): %s; would choose m=%d" % (
+        val_read, ", ".join("m=%d MRR@20 %.4f" % (m, v["MRR@20"]) for m, v in val_strict.items()),
+        pick_m({m: v["MRR@20"] for m, v in val_strict.items()})))
 
     # Test, once: model.pt, known = train + validation vocabulary.
     vocab = methods.Vocab.build(sp.train + sp.val)
@@ -195,7 +229,9 @@ def main():
         x for x in base["methods"] if x["kind"] == "baseline"] + [dict(gnn_row, kind="reference")]
     res["unseen_target_flags"] = flags.astype(int).tolist()
     res["validation"] = {"val_cases": len(vc), "unseen_targets": int(vflags.sum()), "chosen": chosen,
-                         "by_m": {str(m): v for m, v in val.items()}}
+                         "by_m": {str(m): v for m, v in val.items()}, "unseen_new_ranks": vnew,
+                         "new_items": val_new, "carts_with_val_only_items": val_read,
+                         "strict_by_m": {str(m): v for m, v in val_strict.items()}}
     res["coldstart"] = {"new_items": len(cold.new_keys), "reachable": int(cold.ok.sum()),
                         "no_session_carts": no_session, "sessions_checked": cold.checked,
                         "gnn": os.path.relpath(args.gnn, ROOT)}

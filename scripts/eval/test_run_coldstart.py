@@ -101,6 +101,16 @@ class ColdStartMethodTest(unittest.TestCase):
                          [[14, 20][j] for j in np.argsort(-(c.vecs[:2] @ s), kind="stable")])
         self.assertEqual(c.with_m(2).recommend([99], 21), self.vocab.popular(21))  # no known item: no session
 
+    def test_new_rank(self):
+        c = rc.ColdStart(self.gnn, self.cat, 0)
+        c.prime([[10], [99]])
+        first = c.with_m(1).recommend([10], 21)[-1]
+        self.assertEqual(c.new_rank([10], first), 1)
+        self.assertEqual(c.new_rank([10], 14 if first == 20 else 20), 2)
+        self.assertEqual(c.new_rank([10, 20], 14), 1)  # cart items drop out (20 has no row: same session)
+        self.assertEqual(c.new_rank([10], 21), 0)  # no vector
+        self.assertEqual(c.new_rank([99], 14), 0)  # no session
+
     def test_score_check(self):
         c = rc.ColdStart(self.gnn, self.cat, 0)
         self.gnn.prime([[10]])
