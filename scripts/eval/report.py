@@ -10,7 +10,8 @@ The tables sit between `<!-- eval:cart -->` / `<!-- eval:query -->` /
 (build/eval/hybrid-a9.json, run_hybrid.py --a9) and `<!-- /eval -->` markers, and the Groceries
 training-data ablation and ensemble (A10, A11: report_prep.py) between `<!-- eval:ablation -->` /
 `<!-- eval:ensemble -->` and `<!-- /eval -->`, and A12's ensembles between
-`<!-- eval:ensemble-instacart -->` / `<!-- eval:ensemble-diginetica -->` and `<!-- /eval -->`;
+`<!-- eval:ensemble-instacart -->` / `<!-- eval:ensemble-diginetica -->` and `<!-- /eval -->`, A13's
+(`<!-- eval:ensemble-diginetica-a13 -->`, `<!-- eval:coldstart-instacart -->`) likewise;
 nothing else in MODELS.md is touched.
 `--only ablation,ensemble` writes just those blocks (a checkout whose build/eval lacks some
 datasets then leaves the other tables as they are). Variant encoders scored by
@@ -31,7 +32,8 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 import metrics  # noqa: E402
 
-TAGS = ("cart", "query", "hybrid-a9", "hybrid", "ablation", "ensemble", "ensemble-instacart", "ensemble-diginetica")
+TAGS = ("cart", "query", "hybrid-a9", "hybrid", "ablation", "ensemble", "ensemble-instacart", "ensemble-diginetica",
+        "ensemble-diginetica-a13", "coldstart-instacart")
 
 DATASETS = ["groceries", "instacart", "diginetica"]
 HEAD = ["HR@20", "MRR@20"]  # with intervals; the primary metric is MRR@20
@@ -320,7 +322,9 @@ def main():
     for tag, fn, section in (("ablation", "groceries-ablation.json", report_prep.ablation_section),
                              ("ensemble", "groceries-ensemble.json", report_prep.ensemble_section),
                              ("ensemble-instacart", "instacart-ensemble.json", report_prep.ensemble_section),
-                             ("ensemble-diginetica", "diginetica-ensemble.json", report_prep.ensemble_section)):
+                             ("ensemble-diginetica", "diginetica-ensemble.json", report_prep.ensemble_section),
+                             ("ensemble-diginetica-a13", "diginetica-ensemble-a13.json", report_prep.ensemble_section),
+                             ("coldstart-instacart", "instacart-coldstart.json", report_prep.coldstart_section)):
         p = os.path.join(args.dir, fn)
         if os.path.exists(p):
             with open(p) as f:

@@ -1,12 +1,15 @@
 """MODELS.md sections of docs/evaluation.md A10 (training-data preparation, from
-build/eval/groceries-ablation.json, run_ablation.py) and A11 (the ensemble, from
-build/eval/groceries-ensemble.json, run_ensemble.py). Called by report.py, which
-owns the markers; every interval is metrics.Bootstrap's (1.3, basket as unit).
+build/eval/groceries-ablation.json, run_ablation.py), A11-A13's ensembles (from
+build/eval/<dataset>-ensemble*.json, run_ensemble.py) and A13's cold start (from
+build/eval/instacart-coldstart.json, run_coldstart.py). Called by report.py, which
+owns the markers; every interval is metrics.Bootstrap's (1.3, basket, user or session as unit).
 """
 
 import importlib.util
 import os
 import sys
+
+import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -122,3 +125,66 @@ def ensemble_section(res):
             ref["method"], report.f4(s["HR@20"].mean()), report.f4(s["MRR@20"].mean()), "; ".join(cells))]
     return "\n".join(out) + "\n"
 
+
+
+COLD_SUBSETS = (("All test cases", None), ("Target unseen in training", True), ("Target seen in training", False))
+
+
+def coldstart_section(res):
+    """A13 on Instacart (build/eval/instacart-coldstart.json, run_coldstart.py): the validation choice of m,
+    then the test rows on all cases and on the unseen- and seen-target cases, each with paired bootstrap
+    intervals (1.3, user as unit) of the cold-start row minus the GNN and minus every baseline."""
+    v, c = res["validation"], res["coldstart"]
+    cold = res["methods"][0]
+    gnn = next(m for m in res["methods"] if m["kind"] == "reference")
+    base = [m for m in res["methods"] if m["kind"] == "baseline"]
+    ranks_new = [r for r in v["unseen_new_ranks"] if r]
+    strict = v.get("strict_by_m", {})
+    out = ["New items: %d products of products.csv outside the training vocabulary (validation: %d), %d of them "
+           "with a vector under A13's rule. Validation (%d cases, %d targets unseen in training; the GNN fitted on "
+           "train minus validation, `model-fit.pt`), MRR@20 by m: %s; **chosen m = %d** (ties: the smaller m). "
+           "On validation the unseen targets rank %g (median) among the new items by session score, best %d; %d "
+           "of %d are in the top 5." % (
+               c["new_items"], v["new_items"], c["reachable"], v["val_cases"], v["unseen_targets"],
+               ", ".join("%s %s" % (m, report.f4(x["MRR@20"])) for m, x in v["by_m"].items()), v["chosen"],
+               float(np.median(ranks_new)) if ranks_new else 0, min(ranks_new) if ranks_new else 0,
+               sum(1 for r in ranks_new if r <= 5), len(v["unseen_new_ranks"]))]
+    if strict:
+        out[0] += (" With the cart's validation-only items also left out of the session (%d validation carts "
+                   "hold some; the GNN itself reads them): %s." % (
+                       v["carts_with_val_only_items"],
+                       ", ".join("%s %s" % (m, report.f4(x["MRR@20"])) for m, x in strict.items())))
+    out += ["", "Test, once (`%s/model.pt`, m = %d): %d cases; carts with no known item (%d) get popularity and no "
+            "new item. Baselines and the GNN cannot show an unseen item (their ceiling is %s); the cold-start row's "
+            "is 1." % (c["gnn"], v["chosen"], res["test_cases"], c["no_session_carts"],
+                       report.f4(1 - res["unreachable"] / res["test_cases"])), ""]
+    flags = np.array(res["unseen_target_flags"], dtype=bool)
+    rows = [cold, gnn] + base
+    for title, want in COLD_SUBSETS:
+        sel = np.ones(len(flags), dtype=bool) if want is None else flags == want
+        bs = metrics.Bootstrap([u for u, s in zip(res["units"], sel) if s])
+        pc = {m["method"]: {k: x[sel] for k, x in metrics.per_case(m["ranks"]).items()} for m in rows}
+        out += ["**%s** (%d):" % (title, int(sel.sum())), "",
+                "| method | HR@10 | HR@20 [95% CI] | MRR@10 | MRR@20 [95% CI] | NDCG@20 | "
+                "minus: HR@20 | MRR@20 |", "|---|---:|---:|---:|---:|---:|---|---|"]
+        wins = {k: True for k in report.HEAD}
+        for m in rows:
+            p, name = pc[m["method"]], m["method"]
+            cells = []
+            for k in ("HR@10", "HR@20", "MRR@10", "MRR@20", "NDCG@20"):
+                cells.append(report.f4(p[k].mean()) + (" " + report.ci(bs.interval(p[k])) if k in report.HEAD else ""))
+            if m is cold:
+                cells += ["—", "—"]
+            else:
+                for k in report.HEAD:
+                    d, x = bs.diff(pc[cold["method"]][k], p[k])
+                    cells.append(report.dci(d, x))
+                    if m["kind"] == "baseline":
+                        wins[k] &= x[0] > 0
+            if m is gnn:
+                name += " (GNN)"
+            out.append("| %s | %s |" % (name, " | ".join(cells)))
+        out += ["", "The \"minus\" columns: %s minus that row (paired bootstrap, 95%%; bold = interval excludes 0). "
+                "Beats every baseline with an interval excluding 0: %s." % (cold["method"], "; ".join(
+                    "%s %s" % (k, "**yes**" if wins[k] else "no") for k in report.HEAD)), ""]
+    return "\n".join(out)

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""docs/evaluation.md A11 / A12: one pre-registered ensemble per dataset. The GNN and the
+"""docs/evaluation.md A11 / A12 / A13: one pre-registered ensemble per dataset. The GNN and the
 two baselines with the best validation MRR@20 are blended by normalised rank,
 score = sum_c w_c r_c, with one weight vector chosen on validation from the simplex in
 steps of 0.1; then it is scored once on test beside every baseline.
@@ -10,9 +10,11 @@ build/gnn/ablation/shipped/model-fit.pt (ablate_prep.sh shipped: the shipped set
 on train minus validation). Instacart and Diginetica (A12) need build/eval/<dataset>.json
 (run_cart.py <dataset>) and build/gnn/protocol/<dataset>/ (train_gnns.sh <dataset>:
 model-fit.pt for validation, model.pt for test). Writes build/eval/<dataset>-ensemble.json
-(report.py: MODELS.md "Ensemble").
+(report.py: MODELS.md "Ensemble"). `diginetica --a13` is A13's one change to A12 (a cart with
+no item known to the vocabulary gets the repeat rule's ranking, not popularity), weights
+re-chosen on validation: build/eval/diginetica-ensemble-a13.json.
 
-  AISLE_SHARED=../shared /usr/bin/python3 scripts/eval/run_ensemble.py [instacart|diginetica]
+  AISLE_SHARED=../shared /usr/bin/python3 scripts/eval/run_ensemble.py [instacart|diginetica [--a13]]
 """
 
 import argparse
@@ -32,6 +34,9 @@ import metrics  # noqa: E402
 STEP = 10  # weights in tenths
 NAME = "ensemble: rank blend (%s)"
 AMENDMENT = {"groceries": "A11", "instacart": "A12", "diginetica": "A12"}
+# A13: on Diginetica (the cart kept in the ranking) a cart with no known item gets the repeat
+# rule's ranking instead of popularity; weights re-chosen on validation, output <dataset>-ensemble-a13.json
+A13 = ("diginetica",)
 
 
 def norm_ranks(s):
@@ -61,10 +66,13 @@ class Blend:
     in the vocabulary: a component's extra(cart, keys) scores them, or they get its lowest
     score; final ties: popularity, vocabulary order, then the extras in cart order."""
 
-    def __init__(self, vocab, components, weights, cache, name=NAME % "A11", extras=False):
+    def __init__(self, vocab, components, weights, cache, name=NAME % "A11", extras=False, fallback=None):
         self.vocab, self.components, self.w = vocab, components, np.asarray(weights)
         self.cache = cache  # tuple(cart) -> [k, n_candidates] normalised ranks, shared by every weight
         self.name, self.params, self.extras = name, {"weights": list(weights)}, extras
+        # recommend() of a cart with no item known to the vocabulary: popularity (A11, A12), or
+        # the repeat rule's ranking on Diginetica under A13
+        self.fallback = fallback
 
     def extra_keys(self, cart):
         if not self.extras:
@@ -89,7 +97,7 @@ class Blend:
 
     def recommend(self, cart, n):
         if not any(k in self.vocab.index for k in cart):
-            return self.vocab.popular(n)
+            return self.fallback.recommend(cart, n) if self.fallback else self.vocab.popular(n)
         extra = self.extra_keys(cart)
         s = self.w @ self.ranks_of(cart, extra)
         if not extra:
@@ -139,13 +147,17 @@ def main():
                     "build/gnn/ablation/shipped for Groceries, else build/gnn/protocol/<dataset>)")
     ap.add_argument("--shipped", default=os.path.join(ROOT, "models", "cart-gnn"),
                     help="Groceries: the committed GNN scored on test")
+    ap.add_argument("--a13", action="store_true",
+                    help="Diginetica only: A13's fallback (the repeat rule for carts with no known item)")
     args = ap.parse_args()
+    if args.a13 and args.dataset not in A13:
+        ap.error("--a13 changes only %s (the datasets that keep the cart in the ranking)" % ", ".join(A13))
     import gnn_method  # here, not above: they import scripts/gnn's data.py and model.py, whose names
     import protocol  # scripts/encoder shares (the unit tests import both directories)
 
     t0 = time.time()
     ds, groceries = args.dataset, args.dataset == "groceries"
-    name = NAME % AMENDMENT[ds]
+    name = NAME % ("A13" if args.a13 else AMENDMENT[ds])
     fitdir = args.fit or os.path.join(ROOT, "build", "gnn", "ablation" if groceries else "protocol",
                                       "shipped" if groceries else ds)
     with open(os.path.join(args.eval, ds + ".json")) as f:
@@ -179,9 +191,10 @@ def main():
     fit = gnn_method.trained(fitdir, fitdir, tv, "GNN (fit)", groups=groups, weights="model-fit.pt")
     fit.prime([inp for _, inp, _ in vc])
     comps, cache, extras = components(tv, sp.train, fit), {}, not sp.exclude_cart
+    fallback = methods.RepeatRule(tv) if args.a13 else None
     grid = []
     for w in _simplex(1 + len(picked), STEP):
-        b = Blend(tv, comps, w, cache, name, extras)
+        b = Blend(tv, comps, w, cache, name, extras, fallback)
         m = metrics.means(metrics.ranks(b, vc, sp.exclude_cart))
         grid.append({"weights": list(w), "val_MRR@20": m["MRR@20"], "val_HR@20": m["HR@20"]})
     best = max(grid, key=lambda g: (round(g["val_MRR@20"], 12),) + tuple(g["weights"][:2]))
@@ -197,7 +210,8 @@ def main():
     else:
         gnn, gname = gnn_method.trained(fitdir, fitdir, vocab, "GNN", groups=groups), os.path.relpath(fitdir, ROOT)
     gnn.prime([inp for _, inp, _ in tc])
-    blend = Blend(vocab, components(vocab, sp.train + sp.val, gnn), best["weights"], {}, name, extras)
+    blend = Blend(vocab, components(vocab, sp.train + sp.val, gnn), best["weights"], {}, name, extras,
+                  methods.RepeatRule(vocab) if args.a13 else None)
     r = metrics.ranks(blend, tc, sp.exclude_cart)
     print("test %s" % metrics.means(r), flush=True)
     params = {"weights": best["weights"], "components": ["GNN (%s)" % gname] +
@@ -207,7 +221,7 @@ def main():
         dict(m, kind="reference") for m in ref]
     res["validation"] = {"chosen": best, "alone": alone, "grid": grid, "val_cases": len(vc)}
     res["seconds"] = round(time.time() - t0, 1)
-    path = os.path.join(args.eval, ds + "-ensemble.json")
+    path = os.path.join(args.eval, ds + ("-ensemble-a13.json" if args.a13 else "-ensemble.json"))
     with open(path, "w") as f:
         json.dump(res, f)
     print("wrote %s (%.0fs)" % (path, time.time() - t0))

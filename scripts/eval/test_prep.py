@@ -1,4 +1,4 @@
-"""Unit tests of A10/A11/A12's code that need no data: the blend's normalised ranks and
+"""Unit tests of A10/A11/A12/A13's code that need no data: the blend's normalised ranks and
 weight grid, the training-sample flags' defaults, and report_prep's sections.
   /usr/bin/python3 -m unittest discover -s scripts/eval -p 'test_*.py'
 """
@@ -81,6 +81,17 @@ class BlendTest(unittest.TestCase):
         rep = run_ensemble.RepeatScores(vocab)
         self.assertEqual(run_ensemble.Blend(vocab, [a, rep], (0.0, 1.0), {}, extras=True).recommend([0, 9], 3), [9, 0, 3])
 
+    def test_a13_fallback_is_the_repeat_rule(self):
+        vocab = methods.Vocab([0, 1, 2, 3], [[0, 1, 2, 3], [3]])
+        a = lambda cart: np.array([4.0, 3.0, 2.0, 1.0])  # noqa: E731
+        rule = methods.RepeatRule(vocab)
+        # A12: a cart with no known item gets popularity; A13: its own items most recent first, then popularity
+        self.assertEqual(run_ensemble.Blend(vocab, [a], (1.0,), {}, extras=True).recommend([8, 9], 3), [3, 0, 1])
+        a13 = run_ensemble.Blend(vocab, [a], (1.0,), {}, extras=True, fallback=rule)
+        self.assertEqual(a13.recommend([8, 9, 8], 3), [8, 9, 3])
+        self.assertEqual(a13.recommend([0, 9], 3), [0, 1, 2])  # a known item: the blend, unchanged
+
+
 
 class SamplesTest(unittest.TestCase):
     baskets = [[1, 2, 3], [4, 5], [6], [7, 8, 9, 10]]
@@ -125,6 +136,28 @@ class SectionTest(unittest.TestCase):
         self.assertIn("Same validation verdict with seed 2 as with seed 1: better.", md)
         # the decision is seed 1's alone
         self.assertIn("Better on validation (A10's decision): better. Worse on validation: worse.", md)
+
+    def test_coldstart(self):
+        n = 40
+        cold = [1] * 10 + [0] * 10 + [2] * 20  # cases 0-9: unseen targets found by a new item
+        gnn = [0] * 20 + [2] * 20
+        res = {"test_cases": n, "unreachable": 20, "units": list(range(n)), "unseen_target_flags": [1] * 20 + [0] * 20,
+               "methods": [{"method": "cold", "kind": "model", "ranks": cold},
+                           {"method": "pop", "kind": "baseline", "ranks": [0] * 20 + [5] * 20},
+                           {"method": "gnn", "kind": "reference", "ranks": gnn}],
+               "validation": {"val_cases": 30, "unseen_targets": 5, "chosen": 1, "new_items": 7,
+                              "by_m": {"0": {"MRR@20": 0.1}, "1": {"MRR@20": 0.2}}, "unseen_new_ranks": [1, 3, 0, 9, 2],
+                              "carts_with_val_only_items": 4, "strict_by_m": {"0": {"MRR@20": 0.1}}},
+               "coldstart": {"new_items": 6, "reachable": 5, "no_session_carts": 1, "gnn": "g"}}
+        md = report_prep.coldstart_section(res)
+        self.assertIn("**chosen m = 1**", md)
+        self.assertIn("rank 2.5 (median) among the new items by session score, best 1; 3 of 5 are in the top 5", md)
+        self.assertIn("**All test cases** (40):", md)
+        self.assertIn("**Target unseen in training** (20):", md)
+        self.assertIn("| gnn (GNN) | 0.5000 | 0.5000 [0.3500, 0.6500] | 0.2500 |", md)
+        # unseen subset: the cold row minus the GNN and the baseline is its own hit rate, 10 of 20
+        self.assertEqual(md.count("| **+0.5000 [+0.3000, +0.7000]**"), 4)
+        self.assertEqual(md.count("Beats every baseline with an interval excluding 0: HR@20 **yes**"), 2)
 
 
 if __name__ == "__main__":
