@@ -127,8 +127,9 @@ func buildNewItems(cat *catalog.Catalog, it *Items) *newItems {
 // dot product with the cart's session embedding (ties: catalogue order),
 // skipping what skipID names. Without a cart, a session embedding (the
 // model is not ready, or its call failed: the embeddings stage flagged it)
-// or new items it contributes nothing; without a catalogue that
-// implements CatalogItems it takes the rung new_items_no_catalogue.
+// or new items it contributes nothing, and takes no rung of its own. A
+// pipeline whose Catalog does not implement CatalogItems (or has none)
+// knows no item beyond the models' tables, so it has no new item either.
 func (c *call) newItems(ctx context.Context, m *model, src Source) ([]scored, error) {
 	q, ok := c.sessions[src.Model]
 	if !ok {
@@ -136,7 +137,6 @@ func (c *call) newItems(ctx context.Context, m *model, src Source) ([]scored, er
 	}
 	ci, ok := c.p.opts.Catalog.(CatalogItems)
 	if !ok {
-		c.degrade(StageCandidates, SourceNewItems+"_no_catalogue")
 		return nil, nil
 	}
 	t, err := m.items.newItems(ctx, ci.Catalog())
