@@ -27,12 +27,20 @@ func (c itemsCatalog) ItemAttributes(id string) (map[string]string, bool) {
 
 func (c itemsCatalog) Catalog() *catalog.Catalog { return c.cat }
 
-// withNewItems is the home surface with a new_items source (budget 5),
-// ranking by the catalogue's aisle.
+// withNewItems is the home surface with one new_items source (budget 5)
+// last, ranking by the catalogue's aisle.
 func withNewItems(s *Surfaces) {
+	withoutNewItems(s)
+	sf := s.Surfaces["home"]
+	sf.Sources = append(sf.Sources, Source{Kind: SourceNewItems, Model: "cart-gnn", Budget: 5, Weight: 1})
+}
+
+// withoutNewItems is the home surface without a new_items source, ranking
+// by the catalogue's aisle.
+func withoutNewItems(s *Surfaces) {
 	sf := s.Surfaces["home"]
 	sf.Rerank.CategoryAttribute = catalog.AttrAisle
-	sf.Sources = append(sf.Sources, Source{Kind: SourceNewItems, Model: "cart-gnn", Budget: 5})
+	sf.Sources = slices.DeleteFunc(sf.Sources, func(src Source) bool { return src.Kind == SourceNewItems })
 }
 
 // newItemIDs returns the response's items among testdata/new_items.jsonl's,
@@ -60,9 +68,7 @@ func TestNewItemsSource(t *testing.T) {
 	repo := testRepo(t)
 	cat := itemsCatalog{newItemsCatalog(t)}
 	with := New(repo.Manager, testSurfaces(t, withNewItems), Options{Catalog: cat})
-	without := New(repo.Manager, testSurfaces(t, func(s *Surfaces) {
-		s.Surfaces["home"].Rerank.CategoryAttribute = catalog.AttrAisle
-	}), Options{Catalog: cat})
+	without := New(repo.Manager, testSurfaces(t, withoutNewItems), Options{Catalog: cat})
 	cart := []string{"whole milk"}
 	home := func(p *Pipeline, req Request) *Response {
 		t.Helper()
