@@ -2,11 +2,14 @@ package recommend
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
 
 	"github.com/aisle-ai/aisle/catalog"
+	"github.com/aisle-ai/aisle/internal/servetest"
 	"github.com/aisle-ai/aisle/repository"
 )
 
@@ -57,9 +60,10 @@ func newItemIDs(r *Response) map[string]string {
 
 // TestNewItemsSource: with the new items of testdata/new_items.jsonl in the
 // catalogue, a home surface that lists a new_items source returns the new
-// item nearest the cart (Oat Milk for a cart of whole milk, golden
-// ranking) with source new_items, and only new items the rule reaches;
-// without the source, no new item ever appears. The filters apply as for
+// item nearest the cart (sparkling water, whose vector is bottled water's,
+// for a cart of bottled beer and soda: at the top, its score above the
+// model's best known item's) with source new_items, and only new items the
+// rule reaches; without the source, no new item ever appears. The filters apply as for
 // the other sources: an excluded, in-cart (named by the cart, which the
 // model cannot read) or out-of-stock new item is not returned. An empty
 // cart, a model that is not ready, or a catalogue that cannot hand over
@@ -69,7 +73,7 @@ func TestNewItemsSource(t *testing.T) {
 	cat := itemsCatalog{newItemsCatalog(t)}
 	with := New(repo.Manager, testSurfaces(t, withNewItems), Options{Catalog: cat})
 	without := New(repo.Manager, testSurfaces(t, withoutNewItems), Options{Catalog: cat})
-	cart := []string{"whole milk"}
+	cart := []string{"bottled beer", "soda"}
 	home := func(p *Pipeline, req Request) *Response {
 		t.Helper()
 		req.Surface, req.K = "home", 50
@@ -81,8 +85,8 @@ func TestNewItemsSource(t *testing.T) {
 	}
 
 	got := newItemIDs(home(with, Request{Cart: cart}))
-	if got["n1"] != SourceNewItems {
-		t.Fatalf("new items in the answer %v: want n1 (Oat Milk) from new_items", got)
+	if got["n6"] != SourceNewItems {
+		t.Fatalf("new items in the answer %v: want n6 (sparkling water) from new_items", got)
 	}
 	for id, src := range got {
 		if src != SourceNewItems {
@@ -101,19 +105,15 @@ func TestNewItemsSource(t *testing.T) {
 		p    *Pipeline
 		req  Request
 	}{
-		{"excluded", with, Request{Cart: cart, Filters: Filters{ExcludeIDs: []string{"n1"}}}},
-		{"in the cart by name", with, Request{Cart: []string{"whole milk", "oat milk"}}},
-		{"in the cart by id", with, Request{Cart: []string{"whole milk", "n1"}}},
-		{"out of stock", New(repo.Manager, testSurfaces(t, withNewItems), Options{Catalog: itemsCatalog{outOfStock(t, "Oat Milk")}}),
+		{"excluded", with, Request{Cart: cart, Filters: Filters{ExcludeIDs: []string{"n6"}}}},
+		{"in the cart by name", with, Request{Cart: append(cart, "Sparkling Water")}},
+		{"in the cart by id", with, Request{Cart: append(cart, "n6")}},
+		{"out of stock", New(repo.Manager, testSurfaces(t, withNewItems), Options{Catalog: itemsCatalog{outOfStock(t, "sparkling water")}}),
 			Request{Cart: cart}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := home(tc.p, tc.req)
-			if src, ok := newItemIDs(r)["n1"]; ok {
-				t.Fatalf("n1 returned (source %s)", src)
-			}
-			if len(newItemIDs(r)) == 0 {
-				t.Errorf("no other new item returned either")
+			if src, ok := newItemIDs(home(tc.p, tc.req))["n6"]; ok {
+				t.Fatalf("n6 returned (source %s)", src)
 			}
 		})
 	}
@@ -217,5 +217,59 @@ func TestNewItemsOneModelRun(t *testing.T) {
 	defer v.Release()
 	if it, ok := repository.PipelineOf[*Items](v); !ok || it.coldBuilds.Load() != 1 {
 		t.Errorf("new-items tables built for one catalogue and version: %d, want 1", it.coldBuilds.Load())
+	}
+}
+
+func TestRelevanceOn(t *testing.T) {
+	ref := []Hit{{Score: 3}, {Score: 2}, {Score: 1}}
+	for _, tc := range []struct {
+		score float32
+		want  float64
+	}{{4, 0.5}, {3, 0.5}, {2, 0.25}, {1.5, 0.125}, {1, 0}, {-1, 0}} {
+		if got := relevanceOn(ref, tc.score, 0.5); got != tc.want {
+			t.Errorf("score %v: relevance %v, want %v", tc.score, got, tc.want)
+		}
+	}
+	if got := relevanceOn([]Hit{{Score: 2}}, 1, 0.5); got != 0 {
+		t.Errorf("one reference item above: %v, want 0", got)
+	}
+	if got := relevanceOn(nil, 1, 0.5); got != 0.5 {
+		t.Errorf("no reference: %v, want the weight", got)
+	}
+}
+
+// BenchmarkBuildNewItems builds the new_items table of the default
+// repository's catalogue, without and with the 9 new items of
+// testdata/new_items.jsonl (once per catalogue and model version).
+func BenchmarkBuildNewItems(b *testing.B) {
+	items, err := LoadItems(filepath.Join(servetest.Root(b), "models", "cart-gnn", "items"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	base, err := catalog.Load(filepath.Join(servetest.Root(b), "models", catalog.DefaultFile))
+	if err != nil {
+		b.Fatal(err)
+	}
+	added, err := os.ReadFile(filepath.Join("testdata", "new_items.jsonl"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(servetest.Root(b), "models", catalog.DefaultFile))
+	if err != nil {
+		b.Fatal(err)
+	}
+	withNew, err := catalog.Parse(append(data, added...))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name string
+		cat  *catalog.Catalog
+	}{{"default", base}, {"9_new", withNew}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				buildNewItems(bc.cat, items)
+			}
+		})
 	}
 }

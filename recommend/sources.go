@@ -53,6 +53,12 @@ func (c *call) candidates(ctx context.Context) {
 			hits, err = c.neighbours(cctx, m, src.Budget)
 		case SourceNewItems:
 			hits, err = c.newItems(cctx, m, src)
+			if err == nil {
+				// Scaled against the model's own top known items
+				// (newitems.go), not min–max within the source.
+				c.add(src.Kind, hits)
+				continue
+			}
 		}
 		if err != nil {
 			c.degrade(StageCandidates, src.Kind+"_"+reasonOf(err))

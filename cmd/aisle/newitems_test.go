@@ -22,10 +22,10 @@ import (
 	"github.com/aisle-ai/aisle/server"
 )
 
-// oatMilk is the product a retailer adds: an aisle the cart model knows
-// (dairy produce), a name sharing "milk" with whole milk and butter milk,
-// so A13's rule gives it the mean of their vectors (S1).
-const oatMilk = `{"id":"9001","name":"oat milk","category":"oat milk","aisle":"dairy produce","department":"fresh products","price":1.79,"stock":20}` + "\n"
+// sparklingWater is the product a retailer adds: an aisle the cart model
+// knows (non-alc. drinks), a name sharing "water" with bottled water, so
+// A13's rule gives it bottled water's vector (S1).
+const sparklingWater = `{"id":"9001","name":"sparkling water","category":"sparkling water","aisle":"non-alc. drinks","department":"drinks","price":0.59,"stock":100}` + "\n"
 
 // serveFollowingCatalog serves a copy of the default repository as aisle
 // serve wires it (extensions, catalogue adapter, pipeline, Personalization
@@ -89,7 +89,7 @@ func TestNewProductServedBeforeRetrain(t *testing.T) {
 	root, client, store := serveFollowingCatalog(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	req := &aislepb.RecommendRequest{Surface: "home", Cart: []string{"whole milk", "butter"}, K: 20}
+	req := &aislepb.RecommendRequest{Surface: "home", Cart: []string{"bottled beer", "soda"}, K: 10}
 	sources := func() map[string]string {
 		t.Helper()
 		resp, err := client.Recommend(ctx, req)
@@ -110,7 +110,7 @@ func TestNewProductServedBeforeRetrain(t *testing.T) {
 	data, err := os.ReadFile(path)
 	must(t, err)
 	before := store.Catalog()
-	servetest.WriteFile(t, path, append(data, oatMilk...))
+	servetest.WriteFile(t, path, append(data, sparklingWater...))
 	waitSwap(ctx, t, "the catalogue reload", func() bool { return store.Catalog() != before })
 	if _, ok := store.Catalog().Item("9001"); !ok {
 		t.Fatal("the reloaded catalogue lacks the new product")
