@@ -3,6 +3,7 @@ package coldstart
 import (
 	"context"
 	"math"
+	"regexp"
 	"slices"
 	"testing"
 )
@@ -133,4 +134,33 @@ func TestTop(t *testing.T) {
 	if _, err := Top(done, []float32{1, 0}, v, 2, nil); err == nil {
 		t.Error("a cancelled context: no error")
 	}
+}
+
+// tokenRun is coldstart.py's tokenizer: re.findall(rb"[a-z0-9]+") over the
+// bytes with ASCII letters lowercased (Python's bytes.lower()).
+var tokenRun = regexp.MustCompile(`[a-z0-9]+`)
+
+// FuzzTokens: Tokens splits any name as coldstart.py does (sorted, without
+// duplicates), whatever bytes it holds.
+func FuzzTokens(f *testing.F) {
+	for _, s := range []string{"UHT-milk", "Crème Fraîche 2%", "", "İx", "a\xffb", "oat milk OAT"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		b := []byte(name)
+		for i, c := range b {
+			if 'A' <= c && c <= 'Z' {
+				b[i] = c + 'a' - 'A'
+			}
+		}
+		var want []string
+		for _, m := range tokenRun.FindAll(b, -1) {
+			want = append(want, string(m))
+		}
+		slices.Sort(want)
+		want = slices.Compact(want)
+		if got := Tokens(name); !slices.Equal(got, want) {
+			t.Fatalf("Tokens(%q) = %q, want %q", name, got, want)
+		}
+	})
 }
