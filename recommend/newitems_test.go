@@ -2,6 +2,8 @@ package recommend
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -271,5 +273,27 @@ func BenchmarkBuildNewItems(b *testing.B) {
 				buildNewItems(bc.cat, items)
 			}
 		})
+	}
+}
+
+// TestNewItemsTableWaitHonoursDeadline: a call that finds the table of its
+// catalogue being built by another waits for it only until its own
+// context ends; a call for another catalogue builds that one's.
+func TestNewItemsTableWaitHonoursDeadline(t *testing.T) {
+	items, err := LoadItems(filepath.Join(servetest.Root(t), "models", "cart-gnn", "items"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := newItemsCatalog(t)
+	items.cold.Store(&newItemsEntry{cat: cat, done: make(chan struct{})}) // being built, never finished
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := items.newItems(ctx, cat); !errors.Is(err, context.Canceled) {
+		t.Fatalf("waiting on a build with a cancelled context: %v", err)
+	}
+	other := catalog.Empty()
+	tab, err := items.newItems(ctx, other)
+	if err != nil || tab.cat != other || len(tab.ids) != 0 || items.coldBuilds.Load() != 1 {
+		t.Fatalf("another catalogue: table %+v, err %v, builds %d", tab, err, items.coldBuilds.Load())
 	}
 }

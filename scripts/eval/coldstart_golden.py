@@ -76,7 +76,8 @@ def bits(v):
     return [int(x) for x in np.asarray(v, dtype=np.float32).view(np.uint32)]
 
 
-def main():
+def build():
+    """The golden as a dict (what main writes)."""
     table = read_table(os.path.join(MODEL, "items.tsv"))
     vectors = read_matrix(os.path.join(MODEL, "items.f32"))
     assert len(table) == len(vectors)
@@ -129,15 +130,21 @@ def main():
                 "top": [new[j]["id"] for j in top],
             })
 
+    return {
+        "doc": "written by scripts/eval/coldstart_golden.py from coldstart.py (docs/evaluation.md A13); do not edit",
+        "dim": int(vectors.shape[1]),
+        "items": out_items,
+        "sessions": out_sessions,
+    }
+
+
+def main():
+    golden = build()
     with open(OUT, "w", encoding="utf-8") as f:
-        json.dump({
-            "doc": "written by scripts/eval/coldstart_golden.py from coldstart.py (docs/evaluation.md A13); do not edit",
-            "dim": int(vectors.shape[1]),
-            "items": out_items,
-            "sessions": out_sessions,
-        }, f, indent=1, ensure_ascii=False)
+        json.dump(golden, f, indent=1, ensure_ascii=False)
         f.write("\n")
-    print(f"wrote {OUT}: {len(new)} new items ({n_ok} reachable), {len(out_sessions)} rankings")
+    reachable = sum(it["reachable"] for it in golden["items"])
+    print(f"wrote {OUT}: {len(golden['items'])} new items ({reachable} reachable), {len(golden['sessions'])} rankings")
 
 
 if __name__ == "__main__":
