@@ -1,6 +1,7 @@
 package cart
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/aisle-ai/aisle/repository"
+	"github.com/aisle-ai/aisle/tensor"
 )
 
 // TestEnsembleParameters: the ensemble_* block is all or nothing, each
@@ -152,5 +154,54 @@ func TestTopRowsSkipsWholeCart(t *testing.T) {
 	}
 	if len(got) != 1 || got[0].Row != 0 {
 		t.Errorf("TopRows for a 4-item cart over 5 items = %+v, want only row 0", got)
+	}
+}
+
+// sessionRunner is fakeRunner with a session output: it returns the
+// outputs asked for, in order, and counts its calls.
+type sessionRunner struct {
+	calls   int
+	outputs [][]string
+}
+
+func (f *sessionRunner) Infer(_ context.Context, req repository.Request) ([]tensor.Tensor, error) {
+	f.calls++
+	f.outputs = append(f.outputs, req.Outputs)
+	var out []tensor.Tensor
+	for _, name := range req.Outputs {
+		switch name {
+		case "scores":
+			out = append(out, tensor.FromSlice("scores", []int64{1, 5}, []float32{0, 1, 2, 3, 4}))
+		case SessionOutput:
+			out = append(out, tensor.FromSlice(SessionOutput, []int64{1, 2}, []float32{0.5, -2}))
+		}
+	}
+	return out, nil
+}
+
+// TestTopRowsSession: TopRowsSession ranks as TopRows and returns the
+// session embedding from the same single model run (Recommend's new_items
+// source reads it instead of running the model again).
+func TestTopRowsSession(t *testing.T) {
+	r := testRecommender(t)
+	r.dim = 2
+	sessions := [][]int32{{0, 1, 2, 3, 4}, {4, 3}}
+	r.ens = &ensemble{weights: [3]float64{1, 0, 0}, knn: newSessionKNN(sessions, 5, 2),
+		cooc: newCooccurrence(sessions, 5, true), pop: []float64{1, 1, 1, 2, 2}}
+	r.ens.pool.New = newBlendScratch(5)
+	run := &sessionRunner{}
+	want, err := r.TopRows(t.Context(), run, []int64{1}, 3, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, vec, err := r.TopRowsSession(t.Context(), run, []int64{1}, 3, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) || !slices.Equal(vec, []float32{0.5, -2}) {
+		t.Fatalf("TopRowsSession = %+v, %v; TopRows %+v", got, vec, want)
+	}
+	if run.calls != 2 || !slices.Equal(run.outputs[0], []string{"scores"}) || !slices.Equal(run.outputs[1], []string{"scores", SessionOutput}) {
+		t.Fatalf("model runs %d, outputs %v: want one run each, the second with the session", run.calls, run.outputs)
 	}
 }

@@ -118,20 +118,40 @@ func (r *Recommender) exclusions(ids []int64, cart []int64) map[int]bool {
 // score runs the model on one cart and returns its scores over the
 // catalogue.
 func (r *Recommender) score(ctx context.Context, run Runner, rows []int64) ([]float32, error) {
+	scores, _, err := r.scoreSession(ctx, run, rows, false)
+	return scores, err
+}
+
+// scoreSession is score that, with session true and a model that has a
+// session output, also returns the cart's session embedding (a copy, the
+// caller's) from the same run: the model computes every output anyway.
+func (r *Recommender) scoreSession(ctx context.Context, run Runner, rows []int64, session bool) ([]float32, []float32, error) {
 	s := r.pool.Get().(*scratch)
 	defer r.pool.Put(s)
 	if err := s.b.Build([][]int64{rows}, &s.batch); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidCart, err)
+		return nil, nil, fmt.Errorf("%w: %v", ErrInvalidCart, err)
 	}
-	outs, err := run.Infer(ctx, repository.Request{Inputs: bucketTensors(&s.batch), Outputs: []string{r.scores}})
+	outputs := []string{r.scores}
+	session = session && r.dim > 0
+	if session {
+		outputs = append(outputs, SessionOutput)
+	}
+	outs, err := run.Infer(ctx, repository.Request{Inputs: bucketTensors(&s.batch), Outputs: outputs})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	scores := tensor.View[float32](outs[0].Data)
 	if len(scores) != r.NumItems() {
-		return nil, fmt.Errorf("model returned %d scores for %d items", len(scores), r.NumItems())
+		return nil, nil, fmt.Errorf("model returned %d scores for %d items", len(scores), r.NumItems())
 	}
-	return scores, nil
+	if !session {
+		return scores, nil, nil
+	}
+	v := tensor.View[float32](outs[1].Data)
+	if len(v) != r.dim {
+		return nil, nil, fmt.Errorf("model returned a %d-dim session, want %d", len(v), r.dim)
+	}
+	return scores, append([]float32(nil), v...), nil
 }
 
 // Blends reports whether the model ranks by the A11 ensemble (its
@@ -145,19 +165,33 @@ func (r *Recommender) Blends() bool { return r.ens != nil }
 // source for a model that Blends. It fails with ErrNotRecommender when the
 // model does not blend.
 func (r *Recommender) TopRows(ctx context.Context, run Runner, rows []int64, k int, skip func(row int) bool) ([]Scored, error) {
+	top, _, err := r.topRows(ctx, run, rows, k, skip, false)
+	return top, err
+}
+
+// TopRowsSession is TopRows that also returns the cart's session
+// embedding, as Session would compute it, from the same model run (nil
+// when the model has no session output): Recommend's new_items source
+// scores the items the model never saw with it, without running the model
+// a second time.
+func (r *Recommender) TopRowsSession(ctx context.Context, run Runner, rows []int64, k int, skip func(row int) bool) ([]Scored, []float32, error) {
+	return r.topRows(ctx, run, rows, k, skip, true)
+}
+
+func (r *Recommender) topRows(ctx context.Context, run Runner, rows []int64, k int, skip func(row int) bool, session bool) ([]Scored, []float32, error) {
 	if r.ens == nil {
-		return nil, fmt.Errorf("%w: the model has no ensemble", ErrNotRecommender)
+		return nil, nil, fmt.Errorf("%w: the model has no ensemble", ErrNotRecommender)
 	}
 	if len(rows) == 0 || k <= 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	own := make(map[int]bool, len(rows)) // the whole cart, before the model's cut
 	for _, row := range rows {
 		own[int(row)] = true
 	}
-	scores, err := r.score(ctx, run, graphnn.Last(rows, r.maxCart))
+	scores, sess, err := r.scoreSession(ctx, run, graphnn.Last(rows, r.maxCart), session)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return r.topBlend(scores, rows, min(k, r.NumItems()), func(row int) bool { return own[row] || skip != nil && skip(row) }), nil
+	return r.topBlend(scores, rows, min(k, r.NumItems()), func(row int) bool { return own[row] || skip != nil && skip(row) }), sess, nil
 }

@@ -2,9 +2,11 @@ package recommend
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/aisle-ai/aisle/cart"
 	"github.com/aisle-ai/aisle/rerank"
 )
 
@@ -21,6 +23,9 @@ type call struct {
 
 	aff     rerank.Affinities
 	vectors map[int][]float32 // query vector by source index
+	// sessions holds the cart's session embedding by cart model name, for
+	// the session and new_items sources (computed once per model).
+	sessions map[string][]float32
 	// blended holds, by source index, the session source's hits from a cart
 	// model that serves the ensemble (cart.Recommender.Blends): ranked by
 	// the model itself in the embeddings stage, not by an index search.
@@ -53,7 +58,7 @@ func (p *Pipeline) newCall(req Request, sf *Surface, k int) *call {
 	}
 	return &call{p: p, req: req, sf: sf, k: k, models: map[string]*model{},
 		resp:    &Response{Surface: req.Surface, ImpressionID: newImpressionID()},
-		vectors: map[int][]float32{}, blended: map[int][]scored{}, cands: map[string]*cand{}, inCart: map[string]bool{}, exclude: exclude}
+		vectors: map[int][]float32{}, sessions: map[string][]float32{}, blended: map[int][]scored{}, cands: map[string]*cand{}, inCart: map[string]bool{}, exclude: exclude}
 }
 
 // run executes the stages: features ∥ embeddings → candidates → filter and
@@ -135,96 +140,131 @@ func (c *call) features(ctx context.Context) featureResult {
 	return featureResult{aff: aff}
 }
 
-// embeddings computes the query vector of every session and query source,
-// concurrently, under the embeddings budget.
+// embeddings computes the query vector of every query source and the
+// session embedding of every cart model a session or new_items source
+// names, concurrently, under the embeddings budget. A model's session
+// embedding is computed once per call: a new_items source reads the one
+// its model's session source computes (from the same model run when the
+// model blends, TopRowsSession), and computes it only without one.
 func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
 	ectx, cancel := context.WithTimeout(ctx, c.sf.Budgets.Embeddings)
 	defer cancel()
-	var mu sync.Mutex // guards rungs, c.vectors and c.blended while the sources run
+	var mu sync.Mutex // guards rungs, c.vectors, c.sessions and c.blended while the sources run
 	flag := func(reason string) {
 		mu.Lock()
 		defer mu.Unlock()
 		*rungs = append(*rungs, Rung{StageEmbeddings, reason})
 	}
+	// needSession names the models whose session embedding a new_items
+	// source reads; started, those whose embedding a goroutine computes.
+	// Both are used by this goroutine only.
+	needSession, started := map[string]bool{}, map[string]bool{}
+	for _, src := range c.sf.Sources {
+		needSession[src.Model] = needSession[src.Model] || src.Kind == SourceNewItems
+	}
 	var wg sync.WaitGroup
-	for i, src := range c.sf.Sources {
-		if src.Kind != SourceSession && src.Kind != SourceQuery {
-			continue
-		}
-		m := c.models[src.Model]
-		if m.err != nil {
-			flag(reasonOf(m.err))
-			continue
-		}
-		var embed func() ([]float32, error)
-		switch {
-		case src.Kind == SourceSession && len(c.req.Cart) > 0 && m.cart != nil && m.items != nil && m.cart.Blends():
-			if cart := m.cartRows; len(cart) > 0 {
-				wg.Go(func() {
-					hits, err := c.blendedHits(ectx, m, cart, src.Budget)
-					mu.Lock()
-					defer mu.Unlock()
-					if err != nil {
-						*rungs = append(*rungs, Rung{StageEmbeddings, reasonOf(err)})
-						return
-					}
-					c.blended[i] = hits
-				})
-			}
-			continue
-		case src.Kind == SourceSession && len(c.req.Cart) > 0:
-			if m.cart == nil || m.items == nil || !m.cart.SessionQueriesItems() {
-				flag("not_a_session_model")
+	// Session and query sources first, so that a new_items source finds
+	// its model's session embedding started whatever the sources' order.
+	for _, pass := range [][]string{{SourceSession, SourceQuery}, {SourceNewItems}} {
+		for i, src := range c.sf.Sources {
+			if !slices.Contains(pass, src.Kind) {
 				continue
 			}
-			cart := m.cartRows
-			if len(cart) == 0 {
+			m := c.models[src.Model]
+			if m.err != nil {
+				flag(reasonOf(m.err))
 				continue
 			}
-			embed = func() ([]float32, error) { return m.cart.Session(ectx, m.v, cart) }
-		case src.Kind == SourceQuery && c.req.Query != "":
-			if m.enc == nil || m.items == nil {
-				flag("not_a_text_encoder")
-				continue
-			}
-			embed = func() ([]float32, error) {
-				res, err := m.enc.Embed(ectx, m.v, []string{c.req.Query})
-				if err != nil {
-					return nil, err
+			var embed func() ([]float32, error)
+			session := src.Kind != SourceQuery
+			switch {
+			case src.Kind == SourceSession && len(c.req.Cart) > 0 && m.cart != nil && m.items != nil && m.cart.Blends():
+				if cart := m.cartRows; len(cart) > 0 {
+					withSession := needSession[src.Model] && !started[src.Model] && m.cart.SessionQueriesItems()
+					started[src.Model] = started[src.Model] || withSession
+					wg.Go(func() {
+						hits, vec, err := c.blendedHits(ectx, m, cart, src.Budget, withSession)
+						mu.Lock()
+						defer mu.Unlock()
+						if err != nil {
+							*rungs = append(*rungs, Rung{StageEmbeddings, reasonOf(err)})
+							return
+						}
+						c.blended[i] = hits
+						if vec != nil {
+							c.sessions[src.Model] = vec
+						}
+					})
 				}
-				return res[0].Vector, nil
+				continue
+			case session && len(c.req.Cart) > 0:
+				if m.cart == nil || m.items == nil || !m.cart.SessionQueriesItems() {
+					flag("not_a_session_model")
+					continue
+				}
+				cart := m.cartRows
+				if len(cart) == 0 || started[src.Model] {
+					continue
+				}
+				started[src.Model] = true
+				embed = func() ([]float32, error) { return m.cart.Session(ectx, m.v, cart) }
+			case src.Kind == SourceQuery && c.req.Query != "":
+				if m.enc == nil || m.items == nil {
+					flag("not_a_text_encoder")
+					continue
+				}
+				embed = func() ([]float32, error) {
+					res, err := m.enc.Embed(ectx, m.v, []string{c.req.Query})
+					if err != nil {
+						return nil, err
+					}
+					return res[0].Vector, nil
+				}
+			default:
+				continue
 			}
-		default:
-			continue
+			wg.Go(func() {
+				vec, err := embed()
+				if err != nil {
+					flag(reasonOf(err))
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if session {
+					c.sessions[src.Model] = vec
+				} else {
+					c.vectors[i] = vec
+				}
+			})
 		}
-		wg.Go(func() {
-			vec, err := embed()
-			if err != nil {
-				flag(reasonOf(err))
-				return
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			c.vectors[i] = vec
-		})
 	}
 	wg.Wait()
 }
 
 // blendedHits is the session source of a cart model that serves the
 // ensemble: its own top budget rows for the cart (as RecommendCart ranks
-// them, docs/evaluation.md A11), skipping what skipID names.
-func (c *call) blendedHits(ctx context.Context, m *model, cart []int64, budget int) ([]scored, error) {
+// them, docs/evaluation.md A11), skipping what skipID names, and, with
+// withSession, the cart's session embedding from the same model run.
+func (c *call) blendedHits(ctx context.Context, m *model, rows []int64, budget int, withSession bool) ([]scored, []float32, error) {
 	items := m.items
-	top, err := m.cart.TopRows(ctx, m.v, cart, budget, func(r int) bool { return c.skipID(items.ID(r)) })
+	skip := func(r int) bool { return c.skipID(items.ID(r)) }
+	var top []cart.Scored
+	var vec []float32
+	var err error
+	if withSession {
+		top, vec, err = m.cart.TopRowsSession(ctx, m.v, rows, budget, skip)
+	} else {
+		top, err = m.cart.TopRows(ctx, m.v, rows, budget, skip)
+	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]scored, len(top))
 	for i, h := range top {
 		out[i] = scored{items.ID(h.Row), items.Name(h.Row), float64(h.Score)}
 	}
-	return out, nil
+	return out, vec, nil
 }
 
 // resolve looks the cart and the recent views up once per call, in every

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aisle-ai/aisle/catalog"
 	"github.com/aisle-ai/aisle/repository"
 	"github.com/aisle-ai/aisle/rerank"
 )
@@ -41,6 +42,17 @@ type Catalog interface {
 // attributes. Same rules as Catalog: safe for concurrent use, no blocking.
 type CatalogNumbers interface {
 	ItemNumbers(id string) (*rerank.Numbers, bool)
+}
+
+// CatalogItems is optionally implemented by a Catalog that can hand over
+// the whole catalogue it serves (*catalog.Store does, and aisle serve's
+// adapter): the new_items source reads every item's name, aisle and
+// department from it. Catalog returns the catalogue being served, the one
+// ItemAttributes answers from, never nil; same rules as Catalog: safe for
+// concurrent use, no blocking. The catalogue is immutable; a reload
+// returns another one.
+type CatalogItems interface {
+	Catalog() *catalog.Catalog
 }
 
 // Text scores the catalogue against a query's text for hybrid search:

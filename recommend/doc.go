@@ -32,8 +32,21 @@
 //     exactly as MODELS.md evaluates it (docs/evaluation.md A7, A9,
 //     TestHybridGolden); its hits carry relevance by rank (byRank);
 //     recent views → their nearest items; popular (per category when
-//     the request names categories). Each source's scores are normalised to
-//     [0, weight] and merged by item (best source wins);
+//     the request names categories); new_items (newitems.go) → the
+//     catalogue items the cart model has no vector for, given one by
+//     docs/evaluation.md A13's cold-start rule (package coldstart, bit for
+//     bit scripts/eval/coldstart.py: TestColdStartGolden) and scored by
+//     the dot product with the session embedding the session source uses
+//     (computed once per model and call: with the ensemble's own run when
+//     the model blends, TopRowsSession). Its table is built once per
+//     (catalogue, model version), kept with the version's Items and
+//     rebuilt when the catalogue is swapped; it needs a Catalog that
+//     implements CatalogItems, and contributes nothing (no rung) without
+//     a cart, a ready model or new items. Each source's scores are
+//     normalised to [0, weight] (new_items: on the scale of the model's
+//     own top 20 known items for the session, since min–max within a
+//     source of one item would give it the full weight for every cart)
+//     and merged by item (best source wins);
 //   - re-rank: rerank.Rank with the surface's objective, filters and
 //     diversity, attributes from Catalog (or the models' item tables);
 //   - slate: the Bandit's choice among the top arms, with exact
@@ -69,7 +82,8 @@
 //
 // Every collaborator is a one-method interface in deps.go (Features,
 // Catalog, Text, Bandit, EventLog; a Catalog may also implement
-// CatalogNumbers, its numeric attributes parsed at load) or index.go
+// CatalogNumbers, its numeric attributes parsed at load, and
+// CatalogItems, the whole catalogue for the new_items source) or index.go
 // (Index, built per model version by ItemsExtension from the version's own
 // <version>/<items>.f32 when it ships one, else the model directory's
 // <items>.f32, and closed when the version is drained; FlatIndex is the exact stand-in). aisle serve

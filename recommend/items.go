@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/aisle-ai/aisle/catalog"
 	"github.com/aisle-ai/aisle/repository"
@@ -29,6 +31,14 @@ type Items struct {
 	// popularity in [0, 1] (1 = most popular, 0 = unranked).
 	popular    []int
 	popularity []float64
+
+	// cold is the new_items source's table for the catalogue last asked
+	// for (newitems.go); coldMu guards replacing it (the check and the
+	// store), not reading it. coldBuilds counts the tables built, for
+	// tests.
+	cold       atomic.Pointer[newItemsEntry]
+	coldMu     sync.Mutex
+	coldBuilds atomic.Int64
 }
 
 // ItemsExtensionName names ItemsExtension in a repository's extensions.

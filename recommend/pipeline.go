@@ -88,7 +88,8 @@ type Response struct {
 type Item struct {
 	ID, Name string
 	// Source is the candidate source that proposed it (session, query,
-	// neighbours, popular; "backfill" when added by the back-fill rung).
+	// neighbours, popular, new_items; "backfill" when added by the
+	// back-fill rung).
 	Source     string
 	Components rerank.Components
 	// Propensity is the probability the slate policy showed this item in

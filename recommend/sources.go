@@ -31,7 +31,7 @@ func (c *call) candidates(ctx context.Context) {
 		case SourceSession:
 			if h, ok := c.blended[i]; ok {
 				hits = h
-			} else if v, ok := c.vectors[i]; ok {
+			} else if v, ok := c.sessions[src.Model]; ok {
 				skip := make(map[int]bool, len(m.cartRows))
 				for _, r := range m.cartRows {
 					skip[int(r)] = true
@@ -51,6 +51,14 @@ func (c *call) candidates(ctx context.Context) {
 			}
 		case SourceNeighbours:
 			hits, err = c.neighbours(cctx, m, src.Budget)
+		case SourceNewItems:
+			hits, err = c.newItems(cctx, m, src)
+			if err == nil {
+				// Scaled against the model's own top known items
+				// (newitems.go), not min–max within the source.
+				c.add(src.Kind, hits)
+				continue
+			}
 		}
 		if err != nil {
 			c.degrade(StageCandidates, src.Kind+"_"+reasonOf(err))

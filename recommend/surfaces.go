@@ -33,9 +33,14 @@ const (
 	// SourcePopular: the model's most popular items, within the request's
 	// categories when it names some. Also the back-fill of every rung.
 	SourcePopular = "popular"
+	// SourceNewItems: cart → the cart model's session embedding (the
+	// session source's, computed once) → the catalogue items the model has
+	// no vector for, scored with the vectors docs/evaluation.md A13's
+	// cold-start rule gives them (package coldstart, newitems.go).
+	SourceNewItems = "new_items"
 )
 
-var sourceKinds = []string{SourceSession, SourceQuery, SourceNeighbours, SourcePopular}
+var sourceKinds = []string{SourceSession, SourceQuery, SourceNeighbours, SourcePopular, SourceNewItems}
 
 // Limits on a surface, so one request cannot ask for unbounded work.
 const (
@@ -82,10 +87,11 @@ type Budgets struct {
 
 // Source is one candidate source of a surface.
 type Source struct {
-	// Kind is session, query, neighbours or popular.
+	// Kind is session, query, neighbours, popular or new_items.
 	Kind string `yaml:"kind"`
-	// Model serves the source: a cart model for session, a text encoder
-	// for query, any model shipping items for neighbours and popular.
+	// Model serves the source: a cart model for session and new_items, a
+	// text encoder for query, any model shipping items for neighbours and
+	// popular.
 	Model string `yaml:"model"`
 	// Budget is how many candidates the source may contribute.
 	Budget int `yaml:"budget"`

@@ -56,6 +56,10 @@ func TestSurfacesValidation(t *testing.T) {
 		{strings.Replace(minimalSurface, "budget: 10", "budget: 0", 1), "budget 0 must be in [1, 1000]"},
 		{strings.Replace(minimalSurface, "model: cart-gnn", "model: ../etc", 1), `model "../etc" is not a valid model name`},
 		{strings.Replace(minimalSurface, "slate: 1s", "slate: 0s", 1), "budgets.slate 0s"},
+		{strings.Replace(minimalSurface, "sources: [", "sources: [{kind: new_items, model: cart-gnn, budget: 0}, ", 1), "(new_items): budget 0 must be in [1, 1000]"},
+		{strings.Replace(minimalSurface, "sources: [", "sources: [{kind: new_items, budget: 5}, ", 1), `(new_items): model "" is not a valid model name`},
+		{strings.Replace(minimalSurface, "sources: [", "sources: [{kind: new_items, model: cart-gnn, budget: 5, hybrid: {}}, ", 1), "hybrid applies to query sources only"},
+		{strings.Replace(minimalSurface, "sources: [", "sources: [{kind: new_items, model: cart-gnn, budget: 5, k: 3}, ", 1), "field k not found"},
 	} {
 		if _, err := ParseSurfaces([]byte(tc.body)); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("got %v, want %q", err, tc.want)
@@ -156,5 +160,18 @@ func TestHybridConfig(t *testing.T) {
 	popular := strings.Replace(minimalSurface, "budget: 10}", "budget: 10, hybrid: {}}", 1)
 	if _, err := ParseSurfaces([]byte(popular)); err == nil || !strings.Contains(err.Error(), "query sources only") {
 		t.Errorf("hybrid on a popular source: %v", err)
+	}
+}
+
+// TestNewItemsSourceParses: a new_items source takes a model and a budget
+// (and a weight) like the session source.
+func TestNewItemsSourceParses(t *testing.T) {
+	s, err := ParseSurfaces([]byte(strings.Replace(minimalSurface, "sources: [",
+		"sources: [{kind: new_items, model: cart-gnn, budget: 5, weight: 0.5}, ", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src := s.Surfaces["cart"].Sources[0]; src != (Source{Kind: SourceNewItems, Model: "cart-gnn", Budget: 5, Weight: 0.5}) {
+		t.Fatalf("source %+v", src)
 	}
 }

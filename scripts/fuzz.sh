@@ -32,6 +32,7 @@ targets=(
 	"./ope FuzzReadOBD"
 	"./ope FuzzReadJSONL"
 	"./intent FuzzPosterior"
+	"./coldstart FuzzTokens"
 )
 
 parallel=()

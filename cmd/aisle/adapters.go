@@ -174,6 +174,12 @@ func (a *catalogAdapter) ItemNumbers(id string) (*rerank.Numbers, bool) {
 	return n, ok
 }
 
+var _ recommend.CatalogItems = (*catalogAdapter)(nil)
+
+// Catalog implements recommend.CatalogItems: the catalogue the attributes
+// come from, for the new_items source.
+func (a *catalogAdapter) Catalog() *catalog.Catalog { return a.current().cat }
+
 // Known implements event.Catalog: events may name catalogue items only.
 func (a *catalogAdapter) Known(id string) bool {
 	_, ok := a.current().attrs[id]
