@@ -1,6 +1,6 @@
 """The cold-start rule for items a cart model never saw in training
 (docs/evaluation.md A13): the reference implementation that the evaluation
-scores and that the server's `new_items` source must reproduce bit for bit
+scores and that the server's `new_items` source reproduces (vectors bit for bit)
 (its Go golden is generated from this file).
 
 A catalogue item u with no row in the model's item vectors gets the mean of
@@ -19,7 +19,11 @@ to float32: the same operations in the same order in both languages.
 
 A session scores u by the dot product of its session embedding with u's
 vector, as the model scores a known item; ties go to the lower catalogue
-position.
+position (for Instacart, products.csv is in product-id order, so this is A13's
+"lower product id"). The vectors are reproducible bit for bit; the scores are
+not quite: numpy's float32 product sums in an order of its BLAS's choosing, so
+two new items whose scores differ in the last bits may rank differently in Go
+(recommend/testdata's golden fixtures avoid such near-ties).
 """
 
 import re
