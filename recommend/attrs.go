@@ -38,7 +38,10 @@ func (c *call) item(id string, fallback map[string]string) (map[string]string, *
 
 // mergedAttrs are the item-table attributes of a set of model versions,
 // merged by id (the first model in name order wins a key), with their
-// numbers parsed once. Merging per call cost a map per candidate
+// numbers parsed once. A merge is keyed by each model's version number and
+// its item table's load (Items.load): a version replaced in place by a new
+// items.tsv keeps its number, and keying on the number alone served the old
+// table's attributes until the cache evicted it. Merging per call cost a map per candidate
 // (measured: a third of Recommend's allocations), so the pipeline keeps
 // the merges of the last maxMerged sets of versions.
 type mergedAttrs struct {
@@ -75,7 +78,7 @@ func (p *Pipeline) mergedAttrs(models map[string]*model) *mergedAttrs {
 	var key strings.Builder
 	for _, name := range names {
 		if m := models[name]; m.items != nil {
-			fmt.Fprintf(&key, "%s:%d,", name, m.v.Number)
+			fmt.Fprintf(&key, "%s:%d#%d,", name, m.v.Number, m.items.load)
 		}
 	}
 	k := key.String()

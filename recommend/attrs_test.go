@@ -65,7 +65,7 @@ func TestMergedAttrsBounded(t *testing.T) {
 	p := New(nil, &SurfaceStore{}, Options{})
 	for i := range maxMerged + 5 {
 		models := map[string]*model{"m": {v: &repository.Version{Number: int64(i + 1)}, items: &Items{}}}
-		if m := p.mergedAttrs(models); m.key != fmt.Sprintf("m:%d,", i+1) {
+		if m := p.mergedAttrs(models); m.key != fmt.Sprintf("m:%d#0,", i+1) {
 			t.Fatalf("merge key %q", m.key)
 		}
 	}
@@ -74,7 +74,7 @@ func TestMergedAttrsBounded(t *testing.T) {
 	if len(p.attrs.byKey) != maxMerged || len(p.attrs.order) != maxMerged {
 		t.Errorf("%d merges kept (%d in order), want %d", len(p.attrs.byKey), len(p.attrs.order), maxMerged)
 	}
-	if _, ok := p.attrs.byKey[fmt.Sprintf("m:%d,", maxMerged+5)]; !ok {
+	if _, ok := p.attrs.byKey[fmt.Sprintf("m:%d#0,", maxMerged+5)]; !ok {
 		t.Error("the newest merge was evicted")
 	}
 }
@@ -140,5 +140,17 @@ func TestMergedAttrsBuiltOnce(t *testing.T) {
 		if m == nil || m != got[0] {
 			t.Fatalf("calls got different merges: %p and %p", m, got[0])
 		}
+	}
+}
+
+// TestMergedAttrsReplacedInPlace: a version replaced in place keeps its
+// number but loads a new item table; the merge must be the new table's.
+func TestMergedAttrsReplacedInPlace(t *testing.T) {
+	p := New(nil, &SurfaceStore{}, Options{})
+	v := &repository.Version{Number: 3}
+	old := p.mergedAttrs(map[string]*model{"m": {v: v, items: &Items{load: 1}}})
+	now := p.mergedAttrs(map[string]*model{"m": {v: v, items: &Items{load: 2}}})
+	if old == now || old.key == now.key {
+		t.Fatalf("the replaced version's table reused the old merge (key %q)", now.key)
 	}
 }

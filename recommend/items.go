@@ -39,7 +39,15 @@ type Items struct {
 	cold       atomic.Pointer[newItemsEntry]
 	coldMu     sync.Mutex
 	coldBuilds atomic.Int64
+
+	// load numbers this table among every table loaded in the process
+	// (itemLoads): the merged-attribute cache keys on it, because a
+	// version replaced in place keeps its number but not its table.
+	load uint64
 }
+
+// itemLoads counts the item tables loaded, for Items.load.
+var itemLoads atomic.Uint64
 
 // ItemsExtensionName names ItemsExtension in a repository's extensions.
 const ItemsExtensionName = "items"
@@ -108,7 +116,7 @@ func loadItems(table, vectors string, newIndex NewIndex) (*Items, error) {
 	if err != nil {
 		return nil, fmt.Errorf("item index: %w", err)
 	}
-	it := &Items{table: t, ids: make([]string, len(t.Items)), byID: map[string]int{}, index: idx,
+	it := &Items{load: itemLoads.Add(1), table: t, ids: make([]string, len(t.Items)), byID: map[string]int{}, index: idx,
 		vectors: m, popularity: make([]float64, len(t.Items))}
 	for r, item := range t.Items {
 		it.ids[r] = strconv.FormatInt(item.ID, 10)
