@@ -19,6 +19,7 @@ test: setup setup-redis onnx-testdata setup-python
 	./scripts/fuzz.sh 5s
 	cd bench && $(GO) test -count=1 ./cmd/...
 	./scripts/bench/ready_test.sh
+	./scripts/aptlock_test.sh
 	OUT=build/bench/smoke ./scripts/bench/load.sh --smoke
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 5m; scripts/fuzz.sh)
@@ -32,6 +33,9 @@ build: setup
 ## setup: fetch and check libonnxruntime.so.1 into third_party/ (git-ignored)
 setup:
 	./scripts/setup-ort.sh
+
+# setup-redis, setup-python and onnx-testdata (and proto) run apt-get: they take turns on
+# third_party/.apt.lock (scripts/aptlock.sh), so `make -j test` is safe.
 
 ## onnx-testdata: fetch the ONNX backend node tests (Debian's libonnx-testdata) into third_party/ (git-ignored)
 onnx-testdata:
