@@ -10,13 +10,16 @@ export ONNXRUNTIME_LIB ?= $(CURDIR)/third_party/onnxruntime/libonnxruntime.so.1
 run: build
 	./bin/aisle serve --models models
 
-## test: fetch ONNX Runtime, Redis and the ONNX conformance data, install Debian's python3-numpy/torch/onnx when missing, run every Go test with the race detector and the evaluation code's Python unit tests, then smoke-run the benchmarks, the fuzz targets (5s each) and the load-test suite (scripts/bench/load.sh --smoke)
+## test: fetch ONNX Runtime, Redis and the ONNX conformance data, install Debian's python3-numpy/torch/onnx when missing, run every Go test with the race detector and the evaluation code's Python unit tests, then smoke-run the benchmarks, the fuzz targets (5s each) and the load-test suite (scripts/bench/load.sh --smoke: it fails when a scenario's calls all fail or any fails other than RESOURCE_EXHAUSTED), after the load client's and the bench scripts' own tests
 test: setup setup-redis onnx-testdata setup-python
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 	/usr/bin/python3 -m unittest discover -s scripts/eval
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
 	./scripts/fuzz.sh 5s
+	cd bench && $(GO) test -count=1 ./cmd/...
+	./scripts/bench/ready_test.sh
+	./scripts/aptlock_test.sh
 	OUT=build/bench/smoke ./scripts/bench/load.sh --smoke
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 5m; scripts/fuzz.sh)
@@ -30,6 +33,9 @@ build: setup
 ## setup: fetch and check libonnxruntime.so.1 into third_party/ (git-ignored)
 setup:
 	./scripts/setup-ort.sh
+
+# setup-redis, setup-python and onnx-testdata (and proto) run apt-get: they take turns on
+# third_party/.apt.lock (scripts/aptlock.sh), so `make -j test` is safe.
 
 ## onnx-testdata: fetch the ONNX backend node tests (Debian's libonnx-testdata) into third_party/ (git-ignored)
 onnx-testdata:

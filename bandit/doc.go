@@ -57,5 +57,17 @@
 // hands each closed impression with its rewards to the writer of the
 // off-policy log.
 //
+// The Learner's clock is event time, the newest impression time it has
+// seen: an impression older than twice the window before it is late (no
+// pull, LearnerStats.LateImpressions, Late from JoinBatch). Its shared
+// twin, redisstore.Join, has no event clock its replicas share and uses
+// the wall clock: late there means older than twice the window before
+// now. Both count such impressions "late" in aisle_bandit_events_total.
+// They differ when the events are not current: a replayed log, a client
+// that sends a backlog, or an idle Learner (its clock stands still until
+// the next impression). The Learner keeps event time because replay and
+// the simulations drive it with past events, which the wall clock would
+// find all late.
+//
 // The package imports nothing of aisle's and no Redis client.
 package bandit

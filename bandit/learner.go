@@ -57,9 +57,11 @@ const (
 type LearnerStats struct {
 	Impressions, DuplicateImpressions, Evicted int64
 	// LateImpressions counts impressions older than twice the window
-	// before the newest event seen: they would be expired at once, so
-	// their pull could never earn its reward (and a retried impression
-	// that had expired would be pulled twice). No pull is recorded.
+	// before the newest impression seen (the Learner's event-time clock;
+	// redisstore.Join compares with the wall clock instead, see the package
+	// doc): they would be expired at once, so their pull could never earn
+	// its reward (and a retried impression that had expired would be
+	// pulled twice). No pull is recorded; JoinBatch reports them Late.
 	LateImpressions                             int64
 	Credited, Duplicate, Late, Unknown, Ignored int64
 	// Dropped counts impressions whose pull the Recorder failed to take:
@@ -103,14 +105,16 @@ type Learner struct {
 	rec Recorder
 	cfg LearnerConfig
 
-	mu      sync.Mutex          // guards pending, order, holes, clock, stats
+	mu      sync.Mutex          // guards pending, order, clock, stats
 	pending map[string]*pending // impression id → pending impression
-	order   []string            // ids in arrival order, for expiry and eviction
-	// holes counts the ids in order that are no longer pending (dropped
-	// after a store failure). order is compacted when they outnumber the
-	// pending ids, so it holds at most 2·MaxPending+minCompact ids even
-	// while the store fails every impression.
-	holes int
+	// order holds the ids in arrival order, for expiry and eviction: every
+	// pending id, and holes, len(order) − len(pending) of them: ids no
+	// longer pending (dropped after a store failure) or repeated (an id
+	// re-added after its failure). order is compacted when the holes
+	// outnumber the pending ids, so it holds at most
+	// 2·MaxPending+minCompact ids even while the store fails every
+	// impression.
+	order []string
 	clock time.Time // newest impression time seen
 	stats LearnerStats
 }
@@ -135,21 +139,29 @@ func NewLearner(rec Recorder, cfg LearnerConfig) *Learner {
 }
 
 // Impression records the pulls of a shown slate and keeps it for joining.
-// A repeated impression id is counted and ignored (a retried request).
+// A repeated impression id is counted and ignored (a retried request), and
+// so is one too old to join (LearnerStats.LateImpressions).
 func (l *Learner) Impression(ctx context.Context, imp Impression) error {
+	_, err := l.impression(ctx, imp)
+	return err
+}
+
+// impression is Impression, saying Late for an impression too old to join
+// and Unknown otherwise (the outcome redisstore.Join gives for both).
+func (l *Learner) impression(ctx context.Context, imp Impression) (Outcome, error) {
 	if err := validImpression(imp); err != nil {
-		return err
+		return Unknown, err
 	}
 	l.mu.Lock()
 	if _, dup := l.pending[imp.ID]; dup {
 		l.stats.DuplicateImpressions++
 		l.mu.Unlock()
-		return nil
+		return Unknown, nil
 	}
 	if imp.At.Before(l.clock.Add(-2 * l.cfg.Window)) {
 		l.stats.LateImpressions++
 		l.mu.Unlock()
-		return nil
+		return Late, nil
 	}
 	l.pending[imp.ID] = &pending{imp: imp, rewarded: make([]bool, len(imp.Slots))}
 	l.order = append(l.order, imp.ID)
@@ -176,15 +188,14 @@ func (l *Learner) Impression(ctx context.Context, imp Impression) error {
 		l.mu.Lock()
 		if l.pending[imp.ID] != nil {
 			delete(l.pending, imp.ID) // left in order as a hole; expiry skips it
-			l.holes++
 			l.compactLocked()
 		}
 		l.stats.Impressions--
 		l.stats.Dropped++
 		l.mu.Unlock()
-		return fmt.Errorf("impression %q: %w", imp.ID, err)
+		return Unknown, fmt.Errorf("impression %q: %w", imp.ID, err)
 	}
-	return nil
+	return Unknown, nil
 }
 
 func validImpression(imp Impression) error {
@@ -262,8 +273,7 @@ func (l *Learner) expireLocked() []closedImp {
 	for ; n < len(l.order); n++ {
 		p, ok := l.pending[l.order[n]]
 		if !ok {
-			l.holes = max(0, l.holes-1) // an id re-added after its failure was counted once
-			continue
+			continue // a hole
 		}
 		if len(l.pending) <= l.cfg.MaxPending && !p.imp.At.Before(cutoff) {
 			break
@@ -282,7 +292,7 @@ func (l *Learner) expireLocked() []closedImp {
 // pending ids (and minCompact), keeping each pending id's first place, so
 // compaction costs O(1) per hole over time.
 func (l *Learner) compactLocked() {
-	if l.holes < minCompact || l.holes <= len(l.pending) {
+	if holes := len(l.order) - len(l.pending); holes < minCompact || holes <= len(l.pending) {
 		return
 	}
 	seen := make(map[string]bool, len(l.pending))
@@ -293,7 +303,7 @@ func (l *Learner) compactLocked() {
 			kept = append(kept, id)
 		}
 	}
-	l.order, l.holes = kept, 0
+	l.order = kept
 }
 
 // Flush closes every pending impression (at shutdown), passing each to
@@ -306,7 +316,7 @@ func (l *Learner) Flush() {
 			closed = append(closed, closedImp{p.imp, slices.Clone(p.rewarded)})
 		}
 	}
-	l.pending, l.order, l.holes = map[string]*pending{}, nil, 0
+	l.pending, l.order = map[string]*pending{}, nil
 	l.mu.Unlock()
 	l.close(closed)
 }

@@ -197,3 +197,29 @@ func TestLearnerLateImpression(t *testing.T) {
 		t.Errorf("stats %+v, want 1 late impression of 3", s)
 	}
 }
+
+// TestLearnerJoinBatch: JoinBatch gives the one-at-a-time calls' outcomes,
+// in order, and says which impression was late (Impression returns nil for
+// it), as redisstore.Join's JoinBatch does: an impression, a newer one that
+// moves the clock past twice the window, a retry of the first (late), a
+// click on the second (credited) and on the late one (unknown).
+func TestLearnerJoinBatch(t *testing.T) {
+	b, _ := newBandits(t, bandit.Thompson, nil)
+	l := bandit.NewLearner(b, bandit.LearnerConfig{Window: 10 * time.Minute})
+	i1, i2 := imp("i1", t0, "a"), imp("i2", t0.Add(30*time.Minute), "b")
+	click := func(id string, at time.Time) bandit.JoinOp {
+		return bandit.JoinOp{Feedback: &bandit.Feedback{ImpressionID: id, Slot: 0, Type: bandit.Click, At: at}}
+	}
+	ops := []bandit.JoinOp{{Impression: &i1}, {Impression: &i2}, {Impression: &i1},
+		click("i2", t0.Add(31*time.Minute)), click("i1", t0.Add(time.Minute))}
+	want := []bandit.Outcome{bandit.Unknown, bandit.Unknown, bandit.Late, bandit.Credited, bandit.Unknown}
+	res := l.JoinBatch(testContext(t), ops)
+	for i, r := range res {
+		if r.Err != nil || r.Outcome != want[i] {
+			t.Errorf("op %d: outcome %v, err %v; want %v", i, r.Outcome, r.Err, want[i])
+		}
+	}
+	if s := l.Stats(); s.Impressions != 2 || s.LateImpressions != 1 || s.Credited != 1 || s.Unknown != 1 {
+		t.Errorf("stats %+v, want 2 impressions, 1 late, 1 credited, 1 unknown", s)
+	}
+}

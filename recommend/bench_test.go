@@ -161,7 +161,7 @@ func BenchmarkIntentList(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for range b.N {
-				sig.intentTop(DefaultHybridCandidates, false, bc.cos, nil)
+				sig.intentTop(DefaultHybridCandidates, false, bc.cos, nil, nil)
 			}
 		})
 	}

@@ -41,11 +41,20 @@ type ranked struct {
 // descending, then doc ascending. tie is computed lazily, only for items
 // compared with an equal score: a category query's intent list computes it
 // for its category's members, a soft list for the rare exact ties.
+//
+// skip drops docs that may not take a slot (the request's exclusions,
+// hybridUnion): a skipped doc never enters, so the c kept are the c best
+// of the others. It is asked only about a doc that would enter, so its
+// cost is per admission, not per push.
 type keeper struct {
-	h   []ranked
-	c   int
-	tie func(doc int32) float64 // nil: ties by doc alone (A7)
+	h    []ranked
+	c    int
+	tie  func(doc int32) float64 // nil: ties by doc alone (A7)
+	skip func(doc int32) bool    // nil: none skipped
 }
+
+// skipped reports whether k.skip drops x.
+func (k *keeper) skipped(x *ranked) bool { return k.skip != nil && k.skip(x.doc) }
 
 // tieOf returns x's tie-breaker, computing it once. tie must not return
 // NaN (the order would not be total).
@@ -73,6 +82,9 @@ func (k *keeper) push(x ranked) {
 	h := k.h
 	switch {
 	case len(h) < k.c:
+		if k.skipped(&x) {
+			return
+		}
 		h = append(h, x)
 		for i := len(h) - 1; i > 0; {
 			p := (i - 1) / 2
@@ -82,7 +94,7 @@ func (k *keeper) push(x ranked) {
 			h[i], h[p] = h[p], h[i]
 			i = p
 		}
-	case len(h) > 0 && k.worse(&h[0], &x):
+	case len(h) > 0 && k.worse(&h[0], &x) && !k.skipped(&x):
 		h[0] = x
 		for i := 0; ; {
 			l := 2*i + 1
@@ -131,13 +143,14 @@ func (k *keeper) sorted() []ranked {
 	return h
 }
 
-// lexicalTop appends to dst the c names with the best BM25 scores (names
-// sharing no term with the query are never among them). Memory: O(c).
-func (s *TextScores) lexicalTop(c int, dst []int32) []int32 {
+// lexicalTop appends to dst the c names with the best BM25 scores among
+// those skip does not drop (nil: none dropped; names sharing no term with
+// the query are never among them). Memory: O(c).
+func (s *TextScores) lexicalTop(c int, skip func(doc int32) bool, dst []int32) []int32 {
 	if c <= 0 {
 		return dst
 	}
-	k := keeper{h: make([]ranked, 0, min(c, len(s.lexical))), c: c}
+	k := keeper{h: make([]ranked, 0, min(c, len(s.lexical))), c: c, skip: skip}
 	for _, h := range s.lexical {
 		k.push(ranked{doc: int32(h.Doc), score: h.Score})
 	}
@@ -166,7 +179,8 @@ func topCategories(p []float64) []int {
 }
 
 // intentTop appends to dst the c names predicted in the query's
-// topCategories with the best intent term (hard or soft), ties broken by
+// topCategories that skip does not drop (nil: none dropped) with the best
+// intent term (hard or soft), ties broken by
 // cos(name) descending, then position (docs/evaluation.md A9; cos nil:
 // position alone, A7); nothing for a query without intent. cos is the
 // blend's cosine of a name, −Inf for a name without a vector, never NaN.
@@ -175,12 +189,12 @@ func topCategories(p []float64) []int {
 // category query (one category, P = 1) computes cos for every member of
 // its category, a text query for the members of the categories tied at
 // the C boundary. Soft: see softTop. Memory: O(c).
-func (s *TextScores) intentTop(c int, soft bool, cos func(doc int32) float64, dst []int32) []int32 {
+func (s *TextScores) intentTop(c int, soft bool, cos func(doc int32) float64, skip func(doc int32) bool, dst []int32) []int32 {
 	if s.posterior == nil || c <= 0 {
 		return dst
 	}
 	cats := topCategories(s.posterior)
-	k := keeper{h: make([]ranked, 0, c), c: c, tie: cos}
+	k := keeper{h: make([]ranked, 0, c), c: c, tie: cos, skip: skip}
 	if soft {
 		s.softTop(cats, &k)
 	} else {
@@ -208,14 +222,15 @@ func (s *TextScores) intentTop(c int, soft bool, cos func(doc int32) float64, ds
 //
 // (the posterior of a name sums to 1). The c-th largest lower bound θ is
 // at most the c-th largest I, so a member whose upper bound is below θ
-// cannot be among the c best and is skipped.
+// cannot be among the c best and is skipped. The lower bounds skip what k
+// skips: θ is then the c-th largest among the docs k may keep.
 func (s *TextScores) softTop(cats []int, k *keeper) {
 	p, L := s.posterior, len(s.posterior)
 	pmax := 0.0
 	for _, v := range p {
 		pmax = max(pmax, v)
 	}
-	lows := keeper{h: make([]ranked, 0, k.c), c: k.c}
+	lows := keeper{h: make([]ranked, 0, k.c), c: k.c, skip: k.skip}
 	for _, a := range cats {
 		for _, d := range s.ix.members[a] {
 			lows.push(ranked{doc: d, score: p[a] * s.ix.posterior[int(d)*L+a]})

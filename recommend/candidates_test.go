@@ -85,7 +85,7 @@ func TestIntentTopSoft(t *testing.T) {
 			for _, x := range topC(all, c) {
 				want = append(want, x.doc)
 			}
-			if got := sig.intentTop(c, true, nil, nil); !slices.Equal(got, want) {
+			if got := sig.intentTop(c, true, nil, nil, nil); !slices.Equal(got, want) {
 				t.Fatalf("%q c %d: %v, want %v", query, c, got, want)
 			}
 		}
@@ -148,7 +148,7 @@ func TestIntentTopTies(t *testing.T) {
 				for _, x := range all[:min(c, len(all))] {
 					want = append(want, x.doc)
 				}
-				if got := sig.intentTop(c, soft, cos, nil); !slices.Equal(got, want) {
+				if got := sig.intentTop(c, soft, cos, nil, nil); !slices.Equal(got, want) {
 					t.Fatalf("%q soft %v c %d: %v, want %v", query, soft, c, got, want)
 				}
 			}

@@ -25,7 +25,9 @@
 //     search (hybrid.go, candidates.go): the union of three top-C lists
 //     (the encoder index's by cosine, BM25's over the catalogue's names,
 //     the category-intent term's over the query's likeliest categories,
-//     its ties broken by cosine; C = hybrid.candidates, default 200)
+//     its ties broken by cosine; C = hybrid.candidates, default 200,
+//     at least the source's budget; each list skips the items the call
+//     excludes, so exclusions do not shrink the union)
 //     scored by fusion.Blend of the three signals (Text, TextIndex),
 //     with the source's hybrid weights
 //     for its route (a query equal to a category name, or any other),

@@ -116,18 +116,43 @@ func (h *Hybrid) validate() error {
 
 // hybridTop returns the k best items for the query (vector q, text signals
 // sig) under the route's blend w, skipping the ids skip reports (nil:
-// none). Only the union of
-// three top-c lists is scored (docs/evaluation.md A7, candidates.go): the
-// encoder index's top c by cosine (approximate on a graph index, as
-// served), the top c names by BM25 and the top c by the intent term, its
-// ties broken by cosine (A9: a category query's members all tie); the
-// blend is exact on that union, as the evaluation computes it
-// (TestHybridGolden). Cost: the index search plus 3c blends at most, and
-// no allocation of catalogue size (BENCHMARKS.md: BenchmarkHybridTop).
+// none). Only hybridUnion's candidates are scored; the blend is exact on
+// them, as the evaluation computes it (TestHybridGolden). Cost: the index
+// search plus 3c blends at most, and no allocation of catalogue size
+// (BENCHMARKS.md: BenchmarkHybridTop).
 func hybridTop(ctx context.Context, items *Items, q []float32, sig *TextScores, w HybridWeights, k, c int, skip func(id string) bool) ([]scored, error) {
+	rows, err := hybridUnion(ctx, items, q, sig, w.Soft, c, skip)
+	if err != nil {
+		return nil, err
+	}
+	cands := make([]fusion.Candidate[int], 0, len(rows))
+	for _, r := range rows {
+		lex, in := sig.Scores(items.ID(r), w.Soft)
+		cands = append(cands, fusion.Candidate[int]{ID: r, Dense: dot(q, items.Vector(r)), Lexical: lex, Intent: in})
+	}
+	best := fusion.Blend(cands, fusion.Weights{Lexical: w.Lexical, Intent: w.Intent}, sig.BestLexical(), k)
+	out := make([]scored, 0, len(best))
+	for _, h := range best {
+		out = append(out, scored{items.ID(h.ID), items.Name(h.ID), h.Score})
+	}
+	return out, nil
+}
+
+// hybridUnion returns the rows of the candidate union (docs/evaluation.md
+// A7, candidates.go), ascending: the encoder index's top c by cosine
+// (approximate on a graph index, as served), the top c names by BM25 and
+// the top c by the intent term (soft or hard), its ties broken by cosine
+// (A9: a category query's members all tie). Each list is the top c of the
+// items skip does not report: an excluded item takes no slot in any of
+// them, so a guest's exclusions do not shrink the union (the index search
+// always skipped them; the BM25 and intent lists used to fill their c
+// slots first and drop the excluded after, TestHybridUnionExclusions).
+func hybridUnion(ctx context.Context, items *Items, q []float32, sig *TextScores, soft bool, c int, skip func(id string) bool) ([]int, error) {
 	var allow Allow
+	var skipDoc func(d int32) bool
 	if skip != nil {
 		allow = func(r int) bool { return !skip(items.ID(r)) }
+		skipDoc = func(d int32) bool { return skip(sig.ix.ids[d]) }
 	}
 	hits, err := items.Index().Search(ctx, q, c, allow)
 	if err != nil {
@@ -144,29 +169,15 @@ func hybridTop(ctx context.Context, items *Items, q []float32, sig *TextScores, 
 		}
 		return dot(q, items.Vector(r))
 	}
-	docs := sig.intentTop(c, w.Soft, cos, sig.lexicalTop(c, make([]int32, 0, 2*c)))
+	docs := sig.intentTop(c, soft, cos, skipDoc, sig.lexicalTop(c, skipDoc, make([]int32, 0, 2*c)))
 	for _, d := range docs {
-		id := sig.ix.ids[d]
-		if r, ok := items.Row(id); ok && (skip == nil || !skip(id)) {
+		if r, ok := items.Row(sig.ix.ids[d]); ok {
 			rows = append(rows, r)
 		}
 	}
 	slices.Sort(rows)
 	rows = slices.Compact(rows)
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	cands := make([]fusion.Candidate[int], 0, len(rows))
-	for _, r := range rows {
-		lex, in := sig.Scores(items.ID(r), w.Soft)
-		cands = append(cands, fusion.Candidate[int]{ID: r, Dense: dot(q, items.Vector(r)), Lexical: lex, Intent: in})
-	}
-	best := fusion.Blend(cands, fusion.Weights{Lexical: w.Lexical, Intent: w.Intent}, sig.BestLexical(), k)
-	out := make([]scored, 0, len(best))
-	for _, h := range best {
-		out = append(out, scored{items.ID(h.ID), items.Name(h.ID), h.Score})
-	}
-	return out, nil
+	return rows, ctx.Err()
 }
 
 // dot is the cosine of two L2-normalised vectors, accumulated in float64

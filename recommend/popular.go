@@ -65,8 +65,10 @@ func newSnapshot(version int64, it *Items) *popularSnapshot {
 }
 
 // popular adds the source's most popular items, within the request's
-// categories when it names some. A model that is not ready answers from
-// its last snapshot (rung candidates/popular_snapshot).
+// categories when it names some and without the items skipID names (the
+// cart only when the surface filters it, as the other sources do). A
+// model that is not ready answers from its last snapshot (rung
+// candidates/popular_snapshot).
 func (c *call) popular(src Source, m *model) {
 	s := c.popularItems(src.Model, m)
 	if s == nil {
@@ -77,7 +79,7 @@ func (c *call) popular(src Source, m *model) {
 		if len(hits) == src.Budget {
 			break
 		}
-		if c.exclude[id] || c.inCart[id] || !c.inCategories(id, s.attrs[i]) {
+		if c.skipID(id) || !c.inCategories(id, s.attrs[i]) {
 			continue
 		}
 		hits = append(hits, scored{id, s.names[i], s.pop[id]})

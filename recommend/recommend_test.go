@@ -3,11 +3,13 @@ package recommend
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aisle-ai/aisle/repository"
+	"github.com/aisle-ai/aisle/rerank"
 )
 
 // TestPopularSnapshot: with its model unloaded, the popular source answers
@@ -228,5 +230,48 @@ func TestFiltersThroughPipeline(t *testing.T) {
 	}
 	if pos(r2, top.Name) >= 0 {
 		t.Errorf("out-of-stock %s shown", top.Name)
+	}
+}
+
+// TestPopularFollowsInCartFilter: the popular source and the back-fill
+// drop cart items exactly when the surface's in_cart filter does, as the
+// query and neighbour searches do. The surface has a popular source of
+// budget 1, so the most popular item (in the cart) comes from the source
+// and the second (in the cart too) from the back-fill; a margin puts the
+// second right after the first, ahead of the back-fill's ties.
+func TestPopularFollowsInCartFilter(t *testing.T) {
+	repo := testRepo(t)
+	for _, inCart := range []bool{false, true} {
+		t.Run(fmt.Sprintf("in_cart=%v", inCart), func(t *testing.T) {
+			surfaces := testSurfaces(t, func(s *Surfaces) {
+				sf := *s.Surfaces["home"]
+				sf.Sources = []Source{{Kind: SourcePopular, Model: "cart-gnn", Budget: 1, Weight: 1}}
+				sf.Rerank = rerank.Config{Weights: rerank.Weights{Relevance: 1, Margin: 0.5}, Filters: rerank.Filters{InCart: inCart}, CategoryAttribute: "level2"}
+				sf.Bandit = BanditConfig{}
+				s.Surfaces["popular"] = &sf
+			})
+			vegetables := MapCatalog{"103": {"level2": "vegetables", "margin": "1"}} // other vegetables
+			p := New(repo.Manager, surfaces, Options{Catalog: vegetables})
+			r, err := p.Recommend(ctxT(t), Request{Surface: "popular", Cart: []string{"whole milk", "other vegetables"}, K: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Items) != 3 || !slices.Contains(rungs(r), "candidates/backfill") {
+				t.Fatalf("%d items, want 3 with a back-fill: %v", len(r.Items), rungs(r))
+			}
+			source := func(name string) string {
+				if i := pos(r, name); i >= 0 {
+					return r.Items[i].Source
+				}
+				return ""
+			}
+			milk, veg := source("whole milk"), source("other vegetables")
+			switch {
+			case inCart && (milk != "" || veg != ""):
+				t.Errorf("cart items shown though the surface filters them: %v", r.Items)
+			case !inCart && (milk != SourcePopular || veg != "backfill"):
+				t.Errorf("whole milk from %q, other vegetables from %q; want popular and backfill: %v", milk, veg, r.Items)
+			}
+		})
 	}
 }

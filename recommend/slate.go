@@ -14,8 +14,9 @@ import (
 const backfillMin = 50
 
 // rank filters and re-ranks the candidates; when fewer than k survive it
-// back-fills from the popularity snapshot (rung candidates/backfill) and
-// ranks again. It fails only when no popular model was ever ready.
+// back-fills from the popularity snapshot (rung candidates/backfill),
+// skipping what skipID names, and ranks again. It fails only when no
+// popular model was ever ready.
 func (c *call) rank() ([]rerank.Ranked, error) {
 	if c.popularity == nil {
 		// Sources ran but no popularity is known: the back-fill has
@@ -36,7 +37,7 @@ func (c *call) rank() ([]rerank.Ranked, error) {
 		if added == limit {
 			break
 		}
-		if _, ok := c.cands[id]; ok || c.exclude[id] || c.inCart[id] || !c.inCategories(id, c.popularity.attrs[i]) {
+		if _, ok := c.cands[id]; ok || c.skipID(id) || !c.inCategories(id, c.popularity.attrs[i]) {
 			continue
 		}
 		c.cands[id] = &cand{id: id, name: c.popularity.names[i], source: "backfill"}

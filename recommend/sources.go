@@ -78,7 +78,10 @@ type scored struct {
 // request excludes it, or it is in the cart and the surface's hard filter
 // drops cart items. The re-ranker drops them anyway; skipping them in the
 // index keeps the source's budget for the others (the query and
-// neighbours searches used to spend it on them).
+// neighbours searches used to spend it on them). Every source and the
+// back-fill skip by it, so a surface that keeps cart items (search) gets
+// them from each (the popular source and the back-fill used to drop them
+// whatever the filter said).
 func (c *call) skipID(id string) bool {
 	return c.exclude[id] || c.sf.Rerank.Filters.InCart && c.inCart[id]
 }

@@ -202,6 +202,14 @@ func (sf *Surface) validate() error {
 				return fmt.Errorf("sources[%d] (%s): %v", i, src.Kind, err)
 			}
 		}
+		if c := src.Hybrid.candidates(); src.Kind == SourceQuery && src.Budget > c {
+			// Hybrid search ranks the union of three top-C lists, at
+			// least C items and often not many more (the lists overlap):
+			// a budget above C would silently get fewer candidates.
+			// Widening C to the budget instead would change the measured
+			// ranking (MODELS.md reports it at C = 200), so say so.
+			return fmt.Errorf("sources[%d] (%s): budget %d exceeds hybrid.candidates %d: hybrid search ranks the union of three top-%d candidate lists and may find fewer than the budget; lower the budget or raise hybrid.candidates", i, src.Kind, src.Budget, c, c)
+		}
 		popular = popular || src.Kind == SourcePopular
 	}
 	if !popular {

@@ -2,6 +2,7 @@ package recommend
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,9 +125,10 @@ func TestHybridConfig(t *testing.T) {
 		{"{text: {lexical: -1}}", "hybrid.text.lexical -1 must be in [0, 100]"},
 		{"{category: {intent: 101}}", "hybrid.category.intent 101"},
 		{"{category: {intent_form: fuzzy}}", `hybrid.category.intent_form "fuzzy"`},
-		{"{candidates: 5}", ""},
 		{"{candidates: -1}", "hybrid.candidates -1 must be in [1, 10000]"},
 		{"{candidates: 10001}", "hybrid.candidates 10001"},
+		{"{candidates: 10}", ""},
+		{"{candidates: 9}", "budget 10 exceeds hybrid.candidates 9"},
 	} {
 		_, err := ParseSurfaces([]byte(strings.Replace(query, "HYBRID", tc.hybrid, 1)))
 		if tc.want == "" {
@@ -156,6 +158,14 @@ func TestHybridConfig(t *testing.T) {
 	}
 	if none.candidates() != DefaultHybridCandidates || h.candidates() != DefaultHybridCandidates || (&Hybrid{Candidates: 5}).candidates() != 5 {
 		t.Error("hybrid.candidates: not the default, or not the value set")
+	}
+	// No hybrid block: C is the default, and the budget may not pass it.
+	noHybrid := strings.Replace(query, ", hybrid: HYBRID", "", 1)
+	for budget, want := range map[int]string{DefaultHybridCandidates: "", DefaultHybridCandidates + 1: "budget 201 exceeds hybrid.candidates 200"} {
+		_, err := ParseSurfaces([]byte(strings.Replace(noHybrid, "budget: 10}", fmt.Sprintf("budget: %d}", budget), 1)))
+		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+			t.Errorf("budget %d without a hybrid block: got %v, want %q", budget, err, want)
+		}
 	}
 	popular := strings.Replace(minimalSurface, "budget: 10}", "budget: 10, hybrid: {}}", 1)
 	if _, err := ParseSurfaces([]byte(popular)); err == nil || !strings.Contains(err.Error(), "query sources only") {

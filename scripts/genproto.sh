@@ -20,6 +20,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/third_party/bin"
 cd "$root"
 
+# shellcheck source=scripts/aptlock.sh
+command -v protoc >/dev/null || { . "$root/scripts/aptlock.sh" && apt_lock "$root"; }
 if ! command -v protoc >/dev/null; then
   echo "genproto: protoc missing, installing protobuf-compiler with apt" >&2
   sudo=""

@@ -11,6 +11,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 dest="$root/third_party/onnx-testdata"
 stamp="$dest/VERSION"
 
+# shellcheck source=scripts/aptlock.sh
+. "$root/scripts/aptlock.sh"
+apt_lock "$root" # before the check: a turn taken after another run's install finds it done
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$VERSION" ] && [ -d "$dest/node" ]; then
   echo "onnx testdata $VERSION already in $dest"
   exit 0

@@ -5,6 +5,10 @@
 # (scripts/eval/test_*.py, which import numpy and torch) with them; the
 # serving path and the Go tests need none of it.
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/aptlock.sh
+. "$root/scripts/aptlock.sh"
+apt_lock "$root" # before the check: a turn taken after another run's install finds it done
 if /usr/bin/python3 -c 'import torch, onnx, numpy' 2>/dev/null; then
   exit 0
 fi

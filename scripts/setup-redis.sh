@@ -25,6 +25,9 @@ check() {
   case "$v" in "$want_major".*) echo "$v" ;; *) return 1 ;; esac
 }
 
+# shellcheck source=scripts/aptlock.sh
+. "$root/scripts/aptlock.sh"
+apt_lock "$root" # before the check: a turn taken after another run's install finds it done
 if v=$(check); then
   echo "redis $v already in $dest"
   exit 0

@@ -26,9 +26,11 @@ type BanditJoin interface {
 	Feedback(ctx context.Context, fb bandit.Feedback) (bandit.Outcome, error)
 }
 
-// banditBatchJoin is a BanditJoin that joins a whole call's events in a
-// few round trips (*redisstore.Join: one pipeline for the join, one Add per
-// surface), with the outcomes of the one-at-a-time calls, in order.
+// banditBatchJoin is a BanditJoin that joins a whole call's events at
+// once, with the outcomes of the one-at-a-time calls, in order, and Late
+// for an impression too old to join: *redisstore.Join (a few round trips:
+// one pipeline for the join, one Add per surface) and *bandit.Learner (one
+// at a time).
 type banditBatchJoin interface {
 	JoinBatch(ctx context.Context, ops []bandit.JoinOp) []bandit.JoinResult
 }

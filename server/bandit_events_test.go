@@ -127,6 +127,29 @@ func TestBanditEventsCreditInMemory(t *testing.T) {
 	r.wantArm(t, "popular", 0, 0)
 }
 
+// TestBanditEventsLateImpressionInMemory: an impression older than twice
+// the in-process Learner's window before the newest one it has seen gets no
+// pull and is counted "late", as with the Redis join (which compares with
+// the wall clock), not "impression".
+func TestBanditEventsLateImpressionInMemory(t *testing.T) {
+	m := guest.NewMemory(guesttest.Config(), guesttest.TestCatalog())
+	l := event.NewMemoryLog(0)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { m.Run(ctx, l.Events()) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	r := startBanditReplica(t, l, m, bandit.NewMemStore(), func(b *bandit.Bandits) BanditJoin {
+		return bandit.NewLearner(b, bandit.LearnerConfig{Window: time.Minute})
+	})
+	old := slotEvent("e2", aislepb.EventType_EVENT_TYPE_IMPRESSION, "imp2", "popular")
+	old.Timestamp = timestamppb.New(time.Now().Add(-10 * time.Minute))
+	r.record(t, slotEvent("e1", aislepb.EventType_EVENT_TYPE_IMPRESSION, "imp1", "gnn"), old)
+	r.wantOutcome(t, "impression", 1)
+	r.wantOutcome(t, "late", 1)
+	r.wantArm(t, "gnn", 1, 0)
+	r.wantArm(t, "popular", 0, 0)
+}
+
 // TestBanditEventsTwoReplicasRedis: two servers share one redis-server for
 // events, arms and the join. An impression on A and its click on B credit
 // the arm, in both replicas' state; events retried to the other replica

@@ -83,7 +83,9 @@ hport=$((port + 1))
   --poll-interval 0 --log-level warn ${SERVE_FLAGS:-} >"$out/ghz/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
-for _ in $(seq 150); do curl -sf "127.0.0.1:$hport/readyz" >/dev/null && break; sleep 0.2; done
+# shellcheck source=scripts/bench/ready.sh
+. "$root/scripts/bench/ready.sh"
+wait_ready "$pid" "http://127.0.0.1:$hport/readyz" 30 "$out/ghz/server.log"
 req=$out/go/requests/seq-16.json
 call=inference.GRPCInferenceService/ModelInfer
 # counters: "server_ticks inferences executions" (bench-encoder only)

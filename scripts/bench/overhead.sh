@@ -26,7 +26,9 @@ bin/aisle serve --models "$out/go/repo" --grpc-addr "127.0.0.1:$port" --http-add
   --poll-interval 0 --log-level warn >"$out/ghz-server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do curl -sf "127.0.0.1:$((port + 1))/readyz" >/dev/null && break; sleep 0.2; done
+# shellcheck source=scripts/bench/ready.sh
+. "$root/scripts/bench/ready.sh"
+wait_ready "$pid" "http://127.0.0.1:$((port + 1))/readyz" 20 "$out/ghz-server.log"
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 "$ghz" --insecure --call aisle.v1.Personalization/EmbedQuery --data-file "$out/go/requests/embed.json" \
   -c "$C" -z 1s "127.0.0.1:$port" >/dev/null # warm-up

@@ -174,6 +174,9 @@ load() {
   fi
 }
 
+# shellcheck source=scripts/bench/ready.sh
+. "$root/scripts/bench/ready.sh"
+
 cap=${CAP:-}
 repo="" out="" pid=""
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$repo" "$out"' EXIT
@@ -195,11 +198,7 @@ print(*[x.getsockname()[1] for x in s])')
   "${srv_pin[@]}" "$aisle" serve --models "$repo" --grpc-addr "127.0.0.1:$port" --http-addr "127.0.0.1:$hport" \
     --poll-interval 0 --log-level warn ${SERVE_FLAGS:-} "$@" &
   pid=$!
-  for _ in $(seq 300); do
-    curl -sf "http://127.0.0.1:$hport/readyz" >/dev/null 2>&1 && break
-    kill -0 "$pid" 2>/dev/null || { echo "aisle serve exited" >&2; exit 1; }
-    sleep 0.1
-  done
+  wait_ready "$pid" "http://127.0.0.1:$hport/readyz" 30 "the server's output above"
 }
 
 stop() {

@@ -17,5 +17,8 @@
 //
 // It lives in its own module (bench/, replace → ..) so the server's module
 // gains no plotting dependency. scripts/bench/load.sh builds and runs it;
-// `scripts/bench/load.sh --smoke` is the seconds-long version CI runs.
+// `scripts/bench/load.sh --smoke` is the seconds-long version CI runs; it
+// fails (exit 1, naming the scenario, code and message) when a scenario's
+// calls all fail or any call fails with a code other than
+// RESOURCE_EXHAUSTED, the one refusal load shedding answers (checkPoints).
 package main

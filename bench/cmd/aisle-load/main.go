@@ -38,12 +38,13 @@ type options struct {
 	tokenFile                 string // --auth-token-file of every server
 	catalog                   []int  // catalogue sizes of the sweep
 	catalogConc               []int
+	smoke                     bool // checkPoints judges the run
 }
 
 func main() {
 	var o options
 	var conc, seqs, seqConc, cat, catConc string
-	smoke := flag.Bool("smoke", false, "CI smoke run: every scenario at c=1 and c=8 for 200ms, no sweep over sequence length beyond 8 and 32, the catalogue sweep at its smallest size at c=8")
+	smoke := flag.Bool("smoke", false, "CI smoke run: every scenario at c=1 and c=8 for 200ms, no sweep over sequence length beyond 8 and 32, the catalogue sweep at its smallest size at c=8; exits non-zero when a scenario's calls all fail or any call fails with a code other than RESOURCE_EXHAUSTED")
 	flag.StringVar(&o.root, "root", ".", "aisle repository root (testdata/groceries, models/)")
 	flag.StringVar(&o.server, "server", "bin/aisle", "the aisle binary")
 	flag.StringVar(&o.models, "models", "build/bench/load/repo", "model repository to serve")
@@ -64,6 +65,7 @@ func main() {
 	if o.conns < 1 {
 		log.Fatalf("aisle-load: -conns %d: want at least 1", o.conns)
 	}
+	o.smoke = *smoke
 	if *smoke {
 		conc, seqs, o.dur, o.warm = "1,8", "8,32", 200*time.Millisecond, 100*time.Millisecond
 		cat, catConc = strings.Split(cat, ",")[0], "8"
@@ -241,7 +243,16 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 	}
-	return report(o, all, pts)
+	rerr := report(o, all, pts)
+	if o.smoke {
+		if err := checkPoints(pts); err != nil {
+			if rerr != nil {
+				log.Printf("report: %v", rerr)
+			}
+			return err
+		}
+	}
+	return rerr
 }
 
 // runPhase starts the phase's server, runs each scenario's warm-up and

@@ -130,6 +130,9 @@ func plots(out string, ss []*scenario, pts []point) ([]string, error) {
 		var cpu, p50 plotter.XYs
 		for _, n := range seqs {
 			q := by[n][0]
+			if q.OK == 0 {
+				continue
+			}
 			l, _ := strconv.Atoi(strings.TrimPrefix(n, "seq-"))
 			cpu = append(cpu, plotter.XY{X: float64(l), Y: q.CPUPerReq / 1e3})
 			p50 = append(p50, plotter.XY{X: float64(l), Y: q.P50})

@@ -33,15 +33,15 @@ func report(o options, ss []*scenario, pts []point) error {
 		if p.ServerCores > 0 {
 			perCore = p.RPS / p.ServerCores
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %.0f | %.2f | %.2f | %.2f | %.0f | %.0f | %.1f | %s |\n",
-			p.Scenario, rpc[p.Scenario], p.Concurrency, p.RPS, p.P50, p.P99, p.ServerCores, p.CPUPerReq, perCore, p.RowsPerBat, errText(p.Errors))
+		fmt.Fprintf(&b, "| %s | %s | %d | %.0f | %s | %s | %.2f | %.0f | %.0f | %.1f | %s |\n",
+			p.Scenario, rpc[p.Scenario], p.Concurrency, p.RPS, ms(p, p.P50), ms(p, p.P99), p.ServerCores, p.CPUPerReq, perCore, p.RowsPerBat, errText(p.Errors))
 	}
 	b.WriteString("\n## Best rate with p99 ≤ 50 ms\n\n| scenario | c | ok rps | p99 ms | rps per server core |\n|---|---:|---:|---:|---:|\n")
 	for _, s := range ss {
 		var best *point
 		for i := range pts {
 			p := &pts[i]
-			if p.Scenario == s.name && p.P99 <= 50 && len(p.Errors) == 0 && (best == nil || p.RPS > best.RPS) {
+			if p.Scenario == s.name && p.OK > 0 && p.P99 <= 50 && len(p.Errors) == 0 && (best == nil || p.RPS > best.RPS) {
 				best = p
 			}
 		}
@@ -61,6 +61,14 @@ func report(o options, ss []*scenario, pts []point) error {
 		fmt.Fprintf(&b, "- [%s](%s)\n", f, f)
 	}
 	return os.WriteFile(filepath.Join(o.out, "results.md"), []byte(b.String()), 0o644)
+}
+
+// ms formats a latency of p in ms, "–" when p had no OK call to measure.
+func ms(p point, v float64) string {
+	if p.OK == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", v)
 }
 
 func errText(m map[string]int) string {
@@ -101,8 +109,8 @@ func eventsTable(b *strings.Builder, ss []*scenario, pts []point) {
 		if p.SideCores > 0 {
 			redis = fmt.Sprintf("%.2f | %.1f", p.SideCores, redisPerEvent)
 		}
-		fmt.Fprintf(b, "| %s | %d | %.0f | %.0f | %.2f | %.2f | %.2f | %.1f | %s | %s |\n",
-			p.Scenario, p.Concurrency, p.RPS, p.EventsPerS, p.P50, p.P99, p.ServerCores, perEvent, redis, errText(p.Errors))
+		fmt.Fprintf(b, "| %s | %d | %.0f | %.0f | %s | %s | %.2f | %.1f | %s | %s |\n",
+			p.Scenario, p.Concurrency, p.RPS, p.EventsPerS, ms(p, p.P50), ms(p, p.P99), p.ServerCores, perEvent, redis, errText(p.Errors))
 	}
 }
 
@@ -120,8 +128,8 @@ func catalogTable(b *strings.Builder, pts []point) {
 	slices.SortStableFunc(cs, func(x, y point) int { return x.Items - y.Items })
 	b.WriteString("\n## Cost vs catalogue size (Recommend, search surface)\n\n| items | c | ok rps | p50 ms | p99 ms | server cores | server CPU µs/req | errors |\n|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, p := range cs {
-		fmt.Fprintf(b, "| %d | %d | %.0f | %.2f | %.2f | %.2f | %.0f | %s |\n",
-			p.Items, p.Concurrency, p.RPS, p.P50, p.P99, p.ServerCores, p.CPUPerReq, errText(p.Errors))
+		fmt.Fprintf(b, "| %d | %d | %.0f | %s | %s | %.2f | %.0f | %s |\n",
+			p.Items, p.Concurrency, p.RPS, ms(p, p.P50), ms(p, p.P99), p.ServerCores, p.CPUPerReq, errText(p.Errors))
 	}
 }
 

@@ -30,7 +30,7 @@ type point struct {
 	// (the adaptive limit, a full queue or event buffer).
 	ErrorSample map[string]string `json:"error_samples,omitempty"`
 	RPS         float64           `json:"rps"`    // OK responses per second
-	P50         float64           `json:"p50_ms"` // over OK responses
+	P50         float64           `json:"p50_ms"` // over OK responses; 0 when none (OK = 0)
 	P99         float64           `json:"p99_ms"`
 	ServerCores float64           `json:"server_cores"` // server CPU seconds / wall seconds
 	CPUPerReq   float64           `json:"server_cpu_us_per_request"`
@@ -130,9 +130,12 @@ func sum(m map[string]int) int {
 	return n
 }
 
+// quantile is the q-quantile of sorted in ms, 0 for none: JSON has no NaN,
+// and a NaN here made results.json, so the whole report, fail to write
+// when a point had no OK call (the tables print "–" for it).
 func quantile(sorted []time.Duration, q float64) float64 {
 	if len(sorted) == 0 {
-		return math.NaN()
+		return 0
 	}
 	i := min(int(math.Ceil(q*float64(len(sorted))))-1, len(sorted)-1)
 	return float64(sorted[max(i, 0)]) / 1e6

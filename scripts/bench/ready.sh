@@ -1,0 +1,28 @@
+# shellcheck shell=bash
+# Sourced by the benchmark scripts that start `aisle serve` themselves (objective.sh,
+# overload.sh, overhead.sh): they used to poll /readyz a fixed number of times and carry on
+# whatever came of it, so a server that died at start (a taken port, a bad flag) or never
+# became ready surfaced later as an empty or all-error table.
+
+# wait_ready PID URL SECONDS LOG: return once URL (the server's /readyz) answers 200 while the
+# server process PID is alive, polling every 0.1 s; exit the calling script with status 1 and a
+# message naming LOG (where the server's output went) when PID ends first or SECONDS pass.
+wait_ready() {
+  local pid=$1 url=$2 secs=$3 log=$4 i rc
+  for ((i = 0; i < secs * 10; i++)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      rc=0
+      wait "$pid" 2>/dev/null || rc=$?
+      echo "$(basename "$0"): aisle serve (pid $pid) exited with status $rc before it was ready; see $log" >&2
+      exit 1
+    fi
+    # Alive before and after the answer: a server that failed to bind exits at once, and
+    # another process on the port must not pass for it.
+    if curl -sf "$url" >/dev/null 2>&1 && kill -0 "$pid" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "$(basename "$0"): aisle serve (pid $pid) not ready at $url after ${secs} s; see $log" >&2
+  exit 1
+}
