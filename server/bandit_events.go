@@ -19,19 +19,11 @@ type EventObserver interface {
 }
 
 // BanditJoin joins bandit impressions with the feedback citing them and
-// credits the arms: *bandit.Learner (in process) and *redisstore.Join
-// (shared by the replicas on one Redis) are two.
+// credits the arms, a whole call's events at once: the outcomes in order,
+// and Late for an impression too old to join. *bandit.Learner (in process,
+// one at a time) and *redisstore.Join (shared by the replicas on one Redis:
+// one pipeline for the join, one Add per surface) are two.
 type BanditJoin interface {
-	Impression(ctx context.Context, imp bandit.Impression) error
-	Feedback(ctx context.Context, fb bandit.Feedback) (bandit.Outcome, error)
-}
-
-// banditBatchJoin is a BanditJoin that joins a whole call's events at
-// once, with the outcomes of the one-at-a-time calls, in order, and Late
-// for an impression too old to join: *redisstore.Join (a few round trips:
-// one pipeline for the join, one Add per surface) and *bandit.Learner (one
-// at a time).
-type banditBatchJoin interface {
 	JoinBatch(ctx context.Context, ops []bandit.JoinOp) []bandit.JoinResult
 }
 
@@ -92,20 +84,8 @@ func (b *BanditEvents) Accepted(ctx context.Context, events []event.Event) {
 	if len(ops) == 0 {
 		return
 	}
-	if bj, ok := b.join.(banditBatchJoin); ok {
-		for k, r := range bj.JoinBatch(ctx, ops) {
-			b.outcome.WithLabelValues(outcomeName(ops[k], r)).Inc()
-		}
-		return
-	}
-	for _, op := range ops {
-		var r bandit.JoinResult
-		if op.Impression != nil {
-			r.Err = b.join.Impression(ctx, *op.Impression)
-		} else {
-			r.Outcome, r.Err = b.join.Feedback(ctx, *op.Feedback)
-		}
-		b.outcome.WithLabelValues(outcomeName(op, r)).Inc()
+	for k, r := range b.join.JoinBatch(ctx, ops) {
+		b.outcome.WithLabelValues(outcomeName(ops[k], r)).Inc()
 	}
 }
 

@@ -30,14 +30,14 @@ func checkPoints(pts []point) error {
 		}
 		ok[p.Scenario] += p.OK
 		calls[p.Scenario] += p.OK + sum(p.Errors)
-		codes := make([]string, 0, len(p.Errors))
+		bad := make([]string, 0, len(p.Errors))
 		for c := range p.Errors {
 			if c != refusal {
-				codes = append(codes, c)
+				bad = append(bad, c)
 			}
 		}
-		slices.Sort(codes)
-		for _, c := range codes {
+		slices.Sort(bad)
+		for _, c := range bad {
 			faults = append(faults, fmt.Sprintf("%s c=%d: %d calls failed with %s (%q)", p.Scenario, p.Concurrency, p.Errors[c], c, p.ErrorSample[c]))
 		}
 	}

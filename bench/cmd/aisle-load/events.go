@@ -85,8 +85,15 @@ func eventScenario(name, backend string, d *heldOut, token string) *scenario {
 			}
 			if int(resp.Accepted) != len(evs) {
 				// Counted as an error of the point: a rejected event is a
-				// bad template, a failed one an overloaded store.
-				return status.Errorf(codes.Aborted, "%d of %d events accepted (%d rejected, %d failed)",
+				// bad template (Aborted, a fault the smoke fails on), a
+				// failed one an overloaded store shedding load
+				// (ResourceExhausted, the refusal the smoke allows: the
+				// in-process log refuses events when its buffer is full).
+				code := codes.ResourceExhausted
+				if resp.Rejected > 0 {
+					code = codes.Aborted
+				}
+				return status.Errorf(code, "%d of %d events accepted (%d rejected, %d failed)",
 					resp.Accepted, len(evs), resp.Rejected, resp.Failed)
 			}
 			return nil
