@@ -2,6 +2,9 @@ package recommend
 
 import (
 	"context"
+	"errors"
+	"log/slog"
+	"runtime/debug"
 	"strings"
 
 	"github.com/aisle-ai/aisle/catalog"
@@ -29,6 +32,10 @@ type newItems struct {
 	dim     int
 }
 
+// empty reports whether t has no new item; a nil table (a failed build)
+// has none.
+func (t *newItems) empty() bool { return t == nil || len(t.ids) == 0 }
+
 // row finds a new item by catalogue id, then by name (as lookup does for
 // known items).
 func (t *newItems) row(e string) (int, bool) {
@@ -39,13 +46,15 @@ func (t *newItems) row(e string) (int, bool) {
 	return r, ok
 }
 
-// newItemsEntry is the table of one catalogue for one Items, built once by
-// the first call that needs it while the others wait for it (each within
-// its own deadline).
+// newItemsEntry is the table of one catalogue for one Items, built once,
+// in its own goroutine, for the first call that needs it; every call,
+// that one included, waits for it within its own deadline.
 type newItemsEntry struct {
-	cat   *catalog.Catalog
-	done  chan struct{} // closed once table is set
+	cat  *catalog.Catalog
+	done chan struct{} // closed once table and err are set, whatever the build did
+	// table is nil when the build failed: a nil table has no new items.
 	table *newItems
+	err   error // the build's failure, returned to every call reading the entry
 }
 
 // newItems returns the new-items table of cat for these item vectors,
@@ -56,29 +65,54 @@ type newItemsEntry struct {
 // known items by aisle and department and the rule for each new item:
 // 3 µs for the default repository (169 items, none new), 119 µs with the 9
 // new items of testdata/new_items.jsonl (BenchmarkBuildNewItems, a shared
-// 2-core machine). A call that finds another building it waits for it
-// until ctx ends.
-func (it *Items) newItems(ctx context.Context, cat *catalog.Catalog) (*newItems, error) {
+// 2-core machine), more with a big catalogue. It runs in a goroutine
+// (buildEntry), so every call, the one that started it included, waits
+// for it only until its ctx ends: the candidates budget bounds the call,
+// not the build. A failed build (log says why) leaves the entry with no
+// table and an error that every call for this catalogue gets (the rung
+// candidates/new_items_unavailable) until the catalogue or the version
+// changes: a build that panicked on this catalogue would panic again.
+func (it *Items) newItems(ctx context.Context, cat *catalog.Catalog, log *slog.Logger) (*newItems, error) {
 	e := it.cold.Load()
 	if e == nil || e.cat != cat {
 		it.coldMu.Lock()
 		if e = it.cold.Load(); e == nil || e.cat != cat {
 			e = &newItemsEntry{cat: cat, done: make(chan struct{})}
 			it.cold.Store(e)
-			it.coldMu.Unlock()
 			it.coldBuilds.Add(1)
-			e.table = buildNewItems(cat, it)
-			close(e.done)
-			return e.table, nil
+			go it.buildEntry(e, log)
 		}
 		it.coldMu.Unlock()
 	}
 	select {
 	case <-e.done:
-		return e.table, nil
+		return e.table, e.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// errNewItemsBuild is what the calls reading a failed build get.
+var errNewItemsBuild = errors.New("the new-items table could not be built")
+
+// buildEntry builds e's table and closes e.done whatever happens: a build
+// that panics (a bug, or item vectors that do not match their table) is
+// logged, counted in coldFailures, and leaves no table and
+// errNewItemsBuild, instead of a done that never closes and calls that
+// each wait their whole budget. The goroutine is owned by the entry: it
+// ends when the build does, a bounded pass over the catalogue and the
+// item vectors that reads no context and waits on nothing.
+func (it *Items) buildEntry(e *newItemsEntry, log *slog.Logger) {
+	defer close(e.done)
+	defer func() {
+		if p := recover(); p != nil {
+			e.table, e.err = nil, errNewItemsBuild
+			it.coldFailures.Add(1)
+			log.Error("new_items: building the new-items table failed; the source contributes nothing for this catalogue and model version",
+				"panic", p, "stack", string(debug.Stack()))
+		}
+	}()
+	e.table = buildNewItems(e.cat, it)
 }
 
 // buildNewItems applies the cold-start rule to cat's items that have no
@@ -153,8 +187,8 @@ func (c *call) newItems(ctx context.Context, m *model, src Source) ([]scored, er
 	if !ok {
 		return nil, nil
 	}
-	t, err := m.items.newItems(ctx, ci.Catalog())
-	if err != nil || len(t.ids) == 0 || len(q) != t.dim {
+	t, err := m.items.newItems(ctx, ci.Catalog(), c.p.log)
+	if err != nil || t.empty() || len(q) != t.dim {
 		return nil, err
 	}
 	// A cart may name a new item (the model skipped it): it is in the cart

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/aisle-ai/aisle/catalog"
@@ -277,8 +279,10 @@ func BenchmarkBuildNewItems(b *testing.B) {
 }
 
 // TestNewItemsTableWaitHonoursDeadline: a call that finds the table of its
-// catalogue being built by another waits for it only until its own
-// context ends; a call for another catalogue builds that one's.
+// catalogue being built waits for it only until its own context ends; a
+// call for another catalogue starts that one's build and waits for it the
+// same way (a cancelled call may return before it ends), and the build
+// completes for the calls that follow, without a second one.
 func TestNewItemsTableWaitHonoursDeadline(t *testing.T) {
 	items, err := LoadItems(filepath.Join(servetest.Root(t), "models", "cart-gnn", "items"), nil)
 	if err != nil {
@@ -288,12 +292,46 @@ func TestNewItemsTableWaitHonoursDeadline(t *testing.T) {
 	items.cold.Store(&newItemsEntry{cat: cat, done: make(chan struct{})}) // being built, never finished
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if _, err := items.newItems(ctx, cat); !errors.Is(err, context.Canceled) {
+	if _, err := items.newItems(ctx, cat, slog.Default()); !errors.Is(err, context.Canceled) {
 		t.Fatalf("waiting on a build with a cancelled context: %v", err)
 	}
 	other := catalog.Empty()
-	tab, err := items.newItems(ctx, other)
-	if err != nil || tab.cat != other || len(tab.ids) != 0 || items.coldBuilds.Load() != 1 {
+	if tab, err := items.newItems(ctx, other, slog.Default()); err != nil && !errors.Is(err, context.Canceled) || err == nil && tab.cat != other {
+		t.Fatalf("starting the build of another catalogue with a cancelled context: table %+v, err %v", tab, err)
+	}
+	tab, err := items.newItems(ctxT(t), other, slog.Default())
+	if err != nil || tab.cat != other || !tab.empty() || items.coldBuilds.Load() != 1 {
 		t.Fatalf("another catalogue: table %+v, err %v, builds %d", tab, err, items.coldBuilds.Load())
+	}
+}
+
+// TestNewItemsFailedBuild: a build that panics (here: item vectors missing
+// their data) still ends the wait of every call, the one that started it
+// and the later ones, with no table and errNewItemsBuild (which the
+// source turns into the rung candidates/new_items_unavailable), and is
+// not retried for the same catalogue.
+func TestNewItemsFailedBuild(t *testing.T) {
+	items, err := LoadItems(filepath.Join(servetest.Root(t), "models", "cart-gnn", "items"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items.vectors = &catalog.Matrix{Rows: items.vectors.Rows, Dim: items.vectors.Dim} // no data: the rule's mean panics
+	cat := newItemsCatalog(t)
+	var logged bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+	for i := range 3 {
+		tab, err := items.newItems(ctxT(t), cat, log)
+		if !errors.Is(err, errNewItemsBuild) || !tab.empty() {
+			t.Fatalf("call %d: table %+v, err %v; want no table and errNewItemsBuild", i, tab, err)
+		}
+	}
+	if b, f := items.coldBuilds.Load(), items.coldFailures.Load(); b != 1 || f != 1 {
+		t.Errorf("%d builds, %d failed; want 1 and 1", b, f)
+	}
+	if !strings.Contains(logged.String(), "new-items table failed") {
+		t.Errorf("log %q does not report the failed build", logged.String())
+	}
+	if reason := reasonOf(errNewItemsBuild); reason != "unavailable" {
+		t.Errorf("rung reason %q", reason)
 	}
 }
