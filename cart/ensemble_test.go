@@ -204,4 +204,10 @@ func TestTopRowsSession(t *testing.T) {
 	if run.calls != 2 || !slices.Equal(run.outputs[0], []string{"scores"}) || !slices.Equal(run.outputs[1], []string{"scores", SessionOutput}) {
 		t.Fatalf("model runs %d, outputs %v: want one run each, the second with the session", run.calls, run.outputs)
 	}
+	// A session of the wrong shape is left out; the ranking stands.
+	r.dim = 3
+	got, vec, err = r.TopRowsSession(t.Context(), run, []int64{1}, 3, nil)
+	if err != nil || !slices.Equal(got, want) || vec != nil {
+		t.Fatalf("with a 2-dim session for a 3-dim model: TopRowsSession = %+v, %v, %v; want %+v, no session, no error", got, vec, err, want)
+	}
 }

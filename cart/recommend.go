@@ -124,7 +124,9 @@ func (r *Recommender) score(ctx context.Context, run Runner, rows []int64) ([]fl
 
 // scoreSession is score that, with session true and a model that has a
 // session output, also returns the cart's session embedding (a copy, the
-// caller's) from the same run: the model computes every output anyway.
+// caller's) from the same run: the model computes every output anyway. A
+// session of the wrong shape is left out (nil), not an error: the scores
+// do not depend on it.
 func (r *Recommender) scoreSession(ctx context.Context, run Runner, rows []int64, session bool) ([]float32, []float32, error) {
 	s := r.pool.Get().(*scratch)
 	defer r.pool.Put(s)
@@ -149,7 +151,9 @@ func (r *Recommender) scoreSession(ctx context.Context, run Runner, rows []int64
 	}
 	v := tensor.View[float32](outs[1].Data)
 	if len(v) != r.dim {
-		return nil, nil, fmt.Errorf("model returned a %d-dim session, want %d", len(v), r.dim)
+		// The scores stand: the session was an extra the ranking never
+		// needed; its reader (Recommend's new_items source) gets none.
+		return scores, nil, nil
 	}
 	return scores, append([]float32(nil), v...), nil
 }
@@ -171,7 +175,8 @@ func (r *Recommender) TopRows(ctx context.Context, run Runner, rows []int64, k i
 
 // TopRowsSession is TopRows that also returns the cart's session
 // embedding, as Session would compute it, from the same model run (nil
-// when the model has no session output): Recommend's new_items source
+// when the model has no session output or returned one of the wrong
+// shape; the ranking stands either way): Recommend's new_items source
 // scores the items the model never saw with it, without running the model
 // a second time.
 func (r *Recommender) TopRowsSession(ctx context.Context, run Runner, rows []int64, k int, skip func(row int) bool) ([]Scored, []float32, error) {

@@ -145,7 +145,9 @@ func (c *call) features(ctx context.Context) featureResult {
 // names, concurrently, under the embeddings budget. A model's session
 // embedding is computed once per call: a new_items source reads the one
 // its model's session source computes (from the same model run when the
-// model blends, TopRowsSession), and computes it only without one.
+// model blends, TopRowsSession), and computes it only without one; and
+// only while the model's new-items table may hold an item
+// (mayHaveNewItems).
 func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
 	ectx, cancel := context.WithTimeout(ctx, c.sf.Budgets.Embeddings)
 	defer cancel()
@@ -156,11 +158,17 @@ func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
 		*rungs = append(*rungs, Rung{StageEmbeddings, reason})
 	}
 	// needSession names the models whose session embedding a new_items
-	// source reads; started, those whose embedding a goroutine computes.
-	// Both are used by this goroutine only.
+	// source reads: those whose new-items table may hold an item (not
+	// built yet, or not empty). The catalogue shipped with the default
+	// repository has none, and asking the model for its session output on
+	// every home call with a cart was work thrown away. started names
+	// those whose embedding a goroutine computes. Both are used by this
+	// goroutine only.
 	needSession, started := map[string]bool{}, map[string]bool{}
 	for _, src := range c.sf.Sources {
-		needSession[src.Model] = needSession[src.Model] || src.Kind == SourceNewItems
+		if src.Kind == SourceNewItems && !needSession[src.Model] {
+			needSession[src.Model] = c.mayHaveNewItems(c.models[src.Model])
+		}
 	}
 	var wg sync.WaitGroup
 	// Session and query sources first, so that a new_items source finds
@@ -203,7 +211,7 @@ func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
 					continue
 				}
 				cart := m.cartRows
-				if len(cart) == 0 || started[src.Model] {
+				if len(cart) == 0 || started[src.Model] || src.Kind == SourceNewItems && !needSession[src.Model] {
 					continue
 				}
 				started[src.Model] = true

@@ -159,6 +159,34 @@ func buildNewItems(cat *catalog.Catalog, it *Items) *newItems {
 	return t
 }
 
+// mayHaveNewItems reports whether m's new-items table for the current
+// catalogue may hold an item: it is not built yet (or still building), or
+// it has one. Only then does the embeddings stage compute the cart's
+// session embedding for a new_items source.
+func (c *call) mayHaveNewItems(m *model) bool {
+	ci, ok := c.p.opts.Catalog.(CatalogItems)
+	if !ok || m.err != nil || m.items == nil {
+		return false
+	}
+	return m.items.mayHaveNewItems(ci.Catalog())
+}
+
+// mayHaveNewItems reports whether the new-items table of cat may hold an
+// item: it is not built (or not finished), or it is not empty. It never
+// waits.
+func (it *Items) mayHaveNewItems(cat *catalog.Catalog) bool {
+	e := it.cold.Load()
+	if e == nil || e.cat != cat {
+		return true
+	}
+	select {
+	case <-e.done:
+		return !e.table.empty()
+	default:
+		return true
+	}
+}
+
 // newItemsReference is how many of the model's own best known items set
 // the new_items source's scale: A13's list length (docs/evaluation.md;
 // the evaluated list gives new items its last places among the top 20).

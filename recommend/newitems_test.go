@@ -335,3 +335,65 @@ func TestNewItemsFailedBuild(t *testing.T) {
 		t.Errorf("rung reason %q", reason)
 	}
 }
+
+// TestNewItemsSessionOnlyWhenNeeded: the embeddings stage computes the
+// cart's session embedding for a new_items source only while its model's
+// new-items table for the catalogue may hold an item (not built yet, or
+// not empty): with the shipped catalogue, which has no new item, a home
+// call with a cart stops asking the cart model for its session output
+// once the table is built, and the blended session hits stand; with new
+// items it keeps asking, whether the session source blends or is absent.
+func TestNewItemsSessionOnlyWhenNeeded(t *testing.T) {
+	shipped, err := catalog.Load(filepath.Join(servetest.Root(t), "models", catalog.DefaultFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cart := []string{"bottled beer", "soda"}
+	// embed runs one call's embeddings stage: whether it computed the
+	// session embedding, and whether the blended session hits are there.
+	embed := func(p *Pipeline) (session, blended bool) {
+		t.Helper()
+		sf := p.surfaces.Get().Surfaces["home"]
+		c := p.newCall(Request{Surface: "home", Cart: cart}, sf, sf.K)
+		defer c.release()
+		c.acquire(nil)
+		c.resolve()
+		var rungs []Rung
+		c.embeddings(ctxT(t), &rungs)
+		if len(rungs) > 0 {
+			t.Errorf("rungs %v", rungs)
+		}
+		_, session = c.sessions["cart-gnn"]
+		return session, len(c.blended) > 0
+	}
+	alone := func(s *Surfaces) {
+		withNewItems(s)
+		s.Surfaces["home"].Sources = slices.DeleteFunc(s.Surfaces["home"].Sources, func(src Source) bool { return src.Kind == SourceSession })
+	}
+	for _, tc := range []struct {
+		name        string
+		cat         *catalog.Catalog
+		edit        func(*Surfaces)
+		wantBlended bool
+		wantAfter   bool // a session once the table is built
+	}{
+		{"shipped catalogue", shipped, withNewItems, true, false},
+		{"shipped catalogue, no session source", shipped, alone, false, false},
+		{"new items", newItemsCatalog(t), withNewItems, true, true},
+		{"new items, no session source", newItemsCatalog(t), alone, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repo := testRepo(t) // its own: the table lives with the version
+			p := New(repo.Manager, testSurfaces(t, tc.edit), Options{Catalog: itemsCatalog{tc.cat}})
+			if session, blended := embed(p); !session || blended != tc.wantBlended {
+				t.Errorf("before the table is built: session %v, blended hits %v; want true, %v", session, blended, tc.wantBlended)
+			}
+			if _, err := p.Recommend(ctxT(t), Request{Surface: "home", Cart: cart}); err != nil {
+				t.Fatal(err)
+			}
+			if session, blended := embed(p); session != tc.wantAfter || blended != tc.wantBlended {
+				t.Errorf("once the table is built: session %v, blended hits %v; want %v, %v", session, blended, tc.wantAfter, tc.wantBlended)
+			}
+		})
+	}
+}
