@@ -57,10 +57,11 @@ type newItemsEntry struct {
 	err   error // the build's failure, returned to every call reading the entry
 }
 
-// newItems returns the new-items table of cat for these item vectors,
-// building it on the first call after the version loads or the catalogue
-// is swapped: the table lives with the model version (it is dropped with
-// its Items) and is replaced when the catalogue changes. The build is a
+// newItems returns the new-items table of the current catalogue (cats)
+// for these item vectors, building it on the first call after the version
+// loads or the catalogue is swapped: the table lives with the model
+// version (it is dropped with its Items) and is replaced when the
+// catalogue changes. The build is a
 // pass over the catalogue plus, when some items are new, an index of the
 // known items by aisle and department and the rule for each new item:
 // 3 µs for the default repository (169 items, none new), 119 µs with the 9
@@ -72,11 +73,23 @@ type newItemsEntry struct {
 // table and an error that every call for this catalogue gets (the rung
 // candidates/new_items_unavailable) until the catalogue or the version
 // changes: a build that panicked on this catalogue would panic again.
-func (it *Items) newItems(ctx context.Context, cat *catalog.Catalog, log *slog.Logger) (*newItems, error) {
+//
+// A call that read the catalogue just before it was swapped gets no
+// table (nil: no new items) rather than replacing the newer catalogue's
+// entry with a rebuild of the old one: during a reload, calls holding
+// either catalogue would otherwise evict each other's table, each
+// eviction a build.
+func (it *Items) newItems(ctx context.Context, cats CatalogItems, log *slog.Logger) (*newItems, error) {
+	cat := cats.Catalog()
 	e := it.cold.Load()
 	if e == nil || e.cat != cat {
 		it.coldMu.Lock()
-		if e = it.cold.Load(); e == nil || e.cat != cat {
+		switch e = it.cold.Load(); {
+		case e != nil && e.cat == cat:
+		case cats.Catalog() != cat: // re-read under coldMu: cat is no longer current
+			it.coldMu.Unlock()
+			return nil, nil
+		default:
 			e = &newItemsEntry{cat: cat, done: make(chan struct{})}
 			it.cold.Store(e)
 			it.coldBuilds.Add(1)
@@ -215,7 +228,7 @@ func (c *call) newItems(ctx context.Context, m *model, src Source) ([]scored, er
 	if !ok {
 		return nil, nil
 	}
-	t, err := m.items.newItems(ctx, ci.Catalog(), c.p.log)
+	t, err := m.items.newItems(ctx, ci, c.p.log)
 	if err != nil || t.empty() || len(q) != t.dim {
 		return nil, err
 	}

@@ -292,14 +292,14 @@ func TestNewItemsTableWaitHonoursDeadline(t *testing.T) {
 	items.cold.Store(&newItemsEntry{cat: cat, done: make(chan struct{})}) // being built, never finished
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if _, err := items.newItems(ctx, cat, slog.Default()); !errors.Is(err, context.Canceled) {
+	if _, err := items.newItems(ctx, itemsCatalog{cat}, slog.Default()); !errors.Is(err, context.Canceled) {
 		t.Fatalf("waiting on a build with a cancelled context: %v", err)
 	}
 	other := catalog.Empty()
-	if tab, err := items.newItems(ctx, other, slog.Default()); err != nil && !errors.Is(err, context.Canceled) || err == nil && tab.cat != other {
+	if tab, err := items.newItems(ctx, itemsCatalog{other}, slog.Default()); err != nil && !errors.Is(err, context.Canceled) || err == nil && tab.cat != other {
 		t.Fatalf("starting the build of another catalogue with a cancelled context: table %+v, err %v", tab, err)
 	}
-	tab, err := items.newItems(ctxT(t), other, slog.Default())
+	tab, err := items.newItems(ctxT(t), itemsCatalog{other}, slog.Default())
 	if err != nil || tab.cat != other || !tab.empty() || items.coldBuilds.Load() != 1 {
 		t.Fatalf("another catalogue: table %+v, err %v, builds %d", tab, err, items.coldBuilds.Load())
 	}
@@ -320,7 +320,7 @@ func TestNewItemsFailedBuild(t *testing.T) {
 	var logged bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logged, nil))
 	for i := range 3 {
-		tab, err := items.newItems(ctxT(t), cat, log)
+		tab, err := items.newItems(ctxT(t), itemsCatalog{cat}, log)
 		if !errors.Is(err, errNewItemsBuild) || !tab.empty() {
 			t.Fatalf("call %d: table %+v, err %v; want no table and errNewItemsBuild", i, tab, err)
 		}
@@ -395,5 +395,45 @@ func TestNewItemsSessionOnlyWhenNeeded(t *testing.T) {
 				t.Errorf("once the table is built: session %v, blended hits %v; want %v, %v", session, blended, tc.wantAfter, tc.wantBlended)
 			}
 		})
+	}
+}
+
+// swappedCatalog is a CatalogItems whose catalogue is swapped after the
+// first read: Catalog returns cats[0] once, then cats[1]. A test's calls
+// are sequential.
+type swappedCatalog struct {
+	cats  [2]*catalog.Catalog
+	reads int
+}
+
+func (c *swappedCatalog) Catalog() *catalog.Catalog {
+	c.reads++
+	return c.cats[min(c.reads-1, 1)]
+}
+
+// TestNewItemsStaleCatalogue: a call that read the catalogue before a
+// swap, and finds the table of the newer one in place, gets no table and
+// leaves that one in place (no build); a call that reads the current
+// catalogue uses its table.
+func TestNewItemsStaleCatalogue(t *testing.T) {
+	items, err := LoadItems(filepath.Join(servetest.Root(t), "models", "cart-gnn", "items"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, cur := catalog.Empty(), newItemsCatalog(t)
+	want, err := items.newItems(ctxT(t), itemsCatalog{cur}, slog.Default())
+	if err != nil || want.empty() {
+		t.Fatalf("the current catalogue's table: %+v, %v", want, err)
+	}
+	tab, err := items.newItems(ctxT(t), &swappedCatalog{cats: [2]*catalog.Catalog{old, cur}}, slog.Default())
+	if err != nil || tab != nil {
+		t.Fatalf("a call holding the old catalogue: table %+v, err %v; want none", tab, err)
+	}
+	if e := items.cold.Load(); e.cat != cur || e.table != want || items.coldBuilds.Load() != 1 {
+		t.Fatalf("after the stale call: the entry is for the current catalogue %v, its table kept %v, builds %d (want 1)",
+			e.cat == cur, e.table == want, items.coldBuilds.Load())
+	}
+	if tab, err := items.newItems(ctxT(t), itemsCatalog{cur}, slog.Default()); err != nil || tab != want {
+		t.Fatalf("the current catalogue again: %+v, %v", tab, err)
 	}
 }
