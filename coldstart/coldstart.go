@@ -2,7 +2,6 @@ package coldstart
 
 import (
 	"cmp"
-	"context"
 	"slices"
 )
 
@@ -141,51 +140,4 @@ func Vectors(k *Known, vectors []float32, dim int, items []Item) (out []float32,
 		ok[j] = true
 	}
 	return out, ok
-}
-
-// Scored is one new item Top chose: its index in the vectors given, and
-// its score.
-type Scored struct {
-	Pos   int
-	Score float32
-}
-
-// checkEvery is how many items Top scores between two looks at ctx: at
-// 64 dimensions a few tens of microseconds.
-const checkEvery = 1024
-
-// Top returns the m best of the rows of vectors (row-major, len(session)
-// columns) by dot product with session, best first, ties by the lower
-// row, skipping the rows skip reports (nil: none). Rows are the new
-// items in catalogue order, so a row is a catalogue position among them.
-// It returns ctx's error when ctx ends first.
-func Top(ctx context.Context, session, vectors []float32, m int, skip func(row int) bool) ([]Scored, error) {
-	d := len(session)
-	if m <= 0 || d == 0 {
-		return nil, nil
-	}
-	rows := len(vectors) / d
-	all := make([]Scored, 0, rows)
-	for r := range rows {
-		if r%checkEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		if skip != nil && skip(r) {
-			continue
-		}
-		var s float32
-		for j, x := range vectors[r*d : (r+1)*d] {
-			s += x * session[j]
-		}
-		all = append(all, Scored{r, s})
-	}
-	slices.SortFunc(all, func(a, b Scored) int {
-		if c := cmp.Compare(b.Score, a.Score); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Pos, b.Pos)
-	})
-	return all[:min(m, len(all))], nil
 }

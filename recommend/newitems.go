@@ -30,6 +30,9 @@ type newItems struct {
 	byName  map[string]int // lower-cased, trimmed names, for carts naming a new item
 	vectors []float32      // row-major, dim columns; row r is ids[r]'s
 	dim     int
+	// index searches vectors exactly, ties to the lower row: A13's order
+	// (coldstart's package doc). nil when the table is empty.
+	index *FlatIndex
 }
 
 // empty reports whether t has no new item; a nil table (a failed build)
@@ -169,6 +172,9 @@ func buildNewItems(cat *catalog.Catalog, it *Items) *newItems {
 		}
 		t.vectors = append(t.vectors, vecs[j*t.dim:(j+1)*t.dim]...)
 	}
+	if len(t.ids) > 0 {
+		t.index = &FlatIndex{m: &catalog.Matrix{Rows: len(t.ids), Dim: t.dim, Data: t.vectors}}
+	}
 	return t
 }
 
@@ -239,11 +245,11 @@ func (c *call) newItems(ctx context.Context, m *model, src Source) ([]scored, er
 			c.inCart[t.ids[r]] = true
 		}
 	}
-	var skip func(int) bool
+	var allow Allow
 	if c.skipsAny() {
-		skip = func(r int) bool { return c.skipID(t.ids[r]) }
+		allow = func(r int) bool { return !c.skipID(t.ids[r]) }
 	}
-	top, err := coldstart.Top(ctx, q, t.vectors, src.Budget, skip)
+	top, err := t.index.Search(ctx, q, src.Budget, allow)
 	if err != nil || len(top) == 0 {
 		return nil, err
 	}
@@ -253,7 +259,7 @@ func (c *call) newItems(ctx context.Context, m *model, src Source) ([]scored, er
 	}
 	out := make([]scored, len(top))
 	for i, h := range top {
-		out[i] = scored{t.ids[h.Pos], t.names[h.Pos], relevanceOn(ref, h.Score, src.Weight)}
+		out[i] = scored{t.ids[h.Row], t.names[h.Row], relevanceOn(ref, h.Score, src.Weight)}
 	}
 	return out, nil
 }
