@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aisle-ai/aisle/cart"
 	"github.com/aisle-ai/aisle/rerank"
 )
 
@@ -145,7 +144,7 @@ func (c *call) features(ctx context.Context) featureResult {
 // names, concurrently, under the embeddings budget. A model's session
 // embedding is computed once per call: a new_items source reads the one
 // its model's session source computes (from the same model run when the
-// model blends, TopRowsSession), and computes it only without one; and
+// model blends, TopRows), and computes it only without one; and
 // only while the model's new-items table may hold an item
 // (mayHaveNewItems).
 func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
@@ -257,14 +256,7 @@ func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
 func (c *call) blendedHits(ctx context.Context, m *model, rows []int64, budget int, withSession bool) ([]scored, []float32, error) {
 	items := m.items
 	skip := func(r int) bool { return c.skipID(items.ID(r)) }
-	var top []cart.Scored
-	var vec []float32
-	var err error
-	if withSession {
-		top, vec, err = m.cart.TopRowsSession(ctx, m.v, rows, budget, skip)
-	} else {
-		top, err = m.cart.TopRows(ctx, m.v, rows, budget, skip)
-	}
+	top, vec, err := m.cart.TopRows(ctx, m.v, rows, budget, skip, withSession)
 	if err != nil {
 		return nil, nil, err
 	}
