@@ -61,9 +61,6 @@ func NewKnown(items []Item) *Known {
 	return k
 }
 
-// Len returns the number of known items.
-func (k *Known) Len() int { return len(k.tokens) }
-
 // Members returns the known indices whose vectors make u's, ascending: S1,
 // else S2, else S3; nil when u is unreachable. The slice may be shared:
 // do not modify it.
@@ -127,7 +124,7 @@ func Mean(dst []float32, vectors []float32, members []int) {
 // Vectors applies the rule to every item of items: out holds their
 // vectors row-major (dim columns; an unreachable item's row is zeros) and
 // ok says which are reachable. vectors is the known items' matrix,
-// row-major, k.Len() rows of dim.
+// row-major, one row of dim per item given to NewKnown, in that order.
 func Vectors(k *Known, vectors []float32, dim int, items []Item) (out []float32, ok []bool) {
 	out = make([]float32, len(items)*dim)
 	ok = make([]bool, len(items))

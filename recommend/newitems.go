@@ -23,7 +23,6 @@ import (
 // vectors that the rule reaches, in catalogue order, with their vectors.
 // It is immutable.
 type newItems struct {
-	cat     *catalog.Catalog // the catalogue it was built from
 	ids     []string
 	names   []string
 	byID    map[string]int
@@ -137,7 +136,7 @@ func (it *Items) buildEntry(e *newItemsEntry, log *slog.Logger) {
 // name and no aisle or department (scripts/eval/coldstart_golden.py does
 // the same).
 func buildNewItems(cat *catalog.Catalog, it *Items) *newItems {
-	t := &newItems{cat: cat, byID: map[string]int{}, byName: map[string]int{}, dim: it.vectors.Dim}
+	t := &newItems{byID: map[string]int{}, byName: map[string]int{}, dim: it.vectors.Dim}
 	var cands []coldstart.Item
 	var prods []catalog.Product
 	for _, p := range cat.All() {
