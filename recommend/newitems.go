@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"runtime/debug"
-	"strings"
 
 	"github.com/aisle-ai/aisle/catalog"
 	"github.com/aisle-ai/aisle/coldstart"
@@ -26,7 +25,7 @@ type newItems struct {
 	ids     []string
 	names   []string
 	byID    map[string]int
-	byName  map[string]int // lower-cased, trimmed names, for carts naming a new item
+	byName  map[string]int // catalog.NormName of the names, for carts naming a new item
 	vectors []float32      // row-major, dim columns; row r is ids[r]'s
 	dim     int
 	// index searches vectors exactly, ties to the lower row: A13's order
@@ -44,7 +43,7 @@ func (t *newItems) row(e string) (int, bool) {
 	if r, ok := t.byID[e]; ok {
 		return r, true
 	}
-	r, ok := t.byName[strings.ToLower(strings.TrimSpace(e))]
+	r, ok := t.byName[catalog.NormName(e)]
 	return r, ok
 }
 
@@ -164,7 +163,7 @@ func buildNewItems(cat *catalog.Catalog, it *Items) *newItems {
 		r := len(t.ids)
 		t.ids, t.names = append(t.ids, p.ID), append(t.names, p.Name)
 		t.byID[p.ID] = r
-		if n := strings.ToLower(strings.TrimSpace(p.Name)); n != "" {
+		if n := catalog.NormName(p.Name); n != "" {
 			if _, dup := t.byName[n]; !dup {
 				t.byName[n] = r
 			}
