@@ -262,16 +262,14 @@ func (c *call) newItems(ctx context.Context, m *model, src Source) ([]scored, er
 	return out, nil
 }
 
-// relevanceOn places score on the scale of ref's scores: w at or above the
-// best, 0 at or below the worst, linear between (no ref: w).
+// relevanceOn places score on the scale of ref's scores, best first (as
+// Index.Search returns them): w at or above the best, 0 at or below the
+// worst, linear between (no ref: w).
 func relevanceOn(ref []Hit, score float32, w float64) float64 {
 	if len(ref) == 0 {
 		return w
 	}
-	lo, hi := float64(ref[0].Score), float64(ref[0].Score)
-	for _, h := range ref {
-		lo, hi = min(lo, float64(h.Score)), max(hi, float64(h.Score))
-	}
+	hi, lo := float64(ref[0].Score), float64(ref[len(ref)-1].Score)
 	s := float64(score)
 	switch {
 	case s >= hi:
