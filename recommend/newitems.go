@@ -62,9 +62,9 @@ type newItemsEntry struct {
 // for these item vectors, building it on the first call after the version
 // loads or the catalogue is swapped: the table lives with the model
 // version (it is dropped with its Items) and is replaced when the
-// catalogue changes. The build is a
-// pass over the catalogue plus, when some items are new, an index of the
-// known items by aisle and department and the rule for each new item:
+// catalogue changes. The build is a pass over the catalogue plus, when
+// some items are new, an index of the known items by aisle and
+// department and the rule for each new item:
 // 3 µs for the default repository (169 items, none new), 119 µs with the 9
 // new items of testdata/new_items.jsonl (BenchmarkBuildNewItems, a shared
 // 2-core machine), more with a big catalogue. It runs in a goroutine
@@ -218,23 +218,27 @@ const newItemsReference = 20
 // products. A new item is worth what a known item of the same score is
 // worth; min–max within the source would give its best item the full
 // weight whatever the cart (with one new item in the catalogue, every
-// cart's top relevance), since the source has no scale of its own. Without a cart, a session embedding (the
-// model is not ready, or its call failed: the embeddings stage flagged it)
-// or new items it contributes nothing, and takes no rung of its own. A
-// pipeline whose Catalog does not implement CatalogItems (or has none)
-// knows no item beyond the models' tables, so it has no new item either.
+// cart's top relevance), since the source has no scale of its own.
+// Without a cart, new items, or a session embedding (the model is not
+// ready or its call failed: the embeddings stage flagged it) it
+// contributes nothing, and takes no rung of its own; a table whose build
+// failed gives every call with a cart the rung
+// candidates/new_items_unavailable (the table is read before the session,
+// which the embeddings stage no longer computes then). A pipeline whose
+// Catalog does not implement CatalogItems (or has none) knows no item
+// beyond the models' tables, so it has no new item either.
 func (c *call) newItems(ctx context.Context, m *model, src Source) ([]scored, error) {
-	q, ok := c.sessions[src.Model]
-	if !ok {
-		return nil, nil
-	}
 	ci, ok := c.p.opts.Catalog.(CatalogItems)
-	if !ok {
+	if !ok || len(c.req.Cart) == 0 {
 		return nil, nil
 	}
 	t, err := m.items.newItems(ctx, ci, c.p.log)
-	if err != nil || t.empty() || len(q) != t.dim {
+	if err != nil || t.empty() {
 		return nil, err
+	}
+	q, ok := c.sessions[src.Model]
+	if !ok || len(q) != t.dim {
+		return nil, nil
 	}
 	// A cart may name a new item (the model skipped it): it is in the cart
 	// for the in-cart filter, like a known one.

@@ -309,7 +309,8 @@ func TestNewItemsTableWaitHonoursDeadline(t *testing.T) {
 // their data) still ends the wait of every call, the one that started it
 // and the later ones, with no table and errNewItemsBuild (which the
 // source turns into the rung candidates/new_items_unavailable), and is
-// not retried for the same catalogue.
+// not retried for the same catalogue; a served call with a cart answers
+// with that rung.
 func TestNewItemsFailedBuild(t *testing.T) {
 	items, err := LoadItems(filepath.Join(servetest.Root(t), "models", "cart-gnn", "items"), nil)
 	if err != nil {
@@ -331,8 +332,29 @@ func TestNewItemsFailedBuild(t *testing.T) {
 	if !strings.Contains(logged.String(), "new-items table failed") {
 		t.Errorf("log %q does not report the failed build", logged.String())
 	}
-	if reason := reasonOf(errNewItemsBuild); reason != "unavailable" {
-		t.Errorf("rung reason %q", reason)
+
+	// Served: every call with a cart answers, with the rung, also once
+	// the embeddings stage stops asking for the session.
+	repo := testRepo(t)
+	v, err := repo.Manager.Get("cart-gnn", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Release()
+	served, _ := repository.PipelineOf[*Items](v)
+	served.vectors = &catalog.Matrix{Rows: served.vectors.Rows, Dim: served.vectors.Dim} // the index keeps the real ones
+	p := New(repo.Manager, testSurfaces(t, withNewItems), Options{Catalog: itemsCatalog{cat}, Logger: log})
+	for i := range 2 {
+		r, err := p.Recommend(ctxT(t), Request{Surface: "home", Cart: []string{"bottled beer", "soda"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Items) == 0 || !slices.Contains(rungs(r), "candidates/new_items_unavailable") {
+			t.Errorf("call %d: %d items, rungs %v; want an answer with candidates/new_items_unavailable", i, len(r.Items), rungs(r))
+		}
+	}
+	if b, f := served.coldBuilds.Load(), served.coldFailures.Load(); b != 1 || f != 1 {
+		t.Errorf("served: %d builds, %d failed; want 1 and 1", b, f)
 	}
 }
 
