@@ -148,7 +148,7 @@ func TestTopRowsSkipsWholeCart(t *testing.T) {
 	r.ens = &ensemble{weights: [3]float64{1, 0, 0}, knn: newSessionKNN(sessions, 5, 2),
 		cooc: newCooccurrence(sessions, 5, true), pop: []float64{1, 1, 1, 2, 2}}
 	r.ens.pool.New = newBlendScratch(5)
-	got, err := r.TopRows(t.Context(), &fakeRunner{t: t}, []int64{4, 3, 2, 1}, 5, nil)
+	got, _, err := r.TopRows(t.Context(), &fakeRunner{t: t}, []int64{4, 3, 2, 1}, 5, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,9 +179,10 @@ func (f *sessionRunner) Infer(_ context.Context, req repository.Request) ([]tens
 	return out, nil
 }
 
-// TestTopRowsSession: TopRowsSession ranks as TopRows and returns the
-// session embedding from the same single model run (Recommend's new_items
-// source reads it instead of running the model again).
+// TestTopRowsSession: TopRows asked for the session ranks as without and
+// returns the session embedding from the same single model run
+// (Recommend's new_items source reads it instead of running the model
+// again); without, it asks the model for its scores only.
 func TestTopRowsSession(t *testing.T) {
 	r := testRecommender(t)
 	r.dim = 2
@@ -190,18 +191,27 @@ func TestTopRowsSession(t *testing.T) {
 		cooc: newCooccurrence(sessions, 5, true), pop: []float64{1, 1, 1, 2, 2}}
 	r.ens.pool.New = newBlendScratch(5)
 	run := &sessionRunner{}
-	want, err := r.TopRows(t.Context(), run, []int64{1}, 3, nil)
+	want, vec, err := r.TopRows(t.Context(), run, []int64{1}, 3, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, vec, err := r.TopRowsSession(t.Context(), run, []int64{1}, 3, nil)
+	if vec != nil {
+		t.Fatalf("TopRows without the session returned one: %v", vec)
+	}
+	got, vec, err := r.TopRows(t.Context(), run, []int64{1}, 3, nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(got, want) || !slices.Equal(vec, []float32{0.5, -2}) {
-		t.Fatalf("TopRowsSession = %+v, %v; TopRows %+v", got, vec, want)
+		t.Fatalf("with the session: %+v, %v; without %+v", got, vec, want)
 	}
 	if run.calls != 2 || !slices.Equal(run.outputs[0], []string{"scores"}) || !slices.Equal(run.outputs[1], []string{"scores", SessionOutput}) {
 		t.Fatalf("model runs %d, outputs %v: want one run each, the second with the session", run.calls, run.outputs)
+	}
+	// A session of the wrong shape is left out; the ranking stands.
+	r.dim = 3
+	got, vec, err = r.TopRows(t.Context(), run, []int64{1}, 3, nil, true)
+	if err != nil || !slices.Equal(got, want) || vec != nil {
+		t.Fatalf("with a 2-dim session for a 3-dim model: TopRows = %+v, %v, %v; want %+v, no session, no error", got, vec, err, want)
 	}
 }

@@ -69,7 +69,7 @@ func (r *Recommender) Recommend(ctx context.Context, run Runner, c Cart) (Result
 		res.Items = r.topPopular(k, excl)
 		return res, nil
 	}
-	scores, err := r.score(ctx, run, rows)
+	scores, _, err := r.score(ctx, run, rows, false)
 	if err != nil {
 		return Result{}, err
 	}
@@ -116,16 +116,12 @@ func (r *Recommender) exclusions(ids []int64, cart []int64) map[int]bool {
 }
 
 // score runs the model on one cart and returns its scores over the
-// catalogue.
-func (r *Recommender) score(ctx context.Context, run Runner, rows []int64) ([]float32, error) {
-	scores, _, err := r.scoreSession(ctx, run, rows, false)
-	return scores, err
-}
-
-// scoreSession is score that, with session true and a model that has a
-// session output, also returns the cart's session embedding (a copy, the
-// caller's) from the same run: the model computes every output anyway.
-func (r *Recommender) scoreSession(ctx context.Context, run Runner, rows []int64, session bool) ([]float32, []float32, error) {
+// catalogue and, with session true and a model that has a session output,
+// the cart's session embedding from the same run (the caller's copy): the
+// model computes every output anyway. A session of the wrong shape is left
+// out (nil), not an error: the scores do not depend on it, and its reader
+// (Recommend's new_items source) then contributes nothing.
+func (r *Recommender) score(ctx context.Context, run Runner, rows []int64, session bool) ([]float32, []float32, error) {
 	s := r.pool.Get().(*scratch)
 	defer r.pool.Put(s)
 	if err := s.b.Build([][]int64{rows}, &s.batch); err != nil {
@@ -147,11 +143,11 @@ func (r *Recommender) scoreSession(ctx context.Context, run Runner, rows []int64
 	if !session {
 		return scores, nil, nil
 	}
-	v := tensor.View[float32](outs[1].Data)
-	if len(v) != r.dim {
-		return nil, nil, fmt.Errorf("model returned a %d-dim session, want %d", len(v), r.dim)
+	v, err := r.sessionOf(outs[1])
+	if err != nil {
+		return scores, nil, nil
 	}
-	return scores, append([]float32(nil), v...), nil
+	return scores, v, nil
 }
 
 // Blends reports whether the model ranks by the A11 ensemble (its
@@ -162,23 +158,14 @@ func (r *Recommender) Blends() bool { return r.ens != nil }
 // TopRows is Recommend for a cart of item-table rows, in the order they
 // were added: the k best rows by the ensemble, best first, leaving out
 // the cart's own rows and those skip reports. It is Recommend's session
-// source for a model that Blends. It fails with ErrNotRecommender when the
-// model does not blend.
-func (r *Recommender) TopRows(ctx context.Context, run Runner, rows []int64, k int, skip func(row int) bool) ([]Scored, error) {
-	top, _, err := r.topRows(ctx, run, rows, k, skip, false)
-	return top, err
-}
-
-// TopRowsSession is TopRows that also returns the cart's session
-// embedding, as Session would compute it, from the same model run (nil
-// when the model has no session output): Recommend's new_items source
-// scores the items the model never saw with it, without running the model
-// a second time.
-func (r *Recommender) TopRowsSession(ctx context.Context, run Runner, rows []int64, k int, skip func(row int) bool) ([]Scored, []float32, error) {
-	return r.topRows(ctx, run, rows, k, skip, true)
-}
-
-func (r *Recommender) topRows(ctx context.Context, run Runner, rows []int64, k int, skip func(row int) bool, session bool) ([]Scored, []float32, error) {
+// source for a model that Blends. With session true it also returns the
+// cart's session embedding, as Session would compute it, from the same
+// model run (nil when the model has no session output or returned one of
+// the wrong shape; the ranking stands either way): Recommend's new_items
+// source scores the items the model never saw with it, without running
+// the model a second time. It fails with ErrNotRecommender when the model
+// does not blend.
+func (r *Recommender) TopRows(ctx context.Context, run Runner, rows []int64, k int, skip func(row int) bool, session bool) ([]Scored, []float32, error) {
 	if r.ens == nil {
 		return nil, nil, fmt.Errorf("%w: the model has no ensemble", ErrNotRecommender)
 	}
@@ -189,7 +176,7 @@ func (r *Recommender) topRows(ctx context.Context, run Runner, rows []int64, k i
 	for _, row := range rows {
 		own[int(row)] = true
 	}
-	scores, sess, err := r.scoreSession(ctx, run, graphnn.Last(rows, r.maxCart), session)
+	scores, sess, err := r.score(ctx, run, graphnn.Last(rows, r.maxCart), session)
 	if err != nil {
 		return nil, nil, err
 	}

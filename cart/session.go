@@ -30,7 +30,13 @@ func (r *Recommender) Session(ctx context.Context, run Runner, rows []int64) ([]
 	if err != nil {
 		return nil, err
 	}
-	v := tensor.View[float32](outs[0].Data)
+	return r.sessionOf(outs[0])
+}
+
+// sessionOf checks a run's session output against the model's dimension
+// and copies it for the caller (the tensor's buffer is the run's).
+func (r *Recommender) sessionOf(t tensor.Tensor) ([]float32, error) {
+	v := tensor.View[float32](t.Data)
 	if len(v) != r.dim {
 		return nil, fmt.Errorf("model returned a %d-dim session, want %d", len(v), r.dim)
 	}

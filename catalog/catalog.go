@@ -65,7 +65,7 @@ func ReadTable(path string) (*Table, error) {
 			return nil, fmt.Errorf("%w: %s line %d: duplicate id %d", ErrFormat, path, line+1, id)
 		}
 		t.byID[id] = len(t.Items)
-		t.byName[normName(cols[1])] = len(t.Items)
+		t.byName[NormName(cols[1])] = len(t.Items)
 		t.Items = append(t.Items, Item{ID: id, Name: cols[1]})
 	}
 	if err := sc.Err(); err != nil {
@@ -83,11 +83,14 @@ func (t *Table) RowOfID(id int64) (int, bool) {
 // RowOfName returns the row of an item name, ignoring case and surrounding
 // space.
 func (t *Table) RowOfName(name string) (int, bool) {
-	r, ok := t.byName[normName(name)]
+	r, ok := t.byName[NormName(name)]
 	return r, ok
 }
 
-func normName(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+// NormName is an item name as RowOfName matches it: lower-cased, without
+// surrounding space. Other indexes by name (recommend's new items) use it
+// so that a name finds an item the same way everywhere.
+func NormName(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // Matrix is a row-major float32 matrix of item embeddings.
 type Matrix struct {

@@ -2,7 +2,6 @@ package coldstart
 
 import (
 	"cmp"
-	"context"
 	"slices"
 )
 
@@ -61,9 +60,6 @@ func NewKnown(items []Item) *Known {
 	}
 	return k
 }
-
-// Len returns the number of known items.
-func (k *Known) Len() int { return len(k.tokens) }
 
 // Members returns the known indices whose vectors make u's, ascending: S1,
 // else S2, else S3; nil when u is unreachable. The slice may be shared:
@@ -128,7 +124,7 @@ func Mean(dst []float32, vectors []float32, members []int) {
 // Vectors applies the rule to every item of items: out holds their
 // vectors row-major (dim columns; an unreachable item's row is zeros) and
 // ok says which are reachable. vectors is the known items' matrix,
-// row-major, k.Len() rows of dim.
+// row-major, one row of dim per item given to NewKnown, in that order.
 func Vectors(k *Known, vectors []float32, dim int, items []Item) (out []float32, ok []bool) {
 	out = make([]float32, len(items)*dim)
 	ok = make([]bool, len(items))
@@ -141,51 +137,4 @@ func Vectors(k *Known, vectors []float32, dim int, items []Item) (out []float32,
 		ok[j] = true
 	}
 	return out, ok
-}
-
-// Scored is one new item Top chose: its index in the vectors given, and
-// its score.
-type Scored struct {
-	Pos   int
-	Score float32
-}
-
-// checkEvery is how many items Top scores between two looks at ctx: at
-// 64 dimensions a few tens of microseconds.
-const checkEvery = 1024
-
-// Top returns the m best of the rows of vectors (row-major, len(session)
-// columns) by dot product with session, best first, ties by the lower
-// row, skipping the rows skip reports (nil: none). Rows are the new
-// items in catalogue order, so a row is a catalogue position among them.
-// It returns ctx's error when ctx ends first.
-func Top(ctx context.Context, session, vectors []float32, m int, skip func(row int) bool) ([]Scored, error) {
-	d := len(session)
-	if m <= 0 || d == 0 {
-		return nil, nil
-	}
-	rows := len(vectors) / d
-	all := make([]Scored, 0, rows)
-	for r := range rows {
-		if r%checkEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		if skip != nil && skip(r) {
-			continue
-		}
-		var s float32
-		for j, x := range vectors[r*d : (r+1)*d] {
-			s += x * session[j]
-		}
-		all = append(all, Scored{r, s})
-	}
-	slices.SortFunc(all, func(a, b Scored) int {
-		if c := cmp.Compare(b.Score, a.Score); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Pos, b.Pos)
-	})
-	return all[:min(m, len(all))], nil
 }

@@ -1,7 +1,6 @@
 package coldstart
 
 import (
-	"context"
 	"math"
 	"regexp"
 	"slices"
@@ -99,40 +98,6 @@ func TestMeanRoundsOnce(t *testing.T) {
 	want := float32((float64(float32(0.1)) + float64(float32(0.2)) + float64(float32(0.4))) / 3)
 	if math.Float32bits(third[0]) != math.Float32bits(want) {
 		t.Fatalf("mean %v, want %v", third[0], want)
-	}
-}
-
-// TestTop is test_coldstart.py's test_top_new.
-func TestTop(t *testing.T) {
-	v := []float32{1, 0, 0, 1, 1, 0}
-	ctx := t.Context()
-	pos := func(s []Scored, err error) []int {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []int
-		for _, x := range s {
-			out = append(out, x.Pos)
-		}
-		return out
-	}
-	if got := pos(Top(ctx, []float32{1, 0}, v, 2, nil)); !slices.Equal(got, []int{0, 2}) {
-		t.Errorf("tie: %v, want [0 2] (lower position first)", got)
-	}
-	if got := pos(Top(ctx, []float32{1, 0}, v, 2, func(r int) bool { return r == 0 })); !slices.Equal(got, []int{2, 1}) {
-		t.Errorf("skip 0: %v, want [2 1]", got)
-	}
-	if got := pos(Top(ctx, []float32{1, 0}, v, 0, nil)); got != nil {
-		t.Errorf("m = 0: %v", got)
-	}
-	if got := pos(Top(ctx, []float32{0, 1}, v, 10, nil)); !slices.Equal(got, []int{1, 0, 2}) {
-		t.Errorf("m beyond the rows: %v", got)
-	}
-	done, cancel := context.WithCancel(ctx)
-	cancel()
-	if _, err := Top(done, []float32{1, 0}, v, 2, nil); err == nil {
-		t.Error("a cancelled context: no error")
 	}
 }
 

@@ -30,12 +30,14 @@
 //
 // A session scores a reachable new item by the dot product of the session
 // embedding with its vector (float32, as the item index scores known
-// items); ties go to the lower catalogue position (Top).
+// items); ties go to the lower catalogue position. recommend's new_items
+// source ranks them so with the exact index it has for known items
+// (recommend.FlatIndex over the new items' vectors, in catalogue order).
 //
 // # Cost
 //
 // NewKnown indexes the known items by aisle and department once; Vectors
 // then reads only the members of each new item's aisle (or department).
 // Callers build the vectors once per (catalogue, model version) and keep
-// them; a request only runs Top over the reachable new items.
+// them; a request only searches the reachable new items.
 package coldstart

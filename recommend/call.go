@@ -2,11 +2,9 @@ package recommend
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"time"
 
-	"github.com/aisle-ai/aisle/cart"
 	"github.com/aisle-ai/aisle/rerank"
 )
 
@@ -145,7 +143,8 @@ func (c *call) features(ctx context.Context) featureResult {
 // names, concurrently, under the embeddings budget. A model's session
 // embedding is computed once per call: a new_items source reads the one
 // its model's session source computes (from the same model run when the
-// model blends, TopRowsSession), and computes it only without one.
+// model blends, TopRows), and computes it only without one; and only
+// while the model's new-items table may hold an item (mayHaveNewItems).
 func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
 	ectx, cancel := context.WithTimeout(ctx, c.sf.Budgets.Embeddings)
 	defer cancel()
@@ -156,87 +155,93 @@ func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
 		*rungs = append(*rungs, Rung{StageEmbeddings, reason})
 	}
 	// needSession names the models whose session embedding a new_items
-	// source reads; started, those whose embedding a goroutine computes.
-	// Both are used by this goroutine only.
+	// source reads: those whose new-items table may hold an item (not
+	// built yet, or not empty). The catalogue shipped with the default
+	// repository has none, and asking the model for its session output on
+	// every home call with a cart was work thrown away. started names
+	// those whose embedding a goroutine computes. Both are used by this
+	// goroutine only.
 	needSession, started := map[string]bool{}, map[string]bool{}
-	for _, src := range c.sf.Sources {
-		needSession[src.Model] = needSession[src.Model] || src.Kind == SourceNewItems
+	for _, name := range c.sf.newItemsModels {
+		needSession[name] = c.mayHaveNewItems(c.models[name])
 	}
 	var wg sync.WaitGroup
-	// Session and query sources first, so that a new_items source finds
-	// its model's session embedding started whatever the sources' order.
-	for _, pass := range [][]string{{SourceSession, SourceQuery}, {SourceNewItems}} {
-		for i, src := range c.sf.Sources {
-			if !slices.Contains(pass, src.Kind) {
+	startSession := func(name string, m *model) {
+		started[name] = true
+		cart := m.cartRows
+		wg.Go(func() {
+			vec, err := m.cart.Session(ectx, m.v, cart)
+			if err != nil {
+				flag(reasonOf(err))
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			c.sessions[name] = vec
+		})
+	}
+	for i, src := range c.sf.Sources {
+		if src.Kind != SourceSession && src.Kind != SourceQuery && src.Kind != SourceNewItems {
+			continue
+		}
+		m := c.models[src.Model]
+		if m.err != nil {
+			flag(reasonOf(m.err))
+			continue
+		}
+		switch {
+		case src.Kind == SourceQuery:
+			if c.req.Query == "" {
 				continue
 			}
-			m := c.models[src.Model]
-			if m.err != nil {
-				flag(reasonOf(m.err))
-				continue
-			}
-			var embed func() ([]float32, error)
-			session := src.Kind != SourceQuery
-			switch {
-			case src.Kind == SourceSession && len(c.req.Cart) > 0 && m.cart != nil && m.items != nil && m.cart.Blends():
-				if cart := m.cartRows; len(cart) > 0 {
-					withSession := needSession[src.Model] && !started[src.Model] && m.cart.SessionQueriesItems()
-					started[src.Model] = started[src.Model] || withSession
-					wg.Go(func() {
-						hits, vec, err := c.blendedHits(ectx, m, cart, src.Budget, withSession)
-						mu.Lock()
-						defer mu.Unlock()
-						if err != nil {
-							*rungs = append(*rungs, Rung{StageEmbeddings, reasonOf(err)})
-							return
-						}
-						c.blended[i] = hits
-						if vec != nil {
-							c.sessions[src.Model] = vec
-						}
-					})
-				}
-				continue
-			case session && len(c.req.Cart) > 0:
-				if m.cart == nil || m.items == nil || !m.cart.SessionQueriesItems() {
-					flag("not_a_session_model")
-					continue
-				}
-				cart := m.cartRows
-				if len(cart) == 0 || started[src.Model] {
-					continue
-				}
-				started[src.Model] = true
-				embed = func() ([]float32, error) { return m.cart.Session(ectx, m.v, cart) }
-			case src.Kind == SourceQuery && c.req.Query != "":
-				if m.enc == nil || m.items == nil {
-					flag("not_a_text_encoder")
-					continue
-				}
-				embed = func() ([]float32, error) {
-					res, err := m.enc.Embed(ectx, m.v, []string{c.req.Query})
-					if err != nil {
-						return nil, err
-					}
-					return res[0].Vector, nil
-				}
-			default:
+			if m.enc == nil || m.items == nil {
+				flag("not_a_text_encoder")
 				continue
 			}
 			wg.Go(func() {
-				vec, err := embed()
+				res, err := m.enc.Embed(ectx, m.v, []string{c.req.Query})
 				if err != nil {
 					flag(reasonOf(err))
 					return
 				}
 				mu.Lock()
 				defer mu.Unlock()
-				if session {
+				c.vectors[i] = res[0].Vector
+			})
+		case len(c.req.Cart) == 0:
+		case src.Kind == SourceSession && m.cart != nil && m.items != nil && m.cart.Blends():
+			cart := m.cartRows
+			if len(cart) == 0 {
+				continue
+			}
+			withSession := needSession[src.Model] && !started[src.Model] && m.cart.SessionQueriesItems()
+			started[src.Model] = started[src.Model] || withSession
+			wg.Go(func() {
+				hits, vec, err := c.blendedHits(ectx, m, cart, src.Budget, withSession)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					*rungs = append(*rungs, Rung{StageEmbeddings, reasonOf(err)})
+					return
+				}
+				c.blended[i] = hits
+				if vec != nil {
 					c.sessions[src.Model] = vec
-				} else {
-					c.vectors[i] = vec
 				}
 			})
+		case m.cart == nil || m.items == nil || !m.cart.SessionQueriesItems():
+			flag("not_a_session_model")
+		case src.Kind == SourceSession && len(m.cartRows) > 0 && !started[src.Model]:
+			startSession(src.Model, m)
+		}
+	}
+	// A new_items source whose model's session source did not compute the
+	// embedding (the surface has none) computes it now, once per model;
+	// the loop has flagged a model that cannot.
+	for _, name := range c.sf.newItemsModels {
+		m := c.models[name]
+		if needSession[name] && !started[name] && len(m.cartRows) > 0 && m.cart != nil && m.cart.SessionQueriesItems() {
+			startSession(name, m)
 		}
 	}
 	wg.Wait()
@@ -249,14 +254,7 @@ func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
 func (c *call) blendedHits(ctx context.Context, m *model, rows []int64, budget int, withSession bool) ([]scored, []float32, error) {
 	items := m.items
 	skip := func(r int) bool { return c.skipID(items.ID(r)) }
-	var top []cart.Scored
-	var vec []float32
-	var err error
-	if withSession {
-		top, vec, err = m.cart.TopRowsSession(ctx, m.v, rows, budget, skip)
-	} else {
-		top, err = m.cart.TopRows(ctx, m.v, rows, budget, skip)
-	}
+	top, vec, err := m.cart.TopRows(ctx, m.v, rows, budget, skip, withSession)
 	if err != nil {
 		return nil, nil, err
 	}

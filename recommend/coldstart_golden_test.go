@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/aisle-ai/aisle/catalog"
-	"github.com/aisle-ai/aisle/coldstart"
 	"github.com/aisle-ai/aisle/internal/servetest"
 )
 
@@ -54,8 +53,8 @@ func newItemsCatalog(t *testing.T) *catalog.Catalog {
 // items appended) against the reference implementation of A13's rule
 // (scripts/eval/coldstart.py through coldstart_golden.py): the same new
 // items reachable, bit-identical vectors, and, for fixed session vectors,
-// the same ranking (Top, as the source runs it), with and without an
-// excluded item.
+// the same ranking (the table's index, as the source searches it), with
+// and without an excluded item.
 func TestColdStartGolden(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join("testdata", "coldstart_golden.json"))
 	if err != nil {
@@ -102,15 +101,15 @@ func TestColdStartGolden(t *testing.T) {
 		for j, b := range s.VectorBits {
 			q[j] = math.Float32frombits(b)
 		}
-		top, err := coldstart.Top(t.Context(), q, tab.vectors, len(tab.ids), func(r int) bool {
-			return slices.Contains(s.Exclude, tab.ids[r])
+		top, err := tab.index.Search(t.Context(), q, len(tab.ids), func(r int) bool {
+			return !slices.Contains(s.Exclude, tab.ids[r])
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		got := make([]string, len(top))
 		for i, h := range top {
-			got[i] = tab.ids[h.Pos]
+			got[i] = tab.ids[h.Row]
 		}
 		if !slices.Equal(got, s.Top) {
 			t.Errorf("session %q without %v: %v, golden %v", s.Name, s.Exclude, got, s.Top)

@@ -3,6 +3,7 @@ package recommend
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/aisle-ai/aisle/catalog"
@@ -32,5 +33,37 @@ func TestFlatIndex(t *testing.T) {
 	}
 	if hits, _ := idx.Search(t.Context(), []float32{1, 0}, 0, nil); len(hits) != 0 {
 		t.Fatalf("k=0: %+v", hits)
+	}
+}
+
+// TestFlatIndexTies: equal scores go to the lower row, and k beyond the
+// rows returns them all, best first (test_coldstart.py's test_top_new: the
+// new_items source searches its table with a FlatIndex, so this is A13's
+// tie rule).
+func TestFlatIndexTies(t *testing.T) {
+	idx, err := NewFlatIndex(&catalog.Matrix{Rows: 3, Dim: 2, Data: []float32{1, 0, 0, 1, 1, 0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := func(q []float32, k int, allow Allow) []int {
+		t.Helper()
+		hits, err := idx.Search(t.Context(), q, k, allow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int
+		for _, h := range hits {
+			out = append(out, h.Row)
+		}
+		return out
+	}
+	if got := rows([]float32{1, 0}, 2, nil); !slices.Equal(got, []int{0, 2}) {
+		t.Errorf("tie: %v, want [0 2] (lower row first)", got)
+	}
+	if got := rows([]float32{1, 0}, 2, func(r int) bool { return r != 0 }); !slices.Equal(got, []int{2, 1}) {
+		t.Errorf("without row 0: %v, want [2 1]", got)
+	}
+	if got := rows([]float32{0, 1}, 10, nil); !slices.Equal(got, []int{1, 0, 2}) {
+		t.Errorf("k beyond the rows: %v, want [1 0 2]", got)
 	}
 }

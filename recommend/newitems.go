@@ -2,7 +2,9 @@ package recommend
 
 import (
 	"context"
-	"strings"
+	"errors"
+	"log/slog"
+	"runtime/debug"
 
 	"github.com/aisle-ai/aisle/catalog"
 	"github.com/aisle-ai/aisle/coldstart"
@@ -20,14 +22,20 @@ import (
 // vectors that the rule reaches, in catalogue order, with their vectors.
 // It is immutable.
 type newItems struct {
-	cat     *catalog.Catalog // the catalogue it was built from
 	ids     []string
 	names   []string
 	byID    map[string]int
-	byName  map[string]int // lower-cased, trimmed names, for carts naming a new item
+	byName  map[string]int // catalog.NormName of the names, for carts naming a new item
 	vectors []float32      // row-major, dim columns; row r is ids[r]'s
 	dim     int
+	// index searches vectors exactly, ties to the lower row: A13's order
+	// (coldstart's package doc). nil when the table is empty.
+	index *FlatIndex
 }
+
+// empty reports whether t has no new item; a nil table (a failed build)
+// has none.
+func (t *newItems) empty() bool { return t == nil || len(t.ids) == 0 }
 
 // row finds a new item by catalogue id, then by name (as lookup does for
 // known items).
@@ -35,50 +43,90 @@ func (t *newItems) row(e string) (int, bool) {
 	if r, ok := t.byID[e]; ok {
 		return r, true
 	}
-	r, ok := t.byName[strings.ToLower(strings.TrimSpace(e))]
+	r, ok := t.byName[catalog.NormName(e)]
 	return r, ok
 }
 
-// newItemsEntry is the table of one catalogue for one Items, built once by
-// the first call that needs it while the others wait for it (each within
-// its own deadline).
+// newItemsEntry is the table of one catalogue for one Items, built once,
+// in its own goroutine, for the first call that needs it; every call,
+// that one included, waits for it within its own deadline.
 type newItemsEntry struct {
-	cat   *catalog.Catalog
-	done  chan struct{} // closed once table is set
+	cat  *catalog.Catalog
+	done chan struct{} // closed once table and err are set, whatever the build did
+	// table is nil when the build failed: a nil table has no new items.
 	table *newItems
+	err   error // the build's failure, returned to every call reading the entry
 }
 
-// newItems returns the new-items table of cat for these item vectors,
-// building it on the first call after the version loads or the catalogue
-// is swapped: the table lives with the model version (it is dropped with
-// its Items) and is replaced when the catalogue changes. The build is a
-// pass over the catalogue plus, when some items are new, an index of the
-// known items by aisle and department and the rule for each new item:
+// newItems returns the new-items table of the current catalogue (cats)
+// for these item vectors, building it on the first call after the version
+// loads or the catalogue is swapped: the table lives with the model
+// version (it is dropped with its Items) and is replaced when the
+// catalogue changes. The build is a pass over the catalogue plus, when
+// some items are new, an index of the known items by aisle and
+// department and the rule for each new item:
 // 3 µs for the default repository (169 items, none new), 119 µs with the 9
 // new items of testdata/new_items.jsonl (BenchmarkBuildNewItems, a shared
-// 2-core machine). A call that finds another building it waits for it
-// until ctx ends.
-func (it *Items) newItems(ctx context.Context, cat *catalog.Catalog) (*newItems, error) {
+// 2-core machine), more with a big catalogue. It runs in a goroutine
+// (buildEntry), so every call, the one that started it included, waits
+// for it only until its ctx ends: the candidates budget bounds the call,
+// not the build. A failed build (log says why) leaves the entry with no
+// table and an error that every call for this catalogue gets (the rung
+// candidates/new_items_unavailable) until the catalogue or the version
+// changes: a build that panicked on this catalogue would panic again.
+//
+// A call that read the catalogue just before it was swapped gets no
+// table (nil: no new items) rather than replacing the newer catalogue's
+// entry with a rebuild of the old one: during a reload, calls holding
+// either catalogue would otherwise evict each other's table, each
+// eviction a build.
+func (it *Items) newItems(ctx context.Context, cats CatalogItems, log *slog.Logger) (*newItems, error) {
+	cat := cats.Catalog()
 	e := it.cold.Load()
 	if e == nil || e.cat != cat {
 		it.coldMu.Lock()
-		if e = it.cold.Load(); e == nil || e.cat != cat {
+		switch e = it.cold.Load(); {
+		case e != nil && e.cat == cat:
+		case cats.Catalog() != cat: // re-read under coldMu: cat is no longer current
+			it.coldMu.Unlock()
+			return nil, nil
+		default:
 			e = &newItemsEntry{cat: cat, done: make(chan struct{})}
 			it.cold.Store(e)
-			it.coldMu.Unlock()
 			it.coldBuilds.Add(1)
-			e.table = buildNewItems(cat, it)
-			close(e.done)
-			return e.table, nil
+			go it.buildEntry(e, log)
 		}
 		it.coldMu.Unlock()
 	}
 	select {
 	case <-e.done:
-		return e.table, nil
+		return e.table, e.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// errNewItemsBuild is what the calls reading a failed build get.
+var errNewItemsBuild = errors.New("the new-items table could not be built")
+
+// buildEntry builds e's table and closes e.done whatever happens: a build
+// that panics (a bug, or item vectors that do not match their table) is
+// logged, counted in coldFailures, and leaves no table and
+// errNewItemsBuild, instead of a done that never closes and calls that
+// each wait their whole budget. The goroutine is owned by the entry: it
+// ends when the build does, a bounded pass over the catalogue and the
+// item vectors that reads no context and waits on nothing.
+func (it *Items) buildEntry(e *newItemsEntry, log *slog.Logger) {
+	defer close(e.done)
+	defer func() {
+		if p := recover(); p != nil {
+			e.table, e.err = nil, errNewItemsBuild
+			it.coldFailures.Add(1)
+			log.Error("new_items: building the new-items table failed; the source contributes nothing for this catalogue and model version",
+				"panic", p, "stack", string(debug.Stack()))
+		}
+	}()
+	e.table = buildNewItems(e.cat, it)
 }
 
 // buildNewItems applies the cold-start rule to cat's items that have no
@@ -87,7 +135,7 @@ func (it *Items) newItems(ctx context.Context, cat *catalog.Catalog) (*newItems,
 // name and no aisle or department (scripts/eval/coldstart_golden.py does
 // the same).
 func buildNewItems(cat *catalog.Catalog, it *Items) *newItems {
-	t := &newItems{cat: cat, byID: map[string]int{}, byName: map[string]int{}, dim: it.vectors.Dim}
+	t := &newItems{byID: map[string]int{}, byName: map[string]int{}, dim: it.vectors.Dim}
 	var cands []coldstart.Item
 	var prods []catalog.Product
 	for _, p := range cat.All() {
@@ -115,14 +163,45 @@ func buildNewItems(cat *catalog.Catalog, it *Items) *newItems {
 		r := len(t.ids)
 		t.ids, t.names = append(t.ids, p.ID), append(t.names, p.Name)
 		t.byID[p.ID] = r
-		if n := strings.ToLower(strings.TrimSpace(p.Name)); n != "" {
+		if n := catalog.NormName(p.Name); n != "" {
 			if _, dup := t.byName[n]; !dup {
 				t.byName[n] = r
 			}
 		}
 		t.vectors = append(t.vectors, vecs[j*t.dim:(j+1)*t.dim]...)
 	}
+	if len(t.ids) > 0 {
+		t.index = &FlatIndex{m: &catalog.Matrix{Rows: len(t.ids), Dim: t.dim, Data: t.vectors}}
+	}
 	return t
+}
+
+// mayHaveNewItems reports whether m's new-items table for the current
+// catalogue may hold an item: it is not built yet (or still building), or
+// it has one. Only then does the embeddings stage compute the cart's
+// session embedding for a new_items source.
+func (c *call) mayHaveNewItems(m *model) bool {
+	ci, ok := c.p.opts.Catalog.(CatalogItems)
+	if !ok || m.err != nil || m.items == nil {
+		return false
+	}
+	return m.items.mayHaveNewItems(ci.Catalog())
+}
+
+// mayHaveNewItems reports whether the new-items table of cat may hold an
+// item: it is not built (or not finished), or it is not empty. It never
+// waits.
+func (it *Items) mayHaveNewItems(cat *catalog.Catalog) bool {
+	e := it.cold.Load()
+	if e == nil || e.cat != cat {
+		return true
+	}
+	select {
+	case <-e.done:
+		return !e.table.empty()
+	default:
+		return true
+	}
 }
 
 // newItemsReference is how many of the model's own best known items set
@@ -139,23 +218,27 @@ const newItemsReference = 20
 // products. A new item is worth what a known item of the same score is
 // worth; min–max within the source would give its best item the full
 // weight whatever the cart (with one new item in the catalogue, every
-// cart's top relevance), since the source has no scale of its own. Without a cart, a session embedding (the
-// model is not ready, or its call failed: the embeddings stage flagged it)
-// or new items it contributes nothing, and takes no rung of its own. A
-// pipeline whose Catalog does not implement CatalogItems (or has none)
-// knows no item beyond the models' tables, so it has no new item either.
+// cart's top relevance), since the source has no scale of its own.
+// Without a cart, new items, or a session embedding (the model is not
+// ready or its call failed: the embeddings stage flagged it) it
+// contributes nothing, and takes no rung of its own; a table whose build
+// failed gives every call with a cart the rung
+// candidates/new_items_unavailable (the table is read before the session,
+// which the embeddings stage no longer computes then). A pipeline whose
+// Catalog does not implement CatalogItems (or has none) knows no item
+// beyond the models' tables, so it has no new item either.
 func (c *call) newItems(ctx context.Context, m *model, src Source) ([]scored, error) {
-	q, ok := c.sessions[src.Model]
-	if !ok {
-		return nil, nil
-	}
 	ci, ok := c.p.opts.Catalog.(CatalogItems)
-	if !ok {
+	if !ok || len(c.req.Cart) == 0 {
 		return nil, nil
 	}
-	t, err := m.items.newItems(ctx, ci.Catalog())
-	if err != nil || len(t.ids) == 0 || len(q) != t.dim {
+	t, err := m.items.newItems(ctx, ci, c.p.log)
+	if err != nil || t.empty() {
 		return nil, err
+	}
+	q, ok := c.sessions[src.Model]
+	if !ok || len(q) != t.dim {
+		return nil, nil
 	}
 	// A cart may name a new item (the model skipped it): it is in the cart
 	// for the in-cart filter, like a known one.
@@ -164,11 +247,11 @@ func (c *call) newItems(ctx context.Context, m *model, src Source) ([]scored, er
 			c.inCart[t.ids[r]] = true
 		}
 	}
-	var skip func(int) bool
+	var allow Allow
 	if c.skipsAny() {
-		skip = func(r int) bool { return c.skipID(t.ids[r]) }
+		allow = func(r int) bool { return !c.skipID(t.ids[r]) }
 	}
-	top, err := coldstart.Top(ctx, q, t.vectors, src.Budget, skip)
+	top, err := t.index.Search(ctx, q, src.Budget, allow)
 	if err != nil || len(top) == 0 {
 		return nil, err
 	}
@@ -178,21 +261,19 @@ func (c *call) newItems(ctx context.Context, m *model, src Source) ([]scored, er
 	}
 	out := make([]scored, len(top))
 	for i, h := range top {
-		out[i] = scored{t.ids[h.Pos], t.names[h.Pos], relevanceOn(ref, h.Score, src.Weight)}
+		out[i] = scored{t.ids[h.Row], t.names[h.Row], relevanceOn(ref, h.Score, src.Weight)}
 	}
 	return out, nil
 }
 
-// relevanceOn places score on the scale of ref's scores: w at or above the
-// best, 0 at or below the worst, linear between (no ref: w).
+// relevanceOn places score on the scale of ref's scores, best first (as
+// Index.Search returns them): w at or above the best, 0 at or below the
+// worst, linear between (no ref: w).
 func relevanceOn(ref []Hit, score float32, w float64) float64 {
 	if len(ref) == 0 {
 		return w
 	}
-	lo, hi := float64(ref[0].Score), float64(ref[0].Score)
-	for _, h := range ref {
-		lo, hi = min(lo, float64(h.Score)), max(hi, float64(h.Score))
-	}
+	hi, lo := float64(ref[0].Score), float64(ref[len(ref)-1].Score)
 	s := float64(score)
 	switch {
 	case s >= hi:

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/aisle-ai/aisle/catalog"
@@ -277,8 +279,10 @@ func BenchmarkBuildNewItems(b *testing.B) {
 }
 
 // TestNewItemsTableWaitHonoursDeadline: a call that finds the table of its
-// catalogue being built by another waits for it only until its own
-// context ends; a call for another catalogue builds that one's.
+// catalogue being built waits for it only until its own context ends; a
+// call for another catalogue starts that one's build and waits for it the
+// same way (a cancelled call may return before it ends), and the build
+// completes for the calls that follow, without a second one.
 func TestNewItemsTableWaitHonoursDeadline(t *testing.T) {
 	items, err := LoadItems(filepath.Join(servetest.Root(t), "models", "cart-gnn", "items"), nil)
 	if err != nil {
@@ -288,12 +292,170 @@ func TestNewItemsTableWaitHonoursDeadline(t *testing.T) {
 	items.cold.Store(&newItemsEntry{cat: cat, done: make(chan struct{})}) // being built, never finished
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if _, err := items.newItems(ctx, cat); !errors.Is(err, context.Canceled) {
+	if _, err := items.newItems(ctx, itemsCatalog{cat}, slog.Default()); !errors.Is(err, context.Canceled) {
 		t.Fatalf("waiting on a build with a cancelled context: %v", err)
 	}
 	other := catalog.Empty()
-	tab, err := items.newItems(ctx, other)
-	if err != nil || tab.cat != other || len(tab.ids) != 0 || items.coldBuilds.Load() != 1 {
+	if tab, err := items.newItems(ctx, itemsCatalog{other}, slog.Default()); err != nil && !errors.Is(err, context.Canceled) || err == nil && !tab.empty() {
+		t.Fatalf("starting the build of another catalogue with a cancelled context: table %+v, err %v", tab, err)
+	}
+	tab, err := items.newItems(ctxT(t), itemsCatalog{other}, slog.Default())
+	if e := items.cold.Load(); err != nil || e.cat != other || tab != e.table || !tab.empty() || items.coldBuilds.Load() != 1 {
 		t.Fatalf("another catalogue: table %+v, err %v, builds %d", tab, err, items.coldBuilds.Load())
+	}
+}
+
+// TestNewItemsFailedBuild: a build that panics (here: item vectors missing
+// their data) still ends the wait of every call, the one that started it
+// and the later ones, with no table and errNewItemsBuild (which the
+// source turns into the rung candidates/new_items_unavailable), and is
+// not retried for the same catalogue; a served call with a cart answers
+// with that rung.
+func TestNewItemsFailedBuild(t *testing.T) {
+	items, err := LoadItems(filepath.Join(servetest.Root(t), "models", "cart-gnn", "items"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items.vectors = &catalog.Matrix{Rows: items.vectors.Rows, Dim: items.vectors.Dim} // no data: the rule's mean panics
+	cat := newItemsCatalog(t)
+	var logged bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+	for i := range 3 {
+		tab, err := items.newItems(ctxT(t), itemsCatalog{cat}, log)
+		if !errors.Is(err, errNewItemsBuild) || !tab.empty() {
+			t.Fatalf("call %d: table %+v, err %v; want no table and errNewItemsBuild", i, tab, err)
+		}
+	}
+	if b, f := items.coldBuilds.Load(), items.coldFailures.Load(); b != 1 || f != 1 {
+		t.Errorf("%d builds, %d failed; want 1 and 1", b, f)
+	}
+	if !strings.Contains(logged.String(), "new-items table failed") {
+		t.Errorf("log %q does not report the failed build", logged.String())
+	}
+
+	// Served: every call with a cart answers, with the rung, also once
+	// the embeddings stage stops asking for the session.
+	repo := testRepo(t)
+	v, err := repo.Manager.Get("cart-gnn", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Release()
+	served, _ := repository.PipelineOf[*Items](v)
+	served.vectors = &catalog.Matrix{Rows: served.vectors.Rows, Dim: served.vectors.Dim} // the index keeps the real ones
+	p := New(repo.Manager, testSurfaces(t, withNewItems), Options{Catalog: itemsCatalog{cat}, Logger: log})
+	for i := range 2 {
+		r, err := p.Recommend(ctxT(t), Request{Surface: "home", Cart: []string{"bottled beer", "soda"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Items) == 0 || !slices.Contains(rungs(r), "candidates/new_items_unavailable") {
+			t.Errorf("call %d: %d items, rungs %v; want an answer with candidates/new_items_unavailable", i, len(r.Items), rungs(r))
+		}
+	}
+	if b, f := served.coldBuilds.Load(), served.coldFailures.Load(); b != 1 || f != 1 {
+		t.Errorf("served: %d builds, %d failed; want 1 and 1", b, f)
+	}
+}
+
+// TestNewItemsSessionOnlyWhenNeeded: the embeddings stage computes the
+// cart's session embedding for a new_items source only while its model's
+// new-items table for the catalogue may hold an item (not built yet, or
+// not empty): with the shipped catalogue, which has no new item, a home
+// call with a cart stops asking the cart model for its session output
+// once the table is built, and the blended session hits stand; with new
+// items it keeps asking, whether the session source blends or is absent.
+func TestNewItemsSessionOnlyWhenNeeded(t *testing.T) {
+	shipped, err := catalog.Load(filepath.Join(servetest.Root(t), "models", catalog.DefaultFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cart := []string{"bottled beer", "soda"}
+	// embed runs one call's embeddings stage: whether it computed the
+	// session embedding, and whether the blended session hits are there.
+	embed := func(p *Pipeline) (session, blended bool) {
+		t.Helper()
+		sf := p.surfaces.Get().Surfaces["home"]
+		c := p.newCall(Request{Surface: "home", Cart: cart}, sf, sf.K)
+		defer c.release()
+		c.acquire(nil)
+		c.resolve()
+		var rungs []Rung
+		c.embeddings(ctxT(t), &rungs)
+		if len(rungs) > 0 {
+			t.Errorf("rungs %v", rungs)
+		}
+		_, session = c.sessions["cart-gnn"]
+		return session, len(c.blended) > 0
+	}
+	alone := func(s *Surfaces) {
+		withNewItems(s)
+		s.Surfaces["home"].Sources = slices.DeleteFunc(s.Surfaces["home"].Sources, func(src Source) bool { return src.Kind == SourceSession })
+	}
+	for _, tc := range []struct {
+		name        string
+		cat         *catalog.Catalog
+		edit        func(*Surfaces)
+		wantBlended bool
+		wantAfter   bool // a session once the table is built
+	}{
+		{"shipped catalogue", shipped, withNewItems, true, false},
+		{"shipped catalogue, no session source", shipped, alone, false, false},
+		{"new items", newItemsCatalog(t), withNewItems, true, true},
+		{"new items, no session source", newItemsCatalog(t), alone, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repo := testRepo(t) // its own: the table lives with the version
+			p := New(repo.Manager, testSurfaces(t, tc.edit), Options{Catalog: itemsCatalog{tc.cat}})
+			if session, blended := embed(p); !session || blended != tc.wantBlended {
+				t.Errorf("before the table is built: session %v, blended hits %v; want true, %v", session, blended, tc.wantBlended)
+			}
+			if _, err := p.Recommend(ctxT(t), Request{Surface: "home", Cart: cart}); err != nil {
+				t.Fatal(err)
+			}
+			if session, blended := embed(p); session != tc.wantAfter || blended != tc.wantBlended {
+				t.Errorf("once the table is built: session %v, blended hits %v; want %v, %v", session, blended, tc.wantAfter, tc.wantBlended)
+			}
+		})
+	}
+}
+
+// swappedCatalog is a CatalogItems whose catalogue is swapped after the
+// first read: Catalog returns cats[0] once, then cats[1]. A test's calls
+// are sequential.
+type swappedCatalog struct {
+	cats  [2]*catalog.Catalog
+	reads int
+}
+
+func (c *swappedCatalog) Catalog() *catalog.Catalog {
+	c.reads++
+	return c.cats[min(c.reads-1, 1)]
+}
+
+// TestNewItemsStaleCatalogue: a call that read the catalogue before a
+// swap, and finds the table of the newer one in place, gets no table and
+// leaves that one in place (no build); a call that reads the current
+// catalogue uses its table.
+func TestNewItemsStaleCatalogue(t *testing.T) {
+	items, err := LoadItems(filepath.Join(servetest.Root(t), "models", "cart-gnn", "items"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, cur := catalog.Empty(), newItemsCatalog(t)
+	want, err := items.newItems(ctxT(t), itemsCatalog{cur}, slog.Default())
+	if err != nil || want.empty() {
+		t.Fatalf("the current catalogue's table: %+v, %v", want, err)
+	}
+	tab, err := items.newItems(ctxT(t), &swappedCatalog{cats: [2]*catalog.Catalog{old, cur}}, slog.Default())
+	if err != nil || tab != nil {
+		t.Fatalf("a call holding the old catalogue: table %+v, err %v; want none", tab, err)
+	}
+	if e := items.cold.Load(); e.cat != cur || e.table != want || items.coldBuilds.Load() != 1 {
+		t.Fatalf("after the stale call: the entry is for the current catalogue %v, its table kept %v, builds %d (want 1)",
+			e.cat == cur, e.table == want, items.coldBuilds.Load())
+	}
+	if tab, err := items.newItems(ctxT(t), itemsCatalog{cur}, slog.Default()); err != nil || tab != want {
+		t.Fatalf("the current catalogue again: %+v, %v", tab, err)
 	}
 }

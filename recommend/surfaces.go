@@ -70,6 +70,11 @@ type Surface struct {
 	Rerank rerank.Config `yaml:"rerank"`
 	// Bandit configures the slate stage.
 	Bandit BanditConfig `yaml:"bandit"`
+
+	// newItemsModels names the models of the new_items sources, once
+	// each, in order (set by validate): the embeddings stage computes
+	// their session embeddings.
+	newItemsModels []string
 }
 
 // Budgets are per-stage time limits; each stage also stops at the request
@@ -178,6 +183,7 @@ func (sf *Surface) validate() error {
 		return fmt.Errorf("no sources")
 	}
 	popular := false
+	sf.newItemsModels = nil
 	for i, src := range sf.Sources {
 		if !slices.Contains(sourceKinds, src.Kind) {
 			return fmt.Errorf("sources[%d]: kind %q: want one of %v", i, src.Kind, sourceKinds)
@@ -211,6 +217,9 @@ func (sf *Surface) validate() error {
 			return fmt.Errorf("sources[%d] (%s): budget %d exceeds hybrid.candidates %d: hybrid search ranks the union of three top-%d candidate lists and may find fewer than the budget; lower the budget or raise hybrid.candidates", i, src.Kind, src.Budget, c, c)
 		}
 		popular = popular || src.Kind == SourcePopular
+		if src.Kind == SourceNewItems && !slices.Contains(sf.newItemsModels, src.Model) {
+			sf.newItemsModels = append(sf.newItemsModels, src.Model)
+		}
 	}
 	if !popular {
 		return fmt.Errorf("no popular source: every surface needs one, it is the back-fill when the others fail")

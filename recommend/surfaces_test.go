@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -183,5 +184,8 @@ func TestNewItemsSourceParses(t *testing.T) {
 	}
 	if src := s.Surfaces["cart"].Sources[0]; src != (Source{Kind: SourceNewItems, Model: "cart-gnn", Budget: 5, Weight: 0.5}) {
 		t.Fatalf("source %+v", src)
+	}
+	if got := s.Surfaces["cart"].newItemsModels; !slices.Equal(got, []string{"cart-gnn"}) {
+		t.Fatalf("models of the new_items sources %v, want [cart-gnn]", got)
 	}
 }

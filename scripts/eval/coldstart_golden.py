@@ -26,7 +26,6 @@ that another summation order could swap them.
 
 import json
 import os
-import struct
 import sys
 
 import numpy as np
@@ -35,6 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 import coldstart as cs  # noqa: E402
+from hybrid_golden import read_f32  # noqa: E402  (the item vectors' .f32 reader)
 
 MODEL = os.path.join(ROOT, "models", "cart-gnn")
 CATALOG = os.path.join(ROOT, "models", "catalog.jsonl")
@@ -50,14 +50,6 @@ def read_table(path):
         lines = f.read().rstrip("\n").split("\n")
     assert lines[0].split("\t")[:2] == ["id", "name"], path
     return [tuple(line.split("\t")[:2]) for line in lines[1:]]
-
-
-def read_matrix(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    assert data[:8] == b"AISLEEMB", path
-    rows, dim = struct.unpack("<II", data[8:16])
-    return np.frombuffer(data[16:], dtype="<f4").reshape(rows, dim)
 
 
 def read_catalog(*paths):
@@ -79,7 +71,7 @@ def bits(v):
 def build():
     """The golden as a dict (what main writes)."""
     table = read_table(os.path.join(MODEL, "items.tsv"))
-    vectors = read_matrix(os.path.join(MODEL, "items.f32"))
+    vectors = read_f32(os.path.join(MODEL, "items.f32"))
     assert len(table) == len(vectors)
     catalog = read_catalog(CATALOG, NEW)
     by_id = {p["id"]: p for p in catalog}
