@@ -45,7 +45,11 @@
 // messages idle longer than MinIdle (a dead worker's), then XREADGROUP of
 // new ones, then one fold.lua call for the whole batch. fold.lua groups
 // the batch by guest (stream order within a guest) and, per guest, in one
-// atomic step: SET NX of each event's dedupe key (PX DedupeTTL; an
+// atomic step: XRANGE of each message's id (a message no longer in the
+// stream was folded or dead-lettered by another worker since this one
+// read it, a slow worker or a raced claim: it is skipped, so a message is
+// either folded or dead-lettered, never both;
+// TestSlowFoldOfDeadLetteredMessage), SET NX of each event's dedupe key (PX DedupeTTL; an
 // existing key is a duplicate, only acked), one HMGET of every field the
 // events touch, the fold of each guest.Update in turn (the Lua twin of
 // guest.State.Apply), one HSET (and HDEL) of the result and, when the

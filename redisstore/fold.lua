@@ -8,17 +8,24 @@
 --   cap, then per message: message id ('' = do not ack), event time ms,
 --   session id, then counted lists: n affinity ops (field, half-life ms),
 --   n counters (name, delta), n cart ops (item, delta), n recent items.
--- Returns one entry per message: 1 folded, 0 duplicate, or the error
--- string of a read that failed (that message is neither folded nor acked:
--- it stays pending and is claimed again, while the rest of the batch
--- folds; the worker charges it when the failure is the message's own and
--- dead-letters it after MaxFailures).
+-- Returns one entry per message: 1 folded, 0 duplicate, 2 gone (no
+-- longer in the stream: another worker folded or dead-lettered it since
+-- this one read it), or the error string of a read that failed (that
+-- message is neither folded nor acked: it stays pending and is claimed
+-- again, while the rest of the batch folds; the worker charges it when
+-- the failure is the message's own and dead-letters it after MaxFailures).
+--
+-- Exclusion: a message folds only while it is still in the stream, and
+-- both ends of a message (this script's XDEL after its fold, dead.lua's
+-- XDEL with its dead letter) delete it atomically with their effect, so
+-- of a slow worker's fold and another worker's dead-lettering of the same
+-- message only the first happens (TestSlowFoldOfDeadLetteredMessage).
 --
 -- Cost: one call per batch instead of one per event, so the per-call cost
 -- (script lookup, argument tables, a round trip's share) and XACK/XDEL are
 -- paid once per batch. The batch's messages are grouped by guest (in
--- stream order within a guest): per event one SET NX (the dedupe check and
--- marker in one), per guest one HMGET of every field its events touch, one
+-- stream order within a guest): per event one XRANGE of its id (still in
+-- the stream) and one SET NX (the dedupe check and marker in one), per guest one HMGET of every field its events touch, one
 -- HSET and only when needed HKEYS (a session change), HDEL and PEXPIRE.
 -- The features' TTL is renewed when the mark 'x' (server time of the last
 -- renewal) is older than 1/64 of the expiry, so a guest's features may
@@ -183,7 +190,11 @@ local function foldGuest(f, ms)
   local fresh = {}
   for _, mi in ipairs(ms) do
     local e = msgs[mi]
-    if marked[e.seen] then
+    if e.id ~= '' and not redis.call('XRANGE', stream, e.id, e.id)[1] then
+      -- Gone from the stream: folded, or dead-lettered, by another worker
+      -- (dead.lua deletes it in the call that dead-letters it).
+      result[mi] = 2
+    elseif marked[e.seen] then
       result[mi] = 0
     else
       local ok = redis.pcall('SET', e.seen, '1', 'PX', ttl, 'NX')

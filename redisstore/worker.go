@@ -214,7 +214,7 @@ func (w *Worker) fold(ctx context.Context, p int, msgs []redis.XMessage) (folded
 			break
 		}
 		msg, ok := r.(string)
-		if !ok { // 1 folded, 0 duplicate: acked either way
+		if !ok { // 1 folded, 0 duplicate, 2 gone: done either way
 			folded++
 			continue
 		}

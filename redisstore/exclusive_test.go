@@ -1,0 +1,116 @@
+package redisstore
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/aisle-ai/aisle/event"
+	"github.com/aisle-ai/aisle/guest/guesttest"
+	"github.com/aisle-ai/aisle/redisstore/redistest"
+)
+
+// onBoth runs f against a single server and against a Cluster (addr or
+// addrs set), so that every key a script touches is checked to share the
+// partition's slot.
+func onBoth(t *testing.T, f func(t *testing.T, addr string, cluster []string)) {
+	t.Run("single", func(t *testing.T) { f(t, redistest.Start(t).Addr(), nil) })
+	t.Run("cluster", func(t *testing.T) { f(t, "", redistest.StartCluster(t).Addrs()) })
+}
+
+// forgetFolds deletes the guest's dedupe markers of ids: what DedupeTTL
+// (at least a minute) does to them, without waiting for it.
+func forgetFolds(t *testing.T, s *Store, guestID string, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		if err := s.rdb.Del(t.Context(), s.keys.seen(guestID, id)).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// drain folds whatever is in the guest's partition with a worker of s
+// and waits until the backlog is empty.
+func drain(t *testing.T, s *Store) {
+	t.Helper()
+	startWorker(t, s.NewWorker(guesttest.TestCatalog(), nil))
+	waitBacklogZero(t, s)
+}
+
+func folded(t *testing.T, s *Store, guestID string) int64 {
+	t.Helper()
+	snap, err := s.Snapshot(t.Context(), guestID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap.RealTime.Events
+}
+
+// A slow worker still holds a message that another worker has claimed,
+// failed to fold (its guest's key had the wrong type) and dead-lettered.
+// The slow worker's fold, arriving after the cause is fixed, must fold
+// nothing: the event is in the dead-letter stream, and the redrive folds
+// it. (Before, the slow fold counted it and the redrive counted it again
+// once the dedupe marker had expired.)
+func TestSlowFoldOfDeadLetteredMessage(t *testing.T) {
+	onBoth(t, func(t *testing.T, addr string, cluster []string) {
+		const g = "slow-guest"
+		mk := func(consumer string) *Store {
+			return newStore(t, addr, cluster, guesttest.Config(), func(o *Options) { o.Consumer, o.MaxFailures = consumer, 1 })
+		}
+		slow, fast := mk("slow"), mk("fast")
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		p := slow.keys.partition(g)
+		stream := slow.keys.stream(p)
+		if err := slow.rdb.XGroupCreateMkStream(ctx, stream, slow.opts.Group, "0").Err(); err != nil {
+			t.Fatal(err)
+		}
+		guesttest.Send(t, slow, guesttest.Ev("sl-1", g, "s", event.TypeView, time.Now(), "1"))
+		slowW, fastW := slow.NewWorker(guesttest.TestCatalog(), nil), fast.NewWorker(guesttest.TestCatalog(), nil)
+		held, err := slowW.read(ctx, stream)
+		if err != nil || len(held) != 1 {
+			t.Fatalf("slow worker read %v (%v), want one message", held, err)
+		}
+
+		// The fast worker claims it (as after MinIdle) and fails for the
+		// guest's wrong-typed key: one failure is the limit.
+		if err := fast.rdb.Set(ctx, fast.keys.realTime(g), "not a hash", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		claimed, err := fast.rdb.XClaim(ctx, &redis.XClaimArgs{Stream: stream, Group: fast.opts.Group, Consumer: "fast",
+			Messages: []string{held[0].ID}}).Result()
+		if err != nil || len(claimed) != 1 {
+			t.Fatalf("claim: %v (%v)", claimed, err)
+		}
+		if _, err := fastW.fold(ctx, p, claimed); err == nil {
+			t.Fatal("the fold of a guest with a wrong-typed key did not fail")
+		}
+		if n, err := fast.DeadLetters(ctx); err != nil || n != 1 {
+			t.Fatalf("%d dead letters (%v), want 1", n, err)
+		}
+
+		// The cause is fixed; the slow worker's fold comes through.
+		if err := fast.rdb.Del(ctx, fast.keys.realTime(g)).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := slowW.fold(ctx, p, held); err != nil {
+			t.Fatalf("slow fold: %v", err)
+		}
+		if n := folded(t, slow, g); n != 0 {
+			t.Fatalf("the slow worker folded %d events of a dead-lettered message, want 0", n)
+		}
+
+		// Much later (the dedupe marker gone), the redrive counts it once.
+		forgetFolds(t, slow, g, "sl-1")
+		if moved, err := slow.Redrive(ctx); err != nil || moved != 1 {
+			t.Fatalf("redrive moved %d (%v), want 1", moved, err)
+		}
+		drain(t, slow)
+		if n := folded(t, slow, g); n != 1 {
+			t.Fatalf("guest counts %d events, want 1", n)
+		}
+	})
+}
