@@ -10,6 +10,7 @@
 //	<prefix>:{g<p>}:events              the partition's stream (unfolded events)
 //	<prefix>:{g<p>}:dead                dead letters of the partition
 //	<prefix>:{g<p>}:fails               failures each pending message caused (hash)
+//	<prefix>:{g<p>}:deadseen            dead-lettered events: dedupe key → dead letters, < 0 once folded (hash)
 //	<prefix>:{g<p>}:rt:<guest>          real-time features (hash, guest.State fields)
 //	<prefix>:{g<p>}:lt:<guest>          long-term features (hash)
 //	<prefix>:{g<p>}:seen:<guest>|<id>   dedupe marker of a folded event (PX DedupeTTL)
@@ -49,12 +50,14 @@
 // stream was folded or dead-lettered by another worker since this one
 // read it, a slow worker or a raced claim: it is skipped, so a message is
 // either folded or dead-lettered, never both;
-// TestSlowFoldOfDeadLetteredMessage), SET NX of each event's dedupe key (PX DedupeTTL; an
-// existing key is a duplicate, only acked), one HMGET of every field the
-// events touch, the fold of each guest.Update in turn (the Lua twin of
+// TestSlowFoldOfDeadLetteredMessage), SET NX of each event's dedupe key
+// (PX DedupeTTL; an existing key is a duplicate, only acked), one HMGET of
+// every field the events touch, the fold of each guest.Update in turn (the Lua twin of
 // guest.State.Apply), one HSET (and HDEL) of the result and, when the
 // features' TTL was last renewed more than Expiry/64 ago, PEXPIRE; then
-// one XACK and one XDEL of every folded or duplicate message. A guest's
+// one XACK and one XDEL of every folded or duplicate message, and, while
+// the partition has dead letters, the record of each folded event that
+// has some (see Dead letters). A guest's
 // reads run after its markers and through pcall: a read that fails (a key
 // of the wrong type) deletes that guest's new markers and leaves its
 // messages pending, while the rest of the batch folds
@@ -87,14 +90,29 @@
 // so that a failure causedByMessage does not recognise is not retried
 // forever unseen.
 //
+// A message is folded or dead-lettered, never both: fold.lua folds only
+// messages still in the stream, and dead.lua deletes a message in the
+// call that dead-letters it (TestSlowFoldOfDeadLetteredMessage). dead.lua
+// also drops, as a duplicate, a message whose event's dedupe marker
+// exists (a copy was folded while this one failed;
+// TestChargeOfEventFoldedMeanwhile). Otherwise the dead letter carries
+// its event's dedupe key (field k) and deadseen counts it; fold.lua, when
+// it folds an event deadseen holds, turns its count negative: "folded
+// since". That record lives as long as the dead letters, not DedupeTTL.
+//
 // The dead-letter streams are never trimmed (XADD without MAXLEN: an entry
 // is an acknowledged event, and trimming would lose it). Their size is
 // bounded only by how many events fail (about the event's size, 200–400
-// bytes, per entry); serve exports aisle_events_dead_letters, and anything
-// above 0 should alert: fix the cause, then Redrive (aisle events
-// redrive) moves the entries back to the live streams, each atomically
-// and once; an event folded before is a duplicate for the dedupe only
-// within DedupeTTL (default 15 min) of that fold.
+// bytes, per entry, and one deadseen field); serve exports
+// aisle_events_dead_letters, and anything above 0 should alert: fix the
+// cause, then Redrive (aisle events redrive) moves the entries back to the
+// live streams, each atomically and once, and drops those whose event was
+// folded since they were dead-lettered, however long ago
+// (TestRedriveSkipsEventFoldedSince). An event counts twice only past the
+// dedupe's own bound: a copy folded more than DedupeTTL (default 15 min)
+// before its other copy was dead-lettered (or, in the live stream,
+// folded) is unknown to both. Dead letters without k (written before it
+// existed) are moved, as before.
 //
 // Cost (BENCHMARKS.md §6): about 30 µs of Redis CPU per event, most of it
 // the Lua interpreter itself rather than the commands it calls; one call

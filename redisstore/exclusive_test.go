@@ -105,11 +105,113 @@ func TestSlowFoldOfDeadLetteredMessage(t *testing.T) {
 
 		// Much later (the dedupe marker gone), the redrive counts it once.
 		forgetFolds(t, slow, g, "sl-1")
-		if moved, err := slow.Redrive(ctx); err != nil || moved != 1 {
-			t.Fatalf("redrive moved %d (%v), want 1", moved, err)
+		if moved, dropped, err := slow.Redrive(ctx); err != nil || moved != 1 || dropped != 0 {
+			t.Fatalf("redrive moved %d and dropped %d (%v), want 1 and 0", moved, dropped, err)
 		}
 		drain(t, slow)
 		if n := folded(t, slow, g); n != 1 {
+			t.Fatalf("guest counts %d events, want 1", n)
+		}
+	})
+}
+
+// An event dead-lettered and then folded from a resent copy counts once
+// when its dead letter is redriven, however long after that fold: the
+// redrive drops the dead letter. (Before, the dedupe marker decided, and
+// a redrive more than DedupeTTL after the fold counted it twice.)
+func TestRedriveSkipsEventFoldedSince(t *testing.T) {
+	onBoth(t, func(t *testing.T, addr string, cluster []string) {
+		const g = "rd-since"
+		s := newStore(t, addr, cluster, guesttest.Config(), func(o *Options) {
+			o.MaxFailures, o.MinIdle, o.ClaimEvery = 1, 10*time.Millisecond, 5*time.Millisecond
+		})
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		if err := s.rdb.Set(ctx, s.keys.realTime(g), "not a hash", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		startWorker(t, s.NewWorker(guesttest.TestCatalog(), nil))
+		guesttest.Send(t, s, guesttest.Ev("rs-1", g, "s", event.TypeView, time.Now(), "1"),
+			guesttest.Ev("rs-2", g, "s", event.TypeView, time.Now(), "2"))
+		waitDeadLetters(t, s, 2)
+		// The cause is fixed and rs-1 resent and folded; the dedupe
+		// marker of that fold expires before the redrive.
+		if err := s.rdb.Del(ctx, s.keys.realTime(g)).Err(); err != nil {
+			t.Fatal(err)
+		}
+		guesttest.Send(t, s, guesttest.Ev("rs-1", g, "s", event.TypeView, time.Now(), "1"))
+		guesttest.WaitEvents(t, s, g, 1)
+		forgetFolds(t, s, g, "rs-1")
+		if moved, dropped, err := s.Redrive(ctx); err != nil || moved != 1 || dropped != 1 {
+			t.Fatalf("redrive moved %d and dropped %d (%v), want 1 (rs-2) and 1 (rs-1, folded since)", moved, dropped, err)
+		}
+		waitBacklogZero(t, s)
+		if n := folded(t, s, g); n != 2 {
+			t.Fatalf("guest counts %d events, want 2 (rs-1 once, rs-2 once)", n)
+		}
+		if n, err := s.DeadLetters(ctx); err != nil || n != 0 {
+			t.Fatalf("%d dead letters after the redrive (%v)", n, err)
+		}
+	})
+}
+
+func waitDeadLetters(t *testing.T, s *Store, want int64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	for {
+		n, err := s.DeadLetters(ctx)
+		if err == nil && n == want {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("%d dead letters (%v), want %d", n, err, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A message whose fold failed is charged a round trip later; if its event
+// has been folded from another copy in between, the charge drops it as a
+// duplicate instead of dead-lettering it, so no redrive can count the
+// event again once the dedupe marker is gone.
+func TestChargeOfEventFoldedMeanwhile(t *testing.T) {
+	onBoth(t, func(t *testing.T, addr string, cluster []string) {
+		const g = "charge-guest"
+		s := newStore(t, addr, cluster, guesttest.Config(), func(o *Options) { o.Consumer, o.MaxFailures = "slow", 1 })
+		// The other worker never claims the slow one's message.
+		other := newStore(t, addr, cluster, guesttest.Config(), func(o *Options) { o.Consumer, o.MinIdle = "other", time.Hour })
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		p := s.keys.partition(g)
+		stream := s.keys.stream(p)
+		if err := s.rdb.XGroupCreateMkStream(ctx, stream, s.opts.Group, "0").Err(); err != nil {
+			t.Fatal(err)
+		}
+		guesttest.Send(t, s, guesttest.Ev("cm-1", g, "s", event.TypeView, time.Now(), "1"))
+		w := s.NewWorker(guesttest.TestCatalog(), nil)
+		held, err := w.read(ctx, stream)
+		if err != nil || len(held) != 1 {
+			t.Fatalf("read %v (%v), want one message", held, err)
+		}
+		// Its fold has failed (say, WRONGTYPE); meanwhile a resent copy
+		// is folded by the other worker; then the charge arrives.
+		guesttest.Send(t, s, guesttest.Ev("cm-1", g, "s", event.TypeView, time.Now(), "1"))
+		startWorker(t, other.NewWorker(guesttest.TestCatalog(), nil))
+		guesttest.WaitEvents(t, s, g, 1)
+		w.charge(ctx, p, held[0].ID, s.keys.seen(g, "cm-1"), "WRONGTYPE Operation against a key holding the wrong kind of value")
+		if n, err := s.DeadLetters(ctx); err != nil || n != 0 {
+			t.Fatalf("%d dead letters (%v), want 0: the event was folded", n, err)
+		}
+		if pend, err := s.rdb.XPending(ctx, stream, s.opts.Group).Result(); err != nil || pend.Count != 0 {
+			t.Fatalf("pending %v (%v), want none: the duplicate is acked", pend, err)
+		}
+		waitBacklogZero(t, s)
+		forgetFolds(t, s, g, "cm-1")
+		if moved, dropped, err := s.Redrive(ctx); err != nil || moved+dropped != 0 {
+			t.Fatalf("redrive moved %d and dropped %d (%v), want nothing", moved, dropped, err)
+		}
+		if n := folded(t, s, g); n != 1 {
 			t.Fatalf("guest counts %d events, want 1", n)
 		}
 	})

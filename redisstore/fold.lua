@@ -1,9 +1,9 @@
 -- fold.lua: fold a batch of one partition's messages into guest features,
 -- each exactly once, and ack the folded ones, in one call. The Lua twin of
 -- guest.State.Apply.
--- KEYS[1] the partition's stream, KEYS[2] its failure counts (dead.lua);
---   for message m (1-based) KEYS[2m+1] its guest's features hash and
---   KEYS[2m+2] its dedupe key.
+-- KEYS[1] the partition's stream, KEYS[2] its failure counts, KEYS[3] its
+--   dead letters' events (both dead.lua's); for message m (1-based)
+--   KEYS[2m+2] its guest's features hash and KEYS[2m+3] its dedupe key.
 -- ARGV[1] group, ARGV[2] dedupe TTL ms, ARGV[3] expiry ms, ARGV[4] recent
 --   cap, then per message: message id ('' = do not ack), event time ms,
 --   session id, then counted lists: n affinity ops (field, half-life ms),
@@ -49,7 +49,7 @@ local msgs, groups, order = {}, {}, {}
 local i, m = 5, 0
 while i <= #ARGV do
   m = m + 1
-  local e = { id = ARGV[i], tstr = ARGV[i + 1], sid = ARGV[i + 2], f = KEYS[2 * m + 1], seen = KEYS[2 * m + 2],
+  local e = { id = ARGV[i], tstr = ARGV[i + 1], sid = ARGV[i + 2], f = KEYS[2 * m + 2], seen = KEYS[2 * m + 3],
     aff = {}, cnt = {}, cart = {}, rec = {} }
   e.t = tonumber(e.tstr)
   i = i + 3
@@ -278,6 +278,20 @@ local function foldGuest(f, ms)
 end
 
 for _, f in ipairs(order) do foldGuest(f, groups[f]) end
+
+-- A folded event that has dead letters (dead.lua) is recorded as folded
+-- in the dead letters' events hash, so that redrive.lua drops them
+-- however long after this fold it runs, when the dedupe marker may be
+-- gone. One EXISTS per batch while the partition has no dead letters.
+local deadseen = KEYS[3]
+if redis.call('EXISTS', deadseen) == 1 then
+  for mi = 1, m do
+    if result[mi] == 1 then
+      local n = tonumber(redis.call('HGET', deadseen, msgs[mi].seen) or '0')
+      if n > 0 then redis.call('HSET', deadseen, msgs[mi].seen, -n) end
+    end
+  end
+end
 
 -- Ack and delete the folded and duplicate messages, at most 1,000 ids per
 -- command (Lua's unpack is bounded by its stack), and forget their failure

@@ -190,7 +190,7 @@ func (w *Worker) claim(ctx context.Context, p int) ([]redis.XMessage, error) {
 // the round failed (a Redis error, or every message failed) and the loop
 // backs off; with folded > 0 only some messages did.
 func (w *Worker) fold(ctx context.Context, p int, msgs []redis.XMessage) (folded int, err error) {
-	ids, res, err := w.foldCall(ctx, p, msgs)
+	ids, seens, res, err := w.foldCall(ctx, p, msgs)
 	if err != nil && callCausedByMessage(err) && len(ids) > 1 {
 		var first error
 		for _, m := range msgs {
@@ -204,7 +204,7 @@ func (w *Worker) fold(ctx context.Context, p int, msgs []redis.XMessage) (folded
 	}
 	if err != nil {
 		if callCausedByMessage(err) && len(ids) == 1 {
-			w.charge(ctx, p, ids[0], err.Error())
+			w.charge(ctx, p, ids[0], seens[0], err.Error())
 		}
 		return 0, err
 	}
@@ -222,7 +222,7 @@ func (w *Worker) fold(ctx context.Context, p int, msgs []redis.XMessage) (folded
 			failed = fmt.Errorf("fold of message %s: %s", ids[i], msg)
 		}
 		if causedByMessage(msg) {
-			w.charge(ctx, p, ids[i], msg)
+			w.charge(ctx, p, ids[i], seens[i], msg)
 		}
 	}
 	if failed != nil {
@@ -235,12 +235,12 @@ func (w *Worker) fold(ctx context.Context, p int, msgs []redis.XMessage) (folded
 }
 
 // foldCall decodes msgs (dead-lettering the undecodable) and runs
-// fold.lua on the rest: ids are the messages sent, res the script's reply
-// (one entry per id).
-func (w *Worker) foldCall(ctx context.Context, p int, msgs []redis.XMessage) (ids []string, res []any, err error) {
+// fold.lua on the rest: ids are the messages sent, seens their events'
+// dedupe keys, res the script's reply (one entry per id).
+func (w *Worker) foldCall(ctx context.Context, p int, msgs []redis.XMessage) (ids, seens []string, res []any, err error) {
 	cfg := w.s.opts.Features
-	keys := make([]string, 2, 2+2*len(msgs))
-	keys[0], keys[1] = w.s.keys.stream(p), w.s.keys.fails(p)
+	keys := make([]string, 3, 3+2*len(msgs))
+	keys[0], keys[1], keys[2] = w.s.keys.stream(p), w.s.keys.fails(p), w.s.keys.deadSeen(p)
 	args := make([]any, 0, 4+16*len(msgs))
 	args = append(args, w.s.opts.Group, cfg.DedupeTTL.Milliseconds(), cfg.Expiry.Milliseconds(), cfg.RecentItems)
 	ids = make([]string, 0, len(msgs))
@@ -255,17 +255,19 @@ func (w *Worker) foldCall(ctx context.Context, p int, msgs []redis.XMessage) (id
 			continue
 		}
 		u := guest.Plan(&e, w.attrs, cfg)
-		keys = append(keys, w.s.keys.realTime(u.GuestID), w.s.keys.seen(u.GuestID, u.EventID))
+		seen := w.s.keys.seen(u.GuestID, u.EventID)
+		keys = append(keys, w.s.keys.realTime(u.GuestID), seen)
 		args = appendFoldArgs(args, m.ID, &u)
 		ids = append(ids, m.ID)
+		seens = append(seens, seen)
 	}
 	if len(ids) == 0 {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	call := &scriptCall{script: foldScript, keys: keys, args: args}
 	w.s.runScripts(ctx, []*scriptCall{call})
 	res, err = call.cmd.Slice()
-	return ids, res, err
+	return ids, seens, res, err
 }
 
 // appendFoldArgs lays out one message's part of fold.lua's ARGV.
