@@ -57,11 +57,13 @@
 // features' TTL was last renewed more than Expiry/64 ago, PEXPIRE; then
 // one XACK and one XDEL of every folded or duplicate message, and, while
 // the partition has dead letters, the record of each folded event that
-// has some (see Dead letters). A guest's
-// reads run after its markers and through pcall: a read that fails (a key
-// of the wrong type) deletes that guest's new markers and leaves its
-// messages pending, while the rest of the batch folds
-// (TestPoisonMessageIsDeadLettered). A batch in which some messages fold
+// has some (see Dead letters). A guest's reads and its fold in memory run
+// after its markers and through pcall: any error there (a key of the wrong
+// type, a stored value that does not parse) deletes that guest's new
+// markers and leaves its messages pending, while the rest of the batch
+// folds (TestPoisonMessageIsDeadLettered, TestCorruptFeaturesLoseNoEvent:
+// an error that escaped once ended the script with the markers written,
+// and the retry acked the events as duplicates). A batch in which some messages fold
 // does not make the loop back off: only a failed call or a batch of which
 // no message folded does, so one guest's bad key does not stall its
 // partition (TestPoisonGuestDoesNotStallPartition). Once a script has written, Redis does

@@ -31,10 +31,11 @@
 -- renewal) is older than 1/64 of the expiry, so a guest's features may
 -- expire up to 1/64 of Expiry early and a steady guest costs no PEXPIRE.
 --
--- Failure: a guest's markers are set first, then its reads run through
--- pcall; a read that fails (a key of the wrong type) takes the guest's new
--- markers back and reports its messages, so their retry folds them, and
--- the batch goes on. Writes cannot then fail half-way: Redis refuses a
+-- Failure: a guest's markers are set first, then its reads and its fold
+-- in memory run through pcall; any error there (a key of the wrong type, a
+-- stored value that does not parse) takes the guest's new markers back and
+-- reports its messages, so their retry folds them, and the batch goes on.
+-- A stored renewal mark 'x' that does not parse is simply renewed. Writes cannot then fail half-way: Redis refuses a
 -- script's writes for maxmemory only at its first write.
 local stream, group = KEYS[1], ARGV[1]
 local ttl, expiry, cap = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -217,57 +218,67 @@ local function foldGuest(f, ms)
     end
   end
 
-  local names, have = { 'sid', 'slast', 'r', 'u', 'n', 'x' }, {}
-  local function need(k)
-    if not have[k] then
-      have[k] = true
-      names[#names + 1] = k
+  -- plan reads the guest's fields and folds its events in memory: every
+  -- error between the markers and the writes (a failed read, a stored
+  -- value it cannot parse, wherever it is met) goes through fail, which
+  -- removes the markers; one that escaped would end the script with the
+  -- markers written and the events unfolded, and their retry would ack
+  -- them as duplicates (TestCorruptFeaturesLoseNoEvent). It returns an
+  -- error string, or nil and the fields to set and delete and whether to
+  -- renew the TTL.
+  local function plan()
+    local names, have = { 'sid', 'slast', 'r', 'u', 'n', 'x' }, {}
+    local function need(k)
+      if not have[k] then
+        have[k] = true
+        names[#names + 1] = k
+      end
     end
+    for _, mi in ipairs(fresh) do
+      local e = msgs[mi]
+      for k = 1, #e.aff, 2 do need(e.aff[k]) end
+      for k = 1, #e.cart, 2 do need(e.cart[k]) end
+      for k = 1, #e.cnt, 2 do need(e.cnt[k]) end
+    end
+    -- At most chunk fields per command: Lua's unpack is bounded by its
+    -- stack (about 8,000 values), and a guest's batch can touch more
+    -- fields (40 carts of 100 items).
+    cur, out = {}, {}
+    for j = 1, #names, chunk do
+      local last = math.min(j + chunk - 1, #names)
+      local vals = redis.pcall('HMGET', f, unpack(names, j, last))
+      if vals.err then return vals.err end
+      for i = j, last do cur[names[i]] = vals[i - j + 1] end
+    end
+    local st = { keys = false, sfields = {}, list = false }
+    for _, mi in ipairs(fresh) do
+      local err = apply(f, msgs[mi], st)
+      if err then return err end
+    end
+    if st.list then
+      local parts = {}
+      for _, x in ipairs(st.list) do parts[#parts + 1] = x[1] .. '@' .. fmtint(x[2]) end
+      out['r'] = table.concat(parts, ';')
+    end
+    -- A mark that does not parse (written by something else) is renewed.
+    local renewed = nowMs - (tonumber(cur['x'] or '0') or 0) >= renew
+    if renewed then out['x'] = fmtint(nowMs) end
+    local set, del = {}, {}
+    for k, v in pairs(out) do
+      if v then
+        set[#set + 1] = k
+        set[#set + 1] = v
+      else
+        del[#del + 1] = k
+      end
+    end
+    return nil, set, del, renewed
   end
-  for _, mi in ipairs(fresh) do
-    local e = msgs[mi]
-    for k = 1, #e.aff, 2 do need(e.aff[k]) end
-    for k = 1, #e.cart, 2 do need(e.cart[k]) end
-    for k = 1, #e.cnt, 2 do need(e.cnt[k]) end
-  end
-  -- At most chunk fields per command: Lua's unpack is bounded by its
-  -- stack (about 8,000 values), and a guest's batch can touch more fields
-  -- (40 carts of 100 items); failing here, after the markers, would drop
-  -- the events as duplicates on their retry.
-  cur, out = {}, {}
-  for j = 1, #names, chunk do
-    local last = math.min(j + chunk - 1, #names)
-    local vals = redis.pcall('HMGET', f, unpack(names, j, last))
-    if vals.err then return fail(vals.err) end
-    for i = j, last do cur[names[i]] = vals[i - j + 1] end
-  end
-  local st = { keys = false, sfields = {}, list = false }
-  for _, mi in ipairs(fresh) do
-    -- pcall: a Lua error here must go through fail (which removes the
-    -- markers) rather than end the script with the markers written.
-    local ok, err = pcall(apply, f, msgs[mi], st)
-    if not ok and type(err) == 'table' and err.err then err = err.err end
-    if not ok then return fail(tostring(err)) end
-    if err then return fail(err) end
-  end
+  local ok, err, set, del, renewed = pcall(plan)
+  if not ok and type(err) == 'table' and err.err then err = err.err end
+  if not ok then return fail(tostring(err)) end
+  if err then return fail(err) end
   for _, mi in ipairs(fresh) do result[mi] = 1 end
-  if st.list then
-    local parts = {}
-    for _, x in ipairs(st.list) do parts[#parts + 1] = x[1] .. '@' .. fmtint(x[2]) end
-    out['r'] = table.concat(parts, ';')
-  end
-
-  local renewed = nowMs - tonumber(cur['x'] or '0') >= renew
-  if renewed then out['x'] = fmtint(nowMs) end
-  local set, del = {}, {}
-  for k, v in pairs(out) do
-    if v then
-      set[#set + 1] = k
-      set[#set + 1] = v
-    else
-      del[#del + 1] = k
-    end
-  end
   for j = 1, #set, 2 * chunk do -- never empty: 'n' is in it
     redis.call('HSET', f, unpack(set, j, math.min(j + 2 * chunk - 1, #set)))
   end
