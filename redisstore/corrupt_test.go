@@ -69,4 +69,3 @@ func TestCorruptFeaturesLoseNoEvent(t *testing.T) {
 		t.Fatalf("guest counts %q events after the redrive, want 1", got)
 	}
 }
-
