@@ -69,3 +69,34 @@ func TestCorruptFeaturesLoseNoEvent(t *testing.T) {
 		t.Fatalf("guest counts %q events after the redrive, want 1", got)
 	}
 }
+
+// A partition's dead letters' events hash holds a string: fold.lua's
+// record of folded events fails after the guests' writes, so the whole
+// call fails (a Lua error: counted as the messages' own) and the worker
+// retries its messages one at a time, pipelined. Their markers were
+// written with their features, so the retries ack them as duplicates:
+// every event counts once, and none stays pending.
+func TestWholeCallErrorIsRetriedPerMessage(t *testing.T) {
+	srv := redistest.Start(t)
+	s := newStore(t, srv.Addr(), nil, guesttest.Config(), func(o *Options) { o.Partitions = 1 })
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := s.rdb.Set(ctx, s.keys.deadSeen(0), "not a hash", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	evs := batch("whole", 6, 3, time.Now())
+	guesttest.Send(t, s, evs...) // before the worker starts: one batch
+	startWorker(t, s.NewWorker(guesttest.TestCatalog(), nil))
+	waitBacklogZero(t, s)
+	for g, n := range countByGuest(evs) {
+		if got := folded(t, s, g); got != n {
+			t.Fatalf("guest %s counts %d events, want %d", g, got, n)
+		}
+	}
+	if pend, err := s.rdb.XPending(ctx, s.keys.stream(0), s.opts.Group).Result(); err != nil || pend.Count != 0 {
+		t.Fatalf("pending %v (%v), want none", pend, err)
+	}
+	if n, err := s.DeadLetters(ctx); err != nil || n != 0 {
+		t.Fatalf("%d dead letters (%v), want 0", n, err)
+	}
+}

@@ -36,38 +36,57 @@ func callCausedByMessage(err error) bool {
 	return errors.As(err, &rerr) && causedByMessage(rerr.Error())
 }
 
-// charge counts a failure the message caused itself and dead-letters it at
-// MaxFailures (dead.lua, atomic with the count). seen is its event's
+// deadMove is one dead.lua call: a charge or a dead letter at once.
+type deadMove struct {
+	id, reason string
+	call       *scriptCall
+}
+
+// chargeMove counts a failure the message caused itself and dead-letters
+// it at MaxFailures (dead.lua, atomic with the count). seen is its event's
 // dedupe key: a message whose event has been folded meanwhile (from
 // another copy) is dropped as a duplicate instead, and a dead letter
 // records the key for the redrive.
-func (w *Worker) charge(ctx context.Context, p int, id, seen, reason string) {
-	w.moveDead(ctx, p, id, seen, "fold failed "+strconv.Itoa(w.s.opts.MaxFailures)+" times: "+describe(errors.New(reason)), "", w.s.opts.MaxFailures)
+func (w *Worker) chargeMove(p int, id, seen, reason string) deadMove {
+	reason = "fold failed " + strconv.Itoa(w.s.opts.MaxFailures) + " times: " + describe(errors.New(reason))
+	return w.deadCall(p, id, seen, reason, "", w.s.opts.MaxFailures)
 }
 
-// deadLetter moves a message that does not decode to the dead-letter
+// undecodableMove moves a message that does not decode to the dead-letter
 // stream at once.
-func (w *Worker) deadLetter(ctx context.Context, p int, id, reason, payload string) {
-	w.moveDead(ctx, p, id, "", reason, payload, 0)
+func (w *Worker) undecodableMove(p int, id, payload string) deadMove {
+	return w.deadCall(p, id, "", "undecodable event", payload, 0)
 }
 
-func (w *Worker) moveDead(ctx context.Context, p int, id, seen, reason, payload string, limit int) {
+func (w *Worker) deadCall(p int, id, seen, reason, payload string, limit int) deadMove {
 	keys := []string{w.s.keys.stream(p), w.s.keys.dead(p), w.s.keys.fails(p), w.s.keys.deadSeen(p)}
 	if seen != "" {
 		keys = append(keys, seen)
 	}
-	call := &scriptCall{script: deadScript, keys: keys, args: []any{w.s.opts.Group, id, reason, payload, limit}}
-	w.s.runScripts(ctx, []*scriptCall{call})
-	moved, err := call.cmd.Int()
-	if err != nil {
-		w.log.Warn("aggregate: dead-letter", "partition", p, "id", id, "err", err)
+	return deadMove{id: id, reason: reason,
+		call: &scriptCall{script: deadScript, keys: keys, args: []any{w.s.opts.Group, id, reason, payload, limit}}}
+}
+
+// moveDead runs a round's moves in one pipeline and logs what each did.
+func (w *Worker) moveDead(ctx context.Context, p int, moves []deadMove) {
+	if len(moves) == 0 {
 		return
 	}
-	switch moved {
-	case 1:
-		w.log.Warn("aggregate: message dead-lettered", "partition", p, "id", id, "reason", reason)
-	case 2:
-		w.log.Info("aggregate: failed message dropped: its event was folded from another copy", "partition", p, "id", id)
+	calls := make([]*scriptCall, len(moves))
+	for i := range moves {
+		calls[i] = moves[i].call
+	}
+	w.s.runScripts(ctx, calls)
+	for _, m := range moves {
+		did, err := m.call.cmd.Int()
+		switch {
+		case err != nil:
+			w.log.Warn("aggregate: dead-letter", "partition", p, "id", m.id, "err", err)
+		case did == 1:
+			w.log.Warn("aggregate: message dead-lettered", "partition", p, "id", m.id, "reason", m.reason)
+		case did == 2:
+			w.log.Info("aggregate: failed message dropped: its event was folded from another copy", "partition", p, "id", m.id)
+		}
 	}
 }
 

@@ -199,7 +199,7 @@ func TestChargeOfEventFoldedMeanwhile(t *testing.T) {
 		guesttest.Send(t, s, guesttest.Ev("cm-1", g, "s", event.TypeView, time.Now(), "1"))
 		startWorker(t, other.NewWorker(guesttest.TestCatalog(), nil))
 		guesttest.WaitEvents(t, s, g, 1)
-		w.charge(ctx, p, held[0].ID, s.keys.seen(g, "cm-1"), "WRONGTYPE Operation against a key holding the wrong kind of value")
+		w.moveDead(ctx, p, []deadMove{w.chargeMove(p, held[0].ID, s.keys.seen(g, "cm-1"), "WRONGTYPE Operation against a key holding the wrong kind of value")})
 		if n, err := s.DeadLetters(ctx); err != nil || n != 0 {
 			t.Fatalf("%d dead letters (%v), want 0: the event was folded", n, err)
 		}
