@@ -119,7 +119,8 @@
 // Cost (BENCHMARKS.md §6): about 30 µs of Redis CPU per event, most of it
 // the Lua interpreter itself rather than the commands it calls; one call
 // per batch and one read and write per guest cut 20–25% of it for
-// guests with several events in a batch.
+// guests with several events in a batch. The check that a message is
+// still in the stream adds 2–4 µs per event (§6b).
 //
 // # Reads
 //

@@ -25,8 +25,10 @@
 -- (script lookup, argument tables, a round trip's share) and XACK/XDEL are
 -- paid once per batch. The batch's messages are grouped by guest (in
 -- stream order within a guest): per event one XRANGE of its id (still in
--- the stream) and one SET NX (the dedupe check and marker in one), per guest one HMGET of every field its events touch, one
--- HSET and only when needed HKEYS (a session change), HDEL and PEXPIRE.
+-- the stream: 2-4 µs of Redis CPU per event, BENCHMARKS.md §6b) and one
+-- SET NX (the dedupe check and marker in one), per guest one HMGET of
+-- every field its events touch, one HSET and only when needed HKEYS (a
+-- session change), HDEL and PEXPIRE; one EXISTS per batch (dead letters).
 -- The features' TTL is renewed when the mark 'x' (server time of the last
 -- renewal) is older than 1/64 of the expiry, so a guest's features may
 -- expire up to 1/64 of Expiry early and a steady guest costs no PEXPIRE.
@@ -35,8 +37,9 @@
 -- in memory run through pcall; any error there (a key of the wrong type, a
 -- stored value that does not parse) takes the guest's new markers back and
 -- reports its messages, so their retry folds them, and the batch goes on.
--- A stored renewal mark 'x' that does not parse is simply renewed. Writes cannot then fail half-way: Redis refuses a
--- script's writes for maxmemory only at its first write.
+-- A stored renewal mark 'x' that does not parse is simply renewed. Writes
+-- cannot then fail half-way: Redis refuses a script's writes for
+-- maxmemory only at its first write.
 local stream, group = KEYS[1], ARGV[1]
 local ttl, expiry, cap = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local CLEAR = -1099511627776
