@@ -110,11 +110,14 @@
 // cause, then Redrive (aisle events redrive) moves the entries back to the
 // live streams, each atomically and once, and drops those whose event was
 // folded since they were dead-lettered, however long ago
-// (TestRedriveSkipsEventFoldedSince). An event counts twice only past the
-// dedupe's own bound: a copy folded more than DedupeTTL (default 15 min)
-// before its other copy was dead-lettered (or, in the live stream,
-// folded) is unknown to both. Dead letters without k (written before it
-// existed) are moved, as before.
+// (TestRedriveSkipsEventFoldedSince). What remains is the dedupe's own
+// bound: two copies of an event count twice when the later one is folded,
+// or dead-lettered, more than DedupeTTL (default 15 min) after the earlier
+// one was folded, since the marker is gone by then and nothing else links
+// them. Dead letters without k (written before it existed) are moved
+// whatever happened since. Delete dead letters only through Redrive: one
+// deleted by hand leaves its deadseen field behind (the fold then pays one
+// HGET per folded event of the partition until the field is deleted).
 //
 // Cost (BENCHMARKS.md §6): about 30 µs of Redis CPU per event, most of it
 // the Lua interpreter itself rather than the commands it calls; one call
