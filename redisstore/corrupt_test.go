@@ -7,6 +7,7 @@ import (
 
 	"github.com/aisle-ai/aisle/event"
 	"github.com/aisle-ai/aisle/guest/guesttest"
+	"github.com/aisle-ai/aisle/internal/reliability"
 	"github.com/aisle-ai/aisle/redisstore/redistest"
 )
 
@@ -20,6 +21,9 @@ import (
 // whole call failed, and the one-at-a-time retry acked both events as
 // duplicates, folded nowhere.)
 func TestCorruptFeaturesLoseNoEvent(t *testing.T) {
+	reliability.Write(t, reliability.Record{Package: "redisstore", Load: "one redis-server, one batch of three guests' events, one worker",
+		Faults:    "two guests' stored features corrupted (a garbage renewal mark, a recent-list entry without a time) in the batch of a healthy guest: no event may be lost (folded, or dead-lettered and folded by the redrive once fixed)",
+		BadInputs: 2, Calls: 3})
 	srv := redistest.Start(t)
 	s := newStore(t, srv.Addr(), nil, guesttest.Config(), func(o *Options) {
 		o.Partitions, o.MaxFailures, o.MinIdle, o.ClaimEvery = 1, 1, 10*time.Millisecond, 5*time.Millisecond

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aisle-ai/aisle/event"
 	"github.com/aisle-ai/aisle/guest/guesttest"
+	"github.com/aisle-ai/aisle/internal/reliability"
 	"github.com/aisle-ai/aisle/redisstore/redistest"
 )
 
@@ -55,6 +56,9 @@ func folded(t *testing.T, s *Store, guestID string) int64 {
 // it. (Before, the slow fold counted it and the redrive counted it again
 // once the dedupe marker had expired.)
 func TestSlowFoldOfDeadLetteredMessage(t *testing.T) {
+	reliability.Write(t, reliability.Record{Package: "redisstore", Load: "a single redis-server and a 3-master Cluster (AOF, appendfsync always): one event per mode, two workers",
+		Faults:    "a worker folds a message it read long before, after another worker claimed it, failed it on a wrong-typed key and dead-lettered it; the key is fixed, the dedupe marker deleted (as DedupeTTL would) and the dead letter redriven: the event must count once",
+		BadInputs: 2, Calls: 2})
 	onBoth(t, func(t *testing.T, addr string, cluster []string) {
 		const g = "slow-guest"
 		mk := func(consumer string) *Store {
@@ -120,6 +124,9 @@ func TestSlowFoldOfDeadLetteredMessage(t *testing.T) {
 // redrive drops the dead letter. (Before, the dedupe marker decided, and
 // a redrive more than DedupeTTL after the fold counted it twice.)
 func TestRedriveSkipsEventFoldedSince(t *testing.T) {
+	reliability.Write(t, reliability.Record{Package: "redisstore", Load: "a single redis-server and a 3-master Cluster (AOF, appendfsync always): three events per mode, one worker",
+		Faults:    "two events dead-lettered on a wrong-typed key; the key fixed and one event resent and folded; its dedupe marker deleted (as DedupeTTL would), then the redrive: each event must count once",
+		BadInputs: 4, Calls: 6})
 	onBoth(t, func(t *testing.T, addr string, cluster []string) {
 		const g = "rd-since"
 		s := newStore(t, addr, cluster, guesttest.Config(), func(o *Options) {
@@ -176,6 +183,9 @@ func waitDeadLetters(t *testing.T, s *Store, want int64) {
 // duplicate instead of dead-lettering it, so no redrive can count the
 // event again once the dedupe marker is gone.
 func TestChargeOfEventFoldedMeanwhile(t *testing.T) {
+	reliability.Write(t, reliability.Record{Package: "redisstore", Load: "a single redis-server and a 3-master Cluster (AOF, appendfsync always): one event sent twice per mode, two workers",
+		Faults:    "a message's failure charged (at the dead-letter limit) after a resent copy of its event was folded by another worker; the marker then deleted and a redrive run: the event must count once, nothing dead-lettered",
+		BadInputs: 2, Calls: 4})
 	onBoth(t, func(t *testing.T, addr string, cluster []string) {
 		const g = "charge-guest"
 		s := newStore(t, addr, cluster, guesttest.Config(), func(o *Options) { o.Consumer, o.MaxFailures = "slow", 1 })
