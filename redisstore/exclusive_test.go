@@ -226,3 +226,55 @@ func TestChargeOfEventFoldedMeanwhile(t *testing.T) {
 		}
 	})
 }
+
+// Two copies of one event are both dead-lettered (each failed before the
+// other was settled): the record counts two dead letters. A fold of a
+// third copy marks them both folded, and the redrive drops both; without
+// it, the redrive moves both and the dedupe counts the event once.
+func TestRedriveOfTwoDeadLettersOfOneEvent(t *testing.T) {
+	for _, resend := range []bool{true, false} {
+		g := "twice-" + map[bool]string{true: "resent", false: "not-resent"}[resend]
+		t.Run(g, func(t *testing.T) { twoDeadLetters(t, g, resend) })
+	}
+}
+
+func twoDeadLetters(t *testing.T, g string, resend bool) {
+	s := newStore(t, redistest.Start(t).Addr(), nil, guesttest.Config(), func(o *Options) { o.Consumer, o.MaxFailures = "slow", 1 })
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	p := s.keys.partition(g)
+	stream := s.keys.stream(p)
+	if err := s.rdb.XGroupCreateMkStream(ctx, stream, s.opts.Group, "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	ev := guesttest.Ev("tw-1", g, "s", event.TypeView, time.Now(), "1")
+	guesttest.Send(t, s, ev, ev)
+	w := s.NewWorker(guesttest.TestCatalog(), nil)
+	held, err := w.read(ctx, stream)
+	if err != nil || len(held) != 2 {
+		t.Fatalf("read %v (%v), want two messages", held, err)
+	}
+	seen := s.keys.seen(g, "tw-1")
+	w.moveDead(ctx, p, []deadMove{w.chargeMove(p, held[0].ID, seen, "WRONGTYPE"), w.chargeMove(p, held[1].ID, seen, "WRONGTYPE")})
+	if n, err := s.rdb.HGet(ctx, s.keys.deadSeen(p), seen).Result(); err != nil || n != "2" {
+		t.Fatalf("%s: dead letters' record %q (%v), want 2", g, n, err)
+	}
+	want := [2]int{2, 0} // moved, dropped
+	if resend {
+		guesttest.Send(t, s, ev)
+		drain(t, s)
+		forgetFolds(t, s, g, "tw-1")
+		want = [2]int{0, 2}
+	}
+	moved, dropped, err := s.Redrive(ctx)
+	if err != nil || [2]int{moved, dropped} != want {
+		t.Fatalf("%s: redrive moved %d and dropped %d (%v), want %v", g, moved, dropped, err, want)
+	}
+	drain(t, s)
+	if n := folded(t, s, g); n != 1 {
+		t.Fatalf("%s: guest counts %d events, want 1", g, n)
+	}
+	if n, err := s.rdb.Exists(ctx, s.keys.deadSeen(p)).Result(); err != nil || n != 0 {
+		t.Fatalf("%s: the dead letters' record outlived them (%v)", g, err)
+	}
+}
