@@ -36,28 +36,57 @@ func callCausedByMessage(err error) bool {
 	return errors.As(err, &rerr) && causedByMessage(rerr.Error())
 }
 
-// charge counts a failure the message caused itself and dead-letters it at
-// MaxFailures (dead.lua, atomic with the count).
-func (w *Worker) charge(ctx context.Context, p int, id, reason string) {
-	w.moveDead(ctx, p, id, "fold failed "+strconv.Itoa(w.s.opts.MaxFailures)+" times: "+describe(errors.New(reason)), "", w.s.opts.MaxFailures)
+// deadMove is one dead.lua call: a charge or a dead letter at once.
+type deadMove struct {
+	id, reason string
+	call       *scriptCall
 }
 
-// deadLetter moves a message to the dead-letter stream at once.
-func (w *Worker) deadLetter(ctx context.Context, p int, id, reason, payload string) {
-	w.moveDead(ctx, p, id, reason, payload, 0)
+// chargeMove counts a failure the message caused itself and dead-letters
+// it at MaxFailures (dead.lua, atomic with the count). seen is its event's
+// dedupe key: a message whose event has been folded meanwhile (from
+// another copy) is dropped as a duplicate instead, and a dead letter
+// records the key for the redrive.
+func (w *Worker) chargeMove(p int, id, seen, reason string) deadMove {
+	reason = "fold failed " + strconv.Itoa(w.s.opts.MaxFailures) + " times: " + describe(errors.New(reason))
+	return w.deadCall(p, id, seen, reason, "", w.s.opts.MaxFailures)
 }
 
-func (w *Worker) moveDead(ctx context.Context, p int, id, reason, payload string, limit int) {
-	call := &scriptCall{script: deadScript, keys: []string{w.s.keys.stream(p), w.s.keys.dead(p), w.s.keys.fails(p)},
-		args: []any{w.s.opts.Group, id, reason, payload, limit}}
-	w.s.runScripts(ctx, []*scriptCall{call})
-	moved, err := call.cmd.Int()
-	if err != nil {
-		w.log.Warn("aggregate: dead-letter", "partition", p, "id", id, "err", err)
+// undecodableMove moves a message that does not decode to the dead-letter
+// stream at once.
+func (w *Worker) undecodableMove(p int, id, payload string) deadMove {
+	return w.deadCall(p, id, "", "undecodable event", payload, 0)
+}
+
+func (w *Worker) deadCall(p int, id, seen, reason, payload string, limit int) deadMove {
+	keys := []string{w.s.keys.stream(p), w.s.keys.dead(p), w.s.keys.fails(p), w.s.keys.deadSeen(p)}
+	if seen != "" {
+		keys = append(keys, seen)
+	}
+	return deadMove{id: id, reason: reason,
+		call: &scriptCall{script: deadScript, keys: keys, args: []any{w.s.opts.Group, id, reason, payload, limit}}}
+}
+
+// moveDead runs a round's moves in one pipeline and logs what each did.
+func (w *Worker) moveDead(ctx context.Context, p int, moves []deadMove) {
+	if len(moves) == 0 {
 		return
 	}
-	if moved == 1 {
-		w.log.Warn("aggregate: message dead-lettered", "partition", p, "id", id, "reason", reason)
+	calls := make([]*scriptCall, len(moves))
+	for i := range moves {
+		calls[i] = moves[i].call
+	}
+	w.s.runScripts(ctx, calls)
+	for _, m := range moves {
+		did, err := m.call.cmd.Int()
+		switch {
+		case err != nil:
+			w.log.Warn("aggregate: dead-letter", "partition", p, "id", m.id, "err", err)
+		case did == 1:
+			w.log.Warn("aggregate: message dead-lettered", "partition", p, "id", m.id, "reason", m.reason)
+		case did == 2:
+			w.log.Info("aggregate: failed message dropped: its event was folded from another copy", "partition", p, "id", m.id)
+		}
 	}
 }
 
@@ -117,43 +146,51 @@ const redriveBatch = 100
 
 // Redrive moves every partition's dead letters back to its live stream to
 // be folded again (after the cause is fixed, e.g. a wrong-typed key
-// deleted), and returns how many it moved. Only the entries present when
-// it starts are moved, so a message that fails again goes back to the
-// dead-letter stream and stays there. Each entry's move is atomic and
-// happens once, so running Redrive again is harmless; but an event folded
-// before (a resent duplicate of it was dead-lettered, or a redrive is run
-// again after it was re-appended) is a duplicate for the fold's dedupe
-// only within Features.DedupeTTL (default 15 min) of that fold: redriven
-// later, it counts twice. A full stream (MaxBacklog) stops it with
-// event.ErrOverloaded: run it again once the backlog has drained.
-func (s *Store) Redrive(ctx context.Context) (int, error) {
-	moved := 0
+// deleted), and returns how many it moved and how many it dropped because
+// their event had been folded since they were dead-lettered (from a
+// resent copy: fold.lua records such folds for as long as the dead letter
+// exists, so the drop does not depend on DedupeTTL). Only the entries
+// present when it starts are taken, so a message that fails again goes
+// back to the dead-letter stream and stays there. Each entry's move or
+// drop is atomic and happens once, so running Redrive again is harmless.
+// One bound remains, the dedupe's own: a copy of the event folded more
+// than Features.DedupeTTL before this one was dead-lettered is unknown to
+// it (as it would be to a live duplicate that late), and then the event
+// counts twice; dead letters written before the record existed (no 'k'
+// field) are moved whatever happened since. A full stream (MaxBacklog)
+// stops it with event.ErrOverloaded: run it again once the backlog has
+// drained.
+func (s *Store) Redrive(ctx context.Context) (moved, dropped int, err error) {
 	for p := range s.opts.Partitions {
 		last, err := s.rdb.XRevRangeN(ctx, s.keys.dead(p), "+", "-", 1).Result()
 		if err != nil {
-			return moved, classify(err, event.ErrOverloaded, event.ErrUnavailable)
+			return moved, dropped, classify(err, event.ErrOverloaded, event.ErrUnavailable)
 		}
 		if len(last) == 0 {
 			continue
 		}
 		for {
-			call := &scriptCall{script: redriveScript, keys: []string{s.keys.dead(p), s.keys.stream(p)},
+			call := &scriptCall{script: redriveScript, keys: []string{s.keys.dead(p), s.keys.stream(p), s.keys.deadSeen(p)},
 				args: []any{s.opts.MaxBacklog, last[0].ID, redriveBatch}}
 			s.runScripts(ctx, []*scriptCall{call})
-			n, err := call.cmd.Int()
+			n, err := call.cmd.Int64Slice()
 			if err != nil && strings.HasPrefix(err.Error(), "BACKLOG") {
-				return moved, fmt.Errorf("%w: partition %d: %s", event.ErrOverloaded, p, err)
+				return moved, dropped, fmt.Errorf("%w: partition %d: %s", event.ErrOverloaded, p, err)
 			}
 			if err != nil {
-				return moved, classify(err, event.ErrOverloaded, event.ErrUnavailable)
+				return moved, dropped, classify(err, event.ErrOverloaded, event.ErrUnavailable)
 			}
-			moved += n
-			if n < redriveBatch {
+			if len(n) != 2 {
+				return moved, dropped, fmt.Errorf("%w: partition %d: redrive replied %v", event.ErrUnavailable, p, n)
+			}
+			moved += int(n[0])
+			dropped += int(n[1])
+			if n[0]+n[1] < redriveBatch {
 				break
 			}
 		}
 	}
-	return moved, nil
+	return moved, dropped, nil
 }
 
 // DeadLetters is the number of entries in all the dead-letter streams

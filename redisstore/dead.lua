@@ -1,17 +1,36 @@
 -- dead.lua: charge a message for a failure it caused, and move it to the
 -- dead-letter stream (and ack it) once it has been charged the limit.
 -- KEYS[1] stream, KEYS[2] dead-letter stream, KEYS[3] failure counts (hash
--- message id -> failures the message itself caused)
+-- message id -> failures the message itself caused), KEYS[4] the dead
+-- letters' events (hash, see below), KEYS[5] the event's dedupe key
+-- (absent when the payload does not decode)
 -- ARGV[1] group, ARGV[2] message id, ARGV[3] reason, ARGV[4] payload
 -- ("" = read it from the stream), ARGV[5] limit ("0" = dead-letter now).
--- Returns 1 when the message was dead-lettered, 0 when only charged (or
--- already gone: folded or dead-lettered by another worker).
+-- Returns 1 when the message was dead-lettered, 2 when it was dropped as
+-- a duplicate (its event has been folded from another copy since), 0 when
+-- only charged (or already gone: folded or dead-lettered by another
+-- worker).
+--
+-- The dead letters' events hash maps an event's dedupe key to n, the
+-- number of its dead letters: n > 0 while the event has not been folded
+-- since the first of them was written, -n once it has (fold.lua turns it
+-- negative, redrive.lua drops such dead letters and counts n back to 0).
+-- Each dead letter carries the key as field 'k'.
 local id = ARGV[2]
 local payload = ARGV[4]
+local seen = KEYS[5]
 local m = redis.call('XRANGE', KEYS[1], id, id)
 if not m[1] then
   redis.call('HDEL', KEYS[3], id)
   return 0
+end
+if seen and redis.call('EXISTS', seen) == 1 then
+  -- The dedupe marker of a fold of this event (another copy, folded while
+  -- this one failed): this copy is a duplicate, not a dead letter.
+  redis.call('XACK', KEYS[1], ARGV[1], id)
+  redis.call('XDEL', KEYS[1], id)
+  redis.call('HDEL', KEYS[3], id)
+  return 2
 end
 local limit = tonumber(ARGV[5])
 if limit > 0 and redis.call('HINCRBY', KEYS[3], id, 1) < limit then
@@ -23,7 +42,14 @@ if payload == '' then
     if fields[j] == 'e' then payload = fields[j + 1] end
   end
 end
-redis.call('XADD', KEYS[2], '*', 'id', id, 'reason', ARGV[3], 'e', payload)
+if seen then
+  redis.call('XADD', KEYS[2], '*', 'id', id, 'reason', ARGV[3], 'e', payload, 'k', seen)
+  local n = tonumber(redis.call('HGET', KEYS[4], seen) or '0')
+  if n >= 0 then n = n + 1 else n = n - 1 end
+  redis.call('HSET', KEYS[4], seen, n)
+else
+  redis.call('XADD', KEYS[2], '*', 'id', id, 'reason', ARGV[3], 'e', payload)
+end
 redis.call('XACK', KEYS[1], ARGV[1], id)
 redis.call('XDEL', KEYS[1], id)
 redis.call('HDEL', KEYS[3], id)

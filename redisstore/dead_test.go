@@ -83,8 +83,9 @@ func TestCausedByMessage(t *testing.T) {
 }
 
 // Dead letters go back to the live stream and fold; a redrive run again
-// finds nothing, and a dead letter of an event folded before (a resent
-// copy) is a duplicate: the guest counts each event once.
+// finds nothing, and a dead letter of an event folded since (a resent
+// copy) is dropped: the guest counts each event once.
+// (TestRedriveSkipsEventFoldedSince: also once the dedupe marker is gone.)
 func TestRedrive(t *testing.T) {
 	srv := redistest.Start(t)
 	s := newStore(t, srv.Addr(), nil, guesttest.Config(), func(o *Options) {
@@ -115,11 +116,11 @@ func TestRedrive(t *testing.T) {
 	}
 	guesttest.Send(t, s, guesttest.Ev("rd-1", "rd", "s", event.TypeView, time.Now(), "1"))
 	guesttest.WaitEvents(t, s, "rd", 1)
-	if n, err := s.Redrive(ctx); err != nil || n != 2 {
-		t.Fatalf("redrive moved %d (%v), want 2", n, err)
+	if n, d, err := s.Redrive(ctx); err != nil || n != 1 || d != 1 {
+		t.Fatalf("redrive moved %d and dropped %d (%v), want 1 (rd-2) and 1 (rd-1)", n, d, err)
 	}
-	if n, err := s.Redrive(ctx); err != nil || n != 0 {
-		t.Fatalf("second redrive moved %d (%v), want 0", n, err)
+	if n, d, err := s.Redrive(ctx); err != nil || n != 0 || d != 0 {
+		t.Fatalf("second redrive moved %d and dropped %d (%v), want 0", n, d, err)
 	}
 	waitBacklogZero(t, s)
 	snap, err := s.Snapshot(ctx, "rd")
@@ -148,7 +149,7 @@ func TestRedriveCluster(t *testing.T) {
 	if n, err := s.DeadLetters(ctx); err != nil || n != 3 {
 		t.Fatalf("%d dead letters (%v), want 3", n, err)
 	}
-	if n, err := s.Redrive(ctx); err != nil || n != 3 {
+	if n, _, err := s.Redrive(ctx); err != nil || n != 3 {
 		t.Fatalf("redrive moved %d (%v), want 3", n, err)
 	}
 	if n, err := s.DeadLetters(ctx); err != nil || n != 0 {

@@ -10,6 +10,7 @@
 //	<prefix>:{g<p>}:events              the partition's stream (unfolded events)
 //	<prefix>:{g<p>}:dead                dead letters of the partition
 //	<prefix>:{g<p>}:fails               failures each pending message caused (hash)
+//	<prefix>:{g<p>}:deadseen            dead-lettered events: dedupe key → dead letters, < 0 once folded (hash)
 //	<prefix>:{g<p>}:rt:<guest>          real-time features (hash, guest.State fields)
 //	<prefix>:{g<p>}:lt:<guest>          long-term features (hash)
 //	<prefix>:{g<p>}:seen:<guest>|<id>   dedupe marker of a folded event (PX DedupeTTL)
@@ -45,16 +46,24 @@
 // messages idle longer than MinIdle (a dead worker's), then XREADGROUP of
 // new ones, then one fold.lua call for the whole batch. fold.lua groups
 // the batch by guest (stream order within a guest) and, per guest, in one
-// atomic step: SET NX of each event's dedupe key (PX DedupeTTL; an
-// existing key is a duplicate, only acked), one HMGET of every field the
-// events touch, the fold of each guest.Update in turn (the Lua twin of
+// atomic step: XRANGE of each message's id (a message no longer in the
+// stream was folded or dead-lettered by another worker since this one
+// read it, a slow worker or a raced claim: it is skipped, so a message is
+// either folded or dead-lettered, never both;
+// TestSlowFoldOfDeadLetteredMessage), SET NX of each event's dedupe key
+// (PX DedupeTTL; an existing key is a duplicate, only acked), one HMGET of
+// every field the events touch, the fold of each guest.Update in turn (the Lua twin of
 // guest.State.Apply), one HSET (and HDEL) of the result and, when the
 // features' TTL was last renewed more than Expiry/64 ago, PEXPIRE; then
-// one XACK and one XDEL of every folded or duplicate message. A guest's
-// reads run after its markers and through pcall: a read that fails (a key
-// of the wrong type) deletes that guest's new markers and leaves its
-// messages pending, while the rest of the batch folds
-// (TestPoisonMessageIsDeadLettered). A batch in which some messages fold
+// one XACK and one XDEL of every folded or duplicate message, and, while
+// the partition has dead letters, the record of each folded event that
+// has some (see Dead letters). A guest's reads and its fold in memory run
+// after its markers and through pcall: any error there (a key of the wrong
+// type, a stored value that does not parse) deletes that guest's new
+// markers and leaves its messages pending, while the rest of the batch
+// folds (TestPoisonMessageIsDeadLettered, TestCorruptFeaturesLoseNoEvent:
+// an error that escaped once ended the script with the markers written,
+// and the retry acked the events as duplicates). A batch in which some messages fold
 // does not make the loop back off: only a failed call or a batch of which
 // no message folded does, so one guest's bad key does not stall its
 // partition (TestPoisonGuestDoesNotStallPartition). Once a script has written, Redis does
@@ -83,19 +92,38 @@
 // so that a failure causedByMessage does not recognise is not retried
 // forever unseen.
 //
+// A message is folded or dead-lettered, never both: fold.lua folds only
+// messages still in the stream, and dead.lua deletes a message in the
+// call that dead-letters it (TestSlowFoldOfDeadLetteredMessage). dead.lua
+// also drops, as a duplicate, a message whose event's dedupe marker
+// exists (a copy was folded while this one failed;
+// TestChargeOfEventFoldedMeanwhile). Otherwise the dead letter carries
+// its event's dedupe key (field k) and deadseen counts it; fold.lua, when
+// it folds an event deadseen holds, turns its count negative: "folded
+// since". That record lives as long as the dead letters, not DedupeTTL.
+//
 // The dead-letter streams are never trimmed (XADD without MAXLEN: an entry
 // is an acknowledged event, and trimming would lose it). Their size is
 // bounded only by how many events fail (about the event's size, 200–400
-// bytes, per entry); serve exports aisle_events_dead_letters, and anything
-// above 0 should alert: fix the cause, then Redrive (aisle events
-// redrive) moves the entries back to the live streams, each atomically
-// and once; an event folded before is a duplicate for the dedupe only
-// within DedupeTTL (default 15 min) of that fold.
+// bytes, per entry, and one deadseen field); serve exports
+// aisle_events_dead_letters, and anything above 0 should alert: fix the
+// cause, then Redrive (aisle events redrive) moves the entries back to the
+// live streams, each atomically and once, and drops those whose event was
+// folded since they were dead-lettered, however long ago
+// (TestRedriveSkipsEventFoldedSince). What remains is the dedupe's own
+// bound: two copies of an event count twice when the later one is folded,
+// or dead-lettered, more than DedupeTTL (default 15 min) after the earlier
+// one was folded, since the marker is gone by then and nothing else links
+// them. Dead letters without k (written before it existed) are moved
+// whatever happened since. Delete dead letters only through Redrive: one
+// deleted by hand leaves its deadseen field behind (the fold then pays one
+// HGET per folded event of the partition until the field is deleted).
 //
 // Cost (BENCHMARKS.md §6): about 30 µs of Redis CPU per event, most of it
 // the Lua interpreter itself rather than the commands it calls; one call
 // per batch and one read and write per guest cut 20–25% of it for
-// guests with several events in a batch.
+// guests with several events in a batch. The check that a message is
+// still in the stream adds 2–4 µs per event (§6b).
 //
 // # Reads
 //

@@ -1,34 +1,45 @@
 -- fold.lua: fold a batch of one partition's messages into guest features,
 -- each exactly once, and ack the folded ones, in one call. The Lua twin of
 -- guest.State.Apply.
--- KEYS[1] the partition's stream, KEYS[2] its failure counts (dead.lua);
---   for message m (1-based) KEYS[2m+1] its guest's features hash and
---   KEYS[2m+2] its dedupe key.
+-- KEYS[1] the partition's stream, KEYS[2] its failure counts, KEYS[3] its
+--   dead letters' events (both dead.lua's); for message m (1-based)
+--   KEYS[2m+2] its guest's features hash and KEYS[2m+3] its dedupe key.
 -- ARGV[1] group, ARGV[2] dedupe TTL ms, ARGV[3] expiry ms, ARGV[4] recent
 --   cap, then per message: message id ('' = do not ack), event time ms,
 --   session id, then counted lists: n affinity ops (field, half-life ms),
 --   n counters (name, delta), n cart ops (item, delta), n recent items.
--- Returns one entry per message: 1 folded, 0 duplicate, or the error
--- string of a read that failed (that message is neither folded nor acked:
--- it stays pending and is claimed again, while the rest of the batch
--- folds; the worker charges it when the failure is the message's own and
--- dead-letters it after MaxFailures).
+-- Returns one entry per message: 1 folded, 0 duplicate, 2 gone (no
+-- longer in the stream: another worker folded or dead-lettered it since
+-- this one read it), or the error string of a read that failed (that
+-- message is neither folded nor acked: it stays pending and is claimed
+-- again, while the rest of the batch folds; the worker charges it when
+-- the failure is the message's own and dead-letters it after MaxFailures).
+--
+-- Exclusion: a message folds only while it is still in the stream, and
+-- both ends of a message (this script's XDEL after its fold, dead.lua's
+-- XDEL with its dead letter) delete it atomically with their effect, so
+-- of a slow worker's fold and another worker's dead-lettering of the same
+-- message only the first happens (TestSlowFoldOfDeadLetteredMessage).
 --
 -- Cost: one call per batch instead of one per event, so the per-call cost
 -- (script lookup, argument tables, a round trip's share) and XACK/XDEL are
 -- paid once per batch. The batch's messages are grouped by guest (in
--- stream order within a guest): per event one SET NX (the dedupe check and
--- marker in one), per guest one HMGET of every field its events touch, one
--- HSET and only when needed HKEYS (a session change), HDEL and PEXPIRE.
+-- stream order within a guest): per event one XRANGE of its id (still in
+-- the stream: 2-4 µs of Redis CPU per event, BENCHMARKS.md §6b) and one
+-- SET NX (the dedupe check and marker in one), per guest one HMGET of
+-- every field its events touch, one HSET and only when needed HKEYS (a
+-- session change), HDEL and PEXPIRE; one EXISTS per batch (dead letters).
 -- The features' TTL is renewed when the mark 'x' (server time of the last
 -- renewal) is older than 1/64 of the expiry, so a guest's features may
 -- expire up to 1/64 of Expiry early and a steady guest costs no PEXPIRE.
 --
--- Failure: a guest's markers are set first, then its reads run through
--- pcall; a read that fails (a key of the wrong type) takes the guest's new
--- markers back and reports its messages, so their retry folds them, and
--- the batch goes on. Writes cannot then fail half-way: Redis refuses a
--- script's writes for maxmemory only at its first write.
+-- Failure: a guest's markers are set first, then its reads and its fold
+-- in memory run through pcall; any error there (a key of the wrong type, a
+-- stored value that does not parse) takes the guest's new markers back and
+-- reports its messages, so their retry folds them, and the batch goes on.
+-- A stored renewal mark 'x' that does not parse is simply renewed. Writes
+-- cannot then fail half-way: Redis refuses a script's writes for
+-- maxmemory only at its first write.
 local stream, group = KEYS[1], ARGV[1]
 local ttl, expiry, cap = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local CLEAR = -1099511627776
@@ -42,7 +53,7 @@ local msgs, groups, order = {}, {}, {}
 local i, m = 5, 0
 while i <= #ARGV do
   m = m + 1
-  local e = { id = ARGV[i], tstr = ARGV[i + 1], sid = ARGV[i + 2], f = KEYS[2 * m + 1], seen = KEYS[2 * m + 2],
+  local e = { id = ARGV[i], tstr = ARGV[i + 1], sid = ARGV[i + 2], f = KEYS[2 * m + 2], seen = KEYS[2 * m + 3],
     aff = {}, cnt = {}, cart = {}, rec = {} }
   e.t = tonumber(e.tstr)
   i = i + 3
@@ -183,7 +194,11 @@ local function foldGuest(f, ms)
   local fresh = {}
   for _, mi in ipairs(ms) do
     local e = msgs[mi]
-    if marked[e.seen] then
+    if e.id ~= '' and not redis.call('XRANGE', stream, e.id, e.id)[1] then
+      -- Gone from the stream: folded, or dead-lettered, by another worker
+      -- (dead.lua deletes it in the call that dead-letters it).
+      result[mi] = 2
+    elseif marked[e.seen] then
       result[mi] = 0
     else
       local ok = redis.pcall('SET', e.seen, '1', 'PX', ttl, 'NX')
@@ -206,57 +221,67 @@ local function foldGuest(f, ms)
     end
   end
 
-  local names, have = { 'sid', 'slast', 'r', 'u', 'n', 'x' }, {}
-  local function need(k)
-    if not have[k] then
-      have[k] = true
-      names[#names + 1] = k
+  -- plan reads the guest's fields and folds its events in memory: every
+  -- error between the markers and the writes (a failed read, a stored
+  -- value it cannot parse, wherever it is met) goes through fail, which
+  -- removes the markers; one that escaped would end the script with the
+  -- markers written and the events unfolded, and their retry would ack
+  -- them as duplicates (TestCorruptFeaturesLoseNoEvent). It returns an
+  -- error string, or nil and the fields to set and delete and whether to
+  -- renew the TTL.
+  local function plan()
+    local names, have = { 'sid', 'slast', 'r', 'u', 'n', 'x' }, {}
+    local function need(k)
+      if not have[k] then
+        have[k] = true
+        names[#names + 1] = k
+      end
     end
+    for _, mi in ipairs(fresh) do
+      local e = msgs[mi]
+      for k = 1, #e.aff, 2 do need(e.aff[k]) end
+      for k = 1, #e.cart, 2 do need(e.cart[k]) end
+      for k = 1, #e.cnt, 2 do need(e.cnt[k]) end
+    end
+    -- At most chunk fields per command: Lua's unpack is bounded by its
+    -- stack (about 8,000 values), and a guest's batch can touch more
+    -- fields (40 carts of 100 items).
+    cur, out = {}, {}
+    for j = 1, #names, chunk do
+      local last = math.min(j + chunk - 1, #names)
+      local vals = redis.pcall('HMGET', f, unpack(names, j, last))
+      if vals.err then return vals.err end
+      for i = j, last do cur[names[i]] = vals[i - j + 1] end
+    end
+    local st = { keys = false, sfields = {}, list = false }
+    for _, mi in ipairs(fresh) do
+      local err = apply(f, msgs[mi], st)
+      if err then return err end
+    end
+    if st.list then
+      local parts = {}
+      for _, x in ipairs(st.list) do parts[#parts + 1] = x[1] .. '@' .. fmtint(x[2]) end
+      out['r'] = table.concat(parts, ';')
+    end
+    -- A mark that does not parse (written by something else) is renewed.
+    local renewed = nowMs - (tonumber(cur['x'] or '0') or 0) >= renew
+    if renewed then out['x'] = fmtint(nowMs) end
+    local set, del = {}, {}
+    for k, v in pairs(out) do
+      if v then
+        set[#set + 1] = k
+        set[#set + 1] = v
+      else
+        del[#del + 1] = k
+      end
+    end
+    return nil, set, del, renewed
   end
-  for _, mi in ipairs(fresh) do
-    local e = msgs[mi]
-    for k = 1, #e.aff, 2 do need(e.aff[k]) end
-    for k = 1, #e.cart, 2 do need(e.cart[k]) end
-    for k = 1, #e.cnt, 2 do need(e.cnt[k]) end
-  end
-  -- At most chunk fields per command: Lua's unpack is bounded by its
-  -- stack (about 8,000 values), and a guest's batch can touch more fields
-  -- (40 carts of 100 items); failing here, after the markers, would drop
-  -- the events as duplicates on their retry.
-  cur, out = {}, {}
-  for j = 1, #names, chunk do
-    local last = math.min(j + chunk - 1, #names)
-    local vals = redis.pcall('HMGET', f, unpack(names, j, last))
-    if vals.err then return fail(vals.err) end
-    for i = j, last do cur[names[i]] = vals[i - j + 1] end
-  end
-  local st = { keys = false, sfields = {}, list = false }
-  for _, mi in ipairs(fresh) do
-    -- pcall: a Lua error here must go through fail (which removes the
-    -- markers) rather than end the script with the markers written.
-    local ok, err = pcall(apply, f, msgs[mi], st)
-    if not ok and type(err) == 'table' and err.err then err = err.err end
-    if not ok then return fail(tostring(err)) end
-    if err then return fail(err) end
-  end
+  local ok, err, set, del, renewed = pcall(plan)
+  if not ok and type(err) == 'table' and err.err then err = err.err end
+  if not ok then return fail(tostring(err)) end
+  if err then return fail(err) end
   for _, mi in ipairs(fresh) do result[mi] = 1 end
-  if st.list then
-    local parts = {}
-    for _, x in ipairs(st.list) do parts[#parts + 1] = x[1] .. '@' .. fmtint(x[2]) end
-    out['r'] = table.concat(parts, ';')
-  end
-
-  local renewed = nowMs - tonumber(cur['x'] or '0') >= renew
-  if renewed then out['x'] = fmtint(nowMs) end
-  local set, del = {}, {}
-  for k, v in pairs(out) do
-    if v then
-      set[#set + 1] = k
-      set[#set + 1] = v
-    else
-      del[#del + 1] = k
-    end
-  end
   for j = 1, #set, 2 * chunk do -- never empty: 'n' is in it
     redis.call('HSET', f, unpack(set, j, math.min(j + 2 * chunk - 1, #set)))
   end
@@ -267,6 +292,20 @@ local function foldGuest(f, ms)
 end
 
 for _, f in ipairs(order) do foldGuest(f, groups[f]) end
+
+-- A folded event that has dead letters (dead.lua) is recorded as folded
+-- in the dead letters' events hash, so that redrive.lua drops them
+-- however long after this fold it runs, when the dedupe marker may be
+-- gone. One EXISTS per batch while the partition has no dead letters.
+local deadseen = KEYS[3]
+if redis.call('EXISTS', deadseen) == 1 then
+  for mi = 1, m do
+    if result[mi] == 1 then
+      local n = tonumber(redis.call('HGET', deadseen, msgs[mi].seen) or '0')
+      if n > 0 then redis.call('HSET', deadseen, msgs[mi].seen, -n) end
+    end
+  end
+end
 
 -- Ack and delete the folded and duplicate messages, at most 1,000 ids per
 -- command (Lua's unpack is bounded by its stack), and forget their failure

@@ -29,6 +29,10 @@ func (k keys) stream(p int) string { return k.tag(p) + "events" }
 func (k keys) dead(p int) string   { return k.tag(p) + "dead" }
 func (k keys) fails(p int) string  { return k.tag(p) + "fails" }
 
+// deadSeen maps the dedupe key of each dead-lettered event to its dead
+// letters and whether it was folded since (dead.lua).
+func (k keys) deadSeen(p int) string { return k.tag(p) + "deadseen" }
+
 func (k keys) realTime(guestID string) string {
 	return k.tag(k.partition(guestID)) + "rt:" + guestID
 }
@@ -49,7 +53,7 @@ func (k keys) seen(guestID, eventID string) string {
 // id, for tests that check they share a Cluster slot.
 func (s *Store) GuestKeys(guestID, eventID string) []string {
 	p := s.keys.partition(guestID)
-	return []string{s.keys.stream(p), s.keys.dead(p), s.keys.fails(p), s.keys.realTime(guestID), s.keys.longTerm(guestID), s.keys.seen(guestID, eventID)}
+	return []string{s.keys.stream(p), s.keys.dead(p), s.keys.fails(p), s.keys.deadSeen(p), s.keys.realTime(guestID), s.keys.longTerm(guestID), s.keys.seen(guestID, eventID)}
 }
 
 // ErrPartitions means this process and the Redis it shares disagree on

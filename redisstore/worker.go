@@ -186,45 +186,59 @@ func (w *Worker) claim(ctx context.Context, p int) ([]redis.XMessage, error) {
 // (fold.lua acks the others) and comes back through claim, charged when
 // the failure is its own (causedByMessage). A script error of the whole
 // call is retried one message at a time, so that only the message that
-// causes it is charged. The error is the first failure: with folded = 0
-// the round failed (a Redis error, or every message failed) and the loop
-// backs off; with folded > 0 only some messages did.
+// causes it is charged: one call per message, all in one pipeline, on
+// the messages decoded once. The charges and dead letters of a round go
+// in one pipeline too (one round trip however many messages failed). The
+// error is the first failure: with folded = 0 the round failed (a Redis
+// error, or every message failed) and the loop backs off; with folded > 0
+// only some messages did.
 func (w *Worker) fold(ctx context.Context, p int, msgs []redis.XMessage) (folded int, err error) {
-	ids, res, err := w.foldCall(ctx, p, msgs)
-	if err != nil && callCausedByMessage(err) && len(ids) > 1 {
-		var first error
-		for _, m := range msgs {
-			n, err := w.fold(ctx, p, []redis.XMessage{m})
-			folded += n
-			if err != nil && first == nil {
-				first = err
-			}
-		}
-		return folded, first
+	ds, moves := w.decode(p, msgs)
+	var calls []*scriptCall
+	var parts [][]decoded
+	if len(ds) > 0 {
+		calls, parts = []*scriptCall{w.foldCall(p, ds)}, [][]decoded{ds}
+		w.s.runScripts(ctx, calls)
 	}
-	if err != nil {
-		if callCausedByMessage(err) && len(ids) == 1 {
-			w.charge(ctx, p, ids[0], err.Error())
+	if len(ds) > 1 && callCausedByMessage(calls[0].cmd.Err()) {
+		calls, parts = make([]*scriptCall, len(ds)), make([][]decoded, len(ds))
+		for i := range ds {
+			parts[i] = ds[i : i+1]
+			calls[i] = w.foldCall(p, parts[i])
 		}
-		return 0, err
+		w.s.runScripts(ctx, calls)
 	}
 	var failed error
-	for i, r := range res {
-		if i >= len(ids) {
-			break
-		}
-		msg, ok := r.(string)
-		if !ok { // 1 folded, 0 duplicate: acked either way
-			folded++
+	for i, c := range calls {
+		part := parts[i]
+		res, err := c.cmd.Slice()
+		if err != nil {
+			if failed == nil {
+				failed = err
+			}
+			if callCausedByMessage(err) && len(part) == 1 {
+				moves = append(moves, w.chargeMove(p, part[0].id, part[0].seen, err.Error()))
+			}
 			continue
 		}
-		if failed == nil {
-			failed = fmt.Errorf("fold of message %s: %s", ids[i], msg)
-		}
-		if causedByMessage(msg) {
-			w.charge(ctx, p, ids[i], msg)
+		for j, r := range res {
+			if j >= len(part) {
+				break
+			}
+			msg, ok := r.(string)
+			if !ok { // 1 folded, 0 duplicate, 2 gone: done either way
+				folded++
+				continue
+			}
+			if failed == nil {
+				failed = fmt.Errorf("fold of message %s: %s", part[j].id, msg)
+			}
+			if causedByMessage(msg) {
+				moves = append(moves, w.chargeMove(p, part[j].id, part[j].seen, msg))
+			}
 		}
 	}
+	w.moveDead(ctx, p, moves)
 	if failed != nil {
 		return folded, failed
 	}
@@ -234,38 +248,46 @@ func (w *Worker) fold(ctx context.Context, p int, msgs []redis.XMessage) (folded
 	return folded, nil
 }
 
-// foldCall decodes msgs (dead-lettering the undecodable) and runs
-// fold.lua on the rest: ids are the messages sent, res the script's reply
-// (one entry per id).
-func (w *Worker) foldCall(ctx context.Context, p int, msgs []redis.XMessage) (ids []string, res []any, err error) {
-	cfg := w.s.opts.Features
-	keys := make([]string, 2, 2+2*len(msgs))
-	keys[0], keys[1] = w.s.keys.stream(p), w.s.keys.fails(p)
-	args := make([]any, 0, 4+16*len(msgs))
-	args = append(args, w.s.opts.Group, cfg.DedupeTTL.Milliseconds(), cfg.Expiry.Milliseconds(), cfg.RecentItems)
-	ids = make([]string, 0, len(msgs))
+// decoded is a message ready for fold.lua.
+type decoded struct {
+	id   string
+	seen string // its event's dedupe key
+	u    guest.Update
+}
+
+// decode plans each message's fold, once per batch (the one-at-a-time
+// retry reuses it), and returns the moves that dead-letter those that do
+// not decode. A worker made to crash by crashAfter decodes that many.
+func (w *Worker) decode(p int, msgs []redis.XMessage) (ds []decoded, moves []deadMove) {
+	ds = make([]decoded, 0, len(msgs))
 	for _, m := range msgs {
-		if w.crashAfter > 0 && len(ids) == w.crashAfter {
+		if w.crashAfter > 0 && len(ds) == w.crashAfter {
 			break
 		}
 		payload, _ := m.Values["e"].(string)
 		var e event.Event
 		if err := json.Unmarshal([]byte(payload), &e); err != nil || e.GuestID == "" || e.ID == "" {
-			w.deadLetter(ctx, p, m.ID, "undecodable event", payload)
+			moves = append(moves, w.undecodableMove(p, m.ID, payload))
 			continue
 		}
-		u := guest.Plan(&e, w.attrs, cfg)
-		keys = append(keys, w.s.keys.realTime(u.GuestID), w.s.keys.seen(u.GuestID, u.EventID))
-		args = appendFoldArgs(args, m.ID, &u)
-		ids = append(ids, m.ID)
+		u := guest.Plan(&e, w.attrs, w.s.opts.Features)
+		ds = append(ds, decoded{id: m.ID, seen: w.s.keys.seen(u.GuestID, u.EventID), u: u})
 	}
-	if len(ids) == 0 {
-		return nil, nil, nil
+	return ds, moves
+}
+
+// foldCall is fold.lua's call for ds; its reply has one entry per message.
+func (w *Worker) foldCall(p int, ds []decoded) *scriptCall {
+	cfg := w.s.opts.Features
+	keys := make([]string, 3, 3+2*len(ds))
+	keys[0], keys[1], keys[2] = w.s.keys.stream(p), w.s.keys.fails(p), w.s.keys.deadSeen(p)
+	args := make([]any, 0, 4+16*len(ds))
+	args = append(args, w.s.opts.Group, cfg.DedupeTTL.Milliseconds(), cfg.Expiry.Milliseconds(), cfg.RecentItems)
+	for i := range ds {
+		keys = append(keys, w.s.keys.realTime(ds[i].u.GuestID), ds[i].seen)
+		args = appendFoldArgs(args, ds[i].id, &ds[i].u)
 	}
-	call := &scriptCall{script: foldScript, keys: keys, args: args}
-	w.s.runScripts(ctx, []*scriptCall{call})
-	res, err = call.cmd.Slice()
-	return ids, res, err
+	return &scriptCall{script: foldScript, keys: keys, args: args}
 }
 
 // appendFoldArgs lays out one message's part of fold.lua's ARGV.

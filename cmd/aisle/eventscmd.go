@@ -251,11 +251,11 @@ func rebaseToNow(events []*aislepb.Event, now time.Time) {
 
 // redriveCmd is "aisle events redrive": it moves the Redis dead letters
 // back to the live streams (redisstore.Store.Redrive), for after their
-// cause is fixed. Running it twice is harmless in that each entry moves
-// once; an event folded before (a resent copy of a dead letter) is a
-// duplicate for the fold's dedupe only within the workers' --dedupe-ttl
-// (default 15 min) of that fold, and counts twice after it. The help and
-// the output say so (redriveUsage, redriveNote).
+// cause is fixed, and drops those whose event was folded since (a resent
+// copy), however long ago. Running it twice is harmless: each entry moves
+// or drops once. The one bound left is the dedupe's (a copy folded more
+// than --dedupe-ttl before the dead letter was written); the help and the
+// output say so (redriveUsage, redriveNote).
 func redriveCmd(ctx context.Context, args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("aisle events redrive", flag.ContinueOnError)
 	fs.SetOutput(w)
@@ -283,24 +283,27 @@ func redriveCmd(ctx context.Context, args []string, w io.Writer) error {
 	if err := s.CheckPartitions(ctx); err != nil {
 		return err
 	}
-	n, err := s.Redrive(ctx)
-	fmt.Fprintf(w, "moved %d dead letters back to the event streams\n", n)
+	n, dropped, err := s.Redrive(ctx)
+	fmt.Fprintf(w, "moved %d dead letters back to the event streams, dropped %d whose event was folded since\n", n, dropped)
 	if n > 0 {
 		fmt.Fprint(w, redriveNote)
 	}
 	return err
 }
 
-// redriveUsage and redriveNote state the limit of the dedupe: the fold
-// remembers an event id for --dedupe-ttl only.
+// redriveUsage and redriveNote state what redrive guarantees and the one
+// bound left: the dedupe remembers an event id for --dedupe-ttl only, so
+// a fold of the event's copy more than that before the dead letter was
+// written is unknown to it.
 const (
 	redriveUsage = `usage: aisle events redrive --redis-addr A|--redis-cluster-addrs A,B,C [flags]
 Moves the Redis dead letters back to the event streams to be folded again; fix their cause first.
-Each entry moves once, so running it again is harmless, with one limit: a dead letter of an event
-that was also folded (a resent copy) counts once only within the workers' --dedupe-ttl (default
-15m) of that fold; redriven later, it counts twice. Redrive soon after the fix.
+A dead letter whose event was folded after it was dead-lettered (a resent copy) is dropped instead,
+however long ago that fold was. Each entry moves or drops once, so running it again is harmless.
+One bound remains, the dedupe's own: a copy of the event folded more than the workers'
+--dedupe-ttl (default 15m) before the dead letter was written is unknown, and the event counts twice.
 `
-	redriveNote = "a dead letter whose event was also folded (resent) more than the workers' --dedupe-ttl (default 15m) ago counts twice\n"
+	redriveNote = "a dead letter whose event had been folded (from a resent copy) more than the workers' --dedupe-ttl (default 15m) before it was dead-lettered counts twice\n"
 )
 
 // deadLetterCollector exports the dead-letter streams' length at scrape

@@ -50,20 +50,21 @@ func TestDeadLettersGaugeAndRedrive(t *testing.T) {
 	if !strings.Contains(out.String(), "moved 0 dead letters") || strings.Contains(out.String(), "counts twice") {
 		t.Fatalf("redrive said %q", out.String())
 	}
-	// A redrive that moved something, and the help, state the limit of
-	// "running it again is harmless": the dedupe TTL.
+	// A redrive that moved something, and the help, state the one bound
+	// left: a fold more than the dedupe TTL before the dead-lettering.
 	payload := `{"id":"d-1","guest_id":"dg","type":"view","item_ids":["1"],"time":"` + time.Now().UTC().Format(time.RFC3339Nano) + `"}`
 	redisCLI(t, srv.Addr(), "XADD", "aisle:{g0}:dead", "*", "id", "1-1", "reason", "test", "e", payload)
 	out.Reset()
 	if err := eventsCmd(t.Context(), []string{"redrive", "--redis-addr", srv.Addr()}, &out); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "moved 1 dead letters") || !strings.Contains(out.String(), "--dedupe-ttl (default 15m) ago counts twice") {
+	if !strings.Contains(out.String(), "moved 1 dead letters") || !strings.Contains(out.String(), "dropped 0 whose event was folded since") ||
+		!strings.Contains(out.String(), "--dedupe-ttl (default 15m) before it was dead-lettered counts twice") {
 		t.Fatalf("redrive of one dead letter said %q, want the dedupe TTL's limit", out.String())
 	}
 	out.Reset()
 	if err := eventsCmd(t.Context(), []string{"redrive", "--help"}, &out); !errors.Is(err, flag.ErrHelp) ||
-		!strings.Contains(out.String(), "within the workers' --dedupe-ttl") || !strings.Contains(out.String(), "counts twice") {
+		!strings.Contains(out.String(), "is dropped instead") || !strings.Contains(out.String(), "--dedupe-ttl (default 15m) before the dead letter was written") {
 		t.Fatalf("redrive --help: %v\n%s", err, out.String())
 	}
 	if err := eventsCmd(t.Context(), []string{"redrive"}, &out); err == nil || !strings.Contains(err.Error(), "usage") {
