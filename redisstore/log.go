@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -22,6 +23,9 @@ type Store struct {
 	// stuck counts claims of messages delivered more than stuckAfter
 	// times (StuckClaims).
 	stuck atomic.Int64
+	// folded counts the messages this process's workers folded or acked
+	// as duplicates (Folded).
+	folded atomic.Int64
 }
 
 // New connects (lazily) to the configured Redis.
@@ -114,6 +118,41 @@ func (s *Store) sumXLen(ctx context.Context, key func(p int) string) (int64, err
 		n += c.Val()
 	}
 	return n, nil
+}
+
+// Folded counts the messages this process's workers have finished: folded,
+// or acknowledged as duplicates (serve and aisle aggregate export it as
+// aisle_events_folded_total). Other processes sharing the consumer group
+// count their own.
+func (s *Store) Folded() int64 { return s.folded.Load() }
+
+// ErrNoGroup means a partition's stream has no consumer group yet: no
+// worker has reached this Redis since it was empty (or it restarted
+// without its AOF), so nothing is being folded there.
+var ErrNoGroup = errors.New("redis consumer group missing")
+
+// CheckGroups checks, in one pipeline of XPENDING summaries, that every
+// partition's stream has the workers' consumer group: nil once a worker
+// has reached Redis and made them (aisle aggregate's readiness), ErrNoGroup
+// naming the first partition without one, or the store's
+// event.ErrUnavailable when Redis does not answer.
+func (s *Store) CheckGroups(ctx context.Context) error {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.XPendingCmd, s.opts.Partitions)
+	for p := range cmds {
+		cmds[p] = pipe.XPending(ctx, s.keys.stream(p), s.opts.Group)
+	}
+	_, _ = pipe.Exec(ctx)
+	for p, c := range cmds {
+		switch err := c.Err(); {
+		case err == nil:
+		case redis.HasErrorPrefix(err, "NOGROUP"), err == redis.Nil:
+			return fmt.Errorf("%w: partition %d", ErrNoGroup, p)
+		default:
+			return classify(err, event.ErrUnavailable, event.ErrUnavailable)
+		}
+	}
+	return nil
 }
 
 // Pending sums the messages delivered to a worker of the group but not yet

@@ -100,6 +100,7 @@ func (w *Worker) loop(ctx context.Context, p int) error {
 		if err == nil && len(msgs) > 0 {
 			var folded int
 			folded, err = w.fold(ctx, p, msgs)
+			w.s.folded.Add(int64(folded))
 			if err != nil && err != errCrash && folded > 0 {
 				// The call worked and the rest of the batch folded: the
 				// failed messages stay pending (charged when they are at

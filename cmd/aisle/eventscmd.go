@@ -19,51 +19,6 @@ import (
 	"github.com/aisle-ai/aisle/redisstore"
 )
 
-// aggregateCmd runs fold workers against Redis until interrupted, so
-// several processes (or replicas started with --no-aggregate) share the
-// consumer group's work.
-func aggregateCmd(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("aisle aggregate", flag.ContinueOnError)
-	var ff featureFlags
-	ff.addFlags(fs)
-	models := fs.String("models", "models", "model repository (its catalog.jsonl gives item attributes)")
-	logLevel := fs.String("log-level", "info", "log level")
-	fs.BoolVar(&ff.allowNondurable, "redis-allow-nondurable", false, "fold even when Redis's appendonly, appendfsync or maxmemory-policy break the durability of acknowledged events (logs a warning), as aisle serve's flag")
-	fs.DurationVar(&ff.claimIdle, "claim-idle", redisstore.DefaultMinIdle, "how long an event another worker read stays unacknowledged before this one takes it over (a dead worker's events wait this long)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if ff.claimIdle <= 0 {
-		return fmt.Errorf("aisle aggregate: --claim-idle must be positive")
-	}
-	if _, ok := ff.redisOptions(); !ok {
-		return fmt.Errorf("aisle aggregate needs --redis-addr or --redis-cluster-addrs (the in-process store folds inside serve)")
-	}
-	log, _, err := newLogger(*logLevel, false)
-	if err != nil {
-		return err
-	}
-	items, err := openCatalog(*models, log, nil)
-	if err != nil {
-		return err
-	}
-	attrs, _ := itemSource(items)
-	ff.noAggregate = false
-	b, err := openFeatures(ctx, &ff, attrs, log)
-	if err != nil {
-		return err
-	}
-	defer b.close()
-	// The workers write the folded state, the dedupe markers and the
-	// dead-letter stream: the same promise as serve's, checked the same way.
-	if err := checkDurable(ctx, b, &ff, log); err != nil {
-		return fmt.Errorf("aisle aggregate: %w", err)
-	}
-	log.Info("aisle aggregate folding", "redis", ff.redisAddr+ff.redisCluster, "partitions", ff.partitions)
-	b.run(ctx)
-	return nil
-}
-
 // eventsCmd dispatches "aisle events send|redrive".
 func eventsCmd(ctx context.Context, args []string, w io.Writer) error {
 	if len(args) > 0 && args[0] == "redrive" {

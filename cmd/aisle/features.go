@@ -100,8 +100,12 @@ type featureBackend struct {
 	// (redisstore.Store.CheckDurability).
 	checkDurability func(ctx context.Context) error
 	// metrics, when set, exports the store's own state (Redis: the
-	// dead-letter streams' length).
+	// dead-letter streams' length, the fold's progress; storeMetrics).
 	metrics prometheus.Collector
+	// checkGroups, when set, checks that Redis answers and the workers'
+	// consumer groups exist (redisstore.Store.CheckGroups: aisle
+	// aggregate's /readyz).
+	checkGroups func(ctx context.Context) error
 }
 
 func openFeatures(ctx context.Context, f *featureFlags, attrs guest.ItemAttributes, log *slog.Logger) (*featureBackend, error) {
@@ -130,9 +134,9 @@ func openFeatures(ctx context.Context, f *featureFlags, attrs guest.ItemAttribut
 		// the workers wait for it.
 		log.Warn("redis not reachable at start", "err", err)
 	}
-	b := &featureBackend{log: s, store: s, longTerm: s, arms: s.Arms(), close: func() { _ = s.Close() }, metrics: deadLetterCollector{s}}
+	b := &featureBackend{log: s, store: s, longTerm: s, arms: s.Arms(), close: func() { _ = s.Close() }, metrics: storeMetrics{s}}
 	b.join = func(rec *bandit.Bandits, window time.Duration) server.BanditJoin { return s.Join(rec, window) }
-	b.checkDurability = s.CheckDurability
+	b.checkDurability, b.checkGroups = s.CheckDurability, s.CheckGroups
 	if !f.noAggregate {
 		w := s.NewWorker(attrs, log)
 		b.run = func(ctx context.Context) {

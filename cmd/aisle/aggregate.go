@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/aisle-ai/aisle/redisstore"
+	"github.com/aisle-ai/aisle/server"
+)
+
+// aggregateOptions are the flags of "aisle aggregate".
+type aggregateOptions struct {
+	features featureFlags
+	models   string
+	logLevel string
+	// httpAddr serves /metrics, /healthz and /readyz; empty serves none.
+	httpAddr string
+}
+
+func (o *aggregateOptions) addFlags(fs *flag.FlagSet) {
+	o.features.addFlags(fs)
+	fs.StringVar(&o.models, "models", "models", "model repository (its catalog.jsonl gives item attributes)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level")
+	fs.BoolVar(&o.features.allowNondurable, "redis-allow-nondurable", false, "fold even when Redis's appendonly, appendfsync or maxmemory-policy break the durability of acknowledged events (logs a warning), as aisle serve's flag")
+	fs.DurationVar(&o.features.claimIdle, "claim-idle", redisstore.DefaultMinIdle, "how long an event another worker read stays unacknowledged before this one takes it over (a dead worker's events wait this long)")
+	fs.StringVar(&o.httpAddr, "http-addr", "", "HTTP listen address for /metrics, /healthz and /readyz (plaintext), as aisle serve's flag; "+
+		"empty, the default, disables it: any fixed default would clash with serve's "+DefaultHTTPAddr+" or another aggregate process on the same host (e.g. 127.0.0.1:8003)")
+}
+
+// aggregateCmd runs fold workers against Redis until interrupted, so
+// several processes (or replicas started with --no-aggregate) share the
+// consumer group's work. --http-addr is bound first: a port in use fails
+// start-up before Redis is touched.
+func aggregateCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("aisle aggregate", flag.ContinueOnError)
+	var o aggregateOptions
+	o.addFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.features.claimIdle <= 0 {
+		return fmt.Errorf("aisle aggregate: --claim-idle must be positive")
+	}
+	if _, ok := o.features.redisOptions(); !ok {
+		return fmt.Errorf("aisle aggregate needs --redis-addr or --redis-cluster-addrs (the in-process store folds inside serve)")
+	}
+	log, _, err := newLogger(o.logLevel, false)
+	if err != nil {
+		return err
+	}
+	var hln net.Listener
+	if o.httpAddr != "" {
+		if hln, err = net.Listen("tcp", o.httpAddr); err != nil {
+			return fmt.Errorf("aisle aggregate: listen %s (--http-addr): %w", o.httpAddr, err)
+		}
+	}
+	return runAggregate(ctx, &o, hln, log)
+}
+
+// runAggregate opens the store, checks its durability as serve does,
+// serves the HTTP endpoints on hln (nil: none) and folds until ctx ends.
+// Shutdown: /readyz turns not ready when ctx ends, the workers stop, the
+// HTTP server stops (in-flight scrapes get DefaultDrain, serve's
+// --drain-timeout default), then the store closes. hln is closed on every
+// path.
+func runAggregate(ctx context.Context, o *aggregateOptions, hln net.Listener, log *slog.Logger) error {
+	items, err := openCatalog(o.models, log, nil)
+	if err != nil {
+		closeListeners(hln)
+		return err
+	}
+	attrs, _ := itemSource(items)
+	o.features.noAggregate = false
+	b, err := openFeatures(ctx, &o.features, attrs, log)
+	if err != nil {
+		closeListeners(hln)
+		return err
+	}
+	defer b.close()
+	// The workers write the folded state, the dedupe markers and the
+	// dead-letter stream: the same promise as serve's, checked the same way.
+	if err := checkDurable(ctx, b, &o.features, log); err != nil {
+		closeListeners(hln)
+		return fmt.Errorf("aisle aggregate: %w", err)
+	}
+	stopHTTP := serveAggregateHTTP(ctx, hln, b, log)
+	log.Info("aisle aggregate folding", "redis", o.features.redisAddr+o.features.redisCluster,
+		"partitions", o.features.partitions, "http", o.httpAddr)
+	b.run(ctx)
+	stopHTTP()
+	return nil
+}
+
+// readyTimeout bounds /readyz's Redis check (within the probe's own
+// request): Kubernetes' default probe timeout is 1 s.
+const readyTimeout = time.Second
+
+// errStopping is /readyz's answer once shutdown has begun.
+var errStopping = errors.New("shutting down")
+
+// serveAggregateHTTP serves aggregate's endpoints on ln until the
+// returned stop, which waits for the server to end: /metrics from a
+// registry holding the Go and process collectors and the store's metrics
+// (storeMetrics, as serve registers them), /healthz, and /readyz, ready
+// while run is live and b.checkGroups passes. With ln nil it serves
+// nothing.
+func serveAggregateHTTP(run context.Context, ln net.Listener, b *featureBackend, log *slog.Logger) (stop func()) {
+	if ln == nil {
+		return func() {}
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if b.metrics != nil {
+		reg.MustRegister(b.metrics)
+	}
+	ready := func(ctx context.Context) error {
+		if run.Err() != nil {
+			return errStopping
+		}
+		if b.checkGroups == nil {
+			return nil
+		}
+		ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+		defer cancel()
+		return b.checkGroups(ctx)
+	}
+	srv := &http.Server{Handler: aggregateHandler(reg, ready), ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			log.Error("aggregate: http server", "err", err)
+		}
+	}()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), DefaultDrain)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			_ = srv.Close() // past the drain: cut the scrapes still open
+		}
+		<-done
+	}
+}
+
+// aggregateHandler is serve's handler (server.NewHTTPHandler: /metrics
+// from g, /healthz) with /readyz answered by ready, which asks Redis and
+// so takes the probe's request context (NewHTTPHandler's func() bool has
+// none). Not ready is 503 with the reason, which names no address
+// (redisstore scrubs them).
+func aggregateHandler(g prometheus.Gatherer, ready func(context.Context) error) http.Handler {
+	mux := http.NewServeMux()
+	// Its own /readyz is never reached: the pattern below is more specific.
+	mux.Handle("/", server.NewHTTPHandler(g, func() bool { return false }))
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := ready(r.Context()); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	return mux
+}
