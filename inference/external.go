@@ -146,63 +146,27 @@ func walk(data []byte, kind protoKind, depth int, refs *[]externalRef) error {
 func readTensor(data []byte, refs *[]externalRef) (name string, elem int32, err error) {
 	var locations []string
 	external := false
-	for len(data) > 0 {
-		num, typ, n := protowire.ConsumeTag(data)
-		if n < 0 {
-			return "", 0, protowire.ParseError(n)
-		}
-		data = data[n:]
+	err = eachTypedField(data, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
 		switch {
-		case num == fieldTensorDataType && typ == protowire.VarintType:
-			v, n := protowire.ConsumeVarint(data)
-			if n < 0 {
-				return "", 0, protowire.ParseError(n)
-			}
-			elem, data = int32(v), data[n:]
-		case num == fieldTensorDataType && typ == protowire.Fixed32Type:
-			// Any scalar wire type, as decodeTensor (eachField) reads it.
-			v, n := protowire.ConsumeFixed32(data)
-			if n < 0 {
-				return "", 0, protowire.ParseError(n)
-			}
-			elem, data = int32(v), data[n:]
-		case num == fieldTensorDataType && typ == protowire.Fixed64Type:
-			v, n := protowire.ConsumeFixed64(data)
-			if n < 0 {
-				return "", 0, protowire.ParseError(n)
-			}
-			elem, data = int32(v), data[n:]
+		case num == fieldTensorDataType:
+			elem = int32(x) // whatever the wire type, as decodeTensor reads it
 		case num == fieldTensorName && typ == protowire.BytesType:
-			v, n := protowire.ConsumeBytes(data)
-			if n < 0 {
-				return "", 0, protowire.ParseError(n)
-			}
-			name, data = string(v), data[n:]
+			name = string(v)
 		case num == fieldExternalData && typ == protowire.BytesType:
-			v, n := protowire.ConsumeBytes(data)
-			if n < 0 {
-				return "", 0, protowire.ParseError(n)
-			}
-			data = data[n:]
 			key, value, err := parseEntry(v)
 			if err != nil {
-				return "", 0, err
+				return err
 			}
 			if key == externalLocationKey {
 				locations = append(locations, value)
 			}
 		case num == fieldDataLocation && typ == protowire.VarintType:
-			v, n := protowire.ConsumeVarint(data)
-			if n < 0 {
-				return "", 0, protowire.ParseError(n)
-			}
-			external, data = v == dataLocationExtern, data[n:]
-		default:
-			if n = protowire.ConsumeFieldValue(num, typ, data); n < 0 {
-				return "", 0, protowire.ParseError(n)
-			}
-			data = data[n:]
+			external = x == dataLocationExtern
 		}
+		return nil
+	})
+	if err != nil {
+		return "", 0, err
 	}
 	if external && len(locations) == 0 {
 		locations = append(locations, "")

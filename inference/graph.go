@@ -235,6 +235,13 @@ func readValueInfo(data []byte) (name string, elem int32, err error) {
 // length-delimited field's bytes (nil otherwise), x a varint's or fixed
 // field's value.
 func eachField(data []byte, fn func(num protowire.Number, v []byte, x uint64) error) error {
+	return eachTypedField(data, func(num protowire.Number, _ protowire.Type, v []byte, x uint64) error {
+		return fn(num, v, x)
+	})
+}
+
+// eachTypedField is eachField telling fn each field's wire type too.
+func eachTypedField(data []byte, fn func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error) error {
 	for len(data) > 0 {
 		num, typ, n := protowire.ConsumeTag(data)
 		if n < 0 {
@@ -265,7 +272,7 @@ func eachField(data []byte, fn func(num protowire.Number, v []byte, x uint64) er
 		}
 		data = data[n:]
 		if typ == protowire.BytesType || typ == protowire.VarintType || typ == protowire.Fixed32Type || typ == protowire.Fixed64Type {
-			if err := fn(num, v, x); err != nil {
+			if err := fn(num, typ, v, x); err != nil {
 				return err
 			}
 		}
