@@ -62,14 +62,10 @@ type operand struct {
 	c     *constant
 }
 
-// inspectDivisions returns the request checks the model's integer
-// divisions need, or ErrUnsafeDivision naming a division that no check
-// can make safe.
-func inspectDivisions(data []byte) ([]InputGuard, error) {
-	g, err := parseGraph(data)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidModel, err)
-	}
+// inspectDivisions returns the request checks the integer divisions of
+// g (parseGraph) need, or ErrUnsafeDivision naming a division that no
+// check can make safe.
+func inspectDivisions(g *onnxGraph) ([]InputGuard, error) {
 	var guards []InputGuard
 	add := func(gd InputGuard) {
 		i := slices.IndexFunc(guards, func(x InputGuard) bool { return x.Input == gd.Input })

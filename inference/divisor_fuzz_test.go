@@ -24,7 +24,11 @@ func FuzzInspectDivisions(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		guards, err := inspectDivisions(data)
+		g, err := parseGraph(data)
+		if err != nil {
+			return
+		}
+		guards, err := inspectDivisions(g)
 		if err != nil {
 			return
 		}

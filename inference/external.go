@@ -25,7 +25,7 @@ var ErrExternalData = errors.New("external data refused")
 // directory" check because it has no model directory to compare against.
 const folderConfigKey = "session.model_external_initializers_file_folder_path"
 
-// maxProtoDepth bounds the nesting the walker follows (graphs inside
+// maxProtoDepth bounds the nesting the model reader follows (graphs inside
 // attributes inside nodes inside graphs...). Real models nest a handful of
 // levels; the bound keeps a hostile file from recursing without end.
 const maxProtoDepth = 64
@@ -68,6 +68,7 @@ var children = map[protoKind]map[protowire.Number]protoKind{
 
 // Field numbers inside TensorProto and StringStringEntryProto.
 const (
+	fieldTensorDataType = 2
 	fieldTensorName     = 8
 	fieldExternalData   = 13
 	fieldDataLocation   = 14
@@ -83,22 +84,33 @@ type externalRef struct {
 	Location string
 }
 
-// externalRefs lists every external-data location in an ONNX model, in
-// file order. A tensor counts as external when its data_location is
-// EXTERNAL or when it carries a location entry at all: the walker errs on
-// the side of checking too much.
-func externalRefs(data []byte) ([]externalRef, error) {
-	var refs []externalRef
-	err := walk(data, kindModel, 0, &refs)
-	return refs, err
-}
+// The model is read once (parseGraph, graph.go), and that pass gathers
+// every external-data location, in file order, into onnxGraph.refs. The
+// graph reader reads each tensor with readTensor, and hands the messages
+// it does not interpret itself but which can hold a tensor (training
+// graphs, sparse tensors, a function's attribute defaults, an attribute's
+// tensor list) to walk, which follows the children table down to every
+// tensor in them.
 
-func walk(data []byte, kind protoKind, depth int, refs *[]externalRef) error {
-	if depth > maxProtoDepth {
+// checkDepth refuses a message nested deeper than maxProtoDepth, counting
+// every message from the ModelProto (depth 0) down. data nil is a field
+// that held no message, which is not followed, so not counted.
+func checkDepth(data []byte, depth int) error {
+	if data != nil && depth > maxProtoDepth {
 		return fmt.Errorf("messages nested deeper than %d", maxProtoDepth)
 	}
+	return nil
+}
+
+// walk appends to refs the external-data locations of every tensor under
+// data, a message of the given kind at depth.
+func walk(data []byte, kind protoKind, depth int, refs *[]externalRef) error {
+	if err := checkDepth(data, depth); err != nil {
+		return err
+	}
 	if kind == kindTensor {
-		return walkTensor(data, refs)
+		_, _, err := readTensor(data, refs)
+		return err
 	}
 	next := children[kind]
 	for len(data) > 0 {
@@ -127,29 +139,20 @@ func walk(data []byte, kind protoKind, depth int, refs *[]externalRef) error {
 	return nil
 }
 
-func walkTensor(data []byte, refs *[]externalRef) error {
-	var name string
+// readTensor reads a TensorProto's name and element type, and appends its
+// external-data locations to refs. A tensor counts as external when its
+// data_location is EXTERNAL or when it carries a location entry at all:
+// the reader errs on the side of checking too much.
+func readTensor(data []byte, refs *[]externalRef) (name string, elem int32, err error) {
 	var locations []string
 	external := false
-	for len(data) > 0 {
-		num, typ, n := protowire.ConsumeTag(data)
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		data = data[n:]
+	err = eachTypedField(data, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
 		switch {
+		case num == fieldTensorDataType:
+			elem = int32(x) // whatever the wire type, as decodeTensor reads it
 		case num == fieldTensorName && typ == protowire.BytesType:
-			v, n := protowire.ConsumeBytes(data)
-			if n < 0 {
-				return protowire.ParseError(n)
-			}
-			name, data = string(v), data[n:]
+			name = string(v)
 		case num == fieldExternalData && typ == protowire.BytesType:
-			v, n := protowire.ConsumeBytes(data)
-			if n < 0 {
-				return protowire.ParseError(n)
-			}
-			data = data[n:]
 			key, value, err := parseEntry(v)
 			if err != nil {
 				return err
@@ -158,17 +161,12 @@ func walkTensor(data []byte, refs *[]externalRef) error {
 				locations = append(locations, value)
 			}
 		case num == fieldDataLocation && typ == protowire.VarintType:
-			v, n := protowire.ConsumeVarint(data)
-			if n < 0 {
-				return protowire.ParseError(n)
-			}
-			external, data = v == dataLocationExtern, data[n:]
-		default:
-			if n = protowire.ConsumeFieldValue(num, typ, data); n < 0 {
-				return protowire.ParseError(n)
-			}
-			data = data[n:]
+			external = x == dataLocationExtern
 		}
+		return nil
+	})
+	if err != nil {
+		return "", 0, err
 	}
 	if external && len(locations) == 0 {
 		locations = append(locations, "")
@@ -176,7 +174,7 @@ func walkTensor(data []byte, refs *[]externalRef) error {
 	for _, loc := range locations {
 		*refs = append(*refs, externalRef{Tensor: name, Location: loc})
 	}
-	return nil
+	return name, elem, nil
 }
 
 func parseEntry(data []byte) (key, value string, err error) {

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// FuzzExternalRefs feeds arbitrary bytes to the external-data walker, which
+// FuzzExternalRefs feeds arbitrary bytes to the model reader, which
 // reads untrusted model files before the runtime does: it must return refs
 // or an error, never panic or recurse without end. Seeds are the extdata
 // models and an ordinary model.
@@ -24,11 +24,11 @@ func FuzzExternalRefs(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		refs, err := externalRefs(data)
+		g, err := parseGraph(data)
 		if err != nil {
 			return
 		}
-		for _, r := range refs {
+		for _, r := range g.refs {
 			if len(r.Location) > len(data) || len(r.Tensor) > len(data) {
 				t.Fatalf("ref %q/%q longer than the input", r.Tensor, r.Location)
 			}

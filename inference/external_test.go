@@ -3,6 +3,7 @@ package inference
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -181,36 +182,42 @@ func TestExternalDataRuntimeConfined(t *testing.T) {
 	}
 }
 
+// extTensor is a TensorProto whose data lives in loc.
+func extTensor(name, loc string) []byte {
+	var b []byte
+	b = protowire.AppendTag(b, fieldTensorName, protowire.BytesType)
+	b = protowire.AppendString(b, name)
+	var e []byte
+	e = protowire.AppendTag(e, fieldEntryKey, protowire.BytesType)
+	e = protowire.AppendString(e, "location")
+	e = protowire.AppendTag(e, fieldEntryValue, protowire.BytesType)
+	e = protowire.AppendString(e, loc)
+	b = protowire.AppendTag(b, fieldExternalData, protowire.BytesType)
+	b = protowire.AppendBytes(b, e)
+	b = protowire.AppendTag(b, fieldDataLocation, protowire.VarintType)
+	return protowire.AppendVarint(b, dataLocationExtern)
+}
+
+// protoMsg is body as field num of a message.
+func protoMsg(num protowire.Number, body []byte) []byte {
+	b := protowire.AppendTag(nil, num, protowire.BytesType)
+	return protowire.AppendBytes(b, body)
+}
+
 // TestExternalRefsNested finds an external tensor wherever ONNX allows one:
 // here in a Constant node inside the then-branch of an If node, and in a
 // sparse initializer.
 func TestExternalRefsNested(t *testing.T) {
-	tensorMsg := func(name, loc string) []byte {
-		var b []byte
-		b = protowire.AppendTag(b, fieldTensorName, protowire.BytesType)
-		b = protowire.AppendString(b, name)
-		var e []byte
-		e = protowire.AppendTag(e, fieldEntryKey, protowire.BytesType)
-		e = protowire.AppendString(e, "location")
-		e = protowire.AppendTag(e, fieldEntryValue, protowire.BytesType)
-		e = protowire.AppendString(e, loc)
-		b = protowire.AppendTag(b, fieldExternalData, protowire.BytesType)
-		b = protowire.AppendBytes(b, e)
-		b = protowire.AppendTag(b, fieldDataLocation, protowire.VarintType)
-		return protowire.AppendVarint(b, dataLocationExtern)
-	}
-	msg := func(num protowire.Number, body []byte) []byte {
-		b := protowire.AppendTag(nil, num, protowire.BytesType)
-		return protowire.AppendBytes(b, body)
-	}
+	tensorMsg, msg := extTensor, protoMsg
 	inner := msg(1, msg(5, msg(5, tensorMsg("const", "../a")))) // graph.node.attribute.t
 	ifNode := msg(5, msg(6, inner))                             // node.attribute.g
 	graph := append(msg(1, ifNode), msg(15, msg(1, tensorMsg("sparse", "/b")))...)
 	model := msg(7, graph)
-	refs, err := externalRefs(model)
+	g, err := parseGraph(model)
 	if err != nil {
 		t.Fatal(err)
 	}
+	refs := g.refs
 	want := []externalRef{{"const", "../a"}, {"sparse", "/b"}}
 	if len(refs) != len(want) || refs[0] != want[0] || refs[1] != want[1] {
 		t.Fatalf("refs = %v, want %v", refs, want)
@@ -220,7 +227,60 @@ func TestExternalRefsNested(t *testing.T) {
 	for range maxProtoDepth {
 		deep = msg(1, msg(5, msg(6, deep))) // graph.node.attribute.g
 	}
-	if _, err := externalRefs(msg(7, deep)); err == nil {
+	if _, err := parseGraph(msg(7, deep)); err == nil {
 		t.Fatal("no error for a model nested past the bound")
+	}
+}
+
+// TestExternalRefsEveryPlace puts one external tensor at each place the
+// children table lists (every field of every message that can lead to a
+// TensorProto, reached by a shortest path from the ModelProto) and checks
+// that the one pass over the model finds it: the graph reader interprets
+// some of those messages itself and must still miss none.
+func TestExternalRefsEveryPlace(t *testing.T) {
+	// toTensor[k] wraps a tensor into a message of kind k by a shortest
+	// path; fromModel[k] wraps a message of kind k into a ModelProto.
+	toTensor := map[protoKind]func([]byte) []byte{kindTensor: func(b []byte) []byte { return b }}
+	for changed := true; changed; {
+		changed = false
+		for k, fields := range children {
+			if toTensor[k] != nil {
+				continue
+			}
+			for num, child := range fields {
+				if inner := toTensor[child]; inner != nil {
+					toTensor[k] = func(b []byte) []byte { return protoMsg(num, inner(b)) }
+					changed = true
+					break
+				}
+			}
+		}
+	}
+	fromModel := map[protoKind]func([]byte) []byte{kindModel: func(b []byte) []byte { return b }}
+	for queue := []protoKind{kindModel}; len(queue) > 0; queue = queue[1:] {
+		k := queue[0]
+		for num, child := range children[k] {
+			if fromModel[child] == nil {
+				outer := fromModel[k]
+				fromModel[child] = func(b []byte) []byte { return outer(protoMsg(num, b)) }
+				queue = append(queue, child)
+			}
+		}
+	}
+	for k, fields := range children {
+		for num, child := range fields {
+			if fromModel[k] == nil || toTensor[child] == nil {
+				t.Fatalf("kind %d field %d: no path from the model or to a tensor", k, num)
+			}
+			name := fmt.Sprintf("kind %d field %d", k, num)
+			model := fromModel[k](protoMsg(num, toTensor[child](extTensor("t", "../x"))))
+			g, err := parseGraph(model)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if want := []externalRef{{"t", "../x"}}; len(g.refs) != 1 || g.refs[0] != want[0] {
+				t.Errorf("%s: refs %v, want %v", name, g.refs, want)
+			}
+		}
 	}
 }

@@ -1,35 +1,14 @@
 package inference
 
 import (
-	"encoding/binary"
-	"fmt"
-
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// A second, shallow reading of the ONNX protobuf, beside externalRefs: the
-// graph's nodes, inputs, declared types and small integer constants, which
-// is what the divisor inspection (divisor.go) needs. Field numbers are
-// onnx.proto3's (ONNX 1.16).
-
-// ONNX element types (TensorProto.DataType) the inspection tells apart.
-const (
-	onnxFloat  = 1
-	onnxUint8  = 2
-	onnxInt8   = 3
-	onnxUint16 = 4
-	onnxInt16  = 5
-	onnxInt32  = 6
-	onnxInt64  = 7
-	onnxBool   = 9
-	onnxUint32 = 12
-	onnxUint64 = 13
-)
-
-// maxConstElems bounds the constant elements decoded per tensor: divisors
-// are scalars or short vectors, and a bigger integer constant used as a
-// divisor is treated as unknown (so refused) rather than decoded.
-const maxConstElems = 1 << 20
+// The one reading of the ONNX protobuf at load: the graph's nodes, inputs,
+// declared types and small integer constants, which is what the divisor
+// inspection (divisor.go) needs, and, in the same pass, every tensor's
+// external-data location (external.go), which checkExternal confines to
+// the model's folder. Field numbers are onnx.proto3's (ONNX 1.16).
 
 // graphNode is one NodeProto. Subgraph and function bodies are flattened
 // into the same list: a subgraph's names are unique across its outer
@@ -43,78 +22,77 @@ type graphNode struct {
 	inFunction       bool             // a model-local function's body
 }
 
-// constant is a tensor stored in the model: its element type and, once
-// decoded (integer types only), its values; ok false when they cannot be
-// read (external data, too many elements). The values are decoded only for
-// a division's operands, so a model's large integer tables cost nothing.
-type constant struct {
-	elem  int32
-	proto []byte  // the TensorProto, still to decode; nil once decoded
-	vals  []int64 // little-endian bit patterns widened to int64
-	ok    bool
-}
-
-// decoded returns c with its values read.
-func (c constant) decoded() constant {
-	if c.proto == nil {
-		return c
-	}
-	d, err := decodeTensor(c.proto)
-	if err != nil {
-		return constant{elem: c.elem}
-	}
-	return d
-}
-
-// onnxGraph is what the inspection knows about a model's names.
+// onnxGraph is what the load knows about a model: its names, for the
+// inspection, and its external-data locations.
 type onnxGraph struct {
 	inputs   map[string]bool     // the main graph's inputs: request data
 	types    map[string]int32    // declared element types
 	consts   map[string]constant // initializers and Constant outputs
 	producer map[string]*graphNode
 	nodes    []*graphNode
+	refs     []externalRef // every tensor's external-data locations, in file order
 }
 
+// parseGraph reads an ONNX ModelProto. Depths count messages from the
+// ModelProto (0), so that a graph is at 1 and a node of it at 2, and any
+// message past maxProtoDepth fails the read.
 func parseGraph(model []byte) (*onnxGraph, error) {
 	g := &onnxGraph{inputs: map[string]bool{}, types: map[string]int32{},
 		consts: map[string]constant{}, producer: map[string]*graphNode{}}
 	err := eachField(model, func(num protowire.Number, v []byte, _ uint64) error {
 		switch num {
 		case 7: // graph
-			return g.readGraph(v, 0, false)
+			return g.readGraph(v, 1, false)
+		case 20: // training_info: external data only
+			return walk(v, kindTrainingInfo, 1, &g.refs)
 		case 25: // functions
-			return eachField(v, func(num protowire.Number, v []byte, _ uint64) error {
-				if num == 7 { // node
-					return g.readNode(v, 1, true)
-				}
-				return nil
-			})
+			return g.readFunction(v, 1)
 		}
 		return nil
 	})
 	return g, err
 }
 
+// readFunction reads a model-local function's nodes (its attribute
+// defaults for their external data only).
+func (g *onnxGraph) readFunction(data []byte, depth int) error {
+	if err := checkDepth(data, depth); err != nil {
+		return err
+	}
+	return eachField(data, func(num protowire.Number, v []byte, _ uint64) error {
+		switch num {
+		case 7: // node
+			return g.readNode(v, depth+1, true)
+		case 11: // attribute_proto
+			return walk(v, kindAttribute, depth+1, &g.refs)
+		}
+		return nil
+	})
+}
+
+// readGraph reads a GraphProto at depth; the main graph is the one at 1.
 func (g *onnxGraph) readGraph(data []byte, depth int, inFunction bool) error {
-	if depth > maxProtoDepth {
-		return fmt.Errorf("graphs nested deeper than %d", maxProtoDepth)
+	if err := checkDepth(data, depth); err != nil {
+		return err
 	}
 	return eachField(data, func(num protowire.Number, v []byte, _ uint64) error {
 		switch num {
 		case 1: // node
-			return g.readNode(v, depth, inFunction)
+			return g.readNode(v, depth+1, inFunction)
 		case 5: // initializer
-			name, elem, err := tensorHead(v)
+			name, elem, err := g.readTensor(v, depth+1)
 			if err == nil {
 				g.consts[name] = constant{elem: elem, proto: v}
 				g.types[name] = elem
 			}
 			return err
+		case 15: // sparse_initializer: external data only
+			return walk(v, kindSparseTensor, depth+1, &g.refs)
 		case 11, 12, 13: // input, output, value_info
 			name, elem, err := readValueInfo(v)
 			if err == nil {
 				g.types[name] = elem
-				if num == 11 && depth == 0 {
+				if num == 11 && depth == 1 {
 					g.inputs[name] = true
 				}
 			}
@@ -124,7 +102,19 @@ func (g *onnxGraph) readGraph(data []byte, depth int, inFunction bool) error {
 	})
 }
 
+// readTensor reads a TensorProto's name and element type at depth,
+// recording its external data.
+func (g *onnxGraph) readTensor(data []byte, depth int) (name string, elem int32, err error) {
+	if err := checkDepth(data, depth); err != nil {
+		return "", 0, err
+	}
+	return readTensor(data, &g.refs)
+}
+
 func (g *onnxGraph) readNode(data []byte, depth int, inFunction bool) error {
+	if err := checkDepth(data, depth); err != nil {
+		return err
+	}
 	n := &graphNode{ints: map[string]int64{}, inFunction: inFunction}
 	err := eachField(data, func(num protowire.Number, v []byte, _ uint64) error {
 		switch num {
@@ -139,7 +129,7 @@ func (g *onnxGraph) readNode(data []byte, depth int, inFunction bool) error {
 		case 7:
 			n.domain = string(v)
 		case 5:
-			return g.readAttribute(n, v, depth, inFunction)
+			return g.readAttribute(n, v, depth+1, inFunction)
 		}
 		return nil
 	})
@@ -165,6 +155,9 @@ func (g *onnxGraph) readNode(data []byte, depth int, inFunction bool) error {
 }
 
 func (g *onnxGraph) readAttribute(n *graphNode, data []byte, depth int, inFunction bool) error {
+	if err := checkDepth(data, depth); err != nil {
+		return err
+	}
 	var name string
 	var i int64
 	var hasInt bool
@@ -183,11 +176,16 @@ func (g *onnxGraph) readAttribute(n *graphNode, data []byte, depth int, inFuncti
 			}
 			return eachVarint(v, func(x uint64) { ints = append(ints, int64(x)) })
 		case 5: // t
-			_, elem, err := tensorHead(v)
+			_, elem, err := g.readTensor(v, depth+1)
 			t = &constant{elem: elem, proto: v}
+			return err
+		case 10: // tensors: external data only
+			_, _, err := g.readTensor(v, depth+1)
 			return err
 		case 6, 11: // g, graphs
 			return g.readGraph(v, depth+1, inFunction)
+		case 22, 23: // sparse_tensor, sparse_tensors: external data only
+			return walk(v, kindSparseTensor, depth+1, &g.refs)
 		}
 		return nil
 	})
@@ -208,64 +206,6 @@ func (g *onnxGraph) readAttribute(n *graphNode, data []byte, depth int, inFuncti
 		n.value = t // nil for a sparse value: unknown
 	}
 	return nil
-}
-
-// tensorHead reads a TensorProto's name and element type.
-func tensorHead(data []byte) (name string, elem int32, err error) {
-	err = eachField(data, func(num protowire.Number, v []byte, x uint64) error {
-		switch num {
-		case 2:
-			elem = int32(x)
-		case 8:
-			name = string(v)
-		}
-		return nil
-	})
-	return name, elem, err
-}
-
-// decodeTensor reads a TensorProto's element type and, for an integer
-// tensor stored in the model, its values.
-func decodeTensor(data []byte) (constant, error) {
-	var raw []byte
-	var vals []int64
-	var external bool
-	c := constant{}
-	err := eachField(data, func(num protowire.Number, v []byte, x uint64) error {
-		switch num {
-		case 2:
-			c.elem = int32(x)
-		case 9:
-			raw = v
-		case 13, 14: // external_data, data_location
-			external = external || num == 13 || x != 0
-		case 5, 7, 11: // int32_data, int64_data, uint64_data
-			if v == nil {
-				vals = append(vals, int64(x))
-				return nil
-			}
-			if len(v) > maxConstElems*10 {
-				external = true // too big to read: unknown
-				return nil
-			}
-			return eachVarint(v, func(x uint64) { vals = append(vals, int64(x)) })
-		}
-		return nil
-	})
-	size := intSize(c.elem)
-	switch {
-	case err != nil || external || size == 0:
-	case raw != nil:
-		if len(raw)%size == 0 && len(raw)/size <= maxConstElems {
-			c.vals, c.ok = decodeRaw(raw, size, c.elem), true
-		}
-	default:
-		c.vals, c.ok = vals, true
-		for i, v := range c.vals { // int32_data holds narrower types widened
-			c.vals[i] = signExtend(v, c.elem)
-		}
-	}
-	return c, err
 }
 
 func readValueInfo(data []byte) (name string, elem int32, err error) {
@@ -291,65 +231,17 @@ func readValueInfo(data []byte) (name string, elem int32, err error) {
 	return name, elem, err
 }
 
-// intSize is the byte size of an integer element type, 0 for the others.
-func intSize(elem int32) int {
-	switch elem {
-	case onnxUint8, onnxInt8:
-		return 1
-	case onnxUint16, onnxInt16:
-		return 2
-	case onnxInt32, onnxUint32:
-		return 4
-	case onnxInt64, onnxUint64:
-		return 8
-	}
-	return 0
-}
-
-func decodeRaw(raw []byte, size int, elem int32) []int64 {
-	out := make([]int64, len(raw)/size)
-	for i := range out {
-		b := raw[i*size:]
-		var v uint64
-		switch size {
-		case 1:
-			v = uint64(b[0])
-		case 2:
-			v = uint64(binary.LittleEndian.Uint16(b))
-		case 4:
-			v = uint64(binary.LittleEndian.Uint32(b))
-		default:
-			v = binary.LittleEndian.Uint64(b)
-		}
-		out[i] = signExtend(int64(v), elem)
-	}
-	return out
-}
-
-// signExtend reads the low bits of v as elem: signed types are sign
-// extended, unsigned ones masked.
-func signExtend(v int64, elem int32) int64 {
-	switch elem {
-	case onnxInt8:
-		return int64(int8(v))
-	case onnxInt16:
-		return int64(int16(v))
-	case onnxInt32:
-		return int64(int32(v))
-	case onnxUint8:
-		return int64(uint8(v))
-	case onnxUint16:
-		return int64(uint16(v))
-	case onnxUint32:
-		return int64(uint32(v))
-	}
-	return v
-}
-
 // eachField calls fn for every field of a message: v holds a
 // length-delimited field's bytes (nil otherwise), x a varint's or fixed
 // field's value.
 func eachField(data []byte, fn func(num protowire.Number, v []byte, x uint64) error) error {
+	return eachTypedField(data, func(num protowire.Number, _ protowire.Type, v []byte, x uint64) error {
+		return fn(num, v, x)
+	})
+}
+
+// eachTypedField is eachField telling fn each field's wire type too.
+func eachTypedField(data []byte, fn func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error) error {
 	for len(data) > 0 {
 		num, typ, n := protowire.ConsumeTag(data)
 		if n < 0 {
@@ -380,7 +272,7 @@ func eachField(data []byte, fn func(num protowire.Number, v []byte, x uint64) er
 		}
 		data = data[n:]
 		if typ == protowire.BytesType || typ == protowire.VarintType || typ == protowire.Fixed32Type || typ == protowire.Fixed64Type {
-			if err := fn(num, v, x); err != nil {
+			if err := fn(num, typ, v, x); err != nil {
 				return err
 			}
 		}

@@ -76,20 +76,22 @@ func parseModel(path, dir string, data []byte) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidModel, path, err)
 	}
-	refs, err := externalRefs(data)
+	// One pass over the model gathers its external-data locations and
+	// what the division inspection needs.
+	g, err := parseGraph(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidModel, path, err)
 	}
-	if err := checkExternal(dir, refs); err != nil {
+	if err := checkExternal(dir, g.refs); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	// Before any runtime call: creating a session may constant-fold a
 	// division by a constant zero, and trap (divisor.go).
-	guards, err := inspectDivisions(data)
+	guards, err := inspectDivisions(g)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	m := &Model{Path: path, Dir: dir, Data: data, Header: hdr, Guards: guards, external: len(refs) > 0}
+	m := &Model{Path: path, Dir: dir, Data: data, Header: hdr, Guards: guards, external: len(g.refs) > 0}
 	ins, outs, err := m.ioInfo()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidModel, path, err)

@@ -95,12 +95,7 @@ func (r banditReplica) wantOutcome(t *testing.T, outcome string, n float64) {
 // arm once; the same click again, or another click on the slot, does not;
 // unknown impression ids and bad impressions are counted.
 func TestBanditEventsCreditInMemory(t *testing.T) {
-	m := guest.NewMemory(guesttest.Config(), guesttest.TestCatalog())
-	l := event.NewMemoryLog(0)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { m.Run(ctx, l.Events()) })
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	l, m := memoryLogStore(t)
 	r := startBanditReplica(t, l, m, bandit.NewMemStore(), func(b *bandit.Bandits) BanditJoin {
 		return bandit.NewLearner(b, bandit.LearnerConfig{})
 	})
@@ -132,12 +127,7 @@ func TestBanditEventsCreditInMemory(t *testing.T) {
 // pull and is counted "late", as with the Redis join (which compares with
 // the wall clock), not "impression".
 func TestBanditEventsLateImpressionInMemory(t *testing.T) {
-	m := guest.NewMemory(guesttest.Config(), guesttest.TestCatalog())
-	l := event.NewMemoryLog(0)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { m.Run(ctx, l.Events()) })
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	l, m := memoryLogStore(t)
 	r := startBanditReplica(t, l, m, bandit.NewMemStore(), func(b *bandit.Bandits) BanditJoin {
 		return bandit.NewLearner(b, bandit.LearnerConfig{Window: time.Minute})
 	})

@@ -53,13 +53,21 @@ func memoryEventsStore(t testing.TB) (aislepb.EventsClient, guest.Store) {
 }
 
 func memoryEventsStoreLimits(t testing.TB, lim event.Limits) (aislepb.EventsClient, guest.Store) {
+	l, m := memoryLogStore(t)
+	return eventsServer(t, l, m, lim), m
+}
+
+// memoryLogStore returns an in-process event log and the feature store
+// that folds it (over guesttest's config and catalogue), folding until
+// the test ends.
+func memoryLogStore(t testing.TB) (*event.MemoryLog, *guest.Memory) {
 	m := guest.NewMemory(guesttest.Config(), guesttest.TestCatalog())
 	l := event.NewMemoryLog(0)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { m.Run(ctx, l.Events()) })
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	return eventsServer(t, l, m, lim), m
+	return l, m
 }
 
 // redisEventsStore serves Events over a fresh redis-server with one

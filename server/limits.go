@@ -31,6 +31,17 @@ const (
 	DefaultMaxTensorElements = 16 << 20
 )
 
+// Option names of the Limits fields: the `aisle serve` flags and
+// configuration keys (cmd/aisle registers them), and a LimitError's Name.
+const (
+	FlagMaxTextBytes      = "max-text-bytes"
+	FlagMaxTexts          = "max-texts"
+	FlagMaxCartItems      = "max-cart-items"
+	FlagMaxK              = "max-k"
+	FlagMaxTensorRank     = "max-tensor-rank"
+	FlagMaxTensorElements = "max-tensor-elements"
+)
+
 // Limits bound the fields of a request. They are checked when the request
 // arrives, before any model lookup, tokenization or decoding, and a request
 // over one is INVALID_ARGUMENT naming the field and the limit. Zero fields
@@ -63,7 +74,7 @@ func (l Limits) withDefaults() Limits {
 }
 
 // LimitError is a limit no server could honour. Name is the limit's
-// option name, the `aisle serve` flag and configuration key (max-texts).
+// option name, the `aisle serve` flag and configuration key (FlagMaxTexts).
 type LimitError struct {
 	Name    string
 	Problem string
@@ -78,15 +89,15 @@ func (l Limits) Validate() error {
 		name string
 		v    int64
 	}{
-		{"max-text-bytes", int64(l.MaxTextBytes)}, {"max-texts", int64(l.MaxTexts)}, {"max-cart-items", int64(l.MaxCartItems)},
-		{"max-k", int64(l.MaxK)}, {"max-tensor-rank", int64(l.MaxTensorRank)}, {"max-tensor-elements", l.MaxTensorElements},
+		{FlagMaxTextBytes, int64(l.MaxTextBytes)}, {FlagMaxTexts, int64(l.MaxTexts)}, {FlagMaxCartItems, int64(l.MaxCartItems)},
+		{FlagMaxK, int64(l.MaxK)}, {FlagMaxTensorRank, int64(l.MaxTensorRank)}, {FlagMaxTensorElements, l.MaxTensorElements},
 	} {
 		if f.v < 0 {
 			return &LimitError{f.name, fmt.Sprintf("must be >= 0 (0 takes the default), got %d", f.v)}
 		}
 	}
 	if l.MaxTexts > embedding.MaxTexts {
-		return &LimitError{"max-texts", fmt.Sprintf("%d is over the most the server supports, %d (the encoder's per call)", l.MaxTexts, embedding.MaxTexts)}
+		return &LimitError{FlagMaxTexts, fmt.Sprintf("%d is over the most the server supports, %d (the encoder's per call)", l.MaxTexts, embedding.MaxTexts)}
 	}
 	return nil
 }

@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -16,15 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/aisle-ai/aisle/catalog"
-	"github.com/aisle-ai/aisle/inference"
 	"github.com/aisle-ai/aisle/internal/servetest"
 	aislepb "github.com/aisle-ai/aisle/proto/aisle/v1"
 	"github.com/aisle-ai/aisle/recommend"
 	"github.com/aisle-ai/aisle/repository"
-	"github.com/aisle-ai/aisle/server"
 )
 
 // trackedIndex is serve's ann index with a Close that records when the
@@ -97,64 +90,17 @@ func reverseRows(t *testing.T, data []byte) []byte {
 	return out
 }
 
-// serveSwappable serves a copy of the default repository as aisle serve
-// wires it (extensions, catalogue, pipeline, Personalization service), its
-// item indexes built by build (nil: serve's newANNIndex) and tracked, the
-// repository polled every 20 ms. Stage budgets
-// are raised to a minute so that a loaded test machine takes no timeout
-// rung and answers stay comparable (tests hold no timed assertions).
+// serveSwappable serves a copy of the default repository as serveCopy
+// does, its item indexes built by build (nil: serve's newANNIndex) and
+// tracked, the repository polled every 20 ms.
 func serveSwappable(t *testing.T, build recommend.NewIndex) (string, aislepb.PersonalizationClient, *indexes) {
 	t.Helper()
-	must(t, inference.Init(ortLib(t)))
-	t.Cleanup(func() { _ = inference.Shutdown() }) // after the repository's and server's cleanups
-	root := t.TempDir()
-	must(t, os.CopyFS(root, os.DirFS(filepath.Join("..", "..", "models"))))
-	surfaces := filepath.Join(root, recommend.SurfacesFile)
-	data, err := os.ReadFile(surfaces)
-	must(t, err)
-	data = regexp.MustCompile(`budgets: \{[^}]*\}`).ReplaceAll(data,
-		[]byte("budgets: {features: 1m, embeddings: 1m, candidates: 1m, slate: 1m}"))
-	servetest.WriteFile(t, surfaces, data)
-
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	reg := prometheus.NewRegistry()
 	if build == nil {
 		build = newANNIndex
 	}
 	tracked := &indexes{build: build}
-	exts := extensions()
-	exts[recommend.ItemsExtensionName] = recommend.ItemsExtension{NewIndex: tracked.newIndex}
-	repo, err := repository.New(repository.Options{Root: root, Extensions: exts, Logger: log, Registerer: reg,
-		Session:      inference.SessionOptions{IntraOpThreads: 1, InterOpThreads: 1},
-		DrainTimeout: 30 * time.Second})
-	must(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	lctx, lcancel := context.WithTimeout(ctx, time.Minute)
-	defer lcancel()
-	if err := repo.Load(lctx); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	var polled sync.WaitGroup
-	polled.Go(func() { repo.Poll(ctx, 20*time.Millisecond) })
-	t.Cleanup(func() {
-		cancel()
-		polled.Wait()
-		cctx, ccancel := context.WithTimeout(context.Background(), time.Minute)
-		defer ccancel()
-		if err := repo.Close(cctx); err != nil {
-			t.Errorf("close repository: %v", err)
-		}
-	})
-	cat, err := openCatalog(root, log, reg)
-	must(t, err)
-	pipe, _, err := newPipeline(root, repo, pipelineDeps{catalog: cat}, reg, log)
-	must(t, err)
-	// services() less the Events service, which this test does not start.
-	srv := server.New(server.Config{}, repo, reg, log,
-		server.NewPersonalization(repo, server.PersonalizationConfig{Pipeline: pipe}))
-	conn := servetest.Serve(t, srv)
-	return root, aislepb.NewPersonalizationClient(conn), tracked
+	served := serveCopy(t, copyOptions{newIndex: tracked.newIndex, repoPoll: 20 * time.Millisecond})
+	return served.root, served.client, tracked
 }
 
 // swapLoad calls Recommend until stopped, recording failures and, per

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # Sourced by the benchmark scripts that start `aisle serve` themselves (objective.sh,
-# overload.sh, overhead.sh): they used to poll /readyz a fixed number of times and carry on
-# whatever came of it, so a server that died at start (a taken port, a bad flag) or never
-# became ready surfaced later as an empty or all-error table.
+# overload.sh, overhead.sh, serve_bench.sh): they used to poll /readyz a fixed number of times
+# and carry on whatever came of it, so a server that died at start (a taken port, a bad flag)
+# or never became ready surfaced later as an empty or all-error table.
 
 # wait_ready PID URL SECONDS LOG: return once URL (the server's /readyz) answers 200 while the
 # server process PID is alive, polling every 0.1 s; exit the calling script with status 1 and a
@@ -24,5 +24,18 @@ wait_ready() {
     sleep 0.1
   done
   echo "$(basename "$0"): aisle serve (pid $pid) not ready at $url after ${secs} s; see $log" >&2
+  exit 1
+}
+
+# check_alive PID LOG: return while the server process PID is alive; exit the calling script
+# with status 1 and a message naming LOG when it has ended (crashed or killed during a run),
+# so that a dead server's failed calls are not printed as a measurement.
+check_alive() {
+  local pid=$1 log=$2 rc=0
+  if kill -0 "$pid" 2>/dev/null; then
+    return 0
+  fi
+  wait "$pid" 2>/dev/null || rc=$?
+  echo "$(basename "$0"): aisle serve (pid $pid) exited with status $rc during the run; see $log" >&2
   exit 1
 }

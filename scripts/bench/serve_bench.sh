@@ -43,6 +43,8 @@ conc=${CONCURRENCY:-1 4 16 32 64 256}
 ghz=${GHZ:-$root/third_party/bin/ghz}
 [ -x "$ghz" ] || GOBIN="$root/third_party/bin" go install github.com/bojand/ghz/cmd/ghz@v0.93.0
 make -s build >/dev/null
+# shellcheck source=scripts/bench/ready.sh
+. "$root/scripts/bench/ready.sh"
 ghz_cpus=()
 [ -n "${GHZ_CPUS:-}" ] && ghz_cpus=(--cpus "$GHZ_CPUS")
 
@@ -136,8 +138,21 @@ counters() {
   echo "$st $busy $inf $exe"
 }
 
+# The server of the mode being run, and its repository; stop_server ends it (at the end of
+# run_mode, and on exit when wait_ready or check_alive gives up or a command fails).
+pid="" repo=""
+stop_server() {
+  if [ -n "$pid" ]; then
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+  if [ -n "$repo" ]; then rm -rf "$repo"; fi
+  pid="" repo=""
+}
+trap stop_server EXIT
+
 run_mode() { # $1 = on|off
-  local repo port hport pid label layout d
+  local port hport label layout d
   repo=$(mktemp -d)
   write_repo "$repo" "$1"
   port=$((20000 + RANDOM % 20000))
@@ -146,13 +161,10 @@ run_mode() { # $1 = on|off
   ./bin/aisle serve --models "$repo" --grpc-addr "127.0.0.1:$port" --http-addr "127.0.0.1:$hport" \
     --poll-interval 0 --log-level warn ${SERVE_FLAGS:-} &
   pid=$!
-  trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$repo"' RETURN
-  for _ in $(seq 100); do
-    # -c 1: with ghz's default -c 50, -n 1 can keep sending until killed
-    timeout 20 "$ghz" --insecure --call "$call" -d "$data" -c 1 -n 1 "127.0.0.1:$port" 2>/dev/null | grep -q 'OK' && break
-    sleep 0.2
-  done
+  # Ready: every model of the repository serves (strict readiness, the default).
+  wait_ready "$pid" "http://127.0.0.1:$hport/readyz" 60 "the server's output above"
   timeout 60 "$ghz" --insecure --call "$call" -d "$data" -c 64 -z "${WARMUP:-2}s" "127.0.0.1:$port" >/dev/null 2>&1 || true
+  check_alive "$pid" "the server's output above"
   sleep 1 # let the calls ghz cut off leave the queue
   label=$mode layout=- d=-
   case "$mode" in
@@ -170,6 +182,7 @@ run_mode() { # $1 = on|off
     # shellcheck disable=SC2068
     timeout $((secs + 60)) "$ghz" --insecure --call "$call" -d "$data" -c "$c" -z "${secs}s" ${ghz_cpus[@]+"${ghz_cpus[@]}"} \
       -O json "127.0.0.1:$port" 2>/dev/null >"$repo/ghz.json" || true
+    check_alive "$pid" "the server's output above"
     after=$(counters "$pid" "$hport")
     sleep 1
     python3 - "$repo/ghz.json" "$label" "$1" "$layout" "$d" "$c" "$before" "$after" "$(getconf CLK_TCK)" <<'EOF'
@@ -200,6 +213,7 @@ for k, v in edist.items():
         print("<!-- c=%s: %d x %s -->" % (c, v, k[:200]))
 EOF
   done
+  stop_server
 }
 
 echo "<!-- $(date -u '+%Y-%m-%d %H:%M:%S UTC'); $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs); load$(uptime | sed 's/.*load average//') -->"

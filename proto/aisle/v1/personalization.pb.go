@@ -743,7 +743,8 @@ type RecommendItem struct {
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Display name.
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	// Candidate source: session, query, neighbours, popular or backfill.
+	// Candidate source: session, query, neighbours, popular, new_items or
+	// backfill.
 	Source string `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
 	// Score terms.
 	Components *ScoreComponents `protobuf:"bytes,4,opt,name=components,proto3" json:"components,omitempty"`
