@@ -61,18 +61,21 @@ func decodeTensor(data []byte) (constant, error) {
 	c := constant{}
 	err := eachField(data, func(num protowire.Number, v []byte, x uint64) error {
 		switch num {
-		case 2:
+		case fieldTensorDataType:
 			c.elem = int32(x)
-		case 9:
+		case 9: // raw_data
 			raw = v
-		case 13, 14: // external_data, data_location
-			external = external || num == 13 || x != 0
+		case fieldExternalData, fieldDataLocation:
+			external = external || num == fieldExternalData || x != 0
 		case 5, 7, 11: // int32_data, int64_data, uint64_data
+			if external || len(vals) > maxConstElems {
+				return nil // unknown already: read no further
+			}
 			if v == nil {
 				vals = append(vals, int64(x))
 				return nil
 			}
-			if len(v) > maxConstElems*10 {
+			if len(vals)+varints(v) > maxConstElems {
 				external = true // too big to read: unknown
 				return nil
 			}
@@ -80,6 +83,10 @@ func decodeTensor(data []byte) (constant, error) {
 		}
 		return nil
 	})
+	// The cap holds over every packed and unpacked field together: several
+	// fields each under it used to add up past it (up to 8× the file's size
+	// in memory).
+	external = external || len(vals) > maxConstElems
 	size := intSize(c.elem)
 	switch {
 	case err != nil || external || size == 0:
@@ -149,4 +156,16 @@ func signExtend(v int64, elem int32) int64 {
 		return int64(uint32(v))
 	}
 	return v
+}
+
+// varints counts the varints packed in v (a varint ends at a byte < 0x80),
+// so the cap is checked before any is decoded.
+func varints(v []byte) int {
+	n := 0
+	for _, b := range v {
+		if b < 0x80 {
+			n++
+		}
+	}
+	return n
 }

@@ -43,7 +43,6 @@ const (
 	kindTrainingInfo
 	kindSparseTensor
 	kindTensor
-	kindStringEntry
 )
 
 // children maps each message to the fields that lead to a TensorProto, by
@@ -231,9 +230,19 @@ func checkExternal(dir string, refs []externalRef) error {
 	return nil
 }
 
+// ortMemAddr is the location ONNX Runtime reads as "the data sits at the
+// memory address in offset", not as a file (its library carries the
+// marker; ONNX Runtime issue 28617: sparse tensors skipped its own check).
+// A model folder whose uploader made the path exist would otherwise pass
+// FileInFolder and have the runtime read the server's memory.
+const ortMemAddr = "_ORT_MEM_ADDR_"
+
 func checkLocation(root *os.Root, loc string) error {
 	if loc == "" {
 		return errors.New("external tensor without a location")
+	}
+	if strings.Contains(loc, ortMemAddr) {
+		return errors.New("ONNX Runtime's in-memory marker is refused; the data must be a file in the model's folder")
 	}
 	return FileInFolder(root, loc)
 }

@@ -284,3 +284,29 @@ func TestExternalRefsEveryPlace(t *testing.T) {
 		}
 	}
 }
+
+// TestExternalDataMemoryMarkerRefused: ONNX Runtime reads the location
+// "*/_ORT_MEM_ADDR_/*" from a memory address, so it is refused even when an
+// uploader made that path exist in the model's folder.
+func TestExternalDataMemoryMarkerRefused(t *testing.T) {
+	dir := t.TempDir()
+	marker := filepath.Join("*", ortMemAddr, "*")
+	if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(marker)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, marker), make([]byte, 8), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	if err := FileInFolder(root, marker); err != nil {
+		t.Fatalf("setup: the marker path should exist as a file: %v", err)
+	}
+	err = checkLocation(root, marker)
+	if err == nil || !strings.Contains(err.Error(), "in-memory marker") {
+		t.Fatalf("checkLocation(%q) = %v, want the in-memory marker refused", marker, err)
+	}
+}
