@@ -24,6 +24,12 @@ if not m[1] then
   redis.call('HDEL', KEYS[3], id)
   return 0
 end
+-- The record is read before any write: a read that fails (the key is not
+-- a hash) ends the script with nothing written, the message still
+-- pending and uncharged, rather than with a dead letter written and the
+-- message left in the stream to be dead-lettered again and folded.
+local n = 0
+if seen then n = tonumber(redis.call('HGET', KEYS[4], seen) or '0') end
 if seen and redis.call('EXISTS', seen) == 1 then
   -- The dedupe marker of a fold of this event (another copy, folded while
   -- this one failed): this copy is a duplicate, not a dead letter.
@@ -44,7 +50,6 @@ if payload == '' then
 end
 if seen then
   redis.call('XADD', KEYS[2], '*', 'id', id, 'reason', ARGV[3], 'e', payload, 'k', seen)
-  local n = tonumber(redis.call('HGET', KEYS[4], seen) or '0')
   if n >= 0 then n = n + 1 else n = n - 1 end
   redis.call('HSET', KEYS[4], seen, n)
 else

@@ -1,0 +1,100 @@
+package redisstore
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/aisle-ai/aisle/event"
+	"github.com/aisle-ai/aisle/guest/guesttest"
+	"github.com/aisle-ai/aisle/redisstore/redistest"
+)
+
+// held is one message read by a worker and not acked: the state in which
+// the worker charges a failed fold (dead.lua).
+type held struct {
+	s          *Store
+	w          *Worker
+	p          int
+	id, seen   string
+	stream     string
+	dead, recs string // the partition's dead letters and their events' record
+}
+
+// holdOne sends event eventID of guest g and has a worker of a fresh
+// single-server store (MaxFailures 1) read it without folding it.
+func holdOne(ctx context.Context, t *testing.T, g, eventID string) held {
+	t.Helper()
+	s := newStore(t, redistest.Start(t).Addr(), nil, guesttest.Config(), func(o *Options) { o.MaxFailures = 1 })
+	p := s.keys.partition(g)
+	h := held{s: s, p: p, seen: s.keys.seen(g, eventID), stream: s.keys.stream(p), dead: s.keys.dead(p), recs: s.keys.deadSeen(p)}
+	if err := s.rdb.XGroupCreateMkStream(ctx, h.stream, s.opts.Group, "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	guesttest.Send(t, s, guesttest.Ev(eventID, g, "s", event.TypeView, time.Now(), "1"))
+	h.w = s.NewWorker(guesttest.TestCatalog(), nil)
+	msgs, err := h.w.read(ctx, h.stream)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("read %v (%v), want one message", msgs, err)
+	}
+	h.id = msgs[0].ID
+	return h
+}
+
+// charge charges the held message's failure (at the limit: dead-letter).
+func (h held) charge(ctx context.Context) {
+	h.w.moveDead(ctx, h.p, []deadMove{h.w.chargeMove(h.p, h.id, h.seen, "WRONGTYPE Operation against a key holding the wrong kind of value")})
+}
+
+// inStream reports whether the held message is still in the stream.
+func (h held) inStream(ctx context.Context, t *testing.T) bool {
+	t.Helper()
+	m, err := h.s.rdb.XRange(ctx, h.stream, h.id, h.id).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(m) == 1
+}
+
+func (h held) deadLetters(ctx context.Context, t *testing.T) int64 {
+	t.Helper()
+	n, err := h.s.rdb.XLen(ctx, h.dead).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// The dead letters' record of the partition is not a hash: dead.lua reads
+// it before any write, so its charge fails with nothing written, and the
+// message stays pending for the next claim. Once the key is fixed the
+// charge dead-letters it once. (Before, the dead letter was written first
+// and the script failed after it: every claim wrote one more dead letter
+// of a message that stayed pending, and its fold counted it again with
+// them.)
+func TestDeadLetterRecordReadBeforeWrites(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	h := holdOne(ctx, t, "wrong-record", "wr-1")
+	if err := h.s.rdb.Set(ctx, h.recs, "not a hash", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	h.charge(ctx)
+	h.charge(ctx)
+	if n := h.deadLetters(ctx, t); n != 0 {
+		t.Fatalf("%d dead letters of a failed charge, want 0", n)
+	}
+	if !h.inStream(ctx, t) {
+		t.Fatal("the message left the stream in a failed charge")
+	}
+	if err := h.s.rdb.Del(ctx, h.recs).Err(); err != nil {
+		t.Fatal(err)
+	}
+	h.charge(ctx)
+	if n := h.deadLetters(ctx, t); n != 1 || h.inStream(ctx, t) {
+		t.Fatalf("%d dead letters (message still in the stream: %v), want 1 and moved", n, h.inStream(ctx, t))
+	}
+	if n, err := h.s.rdb.HGet(ctx, h.recs, h.seen).Result(); err != nil || n != "1" {
+		t.Fatalf("dead letters' record %q (%v), want 1", n, err)
+	}
+}
