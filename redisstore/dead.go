@@ -166,12 +166,15 @@ func (s *Store) Redrive(ctx context.Context) (moved, dropped int, err error) {
 		if err != nil {
 			return moved, dropped, classify(err, event.ErrOverloaded, event.ErrUnavailable)
 		}
-		if len(last) == 0 {
-			continue
+		// An empty partition is called too (nothing to move): the script
+		// deletes the dead letters' record it may have left behind.
+		lastID := "0-0"
+		if len(last) > 0 {
+			lastID = last[0].ID
 		}
 		for {
 			call := &scriptCall{script: redriveScript, keys: []string{s.keys.dead(p), s.keys.stream(p), s.keys.deadSeen(p)},
-				args: []any{s.opts.MaxBacklog, last[0].ID, redriveBatch}}
+				args: []any{s.opts.MaxBacklog, lastID, redriveBatch}}
 			s.runScripts(ctx, []*scriptCall{call})
 			n, err := call.cmd.Int64Slice()
 			if err != nil && strings.HasPrefix(err.Error(), "BACKLOG") {

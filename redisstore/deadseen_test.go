@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/aisle-ai/aisle/event"
 	"github.com/aisle-ai/aisle/guest/guesttest"
 	"github.com/aisle-ai/aisle/redisstore/redistest"
@@ -96,5 +98,35 @@ func TestDeadLetterRecordReadBeforeWrites(t *testing.T) {
 	}
 	if n, err := h.s.rdb.HGet(ctx, h.recs, h.seen).Result(); err != nil || n != "1" {
 		t.Fatalf("dead letters' record %q (%v), want 1", n, err)
+	}
+}
+
+// Dead letters that went away other than through Redrive (deleted by
+// hand, or redriven by an older binary that did not know the record)
+// leave their record behind, and every fold in the partition would pay
+// one HGET per event for it. Redrive deletes the record of a partition
+// whose dead letters are all gone: one already empty (no entry to move),
+// and one it empties.
+func TestRedriveDeletesLeftoverRecord(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	s := newStore(t, redistest.Start(t).Addr(), nil, guesttest.Config(), func(o *Options) { o.Partitions = 2 })
+	for p := range 2 {
+		if err := s.rdb.HSet(ctx, s.keys.deadSeen(p), "gone-by-hand", 1).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Partition 1 has one dead letter (without k: moved); partition 0 none.
+	payload := `{"id":"lo-1","guest_id":"lo","type":"view","item_ids":["1"],"time":"` + time.Now().UTC().Format(time.RFC3339Nano) + `"}`
+	if err := s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.keys.dead(1), Values: []string{"id", "1-1", "reason", "test", "e", payload}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if moved, dropped, err := s.Redrive(ctx); err != nil || moved != 1 || dropped != 0 {
+		t.Fatalf("redrive moved %d and dropped %d (%v), want 1 and 0", moved, dropped, err)
+	}
+	for p := range 2 {
+		if n, err := s.rdb.Exists(ctx, s.keys.deadSeen(p)).Result(); err != nil || n != 0 {
+			t.Fatalf("partition %d: the record outlived its dead letters (%v)", p, err)
+		}
 	}
 }

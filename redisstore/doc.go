@@ -116,8 +116,10 @@
 // one was folded, since the marker is gone by then and nothing else links
 // them. Dead letters without k (written before it existed) are moved
 // whatever happened since. Delete dead letters only through Redrive: one
-// deleted by hand leaves its deadseen field behind (the fold then pays one
-// HGET per folded event of the partition until the field is deleted).
+// deleted by hand (or redriven by an older binary) leaves its deadseen
+// field behind, and the fold pays one HGET per folded event of the
+// partition until Redrive next finds the partition's dead-letter stream
+// empty and deletes its deadseen (TestRedriveDeletesLeftoverRecord).
 //
 // Cost (BENCHMARKS.md §6): about 30 µs of Redis CPU per event, most of it
 // the Lua interpreter itself rather than the commands it calls; one call

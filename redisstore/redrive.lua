@@ -7,6 +7,16 @@
 --   events (hash dedupe key -> n, see dead.lua)
 -- ARGV[1] max backlog, ARGV[2] last dead-letter id to move, ARGV[3] count
 -- Returns {moved, dropped}; an error BACKLOG when the stream is full.
+--
+-- A partition without dead letters has no use for their record: it is
+-- deleted, here and once the loop has emptied the stream, so that fields
+-- left behind by dead letters gone another way (deleted by hand, or
+-- redriven by an older binary that did not know the record) do not cost
+-- every fold of the partition an HGET per event forever.
+if redis.call('XLEN', KEYS[1]) == 0 then
+  redis.call('DEL', KEYS[3])
+  return { 0, 0 }
+end
 if redis.call('XLEN', KEYS[2]) >= tonumber(ARGV[1]) then
   return redis.error_reply('BACKLOG stream holds the maximum backlog; redrive again once it has drained')
 end
@@ -35,4 +45,5 @@ for _, m in ipairs(entries) do
   end
   redis.call('XDEL', KEYS[1], m[1])
 end
+if redis.call('XLEN', KEYS[1]) == 0 then redis.call('DEL', KEYS[3]) end
 return { moved, dropped }
