@@ -16,6 +16,18 @@
 -- since the first of them was written, -n once it has (fold.lua turns it
 -- negative, redrive.lua drops such dead letters and counts n back to 0).
 -- Each dead letter carries the key as field 'k'.
+
+-- count reads a field of the dead letters' record: an integer, or 0 for
+-- anything else (absent, or a value written by something else), which is
+-- "not folded since": its dead letters are moved, never dropped, so
+-- nothing is lost, where an error would block the partition's charges,
+-- folds or redrive for as long as the field stays.
+local function count(v)
+  local n = tonumber(v)
+  if not n or n ~= math.floor(n) or math.abs(n) > 2 ^ 53 then return 0 end
+  return n
+end
+
 local id = ARGV[2]
 local payload = ARGV[4]
 local seen = KEYS[5]
@@ -29,7 +41,7 @@ end
 -- pending and uncharged, rather than with a dead letter written and the
 -- message left in the stream to be dead-lettered again and folded.
 local n = 0
-if seen then n = tonumber(redis.call('HGET', KEYS[4], seen) or '0') end
+if seen then n = count(redis.call('HGET', KEYS[4], seen)) end
 if seen and redis.call('EXISTS', seen) == 1 then
   -- The dedupe marker of a fold of this event (another copy, folded while
   -- this one failed): this copy is a duplicate, not a dead letter.

@@ -130,3 +130,53 @@ func TestRedriveDeletesLeftoverRecord(t *testing.T) {
 		}
 	}
 }
+
+// A field of the dead letters' record that is not a number (written by
+// something else) reads as 0, "not folded since": dead.lua counts a dead
+// letter over it, the fold leaves it, and the redrive moves the dead
+// letter (never drops it: nothing lost; the dedupe marker makes the moved
+// copy a duplicate) and forgets the field. (Before, each of the three
+// scripts failed on it: the charge and the fold left the message pending,
+// and the redrive of the partition failed every time.)
+func TestGarbageRecordFieldReadsAsZero(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	const g = "garbage-record"
+	h := holdOne(ctx, t, g, "gr-1")
+	garble := func() {
+		t.Helper()
+		if err := h.s.rdb.HSet(ctx, h.recs, h.seen, "garbage").Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	garble()
+	h.charge(ctx)
+	if n := h.deadLetters(ctx, t); n != 1 || h.inStream(ctx, t) {
+		t.Fatalf("%d dead letters (message still in the stream: %v), want 1 and moved", n, h.inStream(ctx, t))
+	}
+	if n, err := h.s.rdb.HGet(ctx, h.recs, h.seen).Result(); err != nil || n != "1" {
+		t.Fatalf("dead letters' record %q (%v), want 1", n, err)
+	}
+	// A resent copy folds in one call, the field as it was.
+	garble()
+	var logs logSink
+	guesttest.Send(t, h.s, guesttest.Ev("gr-1", g, "s", event.TypeView, time.Now(), "1"))
+	startWorker(t, h.s.NewWorker(guesttest.TestCatalog(), logs.logger()))
+	waitBacklogZero(t, h.s)
+	if n := folded(t, h.s, g); n != 1 {
+		t.Fatalf("guest counts %d events, want 1", n)
+	}
+	if n := logs.count("level=WARN"); n != 0 {
+		t.Fatalf("%d warnings folding next to a garbage field, want 0", n)
+	}
+	if moved, dropped, err := h.s.Redrive(ctx); err != nil || moved != 1 || dropped != 0 {
+		t.Fatalf("redrive moved %d and dropped %d (%v), want 1 and 0", moved, dropped, err)
+	}
+	waitBacklogZero(t, h.s)
+	if n := folded(t, h.s, g); n != 1 {
+		t.Fatalf("guest counts %d events after the redrive, want 1", n)
+	}
+	if n, err := h.s.rdb.Exists(ctx, h.recs).Result(); err != nil || n != 0 {
+		t.Fatalf("the record outlived its dead letters (%v)", err)
+	}
+}

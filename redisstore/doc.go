@@ -101,6 +101,9 @@
 // its event's dedupe key (field k) and deadseen counts it; fold.lua, when
 // it folds an event deadseen holds, turns its count negative: "folded
 // since". That record lives as long as the dead letters, not DedupeTTL.
+// A field that is not an integer (written by something else) reads as 0,
+// "not folded since", in all three scripts: its dead letters are moved,
+// never dropped, so nothing is lost (TestGarbageRecordFieldReadsAsZero).
 //
 // The dead-letter streams are never trimmed (XADD without MAXLEN: an entry
 // is an acknowledged event, and trimming would lose it). Their size is

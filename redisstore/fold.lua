@@ -293,6 +293,17 @@ end
 
 for _, f in ipairs(order) do foldGuest(f, groups[f]) end
 
+-- count reads a field of the dead letters' record: an integer, or 0 for
+-- anything else (absent, or a value written by something else), which is
+-- "not folded since": its dead letters are moved, never dropped, so
+-- nothing is lost, where an error would block the partition's charges,
+-- folds or redrive for as long as the field stays.
+local function count(v)
+  local n = tonumber(v)
+  if not n or n ~= math.floor(n) or math.abs(n) > 2 ^ 53 then return 0 end
+  return n
+end
+
 -- A folded event that has dead letters (dead.lua) is recorded as folded
 -- in the dead letters' events hash, so that redrive.lua drops them
 -- however long after this fold it runs, when the dedupe marker may be
@@ -301,7 +312,7 @@ local deadseen = KEYS[3]
 if redis.call('EXISTS', deadseen) == 1 then
   for mi = 1, m do
     if result[mi] == 1 then
-      local n = tonumber(redis.call('HGET', deadseen, msgs[mi].seen) or '0')
+      local n = count(redis.call('HGET', deadseen, msgs[mi].seen))
       if n > 0 then redis.call('HSET', deadseen, msgs[mi].seen, -n) end
     end
   end

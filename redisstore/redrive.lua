@@ -7,7 +7,18 @@
 --   events (hash dedupe key -> n, see dead.lua)
 -- ARGV[1] max backlog, ARGV[2] last dead-letter id to move, ARGV[3] count
 -- Returns {moved, dropped}; an error BACKLOG when the stream is full.
---
+
+-- count reads a field of the dead letters' record: an integer, or 0 for
+-- anything else (absent, or a value written by something else), which is
+-- "not folded since": its dead letters are moved, never dropped, so
+-- nothing is lost, where an error would block the partition's charges,
+-- folds or redrive for as long as the field stays.
+local function count(v)
+  local n = tonumber(v)
+  if not n or n ~= math.floor(n) or math.abs(n) > 2 ^ 53 then return 0 end
+  return n
+end
+
 -- A partition without dead letters has no use for their record: it is
 -- deleted, here and once the loop has emptied the stream, so that fields
 -- left behind by dead letters gone another way (deleted by hand, or
@@ -31,7 +42,7 @@ for _, m in ipairs(entries) do
   -- k is absent from a dead letter that does not decode (and from those
   -- written before it existed): moved, as before.
   local n = 0
-  if k then n = tonumber(redis.call('HGET', KEYS[3], k) or '0') end
+  if k then n = count(redis.call('HGET', KEYS[3], k)) end
   if n < 0 then
     dropped = dropped + 1
     n = n + 1
