@@ -7,7 +7,8 @@
 -- ARGV[1] group, ARGV[2] message id, ARGV[3] reason, ARGV[4] payload
 -- ("" = read it from the stream), ARGV[5] limit ("0" = dead-letter now).
 -- Returns 1 when the message was dead-lettered, 2 when it was dropped as
--- a duplicate (its event has been folded from another copy since), 0 when
+-- a duplicate (its event has been folded from another copy since: its
+-- dedupe marker exists, or its record below is negative), 0 when
 -- only charged (or already gone: folded or dead-lettered by another
 -- worker).
 --
@@ -42,9 +43,11 @@ end
 -- message left in the stream to be dead-lettered again and folded.
 local n = 0
 if seen then n = count(redis.call('HGET', KEYS[4], seen)) end
-if seen and redis.call('EXISTS', seen) == 1 then
-  -- The dedupe marker of a fold of this event (another copy, folded while
-  -- this one failed): this copy is a duplicate, not a dead letter.
+if n < 0 or (seen and redis.call('EXISTS', seen) == 1) then
+  -- The event has been folded from another copy while this one failed:
+  -- its dedupe marker exists, or (the marker expired) the record of its
+  -- earlier dead letters says so. This copy is a duplicate, not a dead
+  -- letter (which only a redrive would drop).
   redis.call('XACK', KEYS[1], ARGV[1], id)
   redis.call('XDEL', KEYS[1], id)
   redis.call('HDEL', KEYS[3], id)
@@ -62,8 +65,8 @@ if payload == '' then
 end
 if seen then
   redis.call('XADD', KEYS[2], '*', 'id', id, 'reason', ARGV[3], 'e', payload, 'k', seen)
-  if n >= 0 then n = n + 1 else n = n - 1 end
-  redis.call('HSET', KEYS[4], seen, n)
+  -- n >= 0 here: a negative record took the duplicate's path above.
+  redis.call('HSET', KEYS[4], seen, n + 1)
 else
   redis.call('XADD', KEYS[2], '*', 'id', id, 'reason', ARGV[3], 'e', payload)
 end

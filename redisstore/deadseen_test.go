@@ -180,3 +180,46 @@ func TestGarbageRecordFieldReadsAsZero(t *testing.T) {
 		t.Fatalf("the record outlived its dead letters (%v)", err)
 	}
 }
+
+// A message fails while its event, dead-lettered before from another
+// copy, has been folded since (the record is negative) and the dedupe
+// marker has expired: the charge drops it as a duplicate, as it does
+// while the marker lives, instead of writing a dead letter that only a
+// redrive would drop.
+func TestChargeOfEventRecordedFolded(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	const g = "recorded-folded"
+	h := holdOne(ctx, t, g, "rf-1")
+	// An earlier copy's dead letter, as dead.lua writes it.
+	payload := `{"id":"rf-1","guest_id":"` + g + `","type":"view","item_ids":["1"],"time":"` + time.Now().UTC().Format(time.RFC3339Nano) + `"}`
+	if err := h.s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: h.dead, Values: []string{"id", "1-1", "reason", "test", "e", payload, "k", h.seen}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.rdb.HSet(ctx, h.recs, h.seen, 1).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// A third copy folds (by a worker that never claims the held one),
+	// and its marker expires.
+	other := newStore(t, h.s.opts.Addr, nil, guesttest.Config(), func(o *Options) { o.Consumer, o.MinIdle = "other", time.Hour })
+	guesttest.Send(t, h.s, guesttest.Ev("rf-1", g, "s", event.TypeView, time.Now(), "1"))
+	startWorker(t, other.NewWorker(guesttest.TestCatalog(), nil))
+	guesttest.WaitEvents(t, h.s, g, 1)
+	if n, err := h.s.rdb.HGet(ctx, h.recs, h.seen).Result(); err != nil || n != "-1" {
+		t.Fatalf("dead letters' record %q (%v), want -1", n, err)
+	}
+	forgetFolds(t, h.s, g, "rf-1")
+	h.charge(ctx)
+	if n := h.deadLetters(ctx, t); n != 1 || h.inStream(ctx, t) {
+		t.Fatalf("%d dead letters (message still in the stream: %v), want 1 (the earlier one) and dropped", n, h.inStream(ctx, t))
+	}
+	if pend, err := h.s.rdb.XPending(ctx, h.stream, h.s.opts.Group).Result(); err != nil || pend.Count != 0 {
+		t.Fatalf("pending %v (%v), want none: the duplicate is acked", pend, err)
+	}
+	if moved, dropped, err := h.s.Redrive(ctx); err != nil || moved != 0 || dropped != 1 {
+		t.Fatalf("redrive moved %d and dropped %d (%v), want 0 and 1", moved, dropped, err)
+	}
+	if n := folded(t, h.s, g); n != 1 {
+		t.Fatalf("guest counts %d events, want 1", n)
+	}
+}

@@ -97,7 +97,9 @@
 // call that dead-letters it (TestSlowFoldOfDeadLetteredMessage). dead.lua
 // also drops, as a duplicate, a message whose event's dedupe marker
 // exists (a copy was folded while this one failed;
-// TestChargeOfEventFoldedMeanwhile). Otherwise the dead letter carries
+// TestChargeOfEventFoldedMeanwhile), or whose event deadseen records as
+// folded since its earlier dead letters, the marker gone
+// (TestChargeOfEventRecordedFolded). Otherwise the dead letter carries
 // its event's dedupe key (field k) and deadseen counts it; fold.lua, when
 // it folds an event deadseen holds, turns its count negative: "folded
 // since". That record lives as long as the dead letters, not DedupeTTL.
