@@ -223,3 +223,34 @@ func TestChargeOfEventRecordedFolded(t *testing.T) {
 		t.Fatalf("guest counts %d events, want 1", n)
 	}
 }
+
+// The partition's dead letters' record is not a hash: fold.lua's record
+// of folded events runs through pcall and ignores the error, so the batch
+// folds and is acked in its one call, with nothing to warn about. (Before,
+// the error failed the whole call after the guests' writes; its retry,
+// one message at a time, acked them as duplicates, and a record it could
+// have flipped never would be.)
+func TestWrongTypedRecordDoesNotFailFold(t *testing.T) {
+	s := newStore(t, redistest.Start(t).Addr(), nil, guesttest.Config(), func(o *Options) { o.Partitions = 1 })
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := s.rdb.Set(ctx, s.keys.deadSeen(0), "not a hash", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	evs := batch("wrong-record", 6, 3, time.Now())
+	guesttest.Send(t, s, evs...) // before the worker starts: one batch
+	var logs logSink
+	startWorker(t, s.NewWorker(guesttest.TestCatalog(), logs.logger()))
+	waitBacklogZero(t, s)
+	for g, n := range countByGuest(evs) {
+		if got := folded(t, s, g); got != n {
+			t.Fatalf("guest %s counts %d events, want %d", g, got, n)
+		}
+	}
+	if n := logs.count("level=WARN"); n != 0 {
+		t.Fatalf("%d warnings (the batch failed as a whole?), want 0", n)
+	}
+	if pend, err := s.rdb.XPending(ctx, s.keys.stream(0), s.opts.Group).Result(); err != nil || pend.Count != 0 {
+		t.Fatalf("pending %v (%v), want none", pend, err)
+	}
+}

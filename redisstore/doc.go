@@ -57,7 +57,9 @@
 // features' TTL was last renewed more than Expiry/64 ago, PEXPIRE; then
 // one XACK and one XDEL of every folded or duplicate message, and, while
 // the partition has dead letters, the record of each folded event that
-// has some (see Dead letters). A guest's reads and its fold in memory run
+// has some (see Dead letters; through pcall, errors ignored, so a deadseen
+// of the wrong type cannot fail the call after the guests' writes:
+// TestWrongTypedRecordDoesNotFailFold). A guest's reads and its fold in memory run
 // after its markers and through pcall: any error there (a key of the wrong
 // type, a stored value that does not parse) deletes that guest's new
 // markers and leaves its messages pending, while the rest of the batch

@@ -308,12 +308,19 @@ end
 -- in the dead letters' events hash, so that redrive.lua drops them
 -- however long after this fold it runs, when the dedupe marker may be
 -- gone. One EXISTS per batch while the partition has no dead letters.
+-- Its commands run through pcall and their errors are ignored: they come
+-- after the guests' writes, and a key of the wrong type here would fail
+-- the whole call, whose retry acks the events as duplicates without ever
+-- recording them. A record that cannot be read is not one to update:
+-- dead.lua refuses to dead-letter over it and redrive.lua to move past it.
 local deadseen = KEYS[3]
 if redis.call('EXISTS', deadseen) == 1 then
   for mi = 1, m do
     if result[mi] == 1 then
-      local n = count(redis.call('HGET', deadseen, msgs[mi].seen))
-      if n > 0 then redis.call('HSET', deadseen, msgs[mi].seen, -n) end
+      local v = redis.pcall('HGET', deadseen, msgs[mi].seen)
+      local n = 0
+      if type(v) ~= 'table' then n = count(v) end
+      if n > 0 then redis.pcall('HSET', deadseen, msgs[mi].seen, -n) end
     end
   end
 end
