@@ -167,9 +167,11 @@ const redriveBatch = 100
 // than Features.DedupeTTL before this one was dead-lettered is unknown to
 // it (as it would be to a live duplicate that late), and then the event
 // counts twice; dead letters written before the record existed (no 'k'
-// field) are moved whatever happened since. A full stream (MaxBacklog)
-// stops it with event.ErrOverloaded: run it again once the backlog has
-// drained.
+// field) are moved whatever happened since. A partition whose
+// dead-letter stream is empty, before or after, loses its record of them
+// (fields left by dead letters deleted another way). A full stream
+// (MaxBacklog) stops it with event.ErrOverloaded: run it again once the
+// backlog has drained.
 func (s *Store) Redrive(ctx context.Context) (moved, dropped int, err error) {
 	for p := range s.opts.Partitions {
 		last, err := s.rdb.XRevRangeN(ctx, s.keys.dead(p), "+", "-", 1).Result()

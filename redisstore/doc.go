@@ -102,7 +102,11 @@
 // TestChargeOfEventFoldedMeanwhile), or whose event deadseen records as
 // folded since its earlier dead letters, the marker gone
 // (TestChargeOfEventRecordedFolded). Otherwise the dead letter carries
-// its event's dedupe key (field k) and deadseen counts it; fold.lua, when
+// its event's dedupe key (field k) and deadseen counts it; dead.lua reads
+// deadseen before any write, so a deadseen of the wrong type fails the
+// charge with nothing written and the message pending (claimed again,
+// and reported as stuck while the key stays wrong;
+// TestDeadLetterRecordReadBeforeWrites). fold.lua, when
 // it folds an event deadseen holds, turns its count negative: "folded
 // since". That record lives as long as the dead letters, not DedupeTTL.
 // A field that is not an integer (written by something else) reads as 0,
