@@ -74,24 +74,28 @@ func TestCorruptFeaturesLoseNoEvent(t *testing.T) {
 	}
 }
 
-// A partition's dead letters' events hash holds a string: fold.lua's
-// record of folded events fails after the guests' writes, so the whole
-// call fails (a Lua error: counted as the messages' own) and the worker
-// retries its messages one at a time, pipelined. Their markers were
-// written with their features, so the retries ack them as duplicates:
-// every event counts once, and none stays pending.
+// A partition's failure counts hold a string: fold.lua's ack of the
+// batch fails after the guests' writes, so the whole call fails (a
+// WRONGTYPE inside the script: counted as the messages' own) and the
+// worker retries its messages one at a time, pipelined, logging why with
+// the partition. The guests' writes and markers are in, so every event
+// counts once, and none stays pending or becomes a dead letter.
 func TestWholeCallErrorIsRetriedPerMessage(t *testing.T) {
 	srv := redistest.Start(t)
 	s := newStore(t, srv.Addr(), nil, guesttest.Config(), func(o *Options) { o.Partitions = 1 })
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	if err := s.rdb.Set(ctx, s.keys.deadSeen(0), "not a hash", 0).Err(); err != nil {
+	if err := s.rdb.Set(ctx, s.keys.fails(0), "not a hash", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
 	evs := batch("whole", 6, 3, time.Now())
 	guesttest.Send(t, s, evs...) // before the worker starts: one batch
-	startWorker(t, s.NewWorker(guesttest.TestCatalog(), nil))
+	var logs logSink
+	startWorker(t, s.NewWorker(guesttest.TestCatalog(), logs.logger()))
 	waitBacklogZero(t, s)
+	if logs.count(`one at a time" partition=0 messages=6`) == 0 {
+		t.Fatal("the whole call's error was not logged with its partition")
+	}
 	for g, n := range countByGuest(evs) {
 		if got := folded(t, s, g); got != n {
 			t.Fatalf("guest %s counts %d events, want %d", g, got, n)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -98,8 +99,18 @@ func (w *Worker) moveDead(ctx context.Context, p int, moves []deadMove) {
 // OOM, and dead-lettering on it would turn an outage into dead letters.
 const stuckFactor = 20
 
-// stuckLogEvery bounds the stuck-message error log of a worker.
-const stuckLogEvery = time.Minute
+// logEvery bounds each of a worker's logs that a lasting cause would
+// repeat every round (a stuck message, a batch failing as a whole): one
+// line a minute says it, a line per round would drown the rest.
+const logEvery = time.Minute
+
+// logDue reports whether the log whose last line (Unix ns) is *last may
+// write a line now, and if so records it: one line per logEvery across
+// the worker's partition loops.
+func logDue(last *atomic.Int64) bool {
+	now, prev := time.Now().UnixNano(), last.Load()
+	return now-prev >= int64(logEvery) && last.CompareAndSwap(prev, now)
+}
 
 // checkStuck reads the delivery counts of the messages claim took (one
 // XPENDING over their range, this consumer's) and reports those past
@@ -128,8 +139,7 @@ func (w *Worker) checkStuck(ctx context.Context, p int, msgs []redis.XMessage) {
 		return
 	}
 	w.s.stuck.Add(int64(stuck))
-	now, last := time.Now().UnixNano(), w.stuckLogged.Load()
-	if now-last >= int64(stuckLogEvery) && w.stuckLogged.CompareAndSwap(last, now) {
+	if logDue(&w.stuckLogged) {
 		w.log.Error("aggregate: events delivered again and again without folding (not dead-lettered: the failure is not recognised as the event's own); find the cause in the partition loop's warnings",
 			"partition", p, "messages", stuck, "first", first, "deliveries", most, "limit", limit)
 	}
@@ -157,21 +167,26 @@ const redriveBatch = 100
 // than Features.DedupeTTL before this one was dead-lettered is unknown to
 // it (as it would be to a live duplicate that late), and then the event
 // counts twice; dead letters written before the record existed (no 'k'
-// field) are moved whatever happened since. A full stream (MaxBacklog)
-// stops it with event.ErrOverloaded: run it again once the backlog has
-// drained.
+// field) are moved whatever happened since. A partition whose
+// dead-letter stream is empty, before or after, loses its record of them
+// (fields left by dead letters deleted another way). A full stream
+// (MaxBacklog) stops it with event.ErrOverloaded: run it again once the
+// backlog has drained.
 func (s *Store) Redrive(ctx context.Context) (moved, dropped int, err error) {
 	for p := range s.opts.Partitions {
 		last, err := s.rdb.XRevRangeN(ctx, s.keys.dead(p), "+", "-", 1).Result()
 		if err != nil {
 			return moved, dropped, classify(err, event.ErrOverloaded, event.ErrUnavailable)
 		}
-		if len(last) == 0 {
-			continue
+		// An empty partition is called too (nothing to move): the script
+		// deletes the dead letters' record it may have left behind.
+		lastID := "0-0"
+		if len(last) > 0 {
+			lastID = last[0].ID
 		}
 		for {
 			call := &scriptCall{script: redriveScript, keys: []string{s.keys.dead(p), s.keys.stream(p), s.keys.deadSeen(p)},
-				args: []any{s.opts.MaxBacklog, last[0].ID, redriveBatch}}
+				args: []any{s.opts.MaxBacklog, lastID, redriveBatch}}
 			s.runScripts(ctx, []*scriptCall{call})
 			n, err := call.cmd.Int64Slice()
 			if err != nil && strings.HasPrefix(err.Error(), "BACKLOG") {

@@ -7,7 +7,8 @@
 -- ARGV[1] group, ARGV[2] message id, ARGV[3] reason, ARGV[4] payload
 -- ("" = read it from the stream), ARGV[5] limit ("0" = dead-letter now).
 -- Returns 1 when the message was dead-lettered, 2 when it was dropped as
--- a duplicate (its event has been folded from another copy since), 0 when
+-- a duplicate (its event has been folded from another copy since: its
+-- dedupe marker exists, or its record below is negative), 0 when
 -- only charged (or already gone: folded or dead-lettered by another
 -- worker).
 --
@@ -16,6 +17,18 @@
 -- since the first of them was written, -n once it has (fold.lua turns it
 -- negative, redrive.lua drops such dead letters and counts n back to 0).
 -- Each dead letter carries the key as field 'k'.
+
+-- count reads a field of the dead letters' record: an integer, or 0 for
+-- anything else (absent, or a value written by something else), which is
+-- "not folded since": its dead letters are moved, never dropped, so
+-- nothing is lost, where an error would block the partition's charges,
+-- folds or redrive for as long as the field stays.
+local function count(v)
+  local n = tonumber(v)
+  if not n or n ~= math.floor(n) or math.abs(n) > 2 ^ 53 then return 0 end
+  return n
+end
+
 local id = ARGV[2]
 local payload = ARGV[4]
 local seen = KEYS[5]
@@ -24,9 +37,17 @@ if not m[1] then
   redis.call('HDEL', KEYS[3], id)
   return 0
 end
-if seen and redis.call('EXISTS', seen) == 1 then
-  -- The dedupe marker of a fold of this event (another copy, folded while
-  -- this one failed): this copy is a duplicate, not a dead letter.
+-- The record is read before any write: a read that fails (the key is not
+-- a hash) ends the script with nothing written, the message still
+-- pending and uncharged, rather than with a dead letter written and the
+-- message left in the stream to be dead-lettered again and folded.
+local n = 0
+if seen then n = count(redis.call('HGET', KEYS[4], seen)) end
+if n < 0 or (seen and redis.call('EXISTS', seen) == 1) then
+  -- The event has been folded from another copy while this one failed:
+  -- its dedupe marker exists, or (the marker expired) the record of its
+  -- earlier dead letters says so. This copy is a duplicate, not a dead
+  -- letter (which only a redrive would drop).
   redis.call('XACK', KEYS[1], ARGV[1], id)
   redis.call('XDEL', KEYS[1], id)
   redis.call('HDEL', KEYS[3], id)
@@ -44,9 +65,8 @@ if payload == '' then
 end
 if seen then
   redis.call('XADD', KEYS[2], '*', 'id', id, 'reason', ARGV[3], 'e', payload, 'k', seen)
-  local n = tonumber(redis.call('HGET', KEYS[4], seen) or '0')
-  if n >= 0 then n = n + 1 else n = n - 1 end
-  redis.call('HSET', KEYS[4], seen, n)
+  -- n >= 0 here: a negative record took the duplicate's path above.
+  redis.call('HSET', KEYS[4], seen, n + 1)
 else
   redis.call('XADD', KEYS[2], '*', 'id', id, 'reason', ARGV[3], 'e', payload)
 end

@@ -57,7 +57,9 @@
 // features' TTL was last renewed more than Expiry/64 ago, PEXPIRE; then
 // one XACK and one XDEL of every folded or duplicate message, and, while
 // the partition has dead letters, the record of each folded event that
-// has some (see Dead letters). A guest's reads and its fold in memory run
+// has some (see Dead letters; through pcall, errors ignored, so a deadseen
+// of the wrong type cannot fail the call after the guests' writes:
+// TestWrongTypedRecordDoesNotFailFold). A guest's reads and its fold in memory run
 // after its markers and through pcall: any error there (a key of the wrong
 // type, a stored value that does not parse) deletes that guest's new
 // markers and leaves its messages pending, while the rest of the batch
@@ -97,10 +99,19 @@
 // call that dead-letters it (TestSlowFoldOfDeadLetteredMessage). dead.lua
 // also drops, as a duplicate, a message whose event's dedupe marker
 // exists (a copy was folded while this one failed;
-// TestChargeOfEventFoldedMeanwhile). Otherwise the dead letter carries
-// its event's dedupe key (field k) and deadseen counts it; fold.lua, when
+// TestChargeOfEventFoldedMeanwhile), or whose event deadseen records as
+// folded since its earlier dead letters, the marker gone
+// (TestChargeOfEventRecordedFolded). Otherwise the dead letter carries
+// its event's dedupe key (field k) and deadseen counts it; dead.lua reads
+// deadseen before any write, so a deadseen of the wrong type fails the
+// charge with nothing written and the message pending (claimed again,
+// and reported as stuck while the key stays wrong;
+// TestDeadLetterRecordReadBeforeWrites). fold.lua, when
 // it folds an event deadseen holds, turns its count negative: "folded
 // since". That record lives as long as the dead letters, not DedupeTTL.
+// A field that is not an integer (written by something else) reads as 0,
+// "not folded since", in all three scripts: its dead letters are moved,
+// never dropped, so nothing is lost (TestGarbageRecordFieldReadsAsZero).
 //
 // The dead-letter streams are never trimmed (XADD without MAXLEN: an entry
 // is an acknowledged event, and trimming would lose it). Their size is
@@ -116,8 +127,10 @@
 // one was folded, since the marker is gone by then and nothing else links
 // them. Dead letters without k (written before it existed) are moved
 // whatever happened since. Delete dead letters only through Redrive: one
-// deleted by hand leaves its deadseen field behind (the fold then pays one
-// HGET per folded event of the partition until the field is deleted).
+// deleted by hand (or redriven by an older binary) leaves its deadseen
+// field behind, and the fold pays one HGET per folded event of the
+// partition until Redrive next finds the partition's dead-letter stream
+// empty and deletes its deadseen (TestRedriveDeletesLeftoverRecord).
 //
 // Cost (BENCHMARKS.md §6): about 30 µs of Redis CPU per event, most of it
 // the Lua interpreter itself rather than the commands it calls; one call

@@ -293,16 +293,34 @@ end
 
 for _, f in ipairs(order) do foldGuest(f, groups[f]) end
 
+-- count reads a field of the dead letters' record: an integer, or 0 for
+-- anything else (absent, or a value written by something else), which is
+-- "not folded since": its dead letters are moved, never dropped, so
+-- nothing is lost, where an error would block the partition's charges,
+-- folds or redrive for as long as the field stays.
+local function count(v)
+  local n = tonumber(v)
+  if not n or n ~= math.floor(n) or math.abs(n) > 2 ^ 53 then return 0 end
+  return n
+end
+
 -- A folded event that has dead letters (dead.lua) is recorded as folded
 -- in the dead letters' events hash, so that redrive.lua drops them
 -- however long after this fold it runs, when the dedupe marker may be
 -- gone. One EXISTS per batch while the partition has no dead letters.
+-- Its commands run through pcall and their errors are ignored: they come
+-- after the guests' writes, and a key of the wrong type here would fail
+-- the whole call, whose retry acks the events as duplicates without ever
+-- recording them. A record that cannot be read is not one to update:
+-- dead.lua refuses to dead-letter over it and redrive.lua to move past it.
 local deadseen = KEYS[3]
 if redis.call('EXISTS', deadseen) == 1 then
   for mi = 1, m do
     if result[mi] == 1 then
-      local n = tonumber(redis.call('HGET', deadseen, msgs[mi].seen) or '0')
-      if n > 0 then redis.call('HSET', deadseen, msgs[mi].seen, -n) end
+      local v = redis.pcall('HGET', deadseen, msgs[mi].seen)
+      local n = 0
+      if type(v) ~= 'table' then n = count(v) end
+      if n > 0 then redis.pcall('HSET', deadseen, msgs[mi].seen, -n) end
     end
   end
 end

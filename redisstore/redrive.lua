@@ -7,6 +7,27 @@
 --   events (hash dedupe key -> n, see dead.lua)
 -- ARGV[1] max backlog, ARGV[2] last dead-letter id to move, ARGV[3] count
 -- Returns {moved, dropped}; an error BACKLOG when the stream is full.
+
+-- count reads a field of the dead letters' record: an integer, or 0 for
+-- anything else (absent, or a value written by something else), which is
+-- "not folded since": its dead letters are moved, never dropped, so
+-- nothing is lost, where an error would block the partition's charges,
+-- folds or redrive for as long as the field stays.
+local function count(v)
+  local n = tonumber(v)
+  if not n or n ~= math.floor(n) or math.abs(n) > 2 ^ 53 then return 0 end
+  return n
+end
+
+-- A partition without dead letters has no use for their record: it is
+-- deleted, here and once the loop has emptied the stream, so that fields
+-- left behind by dead letters gone another way (deleted by hand, or
+-- redriven by an older binary that did not know the record) do not cost
+-- every fold of the partition an HGET per event forever.
+if redis.call('XLEN', KEYS[1]) == 0 then
+  redis.call('DEL', KEYS[3])
+  return { 0, 0 }
+end
 if redis.call('XLEN', KEYS[2]) >= tonumber(ARGV[1]) then
   return redis.error_reply('BACKLOG stream holds the maximum backlog; redrive again once it has drained')
 end
@@ -21,7 +42,7 @@ for _, m in ipairs(entries) do
   -- k is absent from a dead letter that does not decode (and from those
   -- written before it existed): moved, as before.
   local n = 0
-  if k then n = tonumber(redis.call('HGET', KEYS[3], k) or '0') end
+  if k then n = count(redis.call('HGET', KEYS[3], k)) end
   if n < 0 then
     dropped = dropped + 1
     n = n + 1
@@ -35,4 +56,5 @@ for _, m in ipairs(entries) do
   end
   redis.call('XDEL', KEYS[1], m[1])
 end
+if redis.call('XLEN', KEYS[1]) == 0 then redis.call('DEL', KEYS[3]) end
 return { moved, dropped }

@@ -27,9 +27,10 @@ type Worker struct {
 	// messages of a batch without acking the rest: a test's stand-in for a
 	// worker killed mid-batch.
 	crashAfter int
-	// stuckLogged is when (Unix ns) the last stuck-message error was
-	// logged, bounding that log to one line per stuckLogEvery.
-	stuckLogged atomic.Int64
+	// stuckLogged and retryLogged are when (Unix ns) the last
+	// stuck-message error and the last whole-batch failure were logged,
+	// bounding each to one line per logEvery (logDue).
+	stuckLogged, retryLogged atomic.Int64
 }
 
 // NewWorker returns a worker folding with attrs.
@@ -188,11 +189,12 @@ func (w *Worker) claim(ctx context.Context, p int) ([]redis.XMessage, error) {
 // the failure is its own (causedByMessage). A script error of the whole
 // call is retried one message at a time, so that only the message that
 // causes it is charged: one call per message, all in one pipeline, on
-// the messages decoded once. The charges and dead letters of a round go
-// in one pipeline too (one round trip however many messages failed). The
-// error is the first failure: with folded = 0 the round failed (a Redis
-// error, or every message failed) and the loop backs off; with folded > 0
-// only some messages did.
+// the messages decoded once; the whole call's error is logged (Warn, with
+// the partition, one line a minute at most). The charges and dead letters
+// of a round go in one pipeline too (one round trip however many messages
+// failed). The error is the first failure: with folded = 0 the round
+// failed (a Redis error, or every message failed) and the loop backs off;
+// with folded > 0 only some messages did.
 func (w *Worker) fold(ctx context.Context, p int, msgs []redis.XMessage) (folded int, err error) {
 	ds, moves := w.decode(p, msgs)
 	var calls []*scriptCall
@@ -202,6 +204,13 @@ func (w *Worker) fold(ctx context.Context, p int, msgs []redis.XMessage) (folded
 		w.s.runScripts(ctx, calls)
 	}
 	if len(ds) > 1 && callCausedByMessage(calls[0].cmd.Err()) {
+		// Said once a minute at most: a lasting cause (a wrong-typed key
+		// of the partition's, not a guest's) fails every batch, and the
+		// retries' own failures reach the loop's log as before.
+		if logDue(&w.retryLogged) {
+			w.log.Warn("aggregate: batch failed as a whole; its messages are retried one at a time",
+				"partition", p, "messages", len(ds), "err", calls[0].cmd.Err())
+		}
 		calls, parts = make([]*scriptCall, len(ds)), make([][]decoded, len(ds))
 		for i := range ds {
 			parts[i] = ds[i : i+1]
