@@ -60,3 +60,47 @@ func TestWalkDistanceCost(t *testing.T) {
 		t.Errorf("488 MiB (1M × 128): factor %.3f, want ≈ 1.69", c)
 	}
 }
+
+// The choice end to end at 1M × 128 with Build's own sample (seed 1, as in
+// BENCHMARKS.md §4e/§4f), on an index shell without vectors: the estimate
+// of a 2% filter, which 256 rows put at 3.5%, now scans; 5% and up walk.
+func TestFilterChoiceAt1M(t *testing.T) {
+	const n = 1000000
+	ix := &Index{cfg: Config{M: DefaultM}, n: n, stride: 128, sample: drawSample(buildRand(1), n, 1)}
+	if len(ix.sample) != 1000 {
+		t.Fatalf("sample of %d rows at 1M, want 1000", len(ix.sample))
+	}
+	for p, scan := range map[int]bool{1: true, 2: true, 5: false, 10: false, 30: false} {
+		allow := allowPercent(p)
+		if got := ix.scanCheaper(func(r uint32) bool { return allow(int(r)) }, DefaultEfSearch); got != scan {
+			t.Errorf("%d%% allowed: scan = %v, want %v", p, got, scan)
+		}
+	}
+}
+
+// Small indexes keep the 256 rows drawn from the build's generator, which
+// then stands where it did before samples grew (the graph's level draws
+// follow); large ones add rows from a stream of their own, up to
+// maxSampleSize.
+func TestDrawSample(t *testing.T) {
+	for _, c := range []struct{ n, want int }{{100, 100}, {50000, 256}, {256000, 256}, {1000000, 1000}, {10000000, maxSampleSize}} {
+		got, ref := buildRand(7), buildRand(7)
+		s := drawSample(got, c.n, 7)
+		if len(s) != c.want {
+			t.Errorf("n=%d: %d rows, want %d", c.n, len(s), c.want)
+		}
+		for i := range min(c.n, sampleSize) {
+			if want := uint32(ref.IntN(c.n)); s[i] != want {
+				t.Fatalf("n=%d: row %d is %d, want %d from the build generator", c.n, i, s[i], want)
+			}
+		}
+		for _, r := range s {
+			if int(r) >= c.n {
+				t.Fatalf("n=%d: row %d out of range", c.n, r)
+			}
+		}
+		if got.Uint64() != ref.Uint64() {
+			t.Errorf("n=%d: the build generator advanced past the first %d rows", c.n, sampleSize)
+		}
+	}
+}
