@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/aisle-ai/aisle/internal/synthvec"
 )
 
 // Benchmark sizes come from AISLE_ANN_BENCH, a comma-separated list of
@@ -63,12 +65,9 @@ func BenchmarkIndex(b *testing.B) {
 }
 
 func benchIndex(b *testing.B, n, dim int) {
-	clusters := max(10, n/200)
+	clusters := synthvec.Clusters(n)
 	vecs := clustered(n, dim, clusters, 1)
-	nq := 200
-	if n >= 500000 {
-		nq = 100 // exact answers cost ~50 ms each at 1M
-	}
+	nq := synthvec.Queries(n)
 	queries := rows(clustered(nq, dim, clusters, 2), dim)
 	var before, after runtime.MemStats
 	runtime.GC()

@@ -2,31 +2,16 @@ package ann
 
 import (
 	"context"
-	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/aisle-ai/aisle/internal/synthvec"
 )
 
-// clustered draws n vectors of dim around `clusters` Gaussian centres, the
-// shape of real item embeddings (categories), which is harder for a graph
-// than uniform noise: links must cross between clusters.
-// The centres depend on clusters and dim only, so queries drawn with another
-// seed come from the same distribution as the items.
+// clustered is synthvec.Clustered, the generator shared with the
+// coder/hnsw baseline (bench/annbaseline).
 func clustered(n, dim, clusters int, seed uint64) []float32 {
-	crng := rand.New(rand.NewPCG(uint64(clusters), uint64(dim)))
-	centres := make([]float32, clusters*dim)
-	for i := range centres {
-		centres[i] = float32(crng.NormFloat64())
-	}
-	rng := rand.New(rand.NewPCG(seed, 1))
-	out := make([]float32, n*dim)
-	for r := range n {
-		c := rng.IntN(clusters)
-		for d := range dim {
-			out[r*dim+d] = centres[c*dim+d] + 0.4*float32(rng.NormFloat64())
-		}
-	}
-	return out
+	return synthvec.Clustered(n, dim, clusters, seed)
 }
 
 func rows(flat []float32, dim int) [][]float32 {

@@ -3,6 +3,7 @@ package ann
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -155,13 +156,9 @@ const (
 )
 
 // scanCheaper reports whether scanning the allowed rows exactly costs less
-// than walking the graph for a filtered query, counting distance
-// evaluations. A walk that keeps only a fraction p of the nodes it meets
-// expands about ef/p nodes of 2M links each; a scan tests all n rows
-// (a predicate call costs about 1/16 of a distance at dim 64) and measures
-// the p·n allowed. At 50k items and ef 96 this puts the switch at 22%
-// allowed, where the benchmark measured the two within 5% of each other at
-// 20% (BENCHMARKS.md); at 1M items it falls to about 3%.
+// than walking the graph for a filtered query; the fraction allowed is
+// estimated on the index's fixed sample and the costs compared by
+// scanBeatsWalk.
 func (ix *Index) scanCheaper(allow func(uint32) bool, ef int) bool {
 	switch ix.force {
 	case forceWalk:
@@ -179,9 +176,50 @@ func (ix *Index) scanCheaper(allow func(uint32) bool, ef int) bool {
 		return true
 	}
 	p := float64(hit) / float64(len(ix.sample))
-	walk := float64(ef*2*ix.cfg.M) / p
-	scan := float64(ix.n) * (p + 1.0/16)
+	return scanBeatsWalk(ix.n, ix.n*ix.stride*4, ef, ix.cfg.M, p)
+}
+
+// scanBeatsWalk is the filter cost model, in units of one distance of a
+// sequential scan. A walk that keeps only a fraction p of the nodes it meets
+// expands about ef/p nodes of 2M links each, and each of those distances
+// costs walkDistanceCost(vecBytes) units: the walk reads rows in graph
+// order, the scan in memory order. A scan tests all n rows (a predicate
+// call costs about 1/16 of a distance at dim 64) and measures the p·n
+// allowed.
+//
+// At 50k × 64 (12 MiB of vectors, walk factor 1) and ef 96 this puts the
+// switch at 22% allowed, where the benchmark measured the two within 5% of
+// each other at 20% (BENCHMARKS.md §4b). At 1M × 128 (488 MiB) and ef 64 a
+// factor of 1 put it at 2.4%, and the sampled estimate of a 2% filter
+// (5 ± 2 hits of 256) often lands above that: §4e measured the walk at 5.0×
+// exact against the scan's 19× at 2%, and the walk 2.4× cheaper at 5%, a
+// crossover near 3.5% (geometric interpolation), which the factor of 1.69
+// at that size reproduces; remeasured with this model (§4f), the two
+// crossed near 3.9%, and the automatic choice took the cheaper of the two
+// at every selectivity from 1% to 30%.
+func scanBeatsWalk(n, vecBytes, ef, m int, p float64) bool {
+	walk := walkDistanceCost(vecBytes) * float64(ef*2*m) / p
+	scan := float64(n) * (p + 1.0/16)
 	return scan < walk
+}
+
+// walkDistanceCost is what one distance of a graph walk costs against one of
+// a sequential scan, by the size of the vectors: 1 while they sit in the
+// caches (at 50k × 64, 12 MiB, the walk's distances measured 1.0–1.2 times
+// the full scan's per row), rising linearly in log2(size) to 1.7 at 512 MiB,
+// the 1M × 128 fit above, and held there: no larger set was measured. Past
+// the caches a walk's distances are random row reads (the measured ratio
+// was 1.9–2.0 at 98 and 488 MiB), but a sparse scan's allowed rows are
+// partly so too, so the fitted factor is below the raw ratio.
+func walkDistanceCost(vecBytes int) float64 {
+	const lo, hi, top = 16 << 20, 512 << 20, 1.7
+	switch {
+	case vecBytes <= lo:
+		return 1
+	case vecBytes >= hi:
+		return top
+	}
+	return 1 + (top-1)*math.Log2(float64(vecBytes)/lo)/math.Log2(hi/lo)
 }
 
 // exact scans every allowed row, keeping the k best by the public score;

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	randv1 "math/rand"
-	"math/rand/v2"
 	"os"
 	"runtime"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 	"github.com/coder/hnsw"
 
 	"github.com/aisle-ai/aisle/ann"
+	"github.com/aisle-ai/aisle/internal/synthvec"
 )
 
 // efConstruction is the same for both libraries: coder/hnsw has one
@@ -47,26 +47,6 @@ func sizes(b *testing.B) [][2]int {
 			b.Fatalf("AISLE_ANN_BENCH: %q is not NxDIM", f)
 		}
 		out = append(out, [2]int{n * mult, d})
-	}
-	return out
-}
-
-// clustered is the generator of ann's benchmark (ann/helpers_test.go),
-// repeated here because test helpers cannot be imported: the same seeds give
-// the same vectors.
-func clustered(n, dim, clusters int, seed uint64) []float32 {
-	crng := rand.New(rand.NewPCG(uint64(clusters), uint64(dim)))
-	centres := make([]float32, clusters*dim)
-	for i := range centres {
-		centres[i] = float32(crng.NormFloat64())
-	}
-	rng := rand.New(rand.NewPCG(seed, 1))
-	out := make([]float32, n*dim)
-	for r := range n {
-		c := rng.IntN(clusters)
-		for d := range dim {
-			out[r*dim+d] = centres[c*dim+d] + 0.4*float32(rng.NormFloat64())
-		}
 	}
 	return out
 }
@@ -107,12 +87,34 @@ func BenchmarkBaseline(b *testing.B) {
 	}
 }
 
+// coderLimit bounds coder/hnsw's single-threaded build
+// (AISLE_ANN_CODER_LIMIT, a Go duration, default 40m): past it the build
+// stops, the rows added and the rate are printed, and its queries are
+// skipped (a graph over a prefix is not comparable).
+func coderLimit(b *testing.B) time.Duration {
+	env := os.Getenv("AISLE_ANN_CODER_LIMIT")
+	if env == "" {
+		return 40 * time.Minute
+	}
+	d, err := time.ParseDuration(env)
+	if err != nil || d <= 0 {
+		b.Fatalf("AISLE_ANN_CODER_LIMIT: %q is not a positive duration", env)
+	}
+	return d
+}
+
+// allowPercent admits a pseudo-random p% of the rows, uncorrelated with the
+// clusters: the predicate of ann's own filtered benchmark (ann/recall_test.go).
+func allowPercent(p int) func(int) bool {
+	return func(r int) bool { return (uint32(r)*2654435761)>>16%100 < uint32(p) }
+}
+
 func compare(b *testing.B, n, dim int) {
 	ctx := context.Background()
-	clusters := max(10, n/200)
-	vecs := clustered(n, dim, clusters, 1)
-	nq := 200
-	qflat := clustered(nq, dim, clusters, 2)
+	clusters := synthvec.Clusters(n)
+	vecs := synthvec.Clustered(n, dim, clusters, 1)
+	nq := synthvec.Queries(n)
+	qflat := synthvec.Clustered(nq, dim, clusters, 2)
 	queries := make([][]float32, nq)
 	for i := range queries {
 		queries[i] = qflat[i*dim : (i+1)*dim]
@@ -121,17 +123,35 @@ func compare(b *testing.B, n, dim int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	truth := make([]map[int]bool, nq)
-	for i, q := range queries {
-		res, err := exact.Search(ann.Query{Vector: q, K: 10})
-		if err != nil {
-			b.Fatal(err)
+	// truth[p] holds the exact top 10 per query among p% of the rows (-1:
+	// all rows); exactCPU[p] the querying thread's CPU seconds per exact
+	// query, the denominator of "x exact" (and, filtered, the cost of the
+	// scan strategy: ann's filtered scan is this same exact search).
+	truth, exactCPU := map[int][]map[int]bool{}, map[int]float64{}
+	for _, p := range []int{-1, 1, 2, 5, 10} {
+		var allow func(int) bool
+		if p >= 0 {
+			allow = allowPercent(p)
 		}
-		truth[i] = map[int]bool{}
-		for _, r := range res {
-			truth[i][r.Row] = true
+		t := make([]map[int]bool, nq)
+		runtime.LockOSThread()
+		c0 := threadCPU()
+		for i, q := range queries {
+			res, err := exact.Search(ann.Query{Vector: q, K: 10, Allow: allow})
+			if err != nil {
+				b.Fatal(err)
+			}
+			t[i] = map[int]bool{}
+			for _, r := range res {
+				t[i][r.Row] = true
+			}
 		}
+		exactCPU[p] = (threadCPU() - c0) / float64(nq)
+		runtime.UnlockOSThread()
+		truth[p] = t
 	}
+	fmt.Printf("n=%d dim=%d: exact query %.2f ms CPU (allowed 1%%/2%%/5%%/10%%: %.2f/%.2f/%.2f/%.2f ms), %d queries\n",
+		n, dim, exactCPU[-1]*1e3, exactCPU[1]*1e3, exactCPU[2]*1e3, exactCPU[5]*1e3, exactCPU[10]*1e3, nq)
 
 	m0 := heapMiB()
 	t0, c0 := time.Now(), cpuSeconds()
@@ -139,73 +159,97 @@ func compare(b *testing.B, n, dim int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	fmt.Printf("aisle ann: build %.1fs wall, %.1fs CPU on %d cores, heap +%.0f MiB\n",
-		time.Since(t0).Seconds(), cpuSeconds()-c0, runtime.GOMAXPROCS(0), heapMiB()-m0)
+	fmt.Printf("aisle ann: build %.1fs wall, %.1fs CPU on %d cores, heap +%.0f MiB (Bytes %.0f MiB)\n",
+		time.Since(t0).Seconds(), cpuSeconds()-c0, runtime.GOMAXPROCS(0), heapMiB()-m0, float64(ours.Bytes())/(1<<20))
 
+	limit := coderLimit(b)
 	m0 = heapMiB()
 	t0, c0 = time.Now(), cpuSeconds()
 	g := hnsw.NewGraph[int]()
 	g.M, g.Ml, g.EfSearch = 16, 0.25, efConstruction
 	g.Distance = hnsw.EuclideanDistance
 	g.Rng = randv1.New(randv1.NewSource(1)) //nolint:gosec // level draws, not secrets
+	added := 0
 	for r := range n {
+		if r%1000 == 0 && time.Since(t0) > limit {
+			break
+		}
 		g.Add(hnsw.MakeNode(r, vecs[r*dim:(r+1)*dim]))
+		added++
 	}
-	fmt.Printf("coder/hnsw: build %.1fs wall, %.1fs CPU on 1 goroutine (it has no parallel insert), heap +%.0f MiB\n",
-		time.Since(t0).Seconds(), cpuSeconds()-c0, heapMiB()-m0)
+	fmt.Printf("coder/hnsw: build %.1fs wall, %.1fs CPU on 1 goroutine (it has no parallel insert), heap +%.0f MiB, %d of %d rows\n",
+		time.Since(t0).Seconds(), cpuSeconds()-c0, heapMiB()-m0, added, n)
+	if added < n {
+		fmt.Printf("coder/hnsw: build stopped at the %v bound (AISLE_ANN_CODER_LIMIT); its queries are skipped\n", limit)
+	}
 
-	score := func(i int, rows []int) float64 {
+	score := func(p, i int, rows []int) float64 {
 		hit := 0
 		for _, r := range rows {
-			if truth[i][r] {
+			if truth[p][i][r] {
 				hit++
 			}
 		}
-		return float64(hit) / float64(len(truth[i]))
+		return float64(hit) / float64(len(truth[p][i]))
+	}
+	// measure reports recall@10 (one pass over the queries), then CPU ns per
+	// query of the locked thread over b.N queries, and the ratio to exact.
+	measure := func(b *testing.B, p int, search func(q []float32) []int) {
+		rec := 0.0
+		for i, q := range queries {
+			rec += score(p, i, search(q))
+		}
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		c0 := threadCPU()
+		b.ResetTimer()
+		for i := range b.N {
+			search(queries[i%nq])
+		}
+		cpu := (threadCPU() - c0) / float64(b.N)
+		b.ReportMetric(cpu*1e9, "cpu-ns/op")
+		b.ReportMetric(rec/float64(nq), "recall@10")
+		b.ReportMetric(exactCPU[-1]/cpu, "x_exact")
+	}
+	oursSearch := func(ef, p int) func(q []float32) []int {
+		var allow func(int) bool
+		if p >= 0 {
+			allow = allowPercent(p)
+		}
+		return func(q []float32) []int {
+			res, err := ours.Search(ann.Query{Vector: q, K: 10, Ef: ef, Allow: allow})
+			if err != nil {
+				b.Fatal(err)
+			}
+			rows := make([]int, len(res))
+			for j, r := range res {
+				rows[j] = r.Row
+			}
+			return rows
+		}
 	}
 	for _, ef := range []int{16, 32, 64, 96, 128, 256} {
-		b.Run(fmt.Sprintf("aisle/ef=%d", ef), func(b *testing.B) {
-			rec := 0.0
-			for i, q := range queries {
-				res, _ := ours.Search(ann.Query{Vector: q, K: 10, Ef: ef})
-				rows := make([]int, len(res))
-				for j, r := range res {
-					rows[j] = r.Row
-				}
-				rec += score(i, rows)
-			}
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			c0 := threadCPU()
-			b.ResetTimer()
-			for i := range b.N {
-				if _, err := ours.Search(ann.Query{Vector: queries[i%nq], K: 10, Ef: ef}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric((threadCPU()-c0)*1e9/float64(b.N), "cpu-ns/op")
-			b.ReportMetric(rec/float64(nq), "recall@10")
-		})
+		b.Run(fmt.Sprintf("aisle/ef=%d", ef), func(b *testing.B) { measure(b, -1, oursSearch(ef, -1)) })
+		if added < n {
+			continue
+		}
 		b.Run(fmt.Sprintf("coder/ef=%d", ef), func(b *testing.B) {
 			g.EfSearch = ef
-			rec := 0.0
-			for i, q := range queries {
+			measure(b, -1, func(q []float32) []int {
 				res := g.Search(q, 10)
 				rows := make([]int, len(res))
 				for j, r := range res {
 					rows[j] = r.Key
 				}
-				rec += score(i, rows)
-			}
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			c0 := threadCPU()
-			b.ResetTimer()
-			for i := range b.N {
-				g.Search(queries[i%nq], 10)
-			}
-			b.ReportMetric((threadCPU()-c0)*1e9/float64(b.N), "cpu-ns/op")
-			b.ReportMetric(rec/float64(nq), "recall@10")
+				return rows
+			})
 		})
+	}
+	// aisle's filtered search at the default ef, by the index's own choice
+	// between walking the graph and scanning the allowed rows; x_exact is
+	// against the unfiltered exact query, and the scan's own cost is the
+	// filtered exact figure printed above. coder/hnsw has no filter.
+	for _, p := range []int{1, 2, 5, 10} {
+		b.Run(fmt.Sprintf("aisle/filter=%d%%/auto", p), func(b *testing.B) { measure(b, p, oursSearch(0, p)) })
 	}
 }

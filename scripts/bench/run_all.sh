@@ -18,6 +18,8 @@
 #   load      the load-test suite (scripts/bench/load.sh, §9): every RPC including RecordEvents
 #             (in-process store and Redis) and Recommend vs catalogue size; tables and plots
 #             in build/bench/load/ (LOAD_ARGS: extra aisle-load flags, e.g. "-only events,catalog")
+#   ann1m     opt-in, not in the default list (about an hour): ann and coder/hnsw at 1M × 128
+#             in one process (scripts/bench/ann1m.sh, §4f; ANN_SIZE overrides 1Mx128)
 # env: SECS (ghz seconds per point, default 10), and serve_bench.sh's knobs.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -103,6 +105,10 @@ for s in "${sections[@]}"; do
     # shellcheck disable=SC2086 # LOAD_ARGS is a list of flags
     scripts/bench/load.sh ${LOAD_ARGS:-}
     cat "${OUT:-build/bench/load}/results.md"
+    ;;
+  ann1m)
+    say "scripts/bench/ann1m.sh ${ANN_SIZE:-1Mx128}"
+    scripts/bench/ann1m.sh "${ANN_SIZE:-1Mx128}"
     ;;
   *) echo "unknown section $s" >&2; exit 2 ;;
   esac

@@ -1,0 +1,106 @@
+package ann
+
+import (
+	"fmt"
+	"testing"
+)
+
+// The filter cost model's choice at the sizes BENCHMARKS.md measured: the
+// 50k switch of §4b (about 22% at ef 96) stays where it was, and at 1M × 128
+// a 2% filter scans (§4e measured the scan 3.8× cheaper) while 5% walks (the
+// walk 2.4× cheaper).
+func TestScanBeatsWalk(t *testing.T) {
+	const m = DefaultM
+	for _, c := range []struct {
+		n, dim, ef int
+		p          float64
+		scan       bool
+	}{
+		{50000, 64, 96, 0.01, true},
+		{50000, 64, 96, 0.10, true},
+		{50000, 64, 96, 0.20, true},
+		{50000, 64, 96, 0.30, false},
+		{50000, 64, 96, 0.50, false},
+		{50000, 64, 64, 0.15, true},
+		{50000, 64, 64, 0.20, false},
+		{200000, 128, 96, 0.05, true},
+		{200000, 128, 96, 0.20, false},
+		{1000000, 128, 64, 0.01, true},
+		{1000000, 128, 64, 0.02, true},
+		{1000000, 128, 64, 0.03, true},
+		{1000000, 128, 64, 0.05, false},
+		{1000000, 128, 64, 0.10, false},
+		{1000000, 128, 256, 0.05, true},
+		{2000, 32, 64, 0.50, true}, // small: the scan is cheap whatever p
+		{5000000, 128, 64, 0.02, false},
+	} {
+		t.Run(fmt.Sprintf("n=%d/dim=%d/ef=%d/p=%g", c.n, c.dim, c.ef, c.p), func(t *testing.T) {
+			if got := scanBeatsWalk(c.n, c.n*c.dim*4, c.ef, m, c.p); got != c.scan {
+				t.Errorf("scan = %v, want %v", got, c.scan)
+			}
+		})
+	}
+}
+
+// The walk's per-distance factor is 1 in cache, grows with the vectors'
+// size, and is held at its largest fitted value past 512 MiB.
+func TestWalkDistanceCost(t *testing.T) {
+	prev := 0.0
+	for _, mib := range []int{1, 16, 32, 98, 256, 488, 512, 4096} {
+		c := walkDistanceCost(mib << 20)
+		if c < prev || c < 1 || c > 1.7 {
+			t.Errorf("%d MiB: factor %.3f (previous %.3f), want non-decreasing in [1, 1.7]", mib, c, prev)
+		}
+		prev = c
+	}
+	if c := walkDistanceCost(16 << 20); c != 1 {
+		t.Errorf("16 MiB: factor %.3f, want 1", c)
+	}
+	if c := walkDistanceCost(488 << 20); c < 1.65 {
+		t.Errorf("488 MiB (1M × 128): factor %.3f, want ≈ 1.69", c)
+	}
+}
+
+// The choice end to end at 1M × 128 with Build's own sample (seed 1, as in
+// BENCHMARKS.md §4e/§4f), on an index shell without vectors: the estimate
+// of a 2% filter, which 256 rows put at 3.5%, now scans; 5% and up walk.
+func TestFilterChoiceAt1M(t *testing.T) {
+	const n = 1000000
+	ix := &Index{cfg: Config{M: DefaultM}, n: n, stride: 128, sample: drawSample(buildRand(1), n, 1)}
+	if len(ix.sample) != 1000 {
+		t.Fatalf("sample of %d rows at 1M, want 1000", len(ix.sample))
+	}
+	for p, scan := range map[int]bool{1: true, 2: true, 5: false, 10: false, 30: false} {
+		allow := allowPercent(p)
+		if got := ix.scanCheaper(func(r uint32) bool { return allow(int(r)) }, DefaultEfSearch); got != scan {
+			t.Errorf("%d%% allowed: scan = %v, want %v", p, got, scan)
+		}
+	}
+}
+
+// Small indexes keep the 256 rows drawn from the build's generator, which
+// then stands where it did before samples grew (the graph's level draws
+// follow); large ones add rows from a stream of their own, up to
+// maxSampleSize.
+func TestDrawSample(t *testing.T) {
+	for _, c := range []struct{ n, want int }{{100, 100}, {50000, 256}, {256000, 256}, {1000000, 1000}, {10000000, maxSampleSize}} {
+		got, ref := buildRand(7), buildRand(7)
+		s := drawSample(got, c.n, 7)
+		if len(s) != c.want {
+			t.Errorf("n=%d: %d rows, want %d", c.n, len(s), c.want)
+		}
+		for i := range min(c.n, sampleSize) {
+			if want := uint32(ref.IntN(c.n)); s[i] != want {
+				t.Fatalf("n=%d: row %d is %d, want %d from the build generator", c.n, i, s[i], want)
+			}
+		}
+		for _, r := range s {
+			if int(r) >= c.n {
+				t.Fatalf("n=%d: row %d out of range", c.n, r)
+			}
+		}
+		if got.Uint64() != ref.Uint64() {
+			t.Errorf("n=%d: the build generator advanced past the first %d rows", c.n, sampleSize)
+		}
+	}
+}
