@@ -112,30 +112,12 @@ func walk(data []byte, kind protoKind, depth int, refs *[]externalRef) error {
 		return err
 	}
 	next := children[kind]
-	for len(data) > 0 {
-		num, typ, n := protowire.ConsumeTag(data)
-		if n < 0 {
-			return protowire.ParseError(n)
+	return eachTypedField(data, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
+		if child, follow := next[num]; follow && typ == protowire.BytesType {
+			return walk(v, child, depth+1, refs)
 		}
-		data = data[n:]
-		child, follow := next[num]
-		if typ != protowire.BytesType || !follow {
-			if n = protowire.ConsumeFieldValue(num, typ, data); n < 0 {
-				return protowire.ParseError(n)
-			}
-			data = data[n:]
-			continue
-		}
-		val, n := protowire.ConsumeBytes(data)
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		data = data[n:]
-		if err := walk(val, child, depth+1, refs); err != nil {
-			return err
-		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // readTensor reads a TensorProto's name and element type, and appends its
@@ -177,29 +159,17 @@ func readTensor(data []byte, refs *[]externalRef) (name string, elem int32, err 
 }
 
 func parseEntry(data []byte) (key, value string, err error) {
-	for len(data) > 0 {
-		num, typ, n := protowire.ConsumeTag(data)
-		if n < 0 {
-			return "", "", protowire.ParseError(n)
+	err = eachTypedField(data, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
+		switch {
+		case num == fieldEntryKey && typ == protowire.BytesType:
+			key = string(v)
+		case num == fieldEntryValue && typ == protowire.BytesType:
+			value = string(v)
 		}
-		data = data[n:]
-		if typ == protowire.BytesType && (num == fieldEntryKey || num == fieldEntryValue) {
-			v, n := protowire.ConsumeBytes(data)
-			if n < 0 {
-				return "", "", protowire.ParseError(n)
-			}
-			data = data[n:]
-			if num == fieldEntryKey {
-				key = string(v)
-			} else {
-				value = string(v)
-			}
-			continue
-		}
-		if n = protowire.ConsumeFieldValue(num, typ, data); n < 0 {
-			return "", "", protowire.ParseError(n)
-		}
-		data = data[n:]
+		return nil
+	})
+	if err != nil {
+		return "", "", err
 	}
 	return key, value, nil
 }
