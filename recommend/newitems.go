@@ -213,9 +213,10 @@ const newItemsReference = 20
 // dot product with the cart's session embedding (ties: catalogue order),
 // skipping what skipID names. Their relevance is the score's place on the
 // scale of the model's own top newItemsReference known items for the same
-// session (one index search): src.Weight × (s − lo)/(hi − lo), clamped to
-// [0, src.Weight], lo and hi the lowest and highest of those dot
-// products. A new item is worth what a known item of the same score is
+// session (one index search, skipping what the session source skips: the
+// cart's items and what skipID names): src.Weight × (s − lo)/(hi − lo),
+// clamped to [0, src.Weight], lo and hi the lowest and highest of those
+// dot products. A new item is worth what a known item of the same score is
 // worth; min–max within the source would give its best item the full
 // weight whatever the cart (with one new item in the catalogue, every
 // cart's top relevance), since the source has no scale of its own.
@@ -255,7 +256,10 @@ func (c *call) newItems(ctx context.Context, m *model, src Source) ([]scored, er
 	if err != nil || len(top) == 0 {
 		return nil, err
 	}
-	ref, err := m.items.Index().Search(ctx, q, newItemsReference, nil)
+	// The reference is what the session source proposes: without the
+	// cart's own items (A13 excludes them too), whose dot products with
+	// their own session are the highest and would inflate the scale.
+	ref, err := m.items.Index().Search(ctx, q, newItemsReference, c.allow(m.items, m.cartSkip()))
 	if err != nil {
 		return nil, err
 	}

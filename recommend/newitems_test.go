@@ -459,3 +459,49 @@ func TestNewItemsStaleCatalogue(t *testing.T) {
 		t.Fatalf("the current catalogue again: %+v, %v", tab, err)
 	}
 }
+
+// TestNewItemsReferenceSkipsCart: the scale of the new_items source's
+// relevance is the model's top known items for the session without the
+// cart's own items, as the session source proposes them; the cart's items,
+// nearest their own session, used to set its top (for this cart four of
+// the five new items' relevances differed).
+func TestNewItemsReferenceSkipsCart(t *testing.T) {
+	repo := testRepo(t)
+	cat := itemsCatalog{newItemsCatalog(t)}
+	p := New(repo.Manager, testSurfaces(t, withNewItems), Options{Catalog: cat})
+	sf := p.surfaces.Get().Surfaces["home"]
+	c := p.newCall(Request{Surface: "home", Cart: []string{"whole milk", "butter"}}, sf, sf.K)
+	defer c.release()
+	c.acquire(nil)
+	c.resolve()
+	var rungs []Rung
+	c.embeddings(ctxT(t), &rungs)
+	m := c.models["cart-gnn"]
+	src := sf.Sources[len(sf.Sources)-1]
+	q := c.sessions["cart-gnn"]
+	if src.Kind != SourceNewItems || q == nil || len(m.cartRows) != 2 {
+		t.Fatalf("setup: source %s, session %v, cart rows %v", src.Kind, q != nil, m.cartRows)
+	}
+	hits, err := c.newItems(ctxT(t), m, src)
+	if err != nil || len(hits) == 0 {
+		t.Fatalf("new_items: %v, %v", hits, err)
+	}
+	ref, err := m.items.Index().Search(ctxT(t), q, newItemsReference, func(r int) bool { return !m.cartSkip()[r] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, _ := m.items.newItems(ctxT(t), cat, slog.Default())
+	all, err := tab.index.Search(ctxT(t), q, len(tab.ids), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	score := map[string]float32{}
+	for _, h := range all {
+		score[tab.ids[h.Row]] = h.Score
+	}
+	for _, h := range hits {
+		if want := relevanceOn(ref, score[h.id], src.Weight); h.score != want {
+			t.Errorf("%s: relevance %v, want %v (the scale without the cart's items)", h.id, h.score, want)
+		}
+	}
+}
