@@ -144,7 +144,8 @@ func (c *call) features(ctx context.Context) featureResult {
 // embedding is computed once per call: a new_items source reads the one
 // its model's session source computes (from the same model run when the
 // model blends, TopRows), and computes it only without one; and only
-// while the model's new-items table may hold an item (mayHaveNewItems).
+// while the model's new-items table may hold an item (startNewItems,
+// which starts the table's build here, so that it overlaps the model run).
 func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
 	ectx, cancel := context.WithTimeout(ctx, c.sf.Budgets.Embeddings)
 	defer cancel()
@@ -163,7 +164,7 @@ func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
 	// goroutine only.
 	needSession, started := map[string]bool{}, map[string]bool{}
 	for _, name := range c.sf.newItemsModels {
-		needSession[name] = c.mayHaveNewItems(c.models[name])
+		needSession[name] = c.startNewItems(c.models[name])
 	}
 	var wg sync.WaitGroup
 	startSession := func(name string, m *model) {

@@ -48,8 +48,8 @@ func (t *newItems) row(e string) (int, bool) {
 }
 
 // newItemsEntry is the table of one catalogue for one Items, built once,
-// in its own goroutine, for the first call that needs it; every call,
-// that one included, waits for it within its own deadline.
+// in its own goroutine, started by the embeddings stage of the first call
+// that needs it; the candidates stage reads it without waiting.
 type newItemsEntry struct {
 	cat  *catalog.Catalog
 	done chan struct{} // closed once table and err are set, whatever the build did
@@ -58,52 +58,60 @@ type newItemsEntry struct {
 	err   error // the build's failure, returned to every call reading the entry
 }
 
-// newItems returns the new-items table of the current catalogue (cats)
-// for these item vectors, building it on the first call after the version
-// loads or the catalogue is swapped: the table lives with the model
-// version (it is dropped with its Items) and is replaced when the
+// ready returns the entry's table and error once the build is done; done
+// is false while it runs. It never waits.
+func (e *newItemsEntry) ready() (t *newItems, done bool, err error) {
+	select {
+	case <-e.done:
+		return e.table, true, e.err
+	default:
+		return nil, false, nil
+	}
+}
+
+// coldEntry returns the new-items entry of the current catalogue (cats)
+// for these item vectors, starting its build on the first call after the
+// version loads or the catalogue is swapped: the table lives with the
+// model version (it is dropped with its Items) and is replaced when the
 // catalogue changes. The build is a pass over the catalogue plus, when
 // some items are new, an index of the known items by aisle and
 // department and the rule for each new item:
 // 3 µs for the default repository (169 items, none new), 119 µs with the 9
 // new items of testdata/new_items.jsonl (BenchmarkBuildNewItems, a shared
 // 2-core machine), more with a big catalogue. It runs in a goroutine
-// (buildEntry), so every call, the one that started it included, waits
-// for it only until its ctx ends: the candidates budget bounds the call,
-// not the build. A failed build (log says why) leaves the entry with no
-// table and an error that every call for this catalogue gets (the rung
+// (buildEntry) that the embeddings stage starts, so it overlaps the
+// model run; no call waits for it (the candidates stage reads the entry
+// with ready): waiting in the candidates stage spent the budget every
+// source shares, and a slow first build timed out the sources after
+// new_items. A failed build (log says why) leaves the entry with no table
+// and an error that every call for this catalogue gets (the rung
 // candidates/new_items_unavailable) until the catalogue or the version
 // changes: a build that panicked on this catalogue would panic again.
 //
-// A call that read the catalogue just before it was swapped gets no
-// table (nil: no new items) rather than replacing the newer catalogue's
-// entry with a rebuild of the old one: during a reload, calls holding
-// either catalogue would otherwise evict each other's table, each
-// eviction a build.
-func (it *Items) newItems(ctx context.Context, cats CatalogItems, log *slog.Logger) (*newItems, error) {
+// A call that read the catalogue just before it was swapped gets no entry
+// (nil: no new items) rather than replacing the newer catalogue's entry
+// with a rebuild of the old one: during a reload, calls holding either
+// catalogue would otherwise evict each other's table, each eviction a
+// build.
+// started is true for the call that started the build.
+func (it *Items) coldEntry(cats CatalogItems, log *slog.Logger) (e *newItemsEntry, started bool) {
 	cat := cats.Catalog()
-	e := it.cold.Load()
-	if e == nil || e.cat != cat {
-		it.coldMu.Lock()
-		switch e = it.cold.Load(); {
-		case e != nil && e.cat == cat:
-		case cats.Catalog() != cat: // re-read under coldMu: cat is no longer current
-			it.coldMu.Unlock()
-			return nil, nil
-		default:
-			e = &newItemsEntry{cat: cat, done: make(chan struct{})}
-			it.cold.Store(e)
-			it.coldBuilds.Add(1)
-			go it.buildEntry(e, log)
-		}
-		it.coldMu.Unlock()
+	if e := it.cold.Load(); e != nil && e.cat == cat {
+		return e, false
 	}
-	select {
-	case <-e.done:
-		return e.table, e.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	it.coldMu.Lock()
+	defer it.coldMu.Unlock()
+	switch e := it.cold.Load(); {
+	case e != nil && e.cat == cat:
+		return e, false
+	case cats.Catalog() != cat: // re-read under coldMu: cat is no longer current
+		return nil, false
 	}
+	e = &newItemsEntry{cat: cat, done: make(chan struct{})}
+	it.cold.Store(e)
+	it.coldBuilds.Add(1)
+	go it.buildEntry(e, log)
+	return e, true
 }
 
 // errNewItemsBuild is what the calls reading a failed build get.
@@ -112,8 +120,8 @@ var errNewItemsBuild = errors.New("the new-items table could not be built")
 // buildEntry builds e's table and closes e.done whatever happens: a build
 // that panics (a bug, or item vectors that do not match their table) is
 // logged, counted in coldFailures, and leaves no table and
-// errNewItemsBuild, instead of a done that never closes and calls that
-// each wait their whole budget. The goroutine is owned by the entry: it
+// errNewItemsBuild, instead of a done that never closes (a table never
+// ready, and the source silent for this catalogue). The goroutine is owned by the entry: it
 // ends when the build does, a bounded pass over the catalogue and the
 // item vectors that reads no context and waits on nothing.
 func (it *Items) buildEntry(e *newItemsEntry, log *slog.Logger) {
@@ -176,32 +184,27 @@ func buildNewItems(cat *catalog.Catalog, it *Items) *newItems {
 	return t
 }
 
-// mayHaveNewItems reports whether m's new-items table for the current
-// catalogue may hold an item: it is not built yet (or still building), or
-// it has one. Only then does the embeddings stage compute the cart's
-// session embedding for a new_items source.
-func (c *call) mayHaveNewItems(m *model) bool {
+// startNewItems is the embeddings stage's part of m's new_items source:
+// it finds or starts the build of m's new-items table for the current
+// catalogue (coldEntry), keeps the entry in m for the candidates stage,
+// and reports whether the table may hold an item: it is still building,
+// or it has one (the call that starts it says so whatever the build's
+// speed: it cannot know yet). Only then does the stage compute the cart's
+// session embedding for the source. Without a cart, a ready model, or a
+// Catalog implementing CatalogItems, the source has nothing to do: no
+// build.
+func (c *call) startNewItems(m *model) bool {
 	ci, ok := c.p.opts.Catalog.(CatalogItems)
-	if !ok || m.err != nil || m.items == nil {
+	if !ok || len(c.req.Cart) == 0 || m.err != nil || m.items == nil {
 		return false
 	}
-	return m.items.mayHaveNewItems(ci.Catalog())
-}
-
-// mayHaveNewItems reports whether the new-items table of cat may hold an
-// item: it is not built (or not finished), or it is not empty. It never
-// waits.
-func (it *Items) mayHaveNewItems(cat *catalog.Catalog) bool {
-	e := it.cold.Load()
-	if e == nil || e.cat != cat {
-		return true
+	e, started := m.items.coldEntry(ci, c.p.log)
+	if e == nil {
+		return false // the catalogue was swapped as it was read
 	}
-	select {
-	case <-e.done:
-		return !e.table.empty()
-	default:
-		return true
-	}
+	m.cold = e
+	t, done, _ := e.ready()
+	return started || !done || !t.empty()
 }
 
 // newItemsReference is how many of the model's own best known items set
@@ -222,19 +225,22 @@ const newItemsReference = 20
 // cart's top relevance), since the source has no scale of its own.
 // Without a cart, new items, or a session embedding (the model is not
 // ready or its call failed: the embeddings stage flagged it) it
-// contributes nothing, and takes no rung of its own; a table whose build
+// contributes nothing, and takes no rung of its own. Nor does it while
+// the table the embeddings stage started (startNewItems) is still being
+// built: the call does not wait for it (coldEntry says why), and the
+// calls after the build use it; this is no degradation of the call, which
+// is answered as it was before the catalogue grew. A table whose build
 // failed gives every call with a cart the rung
 // candidates/new_items_unavailable (the table is read before the session,
 // which the embeddings stage no longer computes then). A pipeline whose
 // Catalog does not implement CatalogItems (or has none) knows no item
 // beyond the models' tables, so it has no new item either.
 func (c *call) newItems(ctx context.Context, m *model, src Source) ([]scored, error) {
-	ci, ok := c.p.opts.Catalog.(CatalogItems)
-	if !ok || len(c.req.Cart) == 0 {
+	if m.cold == nil {
 		return nil, nil
 	}
-	t, err := m.items.newItems(ctx, ci, c.p.log)
-	if err != nil || t.empty() {
+	t, done, err := m.cold.ready()
+	if !done || err != nil || t.empty() {
 		return nil, err
 	}
 	q, ok := c.sessions[src.Model]

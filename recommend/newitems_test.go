@@ -2,7 +2,6 @@ package recommend
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"log/slog"
 	"os"
@@ -50,6 +49,40 @@ func withoutNewItems(s *Surfaces) {
 	sf.Sources = slices.DeleteFunc(sf.Sources, func(src Source) bool { return src.Kind == SourceNewItems })
 }
 
+// builtTable is the new-items table of cats' catalogue for items once
+// its build is done (starting it when none is): what the candidates
+// stage reads from the calls after the one that started it. nil, nil for
+// a catalogue swapped as it was read.
+func builtTable(t *testing.T, items *Items, cats CatalogItems, log *slog.Logger) (*newItems, error) {
+	t.Helper()
+	e, _ := items.coldEntry(cats, log)
+	if e == nil {
+		return nil, nil
+	}
+	select {
+	case <-e.done:
+		return e.table, e.err
+	case <-ctxT(t).Done():
+		t.Fatal("the new-items table's build did not end")
+		return nil, nil
+	}
+}
+
+// servedItems is the Items of repo's cart-gnn version.
+func servedItems(t *testing.T, repo *servetest.Repo) *Items {
+	t.Helper()
+	v, err := repo.Manager.Get("cart-gnn", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Release()
+	it, ok := repository.PipelineOf[*Items](v)
+	if !ok {
+		t.Fatal("cart-gnn has no items")
+	}
+	return it
+}
+
 // newItemIDs returns the response's items among testdata/new_items.jsonl's,
 // id → source.
 func newItemIDs(r *Response) map[string]string {
@@ -88,6 +121,12 @@ func TestNewItemsSource(t *testing.T) {
 		return r
 	}
 
+	// The embeddings stage starts the table's build and no call waits
+	// for it: the calls after the build use it.
+	served := servedItems(t, repo)
+	if _, err := builtTable(t, served, cat, slog.Default()); err != nil {
+		t.Fatal(err)
+	}
 	got := newItemIDs(home(with, Request{Cart: cart}))
 	if got["n6"] != SourceNewItems {
 		t.Fatalf("new items in the answer %v: want n6 (sparkling water) from new_items", got)
@@ -116,6 +155,9 @@ func TestNewItemsSource(t *testing.T) {
 			Request{Cart: cart}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if _, err := builtTable(t, served, tc.p.opts.Catalog.(CatalogItems), slog.Default()); err != nil {
+				t.Fatal(err)
+			}
 			if src, ok := newItemIDs(home(tc.p, tc.req))["n6"]; ok {
 				t.Fatalf("n6 returned (source %s)", src)
 			}
@@ -278,30 +320,32 @@ func BenchmarkBuildNewItems(b *testing.B) {
 	}
 }
 
-// TestNewItemsTableWaitHonoursDeadline: a call that finds the table of its
-// catalogue being built waits for it only until its own context ends; a
-// call for another catalogue starts that one's build and waits for it the
-// same way (a cancelled call may return before it ends), and the build
-// completes for the calls that follow, without a second one.
-func TestNewItemsTableWaitHonoursDeadline(t *testing.T) {
-	items, err := LoadItems(filepath.Join(servetest.Root(t), "models", "cart-gnn", "items"), nil)
+// TestNewItemsBuildNotWaited: a call that finds the table of its
+// catalogue still being built does not wait for it: it is answered at
+// once, without new items and without a rung of new_items, the
+// candidates stage's budget left to the other sources. A call for another
+// catalogue starts that one's build, which completes for the calls that
+// follow, without a second one.
+func TestNewItemsBuildNotWaited(t *testing.T) {
+	repo := testRepo(t)
+	items := servedItems(t, repo)
+	cat := newItemsCatalog(t)
+	items.cold.Store(&newItemsEntry{cat: cat, done: make(chan struct{})}) // being built, never finished
+	p := New(repo.Manager, testSurfaces(t, withNewItems), Options{Catalog: itemsCatalog{cat}})
+	r, err := p.Recommend(ctxT(t), Request{Surface: "home", Cart: []string{"bottled beer", "soda"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat := newItemsCatalog(t)
-	items.cold.Store(&newItemsEntry{cat: cat, done: make(chan struct{})}) // being built, never finished
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	if _, err := items.newItems(ctx, itemsCatalog{cat}, slog.Default()); !errors.Is(err, context.Canceled) {
-		t.Fatalf("waiting on a build with a cancelled context: %v", err)
+	if got := newItemIDs(r); len(r.Items) == 0 || len(got) > 0 || slices.ContainsFunc(rungs(r), func(s string) bool { return strings.Contains(s, "new_items") }) {
+		t.Fatalf("%d items, new items %v, rungs %v; want an answer without new items or a new_items rung", len(r.Items), got, rungs(r))
 	}
 	other := catalog.Empty()
-	if tab, err := items.newItems(ctx, itemsCatalog{other}, slog.Default()); err != nil && !errors.Is(err, context.Canceled) || err == nil && !tab.empty() {
-		t.Fatalf("starting the build of another catalogue with a cancelled context: table %+v, err %v", tab, err)
-	}
-	tab, err := items.newItems(ctxT(t), itemsCatalog{other}, slog.Default())
+	tab, err := builtTable(t, items, itemsCatalog{other}, slog.Default())
 	if e := items.cold.Load(); err != nil || e.cat != other || tab != e.table || !tab.empty() || items.coldBuilds.Load() != 1 {
 		t.Fatalf("another catalogue: table %+v, err %v, builds %d", tab, err, items.coldBuilds.Load())
+	}
+	if e, started := items.coldEntry(itemsCatalog{other}, slog.Default()); started || e != items.cold.Load() {
+		t.Fatalf("the built catalogue again: started %v", started)
 	}
 }
 
@@ -321,7 +365,7 @@ func TestNewItemsFailedBuild(t *testing.T) {
 	var logged bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logged, nil))
 	for i := range 3 {
-		tab, err := items.newItems(ctxT(t), itemsCatalog{cat}, log)
+		tab, err := builtTable(t, items, itemsCatalog{cat}, log)
 		if !errors.Is(err, errNewItemsBuild) || !tab.empty() {
 			t.Fatalf("call %d: table %+v, err %v; want no table and errNewItemsBuild", i, tab, err)
 		}
@@ -344,6 +388,9 @@ func TestNewItemsFailedBuild(t *testing.T) {
 	served, _ := repository.PipelineOf[*Items](v)
 	served.vectors = &catalog.Matrix{Rows: served.vectors.Rows, Dim: served.vectors.Dim} // the index keeps the real ones
 	p := New(repo.Manager, testSurfaces(t, withNewItems), Options{Catalog: itemsCatalog{cat}, Logger: log})
+	if _, err := builtTable(t, served, itemsCatalog{cat}, log); !errors.Is(err, errNewItemsBuild) {
+		t.Fatalf("served build: %v, want errNewItemsBuild", err)
+	}
 	for i := range 2 {
 		r, err := p.Recommend(ctxT(t), Request{Surface: "home", Cart: []string{"bottled beer", "soda"}})
 		if err != nil {
@@ -410,7 +457,7 @@ func TestNewItemsSessionOnlyWhenNeeded(t *testing.T) {
 			if session, blended := embed(p); !session || blended != tc.wantBlended {
 				t.Errorf("before the table is built: session %v, blended hits %v; want true, %v", session, blended, tc.wantBlended)
 			}
-			if _, err := p.Recommend(ctxT(t), Request{Surface: "home", Cart: cart}); err != nil {
+			if _, err := builtTable(t, servedItems(t, repo), itemsCatalog{tc.cat}, slog.Default()); err != nil {
 				t.Fatal(err)
 			}
 			if session, blended := embed(p); session != tc.wantAfter || blended != tc.wantBlended {
@@ -443,11 +490,11 @@ func TestNewItemsStaleCatalogue(t *testing.T) {
 		t.Fatal(err)
 	}
 	old, cur := catalog.Empty(), newItemsCatalog(t)
-	want, err := items.newItems(ctxT(t), itemsCatalog{cur}, slog.Default())
+	want, err := builtTable(t, items, itemsCatalog{cur}, slog.Default())
 	if err != nil || want.empty() {
 		t.Fatalf("the current catalogue's table: %+v, %v", want, err)
 	}
-	tab, err := items.newItems(ctxT(t), &swappedCatalog{cats: [2]*catalog.Catalog{old, cur}}, slog.Default())
+	tab, err := builtTable(t, items, &swappedCatalog{cats: [2]*catalog.Catalog{old, cur}}, slog.Default())
 	if err != nil || tab != nil {
 		t.Fatalf("a call holding the old catalogue: table %+v, err %v; want none", tab, err)
 	}
@@ -455,7 +502,7 @@ func TestNewItemsStaleCatalogue(t *testing.T) {
 		t.Fatalf("after the stale call: the entry is for the current catalogue %v, its table kept %v, builds %d (want 1)",
 			e.cat == cur, e.table == want, items.coldBuilds.Load())
 	}
-	if tab, err := items.newItems(ctxT(t), itemsCatalog{cur}, slog.Default()); err != nil || tab != want {
+	if tab, err := builtTable(t, items, itemsCatalog{cur}, slog.Default()); err != nil || tab != want {
 		t.Fatalf("the current catalogue again: %+v, %v", tab, err)
 	}
 }
@@ -482,6 +529,10 @@ func TestNewItemsReferenceSkipsCart(t *testing.T) {
 	if src.Kind != SourceNewItems || q == nil || len(m.cartRows) != 2 {
 		t.Fatalf("setup: source %s, session %v, cart rows %v", src.Kind, q != nil, m.cartRows)
 	}
+	tab, err := builtTable(t, m.items, cat, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
 	hits, err := c.newItems(ctxT(t), m, src)
 	if err != nil || len(hits) == 0 {
 		t.Fatalf("new_items: %v, %v", hits, err)
@@ -490,7 +541,6 @@ func TestNewItemsReferenceSkipsCart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tab, _ := m.items.newItems(ctxT(t), cat, slog.Default())
 	all, err := tab.index.Search(ctxT(t), q, len(tab.ids), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -202,6 +202,10 @@ type model struct {
 	// cartRows and viewRows are the request's cart and recent views in
 	// items, in request order, unknown entries left out (call.resolve).
 	cartRows, viewRows []int64
+	// cold is the new-items entry the embeddings stage found or started
+	// for a new_items source on this model (startNewItems), read by the
+	// candidates stage; nil when there is none.
+	cold *newItemsEntry
 }
 
 // acquire gets each model the surface names once, and the attribute
