@@ -2,6 +2,7 @@ package recommend
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,6 +32,9 @@ type call struct {
 	cands   map[string]*cand
 	order   []string // candidate ids in the order found, for determinism
 	inCart  map[string]bool
+	// cartKnown[i] is whether some model's item table resolved cart entry
+	// i (resolve); the new_items source matches only the others.
+	cartKnown []bool
 	// exclude is the request's excluded ids as a set, built once per call.
 	exclude map[string]bool
 	// popularity is the surface's first popular snapshot: the popularity
@@ -304,6 +308,7 @@ func (c *call) resolve() {
 		}
 		m.viewRows = buf[start:len(buf):len(buf)]
 	}
+	c.cartKnown = known[:len(cart)]
 	for i, k := range known {
 		switch {
 		case k:
@@ -313,6 +318,12 @@ func (c *call) resolve() {
 			c.addUnknown(views[i-len(cart)])
 		}
 	}
+}
+
+// dropUnknown takes e off resp.Unknown: the new_items source found it in
+// its table.
+func (c *call) dropUnknown(e string) {
+	c.resp.Unknown = slices.DeleteFunc(c.resp.Unknown, func(u string) bool { return u == e })
 }
 
 func (c *call) addUnknown(e string) {

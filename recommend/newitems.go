@@ -248,10 +248,17 @@ func (c *call) newItems(ctx context.Context, m *model, src Source) ([]scored, er
 		return nil, nil
 	}
 	// A cart may name a new item (the model skipped it): it is in the cart
-	// for the in-cart filter, like a known one.
-	for _, e := range c.req.Cart {
+	// for the in-cart filter, like a known one, and known (not in
+	// resp.Unknown). An entry a model resolved is not matched again: a
+	// cart naming the known "milk" used to hide a new item also named
+	// "milk".
+	for i, e := range c.req.Cart {
+		if i < len(c.cartKnown) && c.cartKnown[i] {
+			continue
+		}
 		if r, ok := t.row(e); ok {
 			c.inCart[t.ids[r]] = true
+			c.dropUnknown(e)
 		}
 	}
 	var allow Allow

@@ -555,3 +555,43 @@ func TestNewItemsReferenceSkipsCart(t *testing.T) {
 		}
 	}
 }
+
+// TestNewItemsCartEntries: a cart entry a model resolved is not matched
+// by name against the new items too (a new item named like the known soda
+// in the cart is still proposed), and a cart entry naming a new item is
+// not reported unknown once the table holds it; an entry nothing knows
+// still is.
+func TestNewItemsCartEntries(t *testing.T) {
+	repo := testRepo(t)
+	var buf bytes.Buffer
+	for _, p := range newItemsCatalog(t).All() {
+		buf.WriteString(productLine(p))
+	}
+	buf.WriteString(`{"id":"n10","name":"soda","aisle":"non-alc. drinks","department":"drinks","price":1,"stock":10}` + "\n")
+	parsed, err := catalog.Parse(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := itemsCatalog{parsed}
+	if _, err := builtTable(t, servedItems(t, repo), cat, slog.Default()); err != nil {
+		t.Fatal(err)
+	}
+	p := New(repo.Manager, testSurfaces(t, withNewItems), Options{Catalog: cat})
+	r, err := p.Recommend(ctxT(t), Request{Surface: "home", K: 50, Cart: []string{"bottled beer", "soda", "Sparkling Water", "no such thing"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, it := range r.Items {
+		got[it.ID] = it.Source
+	}
+	if got["n10"] != SourceNewItems {
+		t.Errorf("n10 (a new item named soda, like the known item in the cart): source %q, want new_items", got["n10"])
+	}
+	if _, ok := got["n6"]; ok {
+		t.Error("n6 (sparkling water, in the cart by name) returned")
+	}
+	if !slices.Equal(r.Unknown, []string{"no such thing"}) {
+		t.Errorf("unknown %q, want only the entry nothing knows", r.Unknown)
+	}
+}

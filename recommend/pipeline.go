@@ -78,7 +78,9 @@ type Response struct {
 	Items        []Item
 	// Degraded lists every rung taken, in the order taken.
 	Degraded []Rung
-	// Unknown lists cart and recent-view entries no model knows.
+	// Unknown lists cart and recent-view entries no model knows; a cart
+	// entry naming a new catalogue item that a new_items source's table
+	// holds (newitems.go) is known.
 	Unknown []string
 	// Models are the versions used, "name:version".
 	Models []string
