@@ -190,12 +190,13 @@ func buildNewItems(cat *catalog.Catalog, it *Items) *newItems {
 // and reports whether the table may hold an item: it is still building,
 // or it has one (the call that starts it says so whatever the build's
 // speed: it cannot know yet). Only then does the stage compute the cart's
-// session embedding for the source. Without a cart, a ready model, or a
-// Catalog implementing CatalogItems, the source has nothing to do: no
-// build.
+// session embedding for the source. Without a cart, a ready model that
+// gives a session embedding over its items (the embeddings stage flags
+// one that does not: not_a_session_model), or a Catalog implementing
+// CatalogItems, the source has nothing to do: no build.
 func (c *call) startNewItems(m *model) bool {
 	ci, ok := c.p.opts.Catalog.(CatalogItems)
-	if !ok || len(c.req.Cart) == 0 || m.err != nil || m.items == nil {
+	if !ok || len(c.req.Cart) == 0 || m.err != nil || m.items == nil || m.cart == nil || !m.cart.SessionQueriesItems() {
 		return false
 	}
 	e, started := m.items.coldEntry(ci, c.p.log)

@@ -595,3 +595,30 @@ func TestNewItemsCartEntries(t *testing.T) {
 		t.Errorf("unknown %q, want only the entry nothing knows", r.Unknown)
 	}
 }
+
+// TestNewItemsNoSessionModel: a new_items source naming a model that gives
+// no session embedding (the query encoder) builds no new-items table for
+// it: the embeddings stage flags the model and the source does nothing.
+func TestNewItemsNoSessionModel(t *testing.T) {
+	repo := testRepo(t)
+	p := New(repo.Manager, testSurfaces(t, func(s *Surfaces) {
+		withNewItems(s)
+		srcs := s.Surfaces["home"].Sources
+		srcs[len(srcs)-1].Model = "query-encoder"
+	}), Options{Catalog: itemsCatalog{newItemsCatalog(t)}})
+	r, err := p.Recommend(ctxT(t), Request{Surface: "home", Cart: []string{"bottled beer", "soda"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(rungs(r), "embeddings/not_a_session_model") {
+		t.Errorf("rungs %v, want embeddings/not_a_session_model", rungs(r))
+	}
+	v, err := repo.Manager.Get("query-encoder", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Release()
+	if it, ok := repository.PipelineOf[*Items](v); !ok || it.coldBuilds.Load() != 0 || it.cold.Load() != nil {
+		t.Errorf("query-encoder's items %v: %d new-items tables built, want none", ok, it.coldBuilds.Load())
+	}
+}
