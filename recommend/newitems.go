@@ -121,7 +121,11 @@ var errNewItemsBuild = errors.New("the new-items table could not be built")
 // that panics (a bug, or item vectors that do not match their table) is
 // logged, counted in coldFailures, and leaves no table and
 // errNewItemsBuild, instead of a done that never closes (a table never
-// ready, and the source silent for this catalogue). The goroutine is owned by the entry: it
+// ready, and the source silent for this catalogue). A build superseded
+// by a catalogue swap (e no longer it.cold) stops within
+// buildCheckEvery items and leaves no table and no error: only a call
+// that read the old catalogue reads it, and gets no new items, as when it
+// finds the newer entry in place. The goroutine is owned by the entry: it
 // ends when the build does, a bounded pass over the catalogue and the
 // item vectors that reads no context and waits on nothing.
 func (it *Items) buildEntry(e *newItemsEntry, log *slog.Logger) {
@@ -134,26 +138,42 @@ func (it *Items) buildEntry(e *newItemsEntry, log *slog.Logger) {
 				"panic", p, "stack", string(debug.Stack()))
 		}
 	}()
-	e.table = buildNewItems(e.cat, it)
+	e.table, _ = buildNewItemsUnless(e.cat, it, func() bool { return it.cold.Load() != e })
 }
 
-// buildNewItems applies the cold-start rule to cat's items that have no
-// row in it. The known items are it's rows in row order, with their
-// catalogue data; a known item the catalogue lacks keeps its item-table
-// name and no aisle or department (scripts/eval/coldstart_golden.py does
-// the same).
+// buildCheckEvery is how many items a build passes between two checks
+// that it is still wanted: a check is one atomic load, so its cost is
+// nothing beside the rule for that many new items (a scan of their
+// aisles' known items each).
+const buildCheckEvery = 1024
+
+// buildNewItems is buildNewItemsUnless run to the end.
 func buildNewItems(cat *catalog.Catalog, it *Items) *newItems {
+	t, _ := buildNewItemsUnless(cat, it, func() bool { return false })
+	return t
+}
+
+// buildNewItemsUnless applies the cold-start rule to cat's items that have
+// no row in it; it gives up (nil, false) as soon as stop, asked every
+// buildCheckEvery items, says the table is no longer wanted. The known
+// items are it's rows in row order, with their catalogue data; a known
+// item the catalogue lacks keeps its item-table name and no aisle or
+// department (scripts/eval/coldstart_golden.py does the same).
+func buildNewItemsUnless(cat *catalog.Catalog, it *Items, stop func() bool) (*newItems, bool) {
 	t := &newItems{byID: map[string]int{}, byName: map[string]int{}, dim: it.vectors.Dim}
 	var cands []coldstart.Item
 	var prods []catalog.Product
-	for _, p := range cat.All() {
+	for i, p := range cat.All() {
+		if i%buildCheckEvery == 0 && stop() {
+			return nil, false
+		}
 		if _, ok := it.Row(p.ID); !ok {
 			cands = append(cands, coldstart.Item{Name: p.Name, Aisle: p.Aisle, Department: p.Department})
 			prods = append(prods, p)
 		}
 	}
 	if len(cands) == 0 {
-		return t
+		return t, true
 	}
 	known := make([]coldstart.Item, it.Len())
 	for r := range known {
@@ -163,7 +183,17 @@ func buildNewItems(cat *catalog.Catalog, it *Items) *newItems {
 			known[r] = coldstart.Item{Name: it.Name(r)}
 		}
 	}
-	vecs, ok := coldstart.Vectors(coldstart.NewKnown(known), it.vectors.Data, t.dim, cands)
+	// The rule is per item (coldstart.Vectors): in chunks, bit for bit
+	// the same vectors, with a check between two.
+	index := coldstart.NewKnown(known)
+	vecs, ok := make([]float32, 0, len(cands)*t.dim), make([]bool, 0, len(cands))
+	for lo := 0; lo < len(cands); lo += buildCheckEvery {
+		if stop() {
+			return nil, false
+		}
+		v, o := coldstart.Vectors(index, it.vectors.Data, t.dim, cands[lo:min(lo+buildCheckEvery, len(cands))])
+		vecs, ok = append(vecs, v...), append(ok, o...)
+	}
 	for j, p := range prods {
 		if !ok[j] {
 			continue // unreachable: no vector, never proposed
@@ -181,7 +211,7 @@ func buildNewItems(cat *catalog.Catalog, it *Items) *newItems {
 	if len(t.ids) > 0 {
 		t.index = &FlatIndex{m: &catalog.Matrix{Rows: len(t.ids), Dim: t.dim, Data: t.vectors}}
 	}
-	return t
+	return t, true
 }
 
 // startNewItems is the embeddings stage's part of m's new_items source:

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/aisle-ai/aisle/catalog"
+	"github.com/aisle-ai/aisle/coldstart"
 	"github.com/aisle-ai/aisle/internal/servetest"
 	"github.com/aisle-ai/aisle/repository"
 )
@@ -620,5 +621,78 @@ func TestNewItemsNoSessionModel(t *testing.T) {
 	defer v.Release()
 	if it, ok := repository.PipelineOf[*Items](v); !ok || it.coldBuilds.Load() != 0 || it.cold.Load() != nil {
 		t.Errorf("query-encoder's items %v: %d new-items tables built, want none", ok, it.coldBuilds.Load())
+	}
+}
+
+// TestNewItemsSupersededBuildStops: a build whose entry a catalogue swap
+// replaced stops without a table or an error (the stale call reading it
+// gets no new items) and is not counted as failed; the current entry's
+// build runs to the end.
+func TestNewItemsSupersededBuildStops(t *testing.T) {
+	items, err := LoadItems(filepath.Join(servetest.Root(t), "models", "cart-gnn", "items"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := newItemsCatalog(t)
+	old := &newItemsEntry{cat: cat, done: make(chan struct{})}
+	cur := &newItemsEntry{cat: cat, done: make(chan struct{})}
+	items.cold.Store(cur)
+	items.buildEntry(old, slog.Default())
+	if tab, done, err := old.ready(); !done || tab != nil || err != nil || items.coldFailures.Load() != 0 {
+		t.Fatalf("superseded build: done %v, table %+v, err %v, failures %d; want done, no table, no error, none",
+			done, tab, err, items.coldFailures.Load())
+	}
+	items.buildEntry(cur, slog.Default())
+	if tab, done, err := cur.ready(); !done || tab.empty() || err != nil {
+		t.Fatalf("current build: done %v, table %+v, err %v", done, tab, err)
+	}
+}
+
+// TestNewItemsChunkedBuild: a build of more than buildCheckEvery new items
+// (applying the rule in chunks) gives the vectors of one coldstart.Vectors
+// call over them all, bit for bit.
+func TestNewItemsChunkedBuild(t *testing.T) {
+	items, err := LoadItems(filepath.Join(servetest.Root(t), "models", "cart-gnn", "items"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	var added []catalog.Product
+	for _, p := range newItemsCatalog(t).All() {
+		buf.WriteString(productLine(p))
+		if _, ok := items.Row(p.ID); !ok {
+			added = append(added, p)
+		}
+	}
+	for i := range 2*buildCheckEvery + 10 {
+		p := added[i%len(added)]
+		p.ID = "x" + strconv.Itoa(i)
+		buf.WriteString(productLine(p))
+	}
+	cat, err := catalog.Parse(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab := buildNewItems(cat, items)
+	var cands []coldstart.Item
+	for _, p := range cat.All() {
+		if _, ok := items.Row(p.ID); !ok {
+			cands = append(cands, coldstart.Item{Name: p.Name, Aisle: p.Aisle, Department: p.Department})
+		}
+	}
+	known := make([]coldstart.Item, items.Len())
+	for r := range known {
+		p, _ := cat.Item(items.ID(r))
+		known[r] = coldstart.Item{Name: p.Name, Aisle: p.Aisle, Department: p.Department}
+	}
+	vecs, ok := coldstart.Vectors(coldstart.NewKnown(known), items.vectors.Data, items.vectors.Dim, cands)
+	var want []float32
+	for j := range cands {
+		if ok[j] {
+			want = append(want, vecs[j*items.vectors.Dim:(j+1)*items.vectors.Dim]...)
+		}
+	}
+	if len(tab.ids) <= buildCheckEvery || !slices.Equal(tab.vectors, want) {
+		t.Fatalf("%d new items: the chunked build's vectors differ from one pass's", len(tab.ids))
 	}
 }
