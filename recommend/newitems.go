@@ -22,14 +22,13 @@ import (
 // vectors that the rule reaches, in catalogue order, with their vectors.
 // It is immutable.
 type newItems struct {
-	ids     []string
-	names   []string
-	byID    map[string]int
-	byName  map[string]int // catalog.NormName of the names, for carts naming a new item
-	vectors []float32      // row-major, dim columns; row r is ids[r]'s
-	dim     int
-	// index searches vectors exactly, ties to the lower row: A13's order
-	// (coldstart's package doc). nil when the table is empty.
+	ids    []string
+	names  []string
+	byID   map[string]int
+	byName map[string]int // catalog.NormName of the names, for carts naming a new item
+	// index holds the new items' vectors (row r is ids[r]'s) and searches
+	// them exactly, ties to the lower row: A13's order (coldstart's
+	// package doc). nil when the table is empty.
 	index *FlatIndex
 }
 
@@ -118,8 +117,8 @@ func (it *Items) coldEntry(cats CatalogItems, log *slog.Logger) (e *newItemsEntr
 var errNewItemsBuild = errors.New("the new-items table could not be built")
 
 // buildEntry builds e's table and closes e.done whatever happens: a build
-// that panics (a bug, or item vectors that do not match their table) is
-// logged, counted in coldFailures, and leaves no table and
+// that fails or panics (a bug, or item vectors that do not match their
+// table) is logged, counted in coldFailures, and leaves no table and
 // errNewItemsBuild, instead of a done that never closes (a table never
 // ready, and the source silent for this catalogue). A build superseded
 // by a catalogue swap (e no longer it.cold) stops within
@@ -138,7 +137,15 @@ func (it *Items) buildEntry(e *newItemsEntry, log *slog.Logger) {
 				"panic", p, "stack", string(debug.Stack()))
 		}
 	}()
-	e.table, _ = buildNewItemsUnless(e.cat, it, func() bool { return it.cold.Load() != e })
+	t, err := buildNewItemsUnless(e.cat, it, func() bool { return it.cold.Load() != e })
+	if err != nil {
+		e.err = errNewItemsBuild
+		it.coldFailures.Add(1)
+		log.Error("new_items: building the new-items table failed; the source contributes nothing for this catalogue and model version",
+			"err", err)
+		return
+	}
+	e.table = t
 }
 
 // buildCheckEvery is how many items a build passes between two checks
@@ -147,25 +154,20 @@ func (it *Items) buildEntry(e *newItemsEntry, log *slog.Logger) {
 // aisles' known items each).
 const buildCheckEvery = 1024
 
-// buildNewItems is buildNewItemsUnless run to the end.
-func buildNewItems(cat *catalog.Catalog, it *Items) *newItems {
-	t, _ := buildNewItemsUnless(cat, it, func() bool { return false })
-	return t
-}
-
 // buildNewItemsUnless applies the cold-start rule to cat's items that have
-// no row in it; it gives up (nil, false) as soon as stop, asked every
+// no row in it; it gives up (nil, nil) as soon as stop, asked every
 // buildCheckEvery items, says the table is no longer wanted. The known
 // items are it's rows in row order, with their catalogue data; a known
 // item the catalogue lacks keeps its item-table name and no aisle or
 // department (scripts/eval/coldstart_golden.py does the same).
-func buildNewItemsUnless(cat *catalog.Catalog, it *Items, stop func() bool) (*newItems, bool) {
-	t := &newItems{byID: map[string]int{}, byName: map[string]int{}, dim: it.vectors.Dim}
+func buildNewItemsUnless(cat *catalog.Catalog, it *Items, stop func() bool) (*newItems, error) {
+	t := &newItems{byID: map[string]int{}, byName: map[string]int{}}
+	dim := it.vectors.Dim
 	var cands []coldstart.Item
 	var prods []catalog.Product
 	for i, p := range cat.All() {
 		if i%buildCheckEvery == 0 && stop() {
-			return nil, false
+			return nil, nil
 		}
 		if _, ok := it.Row(p.ID); !ok {
 			cands = append(cands, coldstart.Item{Name: p.Name, Aisle: p.Aisle, Department: p.Department})
@@ -173,7 +175,7 @@ func buildNewItemsUnless(cat *catalog.Catalog, it *Items, stop func() bool) (*ne
 		}
 	}
 	if len(cands) == 0 {
-		return t, true
+		return t, nil
 	}
 	known := make([]coldstart.Item, it.Len())
 	for r := range known {
@@ -186,14 +188,15 @@ func buildNewItemsUnless(cat *catalog.Catalog, it *Items, stop func() bool) (*ne
 	// The rule is per item (coldstart.Vectors): in chunks, bit for bit
 	// the same vectors, with a check between two.
 	index := coldstart.NewKnown(known)
-	vecs, ok := make([]float32, 0, len(cands)*t.dim), make([]bool, 0, len(cands))
+	vecs, ok := make([]float32, 0, len(cands)*dim), make([]bool, 0, len(cands))
 	for lo := 0; lo < len(cands); lo += buildCheckEvery {
 		if stop() {
-			return nil, false
+			return nil, nil
 		}
-		v, o := coldstart.Vectors(index, it.vectors.Data, t.dim, cands[lo:min(lo+buildCheckEvery, len(cands))])
+		v, o := coldstart.Vectors(index, it.vectors.Data, dim, cands[lo:min(lo+buildCheckEvery, len(cands))])
 		vecs, ok = append(vecs, v...), append(ok, o...)
 	}
+	var data []float32 // row-major, the index's matrix
 	for j, p := range prods {
 		if !ok[j] {
 			continue // unreachable: no vector, never proposed
@@ -206,12 +209,17 @@ func buildNewItemsUnless(cat *catalog.Catalog, it *Items, stop func() bool) (*ne
 				t.byName[n] = r
 			}
 		}
-		t.vectors = append(t.vectors, vecs[j*t.dim:(j+1)*t.dim]...)
+		data = append(data, vecs[j*dim:(j+1)*dim]...)
 	}
-	if len(t.ids) > 0 {
-		t.index = &FlatIndex{m: &catalog.Matrix{Rows: len(t.ids), Dim: t.dim, Data: t.vectors}}
+	if len(t.ids) == 0 {
+		return t, nil
 	}
-	return t, true
+	idx, err := NewFlatIndex(&catalog.Matrix{Rows: len(t.ids), Dim: dim, Data: data})
+	if err != nil {
+		return nil, err
+	}
+	t.index = idx.(*FlatIndex)
+	return t, nil
 }
 
 // startNewItems is the embeddings stage's part of m's new_items source:
@@ -275,7 +283,7 @@ func (c *call) newItems(ctx context.Context, m *model, src Source) ([]scored, er
 		return nil, err
 	}
 	q, ok := c.sessions[src.Model]
-	if !ok || len(q) != t.dim {
+	if !ok || len(q) != t.index.m.Dim {
 		return nil, nil
 	}
 	// A cart may name a new item (the model skipped it): it is in the cart
