@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"runtime/debug"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/aisle-ai/aisle/catalog"
 	"github.com/aisle-ai/aisle/coldstart"
 )
@@ -93,7 +95,7 @@ func (e *newItemsEntry) ready() (t *newItems, done bool, err error) {
 // catalogue would otherwise evict each other's table, each eviction a
 // build.
 // started is true for the call that started the build.
-func (it *Items) coldEntry(cats CatalogItems, log *slog.Logger) (e *newItemsEntry, started bool) {
+func (it *Items) coldEntry(cats CatalogItems, log *slog.Logger, failures prometheus.Counter) (e *newItemsEntry, started bool) {
 	cat := cats.Catalog()
 	if e := it.cold.Load(); e != nil && e.cat == cat {
 		return e, false
@@ -109,7 +111,7 @@ func (it *Items) coldEntry(cats CatalogItems, log *slog.Logger) (e *newItemsEntr
 	e = &newItemsEntry{cat: cat, done: make(chan struct{})}
 	it.cold.Store(e)
 	it.coldBuilds.Add(1)
-	go it.buildEntry(e, log)
+	go it.buildEntry(e, log, failures)
 	return e, true
 }
 
@@ -118,7 +120,8 @@ var errNewItemsBuild = errors.New("the new-items table could not be built")
 
 // buildEntry builds e's table and closes e.done whatever happens: a build
 // that fails or panics (a bug, or item vectors that do not match their
-// table) is logged, counted in coldFailures, and leaves no table and
+// table) is logged, counted in failures (the pipeline's
+// aisle_recommend_new_items_build_failures_total), and leaves no table and
 // errNewItemsBuild, instead of a done that never closes (a table never
 // ready, and the source silent for this catalogue). A build superseded
 // by a catalogue swap (e no longer it.cold) stops within
@@ -127,12 +130,12 @@ var errNewItemsBuild = errors.New("the new-items table could not be built")
 // finds the newer entry in place. The goroutine is owned by the entry: it
 // ends when the build does, a bounded pass over the catalogue and the
 // item vectors that reads no context and waits on nothing.
-func (it *Items) buildEntry(e *newItemsEntry, log *slog.Logger) {
+func (it *Items) buildEntry(e *newItemsEntry, log *slog.Logger, failures prometheus.Counter) {
 	defer close(e.done)
 	defer func() {
 		if p := recover(); p != nil {
 			e.table, e.err = nil, errNewItemsBuild
-			it.coldFailures.Add(1)
+			failures.Inc()
 			log.Error("new_items: building the new-items table failed; the source contributes nothing for this catalogue and model version",
 				"panic", p, "stack", string(debug.Stack()))
 		}
@@ -140,7 +143,7 @@ func (it *Items) buildEntry(e *newItemsEntry, log *slog.Logger) {
 	t, err := buildNewItemsUnless(e.cat, it, func() bool { return it.cold.Load() != e })
 	if err != nil {
 		e.err = errNewItemsBuild
-		it.coldFailures.Add(1)
+		failures.Inc()
 		log.Error("new_items: building the new-items table failed; the source contributes nothing for this catalogue and model version",
 			"err", err)
 		return
@@ -237,7 +240,7 @@ func (c *call) startNewItems(m *model) bool {
 	if !ok || len(c.req.Cart) == 0 || m.err != nil || m.items == nil || m.cart == nil || !m.cart.SessionQueriesItems() {
 		return false
 	}
-	e, started := m.items.coldEntry(ci, c.p.log)
+	e, started := m.items.coldEntry(ci, c.p.log, c.p.metrics.newItemsFailures)
 	if e == nil {
 		return false // the catalogue was swapped as it was read
 	}

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/aisle-ai/aisle/catalog"
 	"github.com/aisle-ai/aisle/coldstart"
 	"github.com/aisle-ai/aisle/internal/servetest"
@@ -66,7 +69,7 @@ func buildNewItems(cat *catalog.Catalog, it *Items) *newItems {
 // a catalogue swapped as it was read.
 func builtTable(t *testing.T, items *Items, cats CatalogItems, log *slog.Logger) (*newItems, error) {
 	t.Helper()
-	e, _ := items.coldEntry(cats, log)
+	e, _ := items.coldEntry(cats, log, prometheus.NewCounter(prometheus.CounterOpts{Name: "test_failures_total"}))
 	if e == nil {
 		return nil, nil
 	}
@@ -355,7 +358,7 @@ func TestNewItemsBuildNotWaited(t *testing.T) {
 	if e := items.cold.Load(); err != nil || e.cat != other || tab != e.table || !tab.empty() || items.coldBuilds.Load() != 1 {
 		t.Fatalf("another catalogue: table %+v, err %v, builds %d", tab, err, items.coldBuilds.Load())
 	}
-	if e, started := items.coldEntry(itemsCatalog{other}, slog.Default()); started || e != items.cold.Load() {
+	if e, started := items.coldEntry(itemsCatalog{other}, slog.Default(), nil); started || e != items.cold.Load() {
 		t.Fatalf("the built catalogue again: started %v", started)
 	}
 }
@@ -375,14 +378,16 @@ func TestNewItemsFailedBuild(t *testing.T) {
 	cat := newItemsCatalog(t)
 	var logged bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logged, nil))
+	failures := prometheus.NewCounter(prometheus.CounterOpts{Name: "test_failures_total"})
 	for i := range 3 {
-		tab, err := builtTable(t, items, itemsCatalog{cat}, log)
-		if !errors.Is(err, errNewItemsBuild) || !tab.empty() {
+		e, _ := items.coldEntry(itemsCatalog{cat}, log, failures)
+		<-e.done
+		if tab, err := e.table, e.err; !errors.Is(err, errNewItemsBuild) || !tab.empty() {
 			t.Fatalf("call %d: table %+v, err %v; want no table and errNewItemsBuild", i, tab, err)
 		}
 	}
-	if b, f := items.coldBuilds.Load(), items.coldFailures.Load(); b != 1 || f != 1 {
-		t.Errorf("%d builds, %d failed; want 1 and 1", b, f)
+	if b, f := items.coldBuilds.Load(), testutil.ToFloat64(failures); b != 1 || f != 1 {
+		t.Errorf("%d builds, %v failed; want 1 and 1", b, f)
 	}
 	if !strings.Contains(logged.String(), "new-items table failed") {
 		t.Errorf("log %q does not report the failed build", logged.String())
@@ -398,10 +403,13 @@ func TestNewItemsFailedBuild(t *testing.T) {
 	defer v.Release()
 	served, _ := repository.PipelineOf[*Items](v)
 	served.vectors = &catalog.Matrix{Rows: served.vectors.Rows, Dim: served.vectors.Dim} // the index keeps the real ones
-	p := New(repo.Manager, testSurfaces(t, withNewItems), Options{Catalog: itemsCatalog{cat}, Logger: log})
-	if _, err := builtTable(t, served, itemsCatalog{cat}, log); !errors.Is(err, errNewItemsBuild) {
-		t.Fatalf("served build: %v, want errNewItemsBuild", err)
+	reg := prometheus.NewRegistry()
+	p := New(repo.Manager, testSurfaces(t, withNewItems), Options{Catalog: itemsCatalog{cat}, Logger: log, Registerer: reg})
+	// The first call starts the build and does not wait for it.
+	if _, err := p.Recommend(ctxT(t), Request{Surface: "home", Cart: []string{"bottled beer", "soda"}}); err != nil {
+		t.Fatal(err)
 	}
+	<-served.cold.Load().done
 	for i := range 2 {
 		r, err := p.Recommend(ctxT(t), Request{Surface: "home", Cart: []string{"bottled beer", "soda"}})
 		if err != nil {
@@ -411,8 +419,11 @@ func TestNewItemsFailedBuild(t *testing.T) {
 			t.Errorf("call %d: %d items, rungs %v; want an answer with candidates/new_items_unavailable", i, len(r.Items), rungs(r))
 		}
 	}
-	if b, f := served.coldBuilds.Load(), served.coldFailures.Load(); b != 1 || f != 1 {
-		t.Errorf("served: %d builds, %d failed; want 1 and 1", b, f)
+	if b, f := served.coldBuilds.Load(), testutil.ToFloat64(p.metrics.newItemsFailures); b != 1 || f != 1 {
+		t.Errorf("served: %d builds, %v failed; want 1 and 1", b, f)
+	}
+	if n, err := testutil.GatherAndCount(reg, "aisle_recommend_new_items_build_failures_total"); err != nil || n != 1 {
+		t.Errorf("aisle_recommend_new_items_build_failures_total: %d series (%v), want it registered", n, err)
 	}
 }
 
@@ -647,12 +658,13 @@ func TestNewItemsSupersededBuildStops(t *testing.T) {
 	old := &newItemsEntry{cat: cat, done: make(chan struct{})}
 	cur := &newItemsEntry{cat: cat, done: make(chan struct{})}
 	items.cold.Store(cur)
-	items.buildEntry(old, slog.Default())
-	if tab, done, err := old.ready(); !done || tab != nil || err != nil || items.coldFailures.Load() != 0 {
-		t.Fatalf("superseded build: done %v, table %+v, err %v, failures %d; want done, no table, no error, none",
-			done, tab, err, items.coldFailures.Load())
+	failures := prometheus.NewCounter(prometheus.CounterOpts{Name: "test_failures_total"})
+	items.buildEntry(old, slog.Default(), failures)
+	if tab, done, err := old.ready(); !done || tab != nil || err != nil || testutil.ToFloat64(failures) != 0 {
+		t.Fatalf("superseded build: done %v, table %+v, err %v, failures %v; want done, no table, no error, none",
+			done, tab, err, testutil.ToFloat64(failures))
 	}
-	items.buildEntry(cur, slog.Default())
+	items.buildEntry(cur, slog.Default(), failures)
 	if tab, done, err := cur.ready(); !done || tab.empty() || err != nil {
 		t.Fatalf("current build: done %v, table %+v, err %v", done, tab, err)
 	}
