@@ -4,8 +4,7 @@
 // session embedding can score it as the model scores a known item.
 // scripts/eval/coldstart.py is the reference implementation; this package
 // reproduces it bit for bit (recommend.TestColdStartGolden, against the
-// committed output of
-// scripts/eval/coldstart_golden.py).
+// committed output of scripts/eval/coldstart_golden.py).
 //
 // # The rule
 //
