@@ -122,17 +122,12 @@ func (r *Recommender) exclusions(ids []int64, cart []int64) map[int]bool {
 // out (nil), not an error: the scores do not depend on it, and its reader
 // (Recommend's new_items source) then contributes nothing.
 func (r *Recommender) score(ctx context.Context, run Runner, rows []int64, session bool) ([]float32, []float32, error) {
-	s := r.pool.Get().(*scratch)
-	defer r.pool.Put(s)
-	if err := s.b.Build([][]int64{rows}, &s.batch); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrInvalidCart, err)
-	}
 	outputs := []string{r.scores}
 	session = session && r.dim > 0
 	if session {
 		outputs = append(outputs, SessionOutput)
 	}
-	outs, err := run.Infer(ctx, repository.Request{Inputs: bucketTensors(&s.batch), Outputs: outputs})
+	outs, err := r.infer(ctx, run, rows, outputs)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -20,17 +20,24 @@ func (r *Recommender) Session(ctx context.Context, run Runner, rows []int64) ([]
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("%w: empty cart", ErrInvalidCart)
 	}
-	rows = graphnn.Last(rows, r.maxCart)
+	outs, err := r.infer(ctx, run, graphnn.Last(rows, r.maxCart), []string{SessionOutput})
+	if err != nil {
+		return nil, err
+	}
+	return r.sessionOf(outs[0])
+}
+
+// infer runs the model on one cart (rows, already cut to max_cart_items)
+// for the named outputs: the graph batch is built in a pooled scratch,
+// which the run no longer needs once Infer returns (its outputs are the
+// run's own buffers). A cart the batch builder refuses is ErrInvalidCart.
+func (r *Recommender) infer(ctx context.Context, run Runner, rows []int64, outputs []string) ([]tensor.Tensor, error) {
 	s := r.pool.Get().(*scratch)
 	defer r.pool.Put(s)
 	if err := s.b.Build([][]int64{rows}, &s.batch); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidCart, err)
 	}
-	outs, err := run.Infer(ctx, repository.Request{Inputs: bucketTensors(&s.batch), Outputs: []string{SessionOutput}})
-	if err != nil {
-		return nil, err
-	}
-	return r.sessionOf(outs[0])
+	return run.Infer(ctx, repository.Request{Inputs: bucketTensors(&s.batch), Outputs: outputs})
 }
 
 // sessionOf checks a run's session output against the model's dimension

@@ -3,8 +3,8 @@
 // item a vector in the model's item space from catalogue data alone, so a
 // session embedding can score it as the model scores a known item.
 // scripts/eval/coldstart.py is the reference implementation; this package
-// reproduces it bit for bit (TestGolden, against the committed output of
-// scripts/eval/coldstart_golden.py).
+// reproduces it bit for bit (recommend.TestColdStartGolden, against the
+// committed output of scripts/eval/coldstart_golden.py).
 //
 // # The rule
 //

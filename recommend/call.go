@@ -2,6 +2,7 @@ package recommend
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,6 +32,9 @@ type call struct {
 	cands   map[string]*cand
 	order   []string // candidate ids in the order found, for determinism
 	inCart  map[string]bool
+	// cartKnown[i] is whether some model's item table resolved cart entry
+	// i (resolve); the new_items source matches only the others.
+	cartKnown []bool
 	// exclude is the request's excluded ids as a set, built once per call.
 	exclude map[string]bool
 	// popularity is the surface's first popular snapshot: the popularity
@@ -144,7 +148,8 @@ func (c *call) features(ctx context.Context) featureResult {
 // embedding is computed once per call: a new_items source reads the one
 // its model's session source computes (from the same model run when the
 // model blends, TopRows), and computes it only without one; and only
-// while the model's new-items table may hold an item (mayHaveNewItems).
+// while the model's new-items table may hold an item (startNewItems,
+// which starts the table's build here, so that it overlaps the model run).
 func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
 	ectx, cancel := context.WithTimeout(ctx, c.sf.Budgets.Embeddings)
 	defer cancel()
@@ -163,7 +168,7 @@ func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
 	// goroutine only.
 	needSession, started := map[string]bool{}, map[string]bool{}
 	for _, name := range c.sf.newItemsModels {
-		needSession[name] = c.mayHaveNewItems(c.models[name])
+		needSession[name] = c.startNewItems(c.models[name])
 	}
 	var wg sync.WaitGroup
 	startSession := func(name string, m *model) {
@@ -303,6 +308,7 @@ func (c *call) resolve() {
 		}
 		m.viewRows = buf[start:len(buf):len(buf)]
 	}
+	c.cartKnown = known[:len(cart)]
 	for i, k := range known {
 		switch {
 		case k:
@@ -312,6 +318,12 @@ func (c *call) resolve() {
 			c.addUnknown(views[i-len(cart)])
 		}
 	}
+}
+
+// dropUnknown takes e off resp.Unknown: the new_items source found it in
+// its table.
+func (c *call) dropUnknown(e string) {
+	c.resp.Unknown = slices.DeleteFunc(c.resp.Unknown, func(u string) bool { return u == e })
 }
 
 func (c *call) addUnknown(e string) {

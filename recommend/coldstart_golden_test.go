@@ -69,8 +69,8 @@ func TestColdStartGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	tab := buildNewItems(newItemsCatalog(t), items)
-	if tab.dim != g.Dim {
-		t.Fatalf("dim %d, golden %d", tab.dim, g.Dim)
+	if tab.index.m.Dim != g.Dim {
+		t.Fatalf("dim %d, golden %d", tab.index.m.Dim, g.Dim)
 	}
 	var reachable []string
 	for _, it := range g.Items {
@@ -90,7 +90,7 @@ func TestColdStartGolden(t *testing.T) {
 			t.Fatalf("%s: not in the table", it.ID)
 		}
 		for j, b := range it.VectorBits {
-			if got := math.Float32bits(tab.vectors[r*tab.dim+j]); got != b {
+			if got := math.Float32bits(tab.index.m.Data[r*g.Dim+j]); got != b {
 				t.Fatalf("%s: dimension %d has bits %#08x (%v), golden %#08x (%v)", it.ID, j, got,
 					math.Float32frombits(got), b, math.Float32frombits(b))
 			}

@@ -41,9 +41,11 @@
 //     the dot product with the session embedding the session source uses
 //     (computed once per model and call: with the ensemble's own run when
 //     the model blends, TopRows). Its table is built once per
-//     (catalogue, model version), in a goroutine the calls wait for
-//     within their candidates budget (a build that fails gives the rung
-//     candidates/new_items_unavailable), kept with the version's Items and
+//     (catalogue, model version), in a goroutine the embeddings stage
+//     starts (overlapping the model run) and no call waits for: until it
+//     is done the source contributes nothing (no rung); a build that
+//     fails gives the rung candidates/new_items_unavailable. It is
+//     kept with the version's Items and
 //     rebuilt when the catalogue is swapped; it needs a Catalog that
 //     implements CatalogItems, and contributes nothing (no rung) without
 //     a cart, a ready model or new items. Each source's scores are

@@ -48,7 +48,15 @@ func NewFlatIndex(m *catalog.Matrix) (Index, error) {
 	return &FlatIndex{m: m}, nil
 }
 
-// Search implements Index.
+// flatCheckEvery is how many rows a FlatIndex search scans between two
+// checks of its context: with 64 dims, 4096 rows are about 260k
+// multiply-adds, so a search of 10^5 or more rows (a catalogue's new items
+// before a retrain, newitems.go) ends soon after its deadline instead of
+// at the end of the scan, and a check costs nothing beside the rows.
+const flatCheckEvery = 4096
+
+// Search implements Index. It checks ctx before the scan and every
+// flatCheckEvery rows.
 func (f *FlatIndex) Search(ctx context.Context, q []float32, k int, allow Allow) ([]Hit, error) {
 	if len(q) != f.m.Dim {
 		return nil, fmt.Errorf("%w: query has %d dims, index %d", ErrInvalidRequest, len(q), f.m.Dim)
@@ -58,6 +66,11 @@ func (f *FlatIndex) Search(ctx context.Context, q []float32, k int, allow Allow)
 	}
 	h := make(hitHeap, 0, k+1)
 	for r := range f.m.Rows {
+		if r > 0 && r%flatCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
 		if allow != nil && !allow(r) {
 			continue
 		}

@@ -67,3 +67,27 @@ func TestFlatIndexTies(t *testing.T) {
 		t.Errorf("k beyond the rows: %v, want [1 0 2]", got)
 	}
 }
+
+// TestFlatIndexDeadlineInScan: a context that ends during the scan (here:
+// cancelled from allow, at row 10) ends the search at the next check, with
+// the context's error, not at the end of the rows.
+func TestFlatIndexDeadlineInScan(t *testing.T) {
+	rows := 3 * flatCheckEvery
+	idx, err := NewFlatIndex(&catalog.Matrix{Rows: rows, Dim: 1, Data: make([]float32, rows)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	seen := 0
+	_, err = idx.Search(ctx, []float32{1}, 5, func(r int) bool {
+		seen++
+		if r == 10 {
+			cancel()
+		}
+		return true
+	})
+	if !errors.Is(err, context.Canceled) || seen != flatCheckEvery {
+		t.Fatalf("cancelled at row 10: err %v after %d rows; want context.Canceled after %d", err, seen, flatCheckEvery)
+	}
+}

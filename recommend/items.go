@@ -34,12 +34,12 @@ type Items struct {
 
 	// cold is the new_items source's table for the catalogue last asked
 	// for (newitems.go); coldMu guards replacing it (the check and the
-	// store), not reading it. coldBuilds counts the tables built and
-	// coldFailures the builds that failed, for tests.
-	cold         atomic.Pointer[newItemsEntry]
-	coldMu       sync.Mutex
-	coldBuilds   atomic.Int64
-	coldFailures atomic.Int64
+	// store), not reading it. coldBuilds counts the builds started, for
+	// tests only (the failures are a metric:
+	// aisle_recommend_new_items_build_failures_total).
+	cold       atomic.Pointer[newItemsEntry]
+	coldMu     sync.Mutex
+	coldBuilds atomic.Int64
 
 	// load numbers this table among every table loaded in the process
 	// (itemLoads): the merged-attribute cache keys on it, because a

@@ -12,6 +12,10 @@ import (
 type metrics struct {
 	degraded *prometheus.CounterVec
 	stage    *prometheus.HistogramVec
+	// newItemsFailures counts the new-items table builds that failed
+	// (newitems.go's buildEntry); each also logs why, and its calls take
+	// the rung candidates/new_items_unavailable.
+	newItemsFailures prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -27,9 +31,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			// queued behind a full batch.
 			Buckets: prometheus.ExponentialBuckets(10e-6, 2, 19),
 		}, []string{"surface", "stage"}),
+		newItemsFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "aisle_recommend_new_items_build_failures_total",
+			Help: "New-items table builds (one per catalogue and model version) that failed; the new_items source contributes nothing for that catalogue and version.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.degraded, m.stage)
+		reg.MustRegister(m.degraded, m.stage, m.newItemsFailures)
 	}
 	return m
 }

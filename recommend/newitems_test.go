@@ -2,14 +2,11 @@ package recommend
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/aisle-ai/aisle/catalog"
@@ -88,6 +85,12 @@ func TestNewItemsSource(t *testing.T) {
 		return r
 	}
 
+	// The embeddings stage starts the table's build and no call waits
+	// for it: the calls after the build use it.
+	served := servedItems(t, repo)
+	if _, err := builtTable(t, served, cat, slog.Default()); err != nil {
+		t.Fatal(err)
+	}
 	got := newItemIDs(home(with, Request{Cart: cart}))
 	if got["n6"] != SourceNewItems {
 		t.Fatalf("new items in the answer %v: want n6 (sparkling water) from new_items", got)
@@ -116,6 +119,9 @@ func TestNewItemsSource(t *testing.T) {
 			Request{Cart: cart}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if _, err := builtTable(t, served, tc.p.opts.Catalog.(CatalogItems), slog.Default()); err != nil {
+				t.Fatal(err)
+			}
 			if src, ok := newItemIDs(home(tc.p, tc.req))["n6"]; ok {
 				t.Fatalf("n6 returned (source %s)", src)
 			}
@@ -278,86 +284,6 @@ func BenchmarkBuildNewItems(b *testing.B) {
 	}
 }
 
-// TestNewItemsTableWaitHonoursDeadline: a call that finds the table of its
-// catalogue being built waits for it only until its own context ends; a
-// call for another catalogue starts that one's build and waits for it the
-// same way (a cancelled call may return before it ends), and the build
-// completes for the calls that follow, without a second one.
-func TestNewItemsTableWaitHonoursDeadline(t *testing.T) {
-	items, err := LoadItems(filepath.Join(servetest.Root(t), "models", "cart-gnn", "items"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat := newItemsCatalog(t)
-	items.cold.Store(&newItemsEntry{cat: cat, done: make(chan struct{})}) // being built, never finished
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	if _, err := items.newItems(ctx, itemsCatalog{cat}, slog.Default()); !errors.Is(err, context.Canceled) {
-		t.Fatalf("waiting on a build with a cancelled context: %v", err)
-	}
-	other := catalog.Empty()
-	if tab, err := items.newItems(ctx, itemsCatalog{other}, slog.Default()); err != nil && !errors.Is(err, context.Canceled) || err == nil && !tab.empty() {
-		t.Fatalf("starting the build of another catalogue with a cancelled context: table %+v, err %v", tab, err)
-	}
-	tab, err := items.newItems(ctxT(t), itemsCatalog{other}, slog.Default())
-	if e := items.cold.Load(); err != nil || e.cat != other || tab != e.table || !tab.empty() || items.coldBuilds.Load() != 1 {
-		t.Fatalf("another catalogue: table %+v, err %v, builds %d", tab, err, items.coldBuilds.Load())
-	}
-}
-
-// TestNewItemsFailedBuild: a build that panics (here: item vectors missing
-// their data) still ends the wait of every call, the one that started it
-// and the later ones, with no table and errNewItemsBuild (which the
-// source turns into the rung candidates/new_items_unavailable), and is
-// not retried for the same catalogue; a served call with a cart answers
-// with that rung.
-func TestNewItemsFailedBuild(t *testing.T) {
-	items, err := LoadItems(filepath.Join(servetest.Root(t), "models", "cart-gnn", "items"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	items.vectors = &catalog.Matrix{Rows: items.vectors.Rows, Dim: items.vectors.Dim} // no data: the rule's mean panics
-	cat := newItemsCatalog(t)
-	var logged bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&logged, nil))
-	for i := range 3 {
-		tab, err := items.newItems(ctxT(t), itemsCatalog{cat}, log)
-		if !errors.Is(err, errNewItemsBuild) || !tab.empty() {
-			t.Fatalf("call %d: table %+v, err %v; want no table and errNewItemsBuild", i, tab, err)
-		}
-	}
-	if b, f := items.coldBuilds.Load(), items.coldFailures.Load(); b != 1 || f != 1 {
-		t.Errorf("%d builds, %d failed; want 1 and 1", b, f)
-	}
-	if !strings.Contains(logged.String(), "new-items table failed") {
-		t.Errorf("log %q does not report the failed build", logged.String())
-	}
-
-	// Served: every call with a cart answers, with the rung, also once
-	// the embeddings stage stops asking for the session.
-	repo := testRepo(t)
-	v, err := repo.Manager.Get("cart-gnn", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Release()
-	served, _ := repository.PipelineOf[*Items](v)
-	served.vectors = &catalog.Matrix{Rows: served.vectors.Rows, Dim: served.vectors.Dim} // the index keeps the real ones
-	p := New(repo.Manager, testSurfaces(t, withNewItems), Options{Catalog: itemsCatalog{cat}, Logger: log})
-	for i := range 2 {
-		r, err := p.Recommend(ctxT(t), Request{Surface: "home", Cart: []string{"bottled beer", "soda"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(r.Items) == 0 || !slices.Contains(rungs(r), "candidates/new_items_unavailable") {
-			t.Errorf("call %d: %d items, rungs %v; want an answer with candidates/new_items_unavailable", i, len(r.Items), rungs(r))
-		}
-	}
-	if b, f := served.coldBuilds.Load(), served.coldFailures.Load(); b != 1 || f != 1 {
-		t.Errorf("served: %d builds, %d failed; want 1 and 1", b, f)
-	}
-}
-
 // TestNewItemsSessionOnlyWhenNeeded: the embeddings stage computes the
 // cart's session embedding for a new_items source only while its model's
 // new-items table for the catalogue may hold an item (not built yet, or
@@ -410,7 +336,7 @@ func TestNewItemsSessionOnlyWhenNeeded(t *testing.T) {
 			if session, blended := embed(p); !session || blended != tc.wantBlended {
 				t.Errorf("before the table is built: session %v, blended hits %v; want true, %v", session, blended, tc.wantBlended)
 			}
-			if _, err := p.Recommend(ctxT(t), Request{Surface: "home", Cart: cart}); err != nil {
+			if _, err := builtTable(t, servedItems(t, repo), itemsCatalog{tc.cat}, slog.Default()); err != nil {
 				t.Fatal(err)
 			}
 			if session, blended := embed(p); session != tc.wantAfter || blended != tc.wantBlended {
@@ -420,42 +346,118 @@ func TestNewItemsSessionOnlyWhenNeeded(t *testing.T) {
 	}
 }
 
-// swappedCatalog is a CatalogItems whose catalogue is swapped after the
-// first read: Catalog returns cats[0] once, then cats[1]. A test's calls
-// are sequential.
-type swappedCatalog struct {
-	cats  [2]*catalog.Catalog
-	reads int
-}
-
-func (c *swappedCatalog) Catalog() *catalog.Catalog {
-	c.reads++
-	return c.cats[min(c.reads-1, 1)]
-}
-
-// TestNewItemsStaleCatalogue: a call that read the catalogue before a
-// swap, and finds the table of the newer one in place, gets no table and
-// leaves that one in place (no build); a call that reads the current
-// catalogue uses its table.
-func TestNewItemsStaleCatalogue(t *testing.T) {
-	items, err := LoadItems(filepath.Join(servetest.Root(t), "models", "cart-gnn", "items"), nil)
+// TestNewItemsReferenceSkipsCart: the scale of the new_items source's
+// relevance is the model's top known items for the session without the
+// cart's own items, as the session source proposes them; the cart's items,
+// nearest their own session, used to set its top (for this cart four of
+// the five new items' relevances differed).
+func TestNewItemsReferenceSkipsCart(t *testing.T) {
+	repo := testRepo(t)
+	cat := itemsCatalog{newItemsCatalog(t)}
+	p := New(repo.Manager, testSurfaces(t, withNewItems), Options{Catalog: cat})
+	sf := p.surfaces.Get().Surfaces["home"]
+	c := p.newCall(Request{Surface: "home", Cart: []string{"whole milk", "butter"}}, sf, sf.K)
+	defer c.release()
+	c.acquire(nil)
+	c.resolve()
+	var rungs []Rung
+	c.embeddings(ctxT(t), &rungs)
+	m := c.models["cart-gnn"]
+	src := sf.Sources[len(sf.Sources)-1]
+	q := c.sessions["cart-gnn"]
+	if src.Kind != SourceNewItems || q == nil || len(m.cartRows) != 2 {
+		t.Fatalf("setup: source %s, session %v, cart rows %v", src.Kind, q != nil, m.cartRows)
+	}
+	tab, err := builtTable(t, m.items, cat, slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
-	old, cur := catalog.Empty(), newItemsCatalog(t)
-	want, err := items.newItems(ctxT(t), itemsCatalog{cur}, slog.Default())
-	if err != nil || want.empty() {
-		t.Fatalf("the current catalogue's table: %+v, %v", want, err)
+	hits, err := c.newItems(ctxT(t), m, src)
+	if err != nil || len(hits) == 0 {
+		t.Fatalf("new_items: %v, %v", hits, err)
 	}
-	tab, err := items.newItems(ctxT(t), &swappedCatalog{cats: [2]*catalog.Catalog{old, cur}}, slog.Default())
-	if err != nil || tab != nil {
-		t.Fatalf("a call holding the old catalogue: table %+v, err %v; want none", tab, err)
+	ref, err := m.items.Index().Search(ctxT(t), q, newItemsReference, func(r int) bool { return !m.cartSkip()[r] })
+	if err != nil {
+		t.Fatal(err)
 	}
-	if e := items.cold.Load(); e.cat != cur || e.table != want || items.coldBuilds.Load() != 1 {
-		t.Fatalf("after the stale call: the entry is for the current catalogue %v, its table kept %v, builds %d (want 1)",
-			e.cat == cur, e.table == want, items.coldBuilds.Load())
+	all, err := tab.index.Search(ctxT(t), q, len(tab.ids), nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if tab, err := items.newItems(ctxT(t), itemsCatalog{cur}, slog.Default()); err != nil || tab != want {
-		t.Fatalf("the current catalogue again: %+v, %v", tab, err)
+	score := map[string]float32{}
+	for _, h := range all {
+		score[tab.ids[h.Row]] = h.Score
+	}
+	for _, h := range hits {
+		if want := relevanceOn(ref, score[h.id], src.Weight); h.score != want {
+			t.Errorf("%s: relevance %v, want %v (the scale without the cart's items)", h.id, h.score, want)
+		}
+	}
+}
+
+// TestNewItemsCartEntries: a cart entry a model resolved is not matched
+// by name against the new items too (a new item named like the known soda
+// in the cart is still proposed), and a cart entry naming a new item is
+// not reported unknown once the table holds it; an entry nothing knows
+// still is.
+func TestNewItemsCartEntries(t *testing.T) {
+	repo := testRepo(t)
+	var buf bytes.Buffer
+	for _, p := range newItemsCatalog(t).All() {
+		buf.WriteString(productLine(p))
+	}
+	buf.WriteString(`{"id":"n10","name":"soda","aisle":"non-alc. drinks","department":"drinks","price":1,"stock":10}` + "\n")
+	parsed, err := catalog.Parse(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := itemsCatalog{parsed}
+	if _, err := builtTable(t, servedItems(t, repo), cat, slog.Default()); err != nil {
+		t.Fatal(err)
+	}
+	p := New(repo.Manager, testSurfaces(t, withNewItems), Options{Catalog: cat})
+	r, err := p.Recommend(ctxT(t), Request{Surface: "home", K: 50, Cart: []string{"bottled beer", "soda", "Sparkling Water", "no such thing"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, it := range r.Items {
+		got[it.ID] = it.Source
+	}
+	if got["n10"] != SourceNewItems {
+		t.Errorf("n10 (a new item named soda, like the known item in the cart): source %q, want new_items", got["n10"])
+	}
+	if _, ok := got["n6"]; ok {
+		t.Error("n6 (sparkling water, in the cart by name) returned")
+	}
+	if !slices.Equal(r.Unknown, []string{"no such thing"}) {
+		t.Errorf("unknown %q, want only the entry nothing knows", r.Unknown)
+	}
+}
+
+// TestNewItemsNoSessionModel: a new_items source naming a model that gives
+// no session embedding (the query encoder) builds no new-items table for
+// it: the embeddings stage flags the model and the source does nothing.
+func TestNewItemsNoSessionModel(t *testing.T) {
+	repo := testRepo(t)
+	p := New(repo.Manager, testSurfaces(t, func(s *Surfaces) {
+		withNewItems(s)
+		srcs := s.Surfaces["home"].Sources
+		srcs[len(srcs)-1].Model = "query-encoder"
+	}), Options{Catalog: itemsCatalog{newItemsCatalog(t)}})
+	r, err := p.Recommend(ctxT(t), Request{Surface: "home", Cart: []string{"bottled beer", "soda"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(rungs(r), "embeddings/not_a_session_model") {
+		t.Errorf("rungs %v, want embeddings/not_a_session_model", rungs(r))
+	}
+	v, err := repo.Manager.Get("query-encoder", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Release()
+	if it, ok := repository.PipelineOf[*Items](v); !ok || it.coldBuilds.Load() != 0 || it.cold.Load() != nil {
+		t.Errorf("query-encoder's items %v: %d new-items tables built, want none", ok, it.coldBuilds.Load())
 	}
 }

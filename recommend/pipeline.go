@@ -78,7 +78,9 @@ type Response struct {
 	Items        []Item
 	// Degraded lists every rung taken, in the order taken.
 	Degraded []Rung
-	// Unknown lists cart and recent-view entries no model knows.
+	// Unknown lists cart and recent-view entries no model knows; a cart
+	// entry naming a new catalogue item that a new_items source's table
+	// holds (newitems.go) is known.
 	Unknown []string
 	// Models are the versions used, "name:version".
 	Models []string
@@ -202,6 +204,10 @@ type model struct {
 	// cartRows and viewRows are the request's cart and recent views in
 	// items, in request order, unknown entries left out (call.resolve).
 	cartRows, viewRows []int64
+	// cold is the new-items entry the embeddings stage found or started
+	// for a new_items source on this model (startNewItems), read by the
+	// candidates stage; nil when there is none.
+	cold *newItemsEntry
 }
 
 // acquire gets each model the surface names once, and the attribute

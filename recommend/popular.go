@@ -6,6 +6,10 @@ package recommend
 // immutable once built.
 type popularSnapshot struct {
 	version int64
+	// load is the item table's Items.load: a version replaced in place
+	// (a new items.tsv under the same number) keeps its number but not
+	// its table, so a snapshot matches on both.
+	load    uint64
 	ids     []string // most popular first
 	names   []string
 	attrs   []map[string]string
@@ -23,9 +27,10 @@ const snapshotsKept = 2
 type modelSnapshots [snapshotsKept]*popularSnapshot
 
 // snapshot returns the popularity snapshot of a ready model's version,
-// building it when none of the kept ones is of that version; for a model
-// not ready, the kept one of the highest version (not the most recently
-// built: a late call on an old version rebuilds that one last).
+// building it when none of the kept ones is of that version and item
+// table (Items.load); for a model not ready, the kept one of the highest
+// version, the later load of a version replaced in place (not the most
+// recently built: a late call on an old version rebuilds that one last).
 func (p *Pipeline) snapshot(name string, m *model) *popularSnapshot {
 	p.snapMu.Lock()
 	defer p.snapMu.Unlock()
@@ -33,14 +38,15 @@ func (p *Pipeline) snapshot(name string, m *model) *popularSnapshot {
 	if m == nil || m.err != nil || m.items == nil {
 		var newest *popularSnapshot
 		for _, s := range kept {
-			if s != nil && (newest == nil || s.version > newest.version) {
+			if s != nil && (newest == nil || s.version > newest.version ||
+				s.version == newest.version && s.load > newest.load) {
 				newest = s
 			}
 		}
 		return newest
 	}
 	for _, s := range kept {
-		if s != nil && s.version == m.v.Number {
+		if s != nil && s.version == m.v.Number && s.load == m.items.load {
 			return s
 		}
 	}
@@ -53,7 +59,7 @@ func (p *Pipeline) snapshot(name string, m *model) *popularSnapshot {
 }
 
 func newSnapshot(version int64, it *Items) *popularSnapshot {
-	s := &popularSnapshot{version: version, pop: map[string]float64{}, attrsOf: map[string]map[string]string{}}
+	s := &popularSnapshot{version: version, load: it.load, pop: map[string]float64{}, attrsOf: map[string]map[string]string{}}
 	for _, r := range it.Popular() {
 		s.ids = append(s.ids, it.ID(r))
 		s.names = append(s.names, it.Name(r))

@@ -70,6 +70,22 @@ func TestPopularSnapshotsOverlap(t *testing.T) {
 	}
 }
 
+// TestPopularSnapshotReplacedInPlace: a version replaced in place keeps
+// its number but loads a new item table (Items.load); its snapshot must be
+// the new table's, and a model not ready then gets the later load's.
+func TestPopularSnapshotReplacedInPlace(t *testing.T) {
+	p := New(nil, &SurfaceStore{}, Options{})
+	v := &repository.Version{Number: 3}
+	old := p.snapshot("pop", &model{v: v, items: &Items{load: 1}})
+	now := p.snapshot("pop", &model{v: v, items: &Items{load: 2}})
+	if old == now || now.load != 2 {
+		t.Fatalf("the replaced version got the old table's snapshot (load %d)", now.load)
+	}
+	if s := p.snapshot("pop", &model{err: repository.ErrNotReady}); s != now {
+		t.Fatalf("model not ready: snapshot of load %d, want the later load's", s.load)
+	}
+}
+
 // TestAffinityMovesTowardDairy: the same home request for a guest with a
 // dairy-heavy history shows more dairy than for an unknown guest.
 func TestAffinityMovesTowardDairy(t *testing.T) {

@@ -32,11 +32,7 @@ func (c *call) candidates(ctx context.Context) {
 			if h, ok := c.blended[i]; ok {
 				hits = h
 			} else if v, ok := c.sessions[src.Model]; ok {
-				skip := make(map[int]bool, len(m.cartRows))
-				for _, r := range m.cartRows {
-					skip[int(r)] = true
-				}
-				hits, err = c.search(cctx, m.items, v, src.Budget, skip)
+				hits, err = c.search(cctx, m.items, v, src.Budget, m.cartSkip())
 			}
 		case SourceQuery:
 			if v, ok := c.vectors[i]; ok {
@@ -94,12 +90,7 @@ func (c *call) skipsAny() bool {
 // search queries items' index, skipping skip's rows and the items skipID
 // names.
 func (c *call) search(ctx context.Context, items *Items, q []float32, k int, skip map[int]bool) ([]scored, error) {
-	var allow Allow
-	if len(skip) > 0 || c.skipsAny() {
-		// nil lets the index skip its filter path entirely.
-		allow = func(r int) bool { return !skip[r] && !c.skipID(items.ID(r)) }
-	}
-	hits, err := items.Index().Search(ctx, q, k, allow)
+	hits, err := items.Index().Search(ctx, q, k, c.allow(items, skip))
 	if err != nil {
 		return nil, err
 	}
@@ -108,6 +99,26 @@ func (c *call) search(ctx context.Context, items *Items, q []float32, k int, ski
 		out[i] = scored{items.ID(h.Row), items.Name(h.Row), float64(h.Score)}
 	}
 	return out, nil
+}
+
+// allow is the filter of a search of items' index that skips skip's rows
+// and the items skipID names; nil when it would pass every row, which
+// lets the index skip its filter path entirely.
+func (c *call) allow(items *Items, skip map[int]bool) Allow {
+	if len(skip) == 0 && !c.skipsAny() {
+		return nil
+	}
+	return func(r int) bool { return !skip[r] && !c.skipID(items.ID(r)) }
+}
+
+// cartSkip is the session search's skip set: m's rows of the cart's
+// items, which a session proposes whatever the in-cart filter says.
+func (m *model) cartSkip() map[int]bool {
+	skip := make(map[int]bool, len(m.cartRows))
+	for _, r := range m.cartRows {
+		skip[int(r)] = true
+	}
+	return skip
 }
 
 // query is hybrid search (hybrid.go): the encoder's cosine blended with

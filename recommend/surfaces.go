@@ -213,8 +213,13 @@ func (sf *Surface) validate() error {
 			// least C items and often not many more (the lists overlap):
 			// a budget above C would silently get fewer candidates.
 			// Widening C to the budget instead would change the measured
-			// ranking (MODELS.md reports it at C = 200), so say so.
-			return fmt.Errorf("sources[%d] (%s): budget %d exceeds hybrid.candidates %d: hybrid search ranks the union of three top-%d candidate lists and may find fewer than the budget; lower the budget or raise hybrid.candidates", i, src.Kind, src.Budget, c, c)
+			// ranking (MODELS.md reports it at C = 200), so say so. Only
+			// a pipeline with a text index (Options.Text) runs hybrid
+			// search, and the surfaces file, parsed and hot-reloaded by
+			// the repository, does not know whether the server it is read
+			// by has one: the check applies to every query source, and
+			// the message says it is about hybrid search.
+			return fmt.Errorf("sources[%d] (%s): budget %d exceeds hybrid.candidates %d: where the server has a text index, a query source is hybrid search, which ranks the union of three top-%d candidate lists and may find fewer than the budget; lower the budget or raise hybrid.candidates (checked whether or not this server has a text index)", i, src.Kind, src.Budget, c, c)
 		}
 		popular = popular || src.Kind == SourcePopular
 		if src.Kind == SourceNewItems && !slices.Contains(sf.newItemsModels, src.Model) {
