@@ -885,7 +885,8 @@ type RecommendResponse struct {
 	Items []*RecommendItem `protobuf:"bytes,3,rep,name=items,proto3" json:"items,omitempty"`
 	// Every degradation taken; empty for a fully personal answer.
 	Degraded []*Degradation `protobuf:"bytes,4,rep,name=degraded,proto3" json:"degraded,omitempty"`
-	// Cart and recent-view entries no model knows.
+	// Cart and recent-view entries neither a model nor the catalogue knows (a
+	// catalogue item the models never saw is known to the new_items source).
 	UnknownItems []string `protobuf:"bytes,5,rep,name=unknown_items,json=unknownItems,proto3" json:"unknown_items,omitempty"`
 	// Model versions used, "name:version".
 	Models        []string `protobuf:"bytes,6,rep,name=models,proto3" json:"models,omitempty"`
