@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/aisle-ai/aisle/event"
 	"github.com/aisle-ai/aisle/guest/guesttest"
 	"github.com/aisle-ai/aisle/redisstore/redistest"
@@ -61,5 +63,40 @@ func waitCond(ctx context.Context, t *testing.T, what string, cond func() bool) 
 			t.Fatalf("timed out waiting for %s", what)
 		case <-time.After(10 * time.Millisecond):
 		}
+	}
+}
+
+// ReadStats reads the three gauges in one pipeline: 0 on an empty Redis,
+// the events appended, the one read by a consumer of the workers' group
+// and not acknowledged, the dead letter written; event.ErrUnavailable
+// without the address while Redis is down.
+func TestReadStats(t *testing.T) {
+	srv := redistest.Start(t)
+	s := newStore(t, srv.Addr(), nil, guesttest.Config(), func(o *Options) { o.Partitions = 2 })
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if st, err := s.ReadStats(ctx); err != nil || st != (Stats{}) {
+		t.Fatalf("ReadStats on an empty Redis: %+v (%v), want zeros", st, err)
+	}
+	guesttest.Send(t, s, batch("st", 3, 3, time.Now())...)
+	if err := s.rdb.XGroupCreateMkStream(ctx, s.keys.stream(0), s.opts.Group, "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: s.opts.Group, Consumer: "c",
+		Streams: []string{s.keys.stream(0), ">"}, Count: 1}).Err(); err != nil && err != redis.Nil {
+		t.Fatal(err)
+	}
+	if err := s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.keys.dead(1), Values: []any{"r", "x"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.ReadStats(ctx)
+	pend, _ := s.rdb.XLen(ctx, s.keys.stream(0)).Result()
+	want := Stats{Backlog: 3, Pending: min(pend, 1), DeadLetters: 1}
+	if err != nil || st != want {
+		t.Fatalf("ReadStats: %+v (%v), want %+v", st, err, want)
+	}
+	srv.Kill()
+	if _, err := s.ReadStats(ctx); !errors.Is(err, event.ErrUnavailable) || strings.Contains(err.Error(), "127.0.0.1") {
+		t.Fatalf("ReadStats with Redis down: %v, want event.ErrUnavailable without the address", err)
 	}
 }

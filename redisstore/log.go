@@ -205,3 +205,48 @@ func (s *Store) sumPending(cmds []*redis.XInfoGroupsCmd) (int64, error) {
 	}
 	return n, nil
 }
+
+// Stats is one reading of the streams, for the metrics a scrape exports.
+type Stats struct {
+	// Backlog is the unfolded events over all partitions (Backlog).
+	Backlog int64
+	// Pending is the part of Backlog delivered to a worker and not
+	// acknowledged yet (Pending).
+	Pending int64
+	// DeadLetters is the entries in the dead-letter streams (DeadLetters).
+	DeadLetters int64
+}
+
+// ReadStats reads Backlog, Pending and DeadLetters in one pipeline (per
+// partition: XLEN of the event stream, XLEN of the dead-letter stream,
+// XINFO GROUPS), one round trip per scrape however many partitions. A
+// missing stream or group counts 0; an error is classified as the
+// package's others are.
+func (s *Store) ReadStats(ctx context.Context) (Stats, error) {
+	pipe := s.rdb.Pipeline()
+	live := make([]*redis.IntCmd, s.opts.Partitions)
+	dead := make([]*redis.IntCmd, s.opts.Partitions)
+	for p := range live {
+		live[p] = pipe.XLen(ctx, s.keys.stream(p))
+		dead[p] = pipe.XLen(ctx, s.keys.dead(p))
+	}
+	groups := s.queueGroups(ctx, pipe)
+	_, _ = pipe.Exec(ctx)
+	var st Stats
+	for p := range live {
+		for _, c := range []struct {
+			cmd *redis.IntCmd
+			n   *int64
+		}{{live[p], &st.Backlog}, {dead[p], &st.DeadLetters}} {
+			if err := c.cmd.Err(); err != nil && err != redis.Nil {
+				return Stats{}, classify(err, event.ErrOverloaded, event.ErrUnavailable)
+			}
+			*c.n += c.cmd.Val()
+		}
+	}
+	var err error
+	if st.Pending, err = s.sumPending(groups); err != nil {
+		return Stats{}, err
+	}
+	return st, nil
+}
