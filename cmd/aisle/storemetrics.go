@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,8 +32,36 @@ import (
 //
 // The three Redis gauges come from one redisstore.Store.ReadStats (one
 // pipeline) within storeScrapeTimeout; a scrape that cannot read Redis
-// omits them.
-type storeMetrics struct{ s *redisstore.Store }
+// omits them. The reading (or its failure) is kept for storeCacheFor and
+// concurrent scrapes wait for the one read in flight: in serve the reads
+// share the store's connection pool with RecordEvents and the feature
+// reads, so scrapes, however many, cost Redis one pipeline a second at
+// most (server.NewHTTPHandler also bounds the scrapes in flight).
+type storeMetrics struct {
+	s *redisstore.Store
+	// read is s.ReadStats (a test's stand-in counts the calls); now is
+	// time.Now.
+	read func(context.Context) (redisstore.Stats, error)
+	now  func() time.Time
+
+	// mu guards the cached reading (at, stats, err) and is held across
+	// the read itself, so that a scrape arriving meanwhile waits and takes
+	// its result instead of sending a pipeline of its own.
+	mu    sync.Mutex
+	at    time.Time
+	stats redisstore.Stats
+	err   error
+}
+
+// newStoreMetrics is s's collector.
+func newStoreMetrics(s *redisstore.Store) *storeMetrics {
+	return &storeMetrics{s: s, read: s.ReadStats, now: time.Now}
+}
+
+// storeCacheFor is how long one Redis reading answers scrapes: a gauge a
+// second old is fresh for any scrape interval, and Redis is asked once a
+// second at most however many scrapers there are.
+const storeCacheFor = time.Second
 
 // storeScrapeTimeout bounds the Redis reads of one scrape: Prometheus's
 // default scrape timeout is 10 s, and a Redis slower than this is down for
@@ -53,23 +82,36 @@ var (
 )
 
 // Describe implements prometheus.Collector.
-func (m storeMetrics) Describe(ch chan<- *prometheus.Desc) {
+func (m *storeMetrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{foldedDesc, stuckClaimsDesc, backlogDesc, pendingDesc, deadLettersDesc} {
 		ch <- d
 	}
 }
 
 // Collect implements prometheus.Collector.
-func (m storeMetrics) Collect(ch chan<- prometheus.Metric) {
+func (m *storeMetrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(foldedDesc, prometheus.CounterValue, float64(m.s.Folded()))
 	ch <- prometheus.MustNewConstMetric(stuckClaimsDesc, prometheus.CounterValue, float64(m.s.StuckClaims()))
-	ctx, cancel := context.WithTimeout(context.Background(), storeScrapeTimeout)
-	defer cancel()
-	st, err := m.s.ReadStats(ctx)
+	st, err := m.reading()
 	if err != nil {
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(backlogDesc, prometheus.GaugeValue, float64(st.Backlog))
 	ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(st.Pending))
 	ch <- prometheus.MustNewConstMetric(deadLettersDesc, prometheus.GaugeValue, float64(st.DeadLetters))
+}
+
+// reading is the cached Redis reading, read again once it is
+// storeCacheFor old (a failure is kept as long: a down Redis is not asked
+// by every scrape either).
+func (m *storeMetrics) reading() (redisstore.Stats, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if now := m.now(); m.at.IsZero() || now.Sub(m.at) >= storeCacheFor || now.Before(m.at) {
+		ctx, cancel := context.WithTimeout(context.Background(), storeScrapeTimeout)
+		m.stats, m.err = m.read(ctx)
+		cancel()
+		m.at = m.now()
+	}
+	return m.stats, m.err
 }
