@@ -9,10 +9,11 @@ import (
 
 // NewHTTPHandler serves /metrics from g, /healthz (the process is up) and
 // /readyz (ready reports true: Server.Ready, which follows the server's
-// Readiness).
+// Readiness). At most MetricsInFlight scrapes run at once; another is
+// answered 503 at once.
 func NewHTTPHandler(g prometheus.Gatherer, ready func() bool) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{MaxRequestsInFlight: MetricsInFlight}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
@@ -25,3 +26,9 @@ func NewHTTPHandler(g prometheus.Gatherer, ready func() bool) http.Handler {
 	})
 	return mux
 }
+
+// MetricsInFlight bounds the /metrics scrapes served at once. A scrape
+// may read Redis (the store's gauges, through the pool RecordEvents and
+// the feature reads use): one Prometheus and a person with curl need 2,
+// and a scraper storm must not queue on the pool.
+const MetricsInFlight = 2
