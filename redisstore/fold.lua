@@ -327,7 +327,11 @@ end
 
 -- Ack and delete the folded and duplicate messages, at most 1,000 ids per
 -- command (Lua's unpack is bounded by its stack), and forget their failure
--- counts (one EXISTS per batch while no message has failed).
+-- counts (one EXISTS per batch while no message has failed). The HDEL
+-- runs through pcall, its error ignored: it comes after the guests'
+-- writes and the acks, and a failure-count key of the wrong type would
+-- otherwise fail a call whose events are folded and acked (uncounted by
+-- Store.Folded, and nothing left for a retry to do).
 local fails = KEYS[2]
 local charged = redis.call('EXISTS', fails) == 1
 local acks = {}
@@ -338,6 +342,6 @@ for j = 1, #acks, 1000 do
   local ids = { unpack(acks, j, math.min(j + 999, #acks)) }
   redis.call('XACK', stream, group, unpack(ids))
   redis.call('XDEL', stream, unpack(ids))
-  if charged then redis.call('HDEL', fails, unpack(ids)) end
+  if charged then redis.pcall('HDEL', fails, unpack(ids)) end
 end
 return result
