@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -30,7 +31,7 @@ func TestMetricsInFlightBounded(t *testing.T) {
 	c := blockingCollector{entered: make(chan struct{}), release: make(chan struct{})}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(c)
-	h := NewHTTPHandler(reg, func() bool { return true })
+	h := NewHTTPHandler(reg, func(context.Context) error { return nil })
 	scrape := func() int {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))

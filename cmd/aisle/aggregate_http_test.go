@@ -22,6 +22,7 @@ import (
 	"github.com/aisle-ai/aisle/guest/guesttest"
 	"github.com/aisle-ai/aisle/redisstore"
 	"github.com/aisle-ai/aisle/redisstore/redistest"
+	"github.com/aisle-ai/aisle/server"
 )
 
 // TestAggregateHTTP runs aisle aggregate's wiring with --http-addr on a
@@ -106,8 +107,8 @@ func TestAggregateHTTPAddrInUse(t *testing.T) {
 	}
 }
 
-// /readyz answers the reason with 503, and the handler keeps serve's
-// /healthz and /metrics.
+// server.NewHTTPHandler, as aggregate uses it: /readyz answers ready's
+// reason with 503; /healthz and /metrics answer whatever it says.
 func TestAggregateHandler(t *testing.T) {
 	for _, tc := range []struct {
 		err  error
@@ -118,7 +119,7 @@ func TestAggregateHandler(t *testing.T) {
 		{fmt.Errorf("%w: partition 3", redisstore.ErrNoGroup), http.StatusServiceUnavailable, "not ready: redis consumer group missing: partition 3\n"},
 		{errStopping, http.StatusServiceUnavailable, "not ready: shutting down\n"},
 	} {
-		h := aggregateHandler(prometheus.NewRegistry(), func(context.Context) error { return tc.err })
+		h := server.NewHTTPHandler(prometheus.NewRegistry(), func(context.Context) error { return tc.err })
 		for path, want := range map[string]int{"/readyz": tc.code, "/healthz": http.StatusOK, "/metrics": http.StatusOK, "/nope": http.StatusNotFound} {
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))

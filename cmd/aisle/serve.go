@@ -163,7 +163,7 @@ func serveUntilDone(ctx context.Context, cfg serveConfig, log *slog.Logger, repo
 		}
 	}()
 	// /readyz follows srv, which turns not-ready as soon as Stop begins.
-	var handler http.Handler = server.NewHTTPHandler(reg, srv.Ready)
+	var handler http.Handler = server.NewHTTPHandler(reg, srv.CheckReady)
 	if cfg.pprof {
 		handler = withProfiler(handler)
 	}
