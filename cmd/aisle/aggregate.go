@@ -10,9 +10,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-
 	"github.com/aisle-ai/aisle/redisstore"
 	"github.com/aisle-ai/aisle/server"
 )
@@ -117,8 +114,7 @@ func serveAggregateHTTP(run context.Context, ln net.Listener, b *featureBackend,
 	if ln == nil {
 		return func() {}
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := newProcessRegistry()
 	if b.metrics != nil {
 		reg.MustRegister(b.metrics)
 	}
