@@ -40,6 +40,7 @@
 -- A stored renewal mark 'x' that does not parse is simply renewed. Writes
 -- cannot then fail half-way: Redis refuses a script's writes for
 -- maxmemory only at its first write.
+-- count, the record's reader, is record.lua's (scripts.go prepends it).
 local stream, group = KEYS[1], ARGV[1]
 local ttl, expiry, cap = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local CLEAR = -1099511627776
@@ -292,17 +293,6 @@ local function foldGuest(f, ms)
 end
 
 for _, f in ipairs(order) do foldGuest(f, groups[f]) end
-
--- count reads a field of the dead letters' record: an integer, or 0 for
--- anything else (absent, or a value written by something else), which is
--- "not folded since": its dead letters are moved, never dropped, so
--- nothing is lost, where an error would block the partition's charges,
--- folds or redrive for as long as the field stays.
-local function count(v)
-  local n = tonumber(v)
-  if not n or n ~= math.floor(n) or math.abs(n) > 2 ^ 53 then return 0 end
-  return n
-end
 
 -- A folded event that has dead letters (dead.lua) is recorded as folded
 -- in the dead letters' events hash, so that redrive.lua drops them
