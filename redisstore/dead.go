@@ -86,6 +86,8 @@ func (w *Worker) moveDead(ctx context.Context, p int, moves []deadMove) {
 		case did == 1:
 			w.log.Warn("aggregate: message dead-lettered", "partition", p, "id", m.id, "reason", m.reason)
 		case did == 2:
+			// Acknowledged as a duplicate: finished, as Folded says.
+			w.s.folded.Add(1)
 			w.log.Info("aggregate: failed message dropped: its event was folded from another copy", "partition", p, "id", m.id)
 		}
 	}

@@ -17,17 +17,7 @@
 -- since the first of them was written, -n once it has (fold.lua turns it
 -- negative, redrive.lua drops such dead letters and counts n back to 0).
 -- Each dead letter carries the key as field 'k'.
-
--- count reads a field of the dead letters' record: an integer, or 0 for
--- anything else (absent, or a value written by something else), which is
--- "not folded since": its dead letters are moved, never dropped, so
--- nothing is lost, where an error would block the partition's charges,
--- folds or redrive for as long as the field stays.
-local function count(v)
-  local n = tonumber(v)
-  if not n or n ~= math.floor(n) or math.abs(n) > 2 ^ 53 then return 0 end
-  return n
-end
+-- count, the record's reader, is record.lua's (scripts.go prepends it).
 
 local id = ARGV[2]
 local payload = ARGV[4]

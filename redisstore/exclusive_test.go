@@ -181,7 +181,7 @@ func waitDeadLetters(t *testing.T, s *Store, want int64) {
 // A message whose fold failed is charged a round trip later; if its event
 // has been folded from another copy in between, the charge drops it as a
 // duplicate instead of dead-lettering it, so no redrive can count the
-// event again once the dedupe marker is gone.
+// event again once the dedupe marker is gone; Folded counts the drop.
 func TestChargeOfEventFoldedMeanwhile(t *testing.T) {
 	reliability.Write(t, reliability.Record{Package: "redisstore", Load: "a single redis-server and a 3-master Cluster (AOF, appendfsync always): one event sent twice per mode, two workers",
 		Faults:    "a message's failure charged (at the dead-letter limit) after a resent copy of its event was folded by another worker; the marker then deleted and a redrive run: the event must count once, nothing dead-lettered",
@@ -215,6 +215,9 @@ func TestChargeOfEventFoldedMeanwhile(t *testing.T) {
 		}
 		if pend, err := s.rdb.XPending(ctx, stream, s.opts.Group).Result(); err != nil || pend.Count != 0 {
 			t.Fatalf("pending %v (%v), want none: the duplicate is acked", pend, err)
+		}
+		if n := s.Folded(); n != 1 {
+			t.Fatalf("Folded %d after the charge dropped the duplicate, want 1 (acknowledged as a duplicate)", n)
 		}
 		waitBacklogZero(t, s)
 		forgetFolds(t, s, g, "cm-1")

@@ -40,6 +40,7 @@
 -- A stored renewal mark 'x' that does not parse is simply renewed. Writes
 -- cannot then fail half-way: Redis refuses a script's writes for
 -- maxmemory only at its first write.
+-- count, the record's reader, is record.lua's (scripts.go prepends it).
 local stream, group = KEYS[1], ARGV[1]
 local ttl, expiry, cap = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local CLEAR = -1099511627776
@@ -293,17 +294,6 @@ end
 
 for _, f in ipairs(order) do foldGuest(f, groups[f]) end
 
--- count reads a field of the dead letters' record: an integer, or 0 for
--- anything else (absent, or a value written by something else), which is
--- "not folded since": its dead letters are moved, never dropped, so
--- nothing is lost, where an error would block the partition's charges,
--- folds or redrive for as long as the field stays.
-local function count(v)
-  local n = tonumber(v)
-  if not n or n ~= math.floor(n) or math.abs(n) > 2 ^ 53 then return 0 end
-  return n
-end
-
 -- A folded event that has dead letters (dead.lua) is recorded as folded
 -- in the dead letters' events hash, so that redrive.lua drops them
 -- however long after this fold it runs, when the dedupe marker may be
@@ -327,7 +317,11 @@ end
 
 -- Ack and delete the folded and duplicate messages, at most 1,000 ids per
 -- command (Lua's unpack is bounded by its stack), and forget their failure
--- counts (one EXISTS per batch while no message has failed).
+-- counts (one EXISTS per batch while no message has failed). The HDEL
+-- runs through pcall, its error ignored: it comes after the guests'
+-- writes and the acks, and a failure-count key of the wrong type would
+-- otherwise fail a call whose events are folded and acked (uncounted by
+-- Store.Folded, and nothing left for a retry to do).
 local fails = KEYS[2]
 local charged = redis.call('EXISTS', fails) == 1
 local acks = {}
@@ -338,6 +332,6 @@ for j = 1, #acks, 1000 do
   local ids = { unpack(acks, j, math.min(j + 999, #acks)) }
   redis.call('XACK', stream, group, unpack(ids))
   redis.call('XDEL', stream, unpack(ids))
-  if charged then redis.call('HDEL', fails, unpack(ids)) end
+  if charged then redis.pcall('HDEL', fails, unpack(ids)) end
 end
 return result

@@ -131,50 +131,122 @@ func (s *Store) Folded() int64 { return s.folded.Load() }
 // without its AOF), so nothing is being folded there.
 var ErrNoGroup = errors.New("redis consumer group missing")
 
-// CheckGroups checks, in one pipeline of XPENDING summaries, that every
-// partition's stream has the workers' consumer group: nil once a worker
-// has reached Redis and made them (aisle aggregate's readiness), ErrNoGroup
-// naming the first partition without one, or the store's
+// CheckGroups checks, in one pipeline of XINFO GROUPS (groupPending),
+// that every partition's stream has the workers' consumer group: nil once
+// a worker has reached Redis and made them (aisle aggregate's readiness),
+// ErrNoGroup naming the first partition without one, or the store's
 // event.ErrUnavailable when Redis does not answer.
 func (s *Store) CheckGroups(ctx context.Context) error {
 	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.XPendingCmd, s.opts.Partitions)
-	for p := range cmds {
-		cmds[p] = pipe.XPending(ctx, s.keys.stream(p), s.opts.Group)
-	}
+	cmds := s.queueGroups(ctx, pipe)
 	_, _ = pipe.Exec(ctx)
 	for p, c := range cmds {
-		switch err := c.Err(); {
-		case err == nil:
-		case redis.HasErrorPrefix(err, "NOGROUP"), err == redis.Nil:
-			return fmt.Errorf("%w: partition %d", ErrNoGroup, p)
-		default:
-			return classify(err, event.ErrUnavailable, event.ErrUnavailable)
+		if _, err := s.groupPending(p, c); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
 // Pending sums the messages delivered to a worker of the group but not yet
-// acknowledged over all partitions: events a live worker is folding or a
-// dead one held (they are claimed again after MinIdle).
+// acknowledged over all partitions (one pipeline of XINFO GROUPS): events
+// a live worker is folding or a dead one held (they are claimed again
+// after MinIdle). A partition without the group counts 0.
 func (s *Store) Pending(ctx context.Context) (int64, error) {
 	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.XPendingCmd, s.opts.Partitions)
-	for p := range cmds {
-		cmds[p] = pipe.XPending(ctx, s.keys.stream(p), s.opts.Group)
-	}
+	cmds := s.queueGroups(ctx, pipe)
 	_, _ = pipe.Exec(ctx)
-	var n int64
-	for _, c := range cmds {
-		switch err := c.Err(); {
-		case err == nil:
-			n += c.Val().Count
-		case redis.HasErrorPrefix(err, "NOGROUP"), err == redis.Nil:
-			// No worker has made the group (or the stream) yet.
-		default:
-			return 0, err
+	return s.sumPending(cmds)
+}
+
+// queueGroups queues XINFO GROUPS of every partition's stream on pipe.
+// XINFO GROUPS, not an XPENDING summary: it reads the group's pending
+// count without walking its consumers, whose number grows with every
+// restart (a consumer is named host-pid and never deleted).
+func (s *Store) queueGroups(ctx context.Context, pipe redis.Pipeliner) []*redis.XInfoGroupsCmd {
+	cmds := make([]*redis.XInfoGroupsCmd, s.opts.Partitions)
+	for p := range cmds {
+		cmds[p] = pipe.XInfoGroups(ctx, s.keys.stream(p))
+	}
+	return cmds
+}
+
+// groupPending reads partition p's XINFO GROUPS reply: the workers'
+// group's pending count, ErrNoGroup naming p when the group (or the
+// stream) does not exist, or the error classified as the package's
+// others are (event.ErrUnavailable, event.ErrOverloaded for a full pool).
+func (s *Store) groupPending(p int, c *redis.XInfoGroupsCmd) (int64, error) {
+	groups, err := c.Result()
+	switch {
+	case err == nil:
+	case err == redis.Nil, redis.HasErrorPrefix(err, "no such key"): // "ERR no such key": HasErrorPrefix drops the "ERR "
+		return 0, fmt.Errorf("%w: partition %d", ErrNoGroup, p)
+	default:
+		return 0, classify(err, event.ErrOverloaded, event.ErrUnavailable)
+	}
+	for _, g := range groups {
+		if g.Name == s.opts.Group {
+			return g.Pending, nil
 		}
 	}
+	return 0, fmt.Errorf("%w: partition %d", ErrNoGroup, p)
+}
+
+// sumPending sums groupPending over cmds, a missing group counting 0 (no
+// worker has made it yet, so nothing is pending there).
+func (s *Store) sumPending(cmds []*redis.XInfoGroupsCmd) (int64, error) {
+	var n int64
+	for p, c := range cmds {
+		k, err := s.groupPending(p, c)
+		if err != nil && !errors.Is(err, ErrNoGroup) {
+			return 0, err
+		}
+		n += k
+	}
 	return n, nil
+}
+
+// Stats is one reading of the streams, for the metrics a scrape exports.
+type Stats struct {
+	// Backlog is the unfolded events over all partitions (Backlog).
+	Backlog int64
+	// Pending is the part of Backlog delivered to a worker and not
+	// acknowledged yet (Pending).
+	Pending int64
+	// DeadLetters is the entries in the dead-letter streams (DeadLetters).
+	DeadLetters int64
+}
+
+// ReadStats reads Backlog, Pending and DeadLetters in one pipeline (per
+// partition: XLEN of the event stream, XLEN of the dead-letter stream,
+// XINFO GROUPS), one round trip per scrape however many partitions. A
+// missing stream or group counts 0; an error is classified as the
+// package's others are.
+func (s *Store) ReadStats(ctx context.Context) (Stats, error) {
+	pipe := s.rdb.Pipeline()
+	live := make([]*redis.IntCmd, s.opts.Partitions)
+	dead := make([]*redis.IntCmd, s.opts.Partitions)
+	for p := range live {
+		live[p] = pipe.XLen(ctx, s.keys.stream(p))
+		dead[p] = pipe.XLen(ctx, s.keys.dead(p))
+	}
+	groups := s.queueGroups(ctx, pipe)
+	_, _ = pipe.Exec(ctx)
+	var st Stats
+	for p := range live {
+		for _, c := range []struct {
+			cmd *redis.IntCmd
+			n   *int64
+		}{{live[p], &st.Backlog}, {dead[p], &st.DeadLetters}} {
+			if err := c.cmd.Err(); err != nil && err != redis.Nil {
+				return Stats{}, classify(err, event.ErrOverloaded, event.ErrUnavailable)
+			}
+			*c.n += c.cmd.Val()
+		}
+	}
+	var err error
+	if st.Pending, err = s.sumPending(groups); err != nil {
+		return Stats{}, err
+	}
+	return st, nil
 }

@@ -7,17 +7,7 @@
 --   events (hash dedupe key -> n, see dead.lua)
 -- ARGV[1] max backlog, ARGV[2] last dead-letter id to move, ARGV[3] count
 -- Returns {moved, dropped}; an error BACKLOG when the stream is full.
-
--- count reads a field of the dead letters' record: an integer, or 0 for
--- anything else (absent, or a value written by something else), which is
--- "not folded since": its dead letters are moved, never dropped, so
--- nothing is lost, where an error would block the partition's charges,
--- folds or redrive for as long as the field stays.
-local function count(v)
-  local n = tonumber(v)
-  if not n or n ~= math.floor(n) or math.abs(n) > 2 ^ 53 then return 0 end
-  return n
-end
+-- count, the record's reader, is record.lua's (scripts.go prepends it).
 
 -- A partition without dead letters has no use for their record: it is
 -- deleted, here and once the loop has emptied the stream, so that fields

@@ -20,13 +20,18 @@ var (
 	joinSrc string
 	//go:embed redrive.lua
 	redriveSrc string
+	// recordSrc defines count, the dead letters' record's reader, for the
+	// three scripts that read the record: one copy, prepended to each
+	// (their error line numbers count its lines).
+	//go:embed record.lua
+	recordSrc string
 
 	appendScript  = redis.NewScript(appendSrc)
-	foldScript    = redis.NewScript(foldSrc)
-	deadScript    = redis.NewScript(deadSrc)
+	foldScript    = redis.NewScript(recordSrc + foldSrc)
+	deadScript    = redis.NewScript(recordSrc + deadSrc)
 	armsScript    = redis.NewScript(armsSrc)
 	joinScript    = redis.NewScript(joinSrc)
-	redriveScript = redis.NewScript(redriveSrc)
+	redriveScript = redis.NewScript(recordSrc + redriveSrc)
 )
 
 // scriptCall is one EVALSHA of a pipelined batch; cmd holds its reply.

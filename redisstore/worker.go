@@ -204,6 +204,10 @@ func (w *Worker) fold(ctx context.Context, p int, msgs []redis.XMessage) (folded
 		w.s.runScripts(ctx, calls)
 	}
 	if len(ds) > 1 && callCausedByMessage(calls[0].cmd.Err()) {
+		// No known trigger remains (fold.lua fails a guest's messages
+		// alone and runs its partition-level writes after the acks
+		// through pcall; see TestWrongTypedFailureCountsDoNotFailFold):
+		// kept as a guard for an unknown one.
 		// Said once a minute at most: a lasting cause (a wrong-typed key
 		// of the partition's, not a guest's) fails every batch, and the
 		// retries' own failures reach the loop's log as before.

@@ -23,7 +23,7 @@ func readyz(h http.Handler) int {
 // before connections close.
 func TestReadyzFirstInDrain(t *testing.T) {
 	ts := startServer(t, identRepo(t), 0)
-	h := NewHTTPHandler(ts.reg, ts.srv.Ready)
+	h := NewHTTPHandler(ts.reg, ts.srv.CheckReady)
 	if code := readyz(h); code != http.StatusOK {
 		t.Fatalf("/readyz before shutdown: %d", code)
 	}

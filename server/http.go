@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -8,20 +9,29 @@ import (
 )
 
 // NewHTTPHandler serves /metrics from g, /healthz (the process is up) and
-// /readyz (ready reports true: Server.Ready, which follows the server's
-// Readiness).
-func NewHTTPHandler(g prometheus.Gatherer, ready func() bool) http.Handler {
+// /readyz: 200 while ready returns nil, else 503 "not ready: " and its
+// error, which must name no internals. ready gets the probe's request
+// context (aisle aggregate's asks Redis); serve's is Server.CheckReady,
+// which follows the server's Readiness. At most MetricsInFlight scrapes run at once; another is
+// answered 503 at once.
+func NewHTTPHandler(g prometheus.Gatherer, ready func(context.Context) error) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{MaxRequestsInFlight: MetricsInFlight}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !ready() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := ready(r.Context()); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	return mux
 }
+
+// MetricsInFlight bounds the /metrics scrapes served at once. A scrape
+// may read Redis (the store's gauges, through the pool RecordEvents and
+// the feature reads use): one Prometheus and a person with curl need 2,
+// and a scraper storm must not queue on the pool.
+const MetricsInFlight = 2

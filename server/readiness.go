@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 )
@@ -56,4 +58,22 @@ func (r *readiness) ready() bool {
 		return true
 	}
 	return r.repo.AllReady()
+}
+
+// The reasons CheckReady gives (/readyz's 503 body).
+var (
+	errShuttingDown   = errors.New("shutting down")
+	errModelsNotReady = errors.New("a model is not ready (" + ReadyAllModels.String() + ")")
+)
+
+// CheckReady is Ready for NewHTTPHandler's /readyz: nil when ready, else
+// the reason. It reads only the server's state; ctx is unused.
+func (s *Server) CheckReady(context.Context) error {
+	switch {
+	case s.ready.stopping.Load():
+		return errShuttingDown
+	case !s.ready.ready():
+		return errModelsNotReady
+	}
+	return nil
 }

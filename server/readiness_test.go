@@ -47,7 +47,7 @@ func TestReadiness(t *testing.T) {
 				want = healthpb.HealthCheckResponse_SERVING
 			}
 			waitHealth(ctx, t, healthpb.NewHealthClient(conn), want)
-			h := httptest.NewServer(NewHTTPHandler(prometheus.NewRegistry(), srv.Ready))
+			h := httptest.NewServer(NewHTTPHandler(prometheus.NewRegistry(), srv.CheckReady))
 			defer h.Close()
 			if code := getStatus(ctx, t, h.URL+"/readyz"); (code == http.StatusOK) != tc.ready {
 				t.Errorf("/readyz = %d, want ready %v", code, tc.ready)

@@ -10,9 +10,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-
 	"github.com/aisle-ai/aisle/redisstore"
 	"github.com/aisle-ai/aisle/server"
 )
@@ -117,8 +114,7 @@ func serveAggregateHTTP(run context.Context, ln net.Listener, b *featureBackend,
 	if ln == nil {
 		return func() {}
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := newProcessRegistry()
 	if b.metrics != nil {
 		reg.MustRegister(b.metrics)
 	}
@@ -133,7 +129,7 @@ func serveAggregateHTTP(run context.Context, ln net.Listener, b *featureBackend,
 		defer cancel()
 		return b.checkGroups(ctx)
 	}
-	srv := &http.Server{Handler: aggregateHandler(reg, ready), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: server.NewHTTPHandler(reg, ready), ReadHeaderTimeout: 5 * time.Second}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -149,23 +145,4 @@ func serveAggregateHTTP(run context.Context, ln net.Listener, b *featureBackend,
 		}
 		<-done
 	}
-}
-
-// aggregateHandler is serve's handler (server.NewHTTPHandler: /metrics
-// from g, /healthz) with /readyz answered by ready, which asks Redis and
-// so takes the probe's request context (NewHTTPHandler's func() bool has
-// none). Not ready is 503 with the reason, which names no address
-// (redisstore scrubs them).
-func aggregateHandler(g prometheus.Gatherer, ready func(context.Context) error) http.Handler {
-	mux := http.NewServeMux()
-	// Its own /readyz is never reached: the pattern below is more specific.
-	mux.Handle("/", server.NewHTTPHandler(g, func() bool { return false }))
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := ready(r.Context()); err != nil {
-			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("ready\n"))
-	})
-	return mux
 }

@@ -132,7 +132,7 @@ func listenPort(t *testing.T, where, flag string, vals map[string]string) int {
 // servedPaths answers whether the server's HTTP handler serves a path (a
 // ready server, so /readyz answers 200).
 func servedPaths(path string) int {
-	h := server.NewHTTPHandler(prometheus.NewRegistry(), func() bool { return true })
+	h := server.NewHTTPHandler(prometheus.NewRegistry(), func(context.Context) error { return nil })
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
 	return rec.Code

@@ -11,7 +11,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -260,35 +259,3 @@ One bound remains, the dedupe's own: a copy of the event folded more than the wo
 `
 	redriveNote = "a dead letter whose event had been folded (from a resent copy) more than the workers' --dedupe-ttl (default 15m) before it was dead-lettered counts twice\n"
 )
-
-// deadLetterCollector exports the dead-letter streams' length at scrape
-// time (one pipelined XLEN per partition). The streams are not trimmed
-// (trimming would drop acknowledged events): alert when it is above 0,
-// fix the cause, then aisle events redrive. A scrape that cannot read
-// Redis omits the metric. It also exports the in-process workers' claims
-// of stuck messages (redisstore.Store.StuckClaims): above 0, some event
-// is redelivered forever without folding.
-type deadLetterCollector struct{ s *redisstore.Store }
-
-var (
-	deadLettersDesc = prometheus.NewDesc("aisle_events_dead_letters",
-		"Events in the Redis dead-letter streams (not folded; see aisle events redrive).", nil, nil)
-	stuckClaimsDesc = prometheus.NewDesc("aisle_events_stuck_claims_total",
-		"Claims of pending events already delivered more than 20 x the dead-letter limit without folding (never dead-lettered; see the aggregate error log).", nil, nil)
-)
-
-// Describe implements prometheus.Collector.
-func (deadLetterCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- deadLettersDesc
-	ch <- stuckClaimsDesc
-}
-
-// Collect implements prometheus.Collector.
-func (c deadLetterCollector) Collect(ch chan<- prometheus.Metric) {
-	ch <- prometheus.MustNewConstMetric(stuckClaimsDesc, prometheus.CounterValue, float64(c.s.StuckClaims()))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	if n, err := c.s.DeadLetters(ctx); err == nil {
-		ch <- prometheus.MustNewConstMetric(deadLettersDesc, prometheus.GaugeValue, float64(n))
-	}
-}

@@ -134,7 +134,7 @@ func openFeatures(ctx context.Context, f *featureFlags, attrs guest.ItemAttribut
 		// the workers wait for it.
 		log.Warn("redis not reachable at start", "err", err)
 	}
-	b := &featureBackend{log: s, store: s, longTerm: s, arms: s.Arms(), close: func() { _ = s.Close() }, metrics: storeMetrics{s}}
+	b := &featureBackend{log: s, store: s, longTerm: s, arms: s.Arms(), close: func() { _ = s.Close() }, metrics: newStoreMetrics(s)}
 	b.join = func(rec *bandit.Bandits, window time.Duration) server.BanditJoin { return s.Join(rec, window) }
 	b.checkDurability, b.checkGroups = s.CheckDurability, s.CheckGroups
 	if !f.noAggregate {

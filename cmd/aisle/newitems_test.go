@@ -52,7 +52,7 @@ func TestNewProductServedBeforeRetrain(t *testing.T) {
 	must(t, err)
 	before := store.Catalog()
 	servetest.WriteFile(t, path, append(data, sparklingWater...))
-	waitSwap(ctx, t, "the catalogue reload", func() bool { return store.Catalog() != before })
+	waitFor(ctx, t, "the catalogue reload", func() bool { return store.Catalog() != before })
 	if _, ok := store.Catalog().Item("9001"); !ok {
 		t.Fatal("the reloaded catalogue lacks the new product")
 	}

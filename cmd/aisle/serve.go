@@ -71,8 +71,7 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := newProcessRegistry()
 	repo, err := repository.New(repository.Options{
 		Root: cfg.models, Session: cfg.session, DrainTimeout: cfg.drain,
 		Extensions: extensions(), Logger: log, Registerer: reg,
@@ -163,7 +162,7 @@ func serveUntilDone(ctx context.Context, cfg serveConfig, log *slog.Logger, repo
 		}
 	}()
 	// /readyz follows srv, which turns not-ready as soon as Stop begins.
-	var handler http.Handler = server.NewHTTPHandler(reg, srv.Ready)
+	var handler http.Handler = server.NewHTTPHandler(reg, srv.CheckReady)
 	if cfg.pprof {
 		handler = withProfiler(handler)
 	}
@@ -223,4 +222,13 @@ func logFormat(asJSON bool) string {
 		return "json"
 	}
 	return "text"
+}
+
+// newProcessRegistry is the registry serve and aisle aggregate export on
+// /metrics: the Go runtime's and the process's collectors, then each
+// command's own.
+func newProcessRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
 }

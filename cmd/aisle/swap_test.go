@@ -153,18 +153,6 @@ func (l *swapLoad) seen(version string) int {
 	return len(l.answers[version])
 }
 
-// waitSwap polls cond every 10 ms until it holds or ctx ends.
-func waitSwap(ctx context.Context, t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("timed out waiting for %s", what)
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-}
-
 // TestHotSwapModelAndIndex: under concurrent Recommend calls through the
 // real server, a new cart-gnn version with its own items.f32 (the rows of
 // version 1 reversed) is published (its files written atomically, the
@@ -190,7 +178,7 @@ func TestHotSwapModelAndIndex(t *testing.T) {
 		wg.Go(func() { load.run(loadCtx, client, req) })
 	}
 	defer func() { stop(); wg.Wait() }()
-	waitSwap(ctx, t, "answers from version 1", func() bool { return load.calls.Load() >= 20 })
+	waitFor(ctx, t, "answers from version 1", func() bool { return load.calls.Load() >= 20 })
 
 	// Publish version 2: its embeddings first, then the model file, each
 	// by rename, so the poller never sees half a version.
@@ -202,14 +190,14 @@ func TestHotSwapModelAndIndex(t *testing.T) {
 	must(t, err)
 	servetest.WriteFile(t, filepath.Join(gnn, "2", repository.DefaultModelFile), model)
 
-	waitSwap(ctx, t, "answers from version 2", func() bool { return load.seen("cart-gnn:2") > 0 })
+	waitFor(ctx, t, "answers from version 2", func() bool { return load.seen("cart-gnn:2") > 0 })
 	must(t, os.RemoveAll(filepath.Join(gnn, "1")))
-	waitSwap(ctx, t, "version 1's index closed", func() bool {
+	waitFor(ctx, t, "version 1's index closed", func() bool {
 		built := tracked.ofDim(gnnDim)
 		return len(built) == 2 && built[0].closed.Load() > 0
 	})
 	before := load.calls.Load()
-	waitSwap(ctx, t, "more answers after the swap", func() bool { return load.calls.Load() >= before+20 })
+	waitFor(ctx, t, "more answers after the swap", func() bool { return load.calls.Load() >= before+20 })
 	stop()
 	wg.Wait()
 
