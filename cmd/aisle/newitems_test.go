@@ -58,7 +58,7 @@ func TestNewProductServedBeforeRetrain(t *testing.T) {
 	}
 	// The first call after the reload starts the new-items table's build
 	// and does not wait for it: a later call serves the product.
-	waitSwap(ctx, t, "the new product from new_items", func() bool {
+	waitFor(ctx, t, "the new product from new_items", func() bool {
 		src, ok := sources()["9001"]
 		return ok && src == recommend.SourceNewItems
 	})
