@@ -23,6 +23,8 @@ func TestScanBeatsWalk(t *testing.T) {
 		{50000, 64, 96, 0.50, false},
 		{50000, 64, 64, 0.15, true},
 		{50000, 64, 64, 0.20, false},
+		{50000, 129, 96, 0.225, false}, // the served 50k × 128 Dot catalogue (129 floats a row): walks as at 12 MiB
+		{50000, 129, 96, 0.10, true},
 		{200000, 128, 96, 0.05, true},
 		{200000, 128, 96, 0.20, false},
 		{1000000, 128, 64, 0.01, true},
@@ -53,8 +55,8 @@ func TestWalkDistanceCost(t *testing.T) {
 		}
 		prev = c
 	}
-	if c := walkDistanceCost(16 << 20); c != 1 {
-		t.Errorf("16 MiB: factor %.3f, want 1", c)
+	if c := walkDistanceCost(50000 * 129 * 4); c != 1 {
+		t.Errorf("50k × 128 Dot rows (129 floats, 24.6 MiB, the served catalogue): factor %.3f, want 1", c)
 	}
 	if c := walkDistanceCost(488 << 20); c < 1.65 {
 		t.Errorf("488 MiB (1M × 128): factor %.3f, want ≈ 1.69", c)

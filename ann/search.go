@@ -204,15 +204,17 @@ func scanBeatsWalk(n, vecBytes, ef, m int, p float64) bool {
 }
 
 // walkDistanceCost is what one distance of a graph walk costs against one of
-// a sequential scan, by the size of the vectors: 1 while they sit in the
-// caches (at 50k × 64, 12 MiB, the walk's distances measured 1.0–1.2 times
-// the full scan's per row), rising linearly in log2(size) to 1.7 at 512 MiB,
+// a sequential scan, by the size of the vectors: 1 up to 32 MiB (at 50k ×
+// 64, 12 MiB, the walk's distances measured 1.0–1.2 times the full scan's
+// per row; the served 50k × 128 Dot catalogue, 129 floats a row, is 24.6
+// MiB and keeps the factor of 1 it was tuned with), rising linearly in
+// log2(size) to 1.7 at 512 MiB,
 // the 1M × 128 fit above, and held there: no larger set was measured. Past
 // the caches a walk's distances are random row reads (the measured ratio
 // was 1.9–2.0 at 98 and 488 MiB), but a sparse scan's allowed rows are
 // partly so too, so the fitted factor is below the raw ratio.
 func walkDistanceCost(vecBytes int) float64 {
-	const lo, hi, top = 16 << 20, 512 << 20, 1.7
+	const lo, hi, top = 32 << 20, 512 << 20, 1.7
 	switch {
 	case vecBytes <= lo:
 		return 1

@@ -110,6 +110,7 @@ func allowPercent(p int) func(int) bool {
 }
 
 func compare(b *testing.B, n, dim int) {
+	limit := coderLimit(b) // a bad AISLE_ANN_CODER_LIMIT fails before minutes of building
 	ctx := context.Background()
 	clusters := synthvec.Clusters(n)
 	vecs := synthvec.Clustered(n, dim, clusters, 1)
@@ -162,7 +163,6 @@ func compare(b *testing.B, n, dim int) {
 	fmt.Printf("aisle ann: build %.1fs wall, %.1fs CPU on %d cores, heap +%.0f MiB (Bytes %.0f MiB)\n",
 		time.Since(t0).Seconds(), cpuSeconds()-c0, runtime.GOMAXPROCS(0), heapMiB()-m0, float64(ours.Bytes())/(1<<20))
 
-	limit := coderLimit(b)
 	m0 = heapMiB()
 	t0, c0 = time.Now(), cpuSeconds()
 	g := hnsw.NewGraph[int]()
@@ -211,7 +211,8 @@ func compare(b *testing.B, n, dim int) {
 		b.ReportMetric(rec/float64(nq), "recall@10")
 		b.ReportMetric(exactCPU[-1]/cpu, "x_exact")
 	}
-	oursSearch := func(ef, p int) func(q []float32) []int {
+	// b is the sub-benchmark's: FailNow must run on its own goroutine.
+	oursSearch := func(b *testing.B, ef, p int) func(q []float32) []int {
 		var allow func(int) bool
 		if p >= 0 {
 			allow = allowPercent(p)
@@ -229,7 +230,7 @@ func compare(b *testing.B, n, dim int) {
 		}
 	}
 	for _, ef := range []int{16, 32, 64, 96, 128, 256} {
-		b.Run(fmt.Sprintf("aisle/ef=%d", ef), func(b *testing.B) { measure(b, -1, oursSearch(ef, -1)) })
+		b.Run(fmt.Sprintf("aisle/ef=%d", ef), func(b *testing.B) { measure(b, -1, oursSearch(b, ef, -1)) })
 		if added < n {
 			continue
 		}
@@ -250,6 +251,6 @@ func compare(b *testing.B, n, dim int) {
 	// against the unfiltered exact query, and the scan's own cost is the
 	// filtered exact figure printed above. coder/hnsw has no filter.
 	for _, p := range []int{1, 2, 5, 10} {
-		b.Run(fmt.Sprintf("aisle/filter=%d%%/auto", p), func(b *testing.B) { measure(b, p, oursSearch(0, p)) })
+		b.Run(fmt.Sprintf("aisle/filter=%d%%/auto", p), func(b *testing.B) { measure(b, p, oursSearch(b, 0, p)) })
 	}
 }
