@@ -285,15 +285,13 @@ func (c *call) newItems(ctx context.Context, m *model, src Source) ([]scored, er
 	if !done || err != nil || t.empty() {
 		return nil, err
 	}
-	q, ok := c.sessions[src.Model]
-	if !ok || len(q) != t.index.m.Dim {
-		return nil, nil
-	}
 	// A cart may name a new item (the model skipped it): it is in the cart
 	// for the in-cart filter, like a known one, and known (not in
 	// resp.Unknown). An entry a model resolved is not matched again: a
 	// cart naming the known "milk" used to hide a new item also named
-	// "milk".
+	// "milk". This comes before the session: a cart of new items only
+	// has none (the model knows none of its items), and its entries were
+	// reported unknown.
 	for i, e := range c.req.Cart {
 		if i < len(c.cartKnown) && c.cartKnown[i] {
 			continue
@@ -302,6 +300,10 @@ func (c *call) newItems(ctx context.Context, m *model, src Source) ([]scored, er
 			c.inCart[t.ids[r]] = true
 			c.dropUnknown(e)
 		}
+	}
+	q, ok := c.sessions[src.Model]
+	if !ok || len(q) != t.index.m.Dim {
+		return nil, nil
 	}
 	var allow Allow
 	if c.skipsAny() {

@@ -398,8 +398,8 @@ func TestNewItemsReferenceSkipsCart(t *testing.T) {
 // TestNewItemsCartEntries: a cart entry a model resolved is not matched
 // by name against the new items too (a new item named like the known soda
 // in the cart is still proposed), and a cart entry naming a new item is
-// not reported unknown once the table holds it; an entry nothing knows
-// still is.
+// not reported unknown once the table holds it, even in a cart of new
+// items only (no session embedding); an entry nothing knows still is.
 func TestNewItemsCartEntries(t *testing.T) {
 	repo := testRepo(t)
 	var buf bytes.Buffer
@@ -432,6 +432,21 @@ func TestNewItemsCartEntries(t *testing.T) {
 	}
 	if !slices.Equal(r.Unknown, []string{"no such thing"}) {
 		t.Errorf("unknown %q, want only the entry nothing knows", r.Unknown)
+	}
+	// A cart of new items only: the model knows none of them, so there is
+	// no session embedding, but the entries are still known and in the
+	// cart.
+	r, err = p.Recommend(ctxT(t), Request{Surface: "home", K: 50, Cart: []string{"Sparkling Water", "n9", "no such thing"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range r.Items {
+		if it.ID == "n6" || it.ID == "n9" {
+			t.Errorf("%s (in a cart of new items only) returned", it.ID)
+		}
+	}
+	if !slices.Equal(r.Unknown, []string{"no such thing"}) {
+		t.Errorf("new items only: unknown %q, want only the entry nothing knows", r.Unknown)
 	}
 }
 
