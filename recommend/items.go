@@ -187,8 +187,15 @@ func readAttrs(path string, rows int) ([]map[string]string, error) {
 func (it *Items) Attributes(r int) map[string]string { return it.attrs[r] }
 
 // Close implements repository.Pipeline; an index with a Close method is
-// closed.
+// closed. A new-items build still running is first superseded and waited
+// for: without that it could outlive its version (its stop check only saw
+// catalogue swaps), reading item vectors whose version is gone. Emptying
+// it.cold makes the build's stop check true, so it ends within
+// buildCheckEvery items.
 func (it *Items) Close() error {
+	if e := it.cold.Swap(nil); e != nil {
+		<-e.done
+	}
 	if c, ok := it.index.(interface{ Close() error }); ok {
 		return c.Close()
 	}

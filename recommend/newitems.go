@@ -124,7 +124,7 @@ var errNewItemsBuild = errors.New("the new-items table could not be built")
 // aisle_recommend_new_items_build_failures_total), and leaves no table and
 // errNewItemsBuild, instead of a done that never closes (a table never
 // ready, and the source silent for this catalogue). A build superseded
-// by a catalogue swap (e no longer it.cold) stops within
+// by a catalogue swap or by Items.Close (e no longer it.cold) stops within
 // buildCheckEvery items and leaves no table and no error: only a call
 // that read the old catalogue reads it, and gets no new items, as when it
 // finds the newer entry in place. The goroutine is owned by the entry: it

@@ -73,7 +73,13 @@ func TestNewItemsBuildNotWaited(t *testing.T) {
 	repo := testRepo(t)
 	items := servedItems(t, repo)
 	cat := newItemsCatalog(t)
-	items.cold.Store(&newItemsEntry{cat: cat, done: make(chan struct{})}) // being built, never finished
+	building := &newItemsEntry{cat: cat, done: make(chan struct{})} // being built, never finished
+	items.cold.Store(building)
+	// Items.Close waits for the build of the entry it finds: should the
+	// test end before another catalogue replaces this one, the repository's
+	// cleanup (registered before this one, so run after it) must not wait
+	// for ever.
+	t.Cleanup(func() { close(building.done) })
 	p := New(repo.Manager, testSurfaces(t, withNewItems), Options{Catalog: itemsCatalog{cat}})
 	r, err := p.Recommend(ctxT(t), Request{Surface: "home", Cart: []string{"bottled beer", "soda"}})
 	if err != nil {
@@ -218,6 +224,27 @@ func TestNewItemsSupersededBuildStops(t *testing.T) {
 	items.buildEntry(cur, slog.Default(), failures)
 	if tab, done, err := cur.ready(); !done || tab.empty() || err != nil {
 		t.Fatalf("current build: done %v, table %+v, err %v", done, tab, err)
+	}
+}
+
+// TestNewItemsCloseWaitsForBuild: Items.Close supersedes a running
+// new-items build and returns only once it has ended, so no build
+// outlives its version.
+func TestNewItemsCloseWaitsForBuild(t *testing.T) {
+	items, err := LoadItems(filepath.Join(servetest.Root(t), "models", "cart-gnn", "items"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, started := items.coldEntry(itemsCatalog{newItemsCatalog(t)}, slog.Default(),
+		prometheus.NewCounter(prometheus.CounterOpts{Name: "test_failures_total"}))
+	if !started {
+		t.Fatal("no build started")
+	}
+	if err := items.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, done, _ := e.ready(); !done || items.cold.Load() != nil {
+		t.Fatalf("after Close: build done %v, entry %v; want done, none", done, items.cold.Load())
 	}
 }
 
