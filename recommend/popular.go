@@ -6,9 +6,10 @@ package recommend
 // immutable once built.
 type popularSnapshot struct {
 	version int64
-	// load is the item table's Items.load: a version replaced in place
-	// (a new items.tsv under the same number) keeps its number but not
-	// its table, so a snapshot matches on both.
+	// load is the item table's Items.load, which alone identifies the
+	// table: a version replaced in place (a new items.tsv under the same
+	// number) keeps its number but not its table, and loads only grow in
+	// a process.
 	load    uint64
 	ids     []string // most popular first
 	names   []string
@@ -26,11 +27,12 @@ const snapshotsKept = 2
 // modelSnapshots are one model's snapshots, the most recently built first.
 type modelSnapshots [snapshotsKept]*popularSnapshot
 
-// snapshot returns the popularity snapshot of a ready model's version,
-// building it when none of the kept ones is of that version and item
-// table (Items.load); for a model not ready, the kept one of the highest
-// version, the later load of a version replaced in place (not the most
-// recently built: a late call on an old version rebuilds that one last).
+// snapshot returns the popularity snapshot of a ready model's item table,
+// building it when none of the kept ones is of that table (Items.load);
+// for a model not ready, the kept one of the latest load (not the most
+// recently built: a late call on an old version rebuilds that one last;
+// nor the highest version: after a rollback, v3 removed and v2 loaded
+// again, the kept v3 is the removed one).
 func (p *Pipeline) snapshot(name string, m *model) *popularSnapshot {
 	p.snapMu.Lock()
 	defer p.snapMu.Unlock()
@@ -38,15 +40,14 @@ func (p *Pipeline) snapshot(name string, m *model) *popularSnapshot {
 	if m == nil || m.err != nil || m.items == nil {
 		var newest *popularSnapshot
 		for _, s := range kept {
-			if s != nil && (newest == nil || s.version > newest.version ||
-				s.version == newest.version && s.load > newest.load) {
+			if s != nil && (newest == nil || s.load > newest.load) {
 				newest = s
 			}
 		}
 		return newest
 	}
 	for _, s := range kept {
-		if s != nil && s.version == m.v.Number && s.load == m.items.load {
+		if s != nil && s.load == m.items.load {
 			return s
 		}
 	}

@@ -41,11 +41,13 @@ func TestPopularSnapshot(t *testing.T) {
 // TestPopularSnapshotsOverlap: while a reload's old and new versions both
 // serve calls, each version's popularity snapshot is built once, not on
 // every switch; a third version evicts the older; a model not ready gets
-// the most recently built.
+// the latest loaded, even when a rollback loads a lower version after it.
 func TestPopularSnapshotsOverlap(t *testing.T) {
 	p := New(nil, &SurfaceStore{}, Options{})
-	version := func(n int64) *model { return &model{v: &repository.Version{Number: n}, items: &Items{}} }
-	v1, v2, v3 := version(1), version(2), version(3)
+	version := func(n int64, load uint64) *model {
+		return &model{v: &repository.Version{Number: n}, items: &Items{load: load}}
+	}
+	v1, v2, v3 := version(1, 1), version(2, 2), version(3, 3)
 	for range 5 {
 		for _, m := range []*model{v1, v2} {
 			if s := p.snapshot("pop", m); s.version != m.v.Number {
@@ -64,9 +66,14 @@ func TestPopularSnapshotsOverlap(t *testing.T) {
 	if s := p.snapshot("pop", &model{err: repository.ErrNotReady}); s == nil || s.version != 3 {
 		t.Fatalf("model not ready: snapshot %+v, want version 3's", s)
 	}
+	// A rollback: version 3 removed, version 2 loaded again (a new table).
+	rolled := p.snapshot("pop", version(2, 4))
+	if s := p.snapshot("pop", &model{err: repository.ErrNotReady}); s != rolled {
+		t.Fatalf("model not ready after a rollback: snapshot of version %d load %d, want version 2's reload", s.version, s.load)
+	}
 	p.snapshot("pop", v1)
-	if p.snapshotBuilds != 4 {
-		t.Fatalf("version 1 after 3: %d snapshots built, want 4 (evicted)", p.snapshotBuilds)
+	if p.snapshotBuilds != 5 {
+		t.Fatalf("version 1 after the rollback: %d snapshots built, want 5 (evicted)", p.snapshotBuilds)
 	}
 }
 
