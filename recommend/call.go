@@ -23,7 +23,9 @@ type call struct {
 	aff     rerank.Affinities
 	vectors map[int][]float32 // query vector by source index
 	// sessions holds the cart's session embedding by cart model name, for
-	// the session and new_items sources (computed once per model).
+	// the session and new_items sources (computed once per model); nil
+	// until one is set (setSession): most calls compute none, and the map
+	// was allocated for every call of every surface.
 	sessions map[string][]float32
 	// blended holds, by source index, the session source's hits from a cart
 	// model that serves the ensemble (cart.Recommender.Blends): ranked by
@@ -60,7 +62,7 @@ func (p *Pipeline) newCall(req Request, sf *Surface, k int) *call {
 	}
 	return &call{p: p, req: req, sf: sf, k: k, models: map[string]*model{},
 		resp:    &Response{Surface: req.Surface, ImpressionID: newImpressionID()},
-		vectors: map[int][]float32{}, sessions: map[string][]float32{}, blended: map[int][]scored{}, cands: map[string]*cand{}, inCart: map[string]bool{}, exclude: exclude}
+		vectors: map[int][]float32{}, blended: map[int][]scored{}, cands: map[string]*cand{}, inCart: map[string]bool{}, exclude: exclude}
 }
 
 // run executes the stages: features ∥ embeddings → candidates → filter and
@@ -182,7 +184,7 @@ func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			c.sessions[name] = vec
+			c.setSession(name, vec)
 		})
 	}
 	for i, src := range c.sf.Sources {
@@ -231,7 +233,7 @@ func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
 				}
 				c.blended[i] = hits
 				if vec != nil {
-					c.sessions[src.Model] = vec
+					c.setSession(src.Model, vec)
 				}
 			})
 		case m.cart == nil || m.items == nil || !m.cart.SessionQueriesItems():
@@ -250,6 +252,15 @@ func (c *call) embeddings(ctx context.Context, rungs *[]Rung) {
 		}
 	}
 	wg.Wait()
+}
+
+// setSession records model name's session embedding, creating the map
+// on first use; the caller holds the embeddings stage's mu.
+func (c *call) setSession(name string, vec []float32) {
+	if c.sessions == nil {
+		c.sessions = map[string][]float32{}
+	}
+	c.sessions[name] = vec
 }
 
 // blendedHits is the session source of a cart model that serves the
