@@ -199,7 +199,9 @@ func buildNewItemsUnless(cat *catalog.Catalog, it *Items, stop func() bool) (*ne
 		v, o := coldstart.Vectors(index, it.vectors.Data, dim, cands[lo:min(lo+buildCheckEvery, len(cands))])
 		vecs, ok = append(vecs, v...), append(ok, o...)
 	}
-	var data []float32 // row-major, the index's matrix
+	// data is the index's matrix, row-major: vecs compacted in place (row
+	// j moves to row len(t.ids) <= j), not copied a second time.
+	data := vecs[:0]
 	for j, p := range prods {
 		if !ok[j] {
 			continue // unreachable: no vector, never proposed
