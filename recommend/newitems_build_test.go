@@ -205,7 +205,8 @@ func TestNewItemsStaleCatalogue(t *testing.T) {
 // TestNewItemsSupersededBuildStops: a build whose entry a catalogue swap
 // replaced stops without a table or an error (the stale call reading it
 // gets no new items) and is not counted as failed; the current entry's
-// build runs to the end.
+// build runs to the end. A build superseded later, at any of its checks,
+// stops too.
 func TestNewItemsSupersededBuildStops(t *testing.T) {
 	items, err := LoadItems(filepath.Join(servetest.Root(t), "models", "cart-gnn", "items"), nil)
 	if err != nil {
@@ -225,6 +226,48 @@ func TestNewItemsSupersededBuildStops(t *testing.T) {
 	if tab, done, err := cur.ready(); !done || tab.empty() || err != nil {
 		t.Fatalf("current build: done %v, table %+v, err %v", done, tab, err)
 	}
+	// Every later check stops the build too: over more than
+	// 2×buildCheckEvery new items, a build whose stop first says true at
+	// its k-th check (in the pass over the catalogue or between the
+	// rule's chunks) gives nothing.
+	big := manyNewItems(t, items, 2*buildCheckEvery+10)
+	checks := 0
+	if tab, err := buildNewItemsUnless(big, items, func() bool { checks++; return false }); err != nil || tab.empty() {
+		t.Fatalf("unstopped build: table %+v, err %v", tab, err)
+	}
+	if checks <= 2 {
+		t.Fatalf("the unstopped build checked %d times, want more than 2", checks)
+	}
+	for k := 2; k <= checks; k++ {
+		n := 0
+		if tab, err := buildNewItemsUnless(big, items, func() bool { n++; return n >= k }); tab != nil || err != nil {
+			t.Fatalf("stopped at check %d of %d: a table %v, err %v; want none", k, checks, tab != nil, err)
+		}
+	}
+}
+
+// manyNewItems is newItemsCatalog with n more new items, copies of its
+// new ones under ids x0, x1, ...
+func manyNewItems(t *testing.T, items *Items, n int) *catalog.Catalog {
+	t.Helper()
+	var buf bytes.Buffer
+	var added []catalog.Product
+	for _, p := range newItemsCatalog(t).All() {
+		buf.WriteString(productLine(p))
+		if _, ok := items.Row(p.ID); !ok {
+			added = append(added, p)
+		}
+	}
+	for i := range n {
+		p := added[i%len(added)]
+		p.ID = "x" + strconv.Itoa(i)
+		buf.WriteString(productLine(p))
+	}
+	cat, err := catalog.Parse(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat
 }
 
 // TestNewItemsCloseWaitsForBuild: Items.Close supersedes a running
@@ -256,23 +299,7 @@ func TestNewItemsChunkedBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	var added []catalog.Product
-	for _, p := range newItemsCatalog(t).All() {
-		buf.WriteString(productLine(p))
-		if _, ok := items.Row(p.ID); !ok {
-			added = append(added, p)
-		}
-	}
-	for i := range 2*buildCheckEvery + 10 {
-		p := added[i%len(added)]
-		p.ID = "x" + strconv.Itoa(i)
-		buf.WriteString(productLine(p))
-	}
-	cat, err := catalog.Parse(buf.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := manyNewItems(t, items, 2*buildCheckEvery+10)
 	tab := buildNewItems(cat, items)
 	var cands []coldstart.Item
 	for _, p := range cat.All() {
