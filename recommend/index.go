@@ -65,20 +65,24 @@ func (f *FlatIndex) Search(ctx context.Context, q []float32, k int, allow Allow)
 		return nil, err
 	}
 	h := make(hitHeap, 0, k+1)
-	for r := range f.m.Rows {
-		if r > 0 && r%flatCheckEvery == 0 {
+	// Blocks of flatCheckEvery rows, ctx checked between two: no per-row
+	// test of the row number.
+	for lo := 0; lo < f.m.Rows; lo += flatCheckEvery {
+		if lo > 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		if allow != nil && !allow(r) {
-			continue
+		for r := lo; r < min(lo+flatCheckEvery, f.m.Rows); r++ {
+			if allow != nil && !allow(r) {
+				continue
+			}
+			var s float32
+			for j, x := range f.m.Row(r) {
+				s += x * q[j]
+			}
+			pushTop(&h, Hit{Row: r, Score: s}, k)
 		}
-		var s float32
-		for j, x := range f.m.Row(r) {
-			s += x * q[j]
-		}
-		pushTop(&h, Hit{Row: r, Score: s}, k)
 	}
 	return sortHits(h), nil
 }
