@@ -110,11 +110,13 @@ func (m *storeMetrics) Collect(ch chan<- prometheus.Metric) {
 
 // reading is the cached Redis reading, read again once it is
 // storeCacheFor old (a failure is kept as long: a down Redis is not asked
-// by every scrape either).
+// by every scrape either). The zero at is centuries old, so the first
+// scrape reads; time.Now's monotonic reading keeps the age from going
+// negative when the wall clock steps back.
 func (m *storeMetrics) reading() (redisstore.Stats, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if now := m.now(); m.at.IsZero() || now.Sub(m.at) >= storeCacheFor || now.Before(m.at) {
+	if m.now().Sub(m.at) >= storeCacheFor {
 		ctx, cancel := context.WithTimeout(context.Background(), storeScrapeTimeout)
 		m.stats, m.err = m.read(ctx)
 		cancel()
