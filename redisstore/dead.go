@@ -211,10 +211,3 @@ func (s *Store) Redrive(ctx context.Context) (moved, dropped int, err error) {
 	}
 	return moved, dropped, nil
 }
-
-// DeadLetters is the number of entries in all the dead-letter streams
-// (one pipelined XLEN per partition), for the aisle_events_dead_letters
-// gauge.
-func (s *Store) DeadLetters(ctx context.Context) (int64, error) {
-	return s.sumXLen(ctx, s.keys.dead)
-}

@@ -97,29 +97,6 @@ func (s *Store) Append(ctx context.Context, events []event.Event) []error {
 	return errs
 }
 
-// Backlog sums the unfolded events over all partitions.
-func (s *Store) Backlog(ctx context.Context) (int64, error) {
-	return s.sumXLen(ctx, s.keys.stream)
-}
-
-// sumXLen sums XLEN of each partition's stream named by key, in one
-// pipeline; a stream that does not exist counts 0.
-func (s *Store) sumXLen(ctx context.Context, key func(p int) string) (int64, error) {
-	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.IntCmd, s.opts.Partitions)
-	for p := range cmds {
-		cmds[p] = pipe.XLen(ctx, key(p))
-	}
-	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
-		return 0, classify(err, event.ErrOverloaded, event.ErrUnavailable)
-	}
-	var n int64
-	for _, c := range cmds {
-		n += c.Val()
-	}
-	return n, nil
-}
-
 // Folded counts the messages this process's workers have finished: folded,
 // or acknowledged as duplicates (serve and aisle aggregate export it as
 // aisle_events_folded_total). Other processes sharing the consumer group
@@ -146,17 +123,6 @@ func (s *Store) CheckGroups(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// Pending sums the messages delivered to a worker of the group but not yet
-// acknowledged over all partitions (one pipeline of XINFO GROUPS): events
-// a live worker is folding or a dead one held (they are claimed again
-// after MinIdle). A partition without the group counts 0.
-func (s *Store) Pending(ctx context.Context) (int64, error) {
-	pipe := s.rdb.Pipeline()
-	cmds := s.queueGroups(ctx, pipe)
-	_, _ = pipe.Exec(ctx)
-	return s.sumPending(cmds)
 }
 
 // queueGroups queues XINFO GROUPS of every partition's stream on pipe.
@@ -208,12 +174,14 @@ func (s *Store) sumPending(cmds []*redis.XInfoGroupsCmd) (int64, error) {
 
 // Stats is one reading of the streams, for the metrics a scrape exports.
 type Stats struct {
-	// Backlog is the unfolded events over all partitions (Backlog).
+	// Backlog is the unfolded events over all partitions (XLEN: the fold
+	// XDELs what it acks).
 	Backlog int64
-	// Pending is the part of Backlog delivered to a worker and not
-	// acknowledged yet (Pending).
+	// Pending is the part of Backlog delivered to a worker of the group
+	// and not acknowledged yet: events a live worker is folding or a dead
+	// one held (claimed again after MinIdle).
 	Pending int64
-	// DeadLetters is the entries in the dead-letter streams (DeadLetters).
+	// DeadLetters is the entries in the dead-letter streams.
 	DeadLetters int64
 }
 
