@@ -145,7 +145,7 @@ func (s *Store) groupPending(p int, c *redis.XInfoGroupsCmd) (int64, error) {
 	groups, err := c.Result()
 	switch {
 	case err == nil:
-	case err == redis.Nil, redis.HasErrorPrefix(err, "no such key"): // "ERR no such key": HasErrorPrefix drops the "ERR "
+	case redis.HasErrorPrefix(err, "no such key"): // "ERR no such key" (a missing stream; never nil): HasErrorPrefix drops the "ERR "
 		return 0, fmt.Errorf("%w: partition %d", ErrNoGroup, p)
 	default:
 		return 0, classify(err, event.ErrOverloaded, event.ErrUnavailable)
@@ -201,16 +201,16 @@ func (s *Store) ReadStats(ctx context.Context) (Stats, error) {
 	groups := s.queueGroups(ctx, pipe)
 	_, _ = pipe.Exec(ctx)
 	var st Stats
+	// XLEN of a missing stream is 0, never nil.
 	for p := range live {
-		for _, c := range []struct {
-			cmd *redis.IntCmd
-			n   *int64
-		}{{live[p], &st.Backlog}, {dead[p], &st.DeadLetters}} {
-			if err := c.cmd.Err(); err != nil && err != redis.Nil {
-				return Stats{}, classify(err, event.ErrOverloaded, event.ErrUnavailable)
-			}
-			*c.n += c.cmd.Val()
+		if err := live[p].Err(); err != nil {
+			return Stats{}, classify(err, event.ErrOverloaded, event.ErrUnavailable)
 		}
+		if err := dead[p].Err(); err != nil {
+			return Stats{}, classify(err, event.ErrOverloaded, event.ErrUnavailable)
+		}
+		st.Backlog += live[p].Val()
+		st.DeadLetters += dead[p].Val()
 	}
 	var err error
 	if st.Pending, err = s.sumPending(groups); err != nil {
