@@ -101,9 +101,6 @@ func runAggregate(ctx context.Context, o *aggregateOptions, hln net.Listener, lo
 // request): Kubernetes' default probe timeout is 1 s.
 const readyTimeout = time.Second
 
-// errStopping is /readyz's answer once shutdown has begun.
-var errStopping = errors.New("shutting down")
-
 // serveAggregateHTTP serves aggregate's endpoints on ln until the
 // returned stop, which waits for the server to end: /metrics from a
 // registry holding the Go and process collectors and the store's metrics
@@ -120,7 +117,7 @@ func serveAggregateHTTP(run context.Context, ln net.Listener, b *featureBackend,
 	}
 	ready := func(ctx context.Context) error {
 		if run.Err() != nil {
-			return errStopping
+			return server.ErrShuttingDown
 		}
 		if b.checkGroups == nil {
 			return nil
