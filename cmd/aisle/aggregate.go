@@ -105,7 +105,8 @@ const readyTimeout = time.Second
 // returned stop, which waits for the server to end: /metrics from a
 // registry holding the Go and process collectors and the store's metrics
 // (storeMetrics, as serve registers them), /healthz, and /readyz, ready
-// while run is live and b.checkGroups passes. With ln nil it serves
+// while run is live and b.checkGroups (always set: aggregate needs Redis)
+// passes. With ln nil it serves
 // nothing.
 func serveAggregateHTTP(run context.Context, ln net.Listener, b *featureBackend, log *slog.Logger) (stop func()) {
 	if ln == nil {
@@ -118,9 +119,6 @@ func serveAggregateHTTP(run context.Context, ln net.Listener, b *featureBackend,
 	ready := func(ctx context.Context) error {
 		if run.Err() != nil {
 			return server.ErrShuttingDown
-		}
-		if b.checkGroups == nil {
-			return nil
 		}
 		ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 		defer cancel()
