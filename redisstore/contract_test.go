@@ -77,3 +77,20 @@ func TestCheckPartitions(t *testing.T) {
 		t.Fatalf("different count: %v, want ErrPartitions", err)
 	}
 }
+
+// Backlog, Pending and DeadLetters are the tests' readings of one of
+// ReadStats's figures.
+func (s *Store) Backlog(ctx context.Context) (int64, error) {
+	st, err := s.ReadStats(ctx)
+	return st.Backlog, err
+}
+
+func (s *Store) Pending(ctx context.Context) (int64, error) {
+	st, err := s.ReadStats(ctx)
+	return st.Pending, err
+}
+
+func (s *Store) DeadLetters(ctx context.Context) (int64, error) {
+	st, err := s.ReadStats(ctx)
+	return st.DeadLetters, err
+}

@@ -68,10 +68,12 @@ func (w *Worker) deadCall(p int, id, seen, reason, payload string, limit int) de
 		call: &scriptCall{script: deadScript, keys: keys, args: []any{w.s.opts.Group, id, reason, payload, limit}}}
 }
 
-// moveDead runs a round's moves in one pipeline and logs what each did.
-func (w *Worker) moveDead(ctx context.Context, p int, moves []deadMove) {
+// moveDead runs a round's moves in one pipeline, logs what each did and
+// returns how many it dropped as duplicates (acknowledged: finished, as
+// Folded counts them; the caller adds them to its folded count).
+func (w *Worker) moveDead(ctx context.Context, p int, moves []deadMove) (dropped int) {
 	if len(moves) == 0 {
-		return
+		return 0
 	}
 	calls := make([]*scriptCall, len(moves))
 	for i := range moves {
@@ -86,11 +88,11 @@ func (w *Worker) moveDead(ctx context.Context, p int, moves []deadMove) {
 		case did == 1:
 			w.log.Warn("aggregate: message dead-lettered", "partition", p, "id", m.id, "reason", m.reason)
 		case did == 2:
-			// Acknowledged as a duplicate: finished, as Folded says.
-			w.s.folded.Add(1)
+			dropped++
 			w.log.Info("aggregate: failed message dropped: its event was folded from another copy", "partition", p, "id", m.id)
 		}
 	}
+	return dropped
 }
 
 // stuckFactor × MaxFailures deliveries make a pending message stuck
@@ -208,11 +210,4 @@ func (s *Store) Redrive(ctx context.Context) (moved, dropped int, err error) {
 		}
 	}
 	return moved, dropped, nil
-}
-
-// DeadLetters is the number of entries in all the dead-letter streams
-// (one pipelined XLEN per partition), for the aisle_events_dead_letters
-// gauge.
-func (s *Store) DeadLetters(ctx context.Context) (int64, error) {
-	return s.sumXLen(ctx, s.keys.dead)
 }

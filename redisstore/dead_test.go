@@ -54,6 +54,43 @@ func TestTransientFailuresDoNotDeadLetter(t *testing.T) {
 	}
 }
 
+// A batch whose only failure is dropped by its charge as a duplicate
+// (the event was folded from another copy meanwhile) is a finished round:
+// fold counts the message folded and returns no error, so the loop does
+// not back off for a message that is gone. The race (another copy folded
+// between the fold and the charge) is made deterministic by the dead
+// letters' record saying so (-1: an earlier dead letter of the event, and
+// the event folded since) while the guest's key has the wrong type.
+func TestFoldCountsDroppedDuplicateFolded(t *testing.T) {
+	const g = "dropped-guest"
+	s := newStore(t, redistest.Start(t).Addr(), nil, guesttest.Config(), nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	p := s.keys.partition(g)
+	stream := s.keys.stream(p)
+	if err := s.rdb.XGroupCreateMkStream(ctx, stream, s.opts.Group, "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	guesttest.Send(t, s, guesttest.Ev("dd-1", g, "s", event.TypeView, time.Now(), "1"))
+	w := s.NewWorker(guesttest.TestCatalog(), nil)
+	held, err := w.read(ctx, stream)
+	if err != nil || len(held) != 1 {
+		t.Fatalf("read %v (%v), want one message", held, err)
+	}
+	if err := s.rdb.Set(ctx, s.keys.realTime(g), "not a hash", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.rdb.HSet(ctx, s.keys.deadSeen(p), s.keys.seen(g, "dd-1"), -1).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := w.fold(ctx, p, held); n != 1 || err != nil {
+		t.Fatalf("fold: %d folded (%v), want 1 and no error: the failed message was dropped as a duplicate", n, err)
+	}
+	if pend, err := s.rdb.XPending(ctx, stream, s.opts.Group).Result(); err != nil || pend.Count != 0 {
+		t.Fatalf("pending %v (%v), want none: the duplicate is acked", pend, err)
+	}
+}
+
 func TestCausedByMessage(t *testing.T) {
 	srv := redistest.Start(t)
 	s := newStore(t, srv.Addr(), nil, guesttest.Config(), nil)

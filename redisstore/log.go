@@ -97,29 +97,6 @@ func (s *Store) Append(ctx context.Context, events []event.Event) []error {
 	return errs
 }
 
-// Backlog sums the unfolded events over all partitions.
-func (s *Store) Backlog(ctx context.Context) (int64, error) {
-	return s.sumXLen(ctx, s.keys.stream)
-}
-
-// sumXLen sums XLEN of each partition's stream named by key, in one
-// pipeline; a stream that does not exist counts 0.
-func (s *Store) sumXLen(ctx context.Context, key func(p int) string) (int64, error) {
-	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.IntCmd, s.opts.Partitions)
-	for p := range cmds {
-		cmds[p] = pipe.XLen(ctx, key(p))
-	}
-	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
-		return 0, classify(err, event.ErrOverloaded, event.ErrUnavailable)
-	}
-	var n int64
-	for _, c := range cmds {
-		n += c.Val()
-	}
-	return n, nil
-}
-
 // Folded counts the messages this process's workers have finished: folded,
 // or acknowledged as duplicates (serve and aisle aggregate export it as
 // aisle_events_folded_total). Other processes sharing the consumer group
@@ -148,17 +125,6 @@ func (s *Store) CheckGroups(ctx context.Context) error {
 	return nil
 }
 
-// Pending sums the messages delivered to a worker of the group but not yet
-// acknowledged over all partitions (one pipeline of XINFO GROUPS): events
-// a live worker is folding or a dead one held (they are claimed again
-// after MinIdle). A partition without the group counts 0.
-func (s *Store) Pending(ctx context.Context) (int64, error) {
-	pipe := s.rdb.Pipeline()
-	cmds := s.queueGroups(ctx, pipe)
-	_, _ = pipe.Exec(ctx)
-	return s.sumPending(cmds)
-}
-
 // queueGroups queues XINFO GROUPS of every partition's stream on pipe.
 // XINFO GROUPS, not an XPENDING summary: it reads the group's pending
 // count without walking its consumers, whose number grows with every
@@ -179,7 +145,7 @@ func (s *Store) groupPending(p int, c *redis.XInfoGroupsCmd) (int64, error) {
 	groups, err := c.Result()
 	switch {
 	case err == nil:
-	case err == redis.Nil, redis.HasErrorPrefix(err, "no such key"): // "ERR no such key": HasErrorPrefix drops the "ERR "
+	case redis.HasErrorPrefix(err, "no such key"): // "ERR no such key" (a missing stream; never nil): HasErrorPrefix drops the "ERR "
 		return 0, fmt.Errorf("%w: partition %d", ErrNoGroup, p)
 	default:
 		return 0, classify(err, event.ErrOverloaded, event.ErrUnavailable)
@@ -208,12 +174,14 @@ func (s *Store) sumPending(cmds []*redis.XInfoGroupsCmd) (int64, error) {
 
 // Stats is one reading of the streams, for the metrics a scrape exports.
 type Stats struct {
-	// Backlog is the unfolded events over all partitions (Backlog).
+	// Backlog is the unfolded events over all partitions (XLEN: the fold
+	// XDELs what it acks).
 	Backlog int64
-	// Pending is the part of Backlog delivered to a worker and not
-	// acknowledged yet (Pending).
+	// Pending is the part of Backlog delivered to a worker of the group
+	// and not acknowledged yet: events a live worker is folding or a dead
+	// one held (claimed again after MinIdle).
 	Pending int64
-	// DeadLetters is the entries in the dead-letter streams (DeadLetters).
+	// DeadLetters is the entries in the dead-letter streams.
 	DeadLetters int64
 }
 
@@ -233,16 +201,16 @@ func (s *Store) ReadStats(ctx context.Context) (Stats, error) {
 	groups := s.queueGroups(ctx, pipe)
 	_, _ = pipe.Exec(ctx)
 	var st Stats
+	// XLEN of a missing stream is 0, never nil.
 	for p := range live {
-		for _, c := range []struct {
-			cmd *redis.IntCmd
-			n   *int64
-		}{{live[p], &st.Backlog}, {dead[p], &st.DeadLetters}} {
-			if err := c.cmd.Err(); err != nil && err != redis.Nil {
-				return Stats{}, classify(err, event.ErrOverloaded, event.ErrUnavailable)
-			}
-			*c.n += c.cmd.Val()
+		if err := live[p].Err(); err != nil {
+			return Stats{}, classify(err, event.ErrOverloaded, event.ErrUnavailable)
 		}
+		if err := dead[p].Err(); err != nil {
+			return Stats{}, classify(err, event.ErrOverloaded, event.ErrUnavailable)
+		}
+		st.Backlog += live[p].Val()
+		st.DeadLetters += dead[p].Val()
 	}
 	var err error
 	if st.Pending, err = s.sumPending(groups); err != nil {

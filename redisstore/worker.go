@@ -192,9 +192,11 @@ func (w *Worker) claim(ctx context.Context, p int) ([]redis.XMessage, error) {
 // the messages decoded once; the whole call's error is logged (Warn, with
 // the partition, one line a minute at most). The charges and dead letters
 // of a round go in one pipeline too (one round trip however many messages
-// failed). The error is the first failure: with folded = 0 the round
-// failed (a Redis error, or every message failed) and the loop backs off;
-// with folded > 0 only some messages did.
+// failed). A failed message that the charge drops as a duplicate (its
+// event folded from another copy meanwhile) counts as folded, not failed.
+// The error is the first failure: with folded = 0 the round failed (a
+// Redis error, or every message failed) and the loop backs off; with
+// folded > 0 only some messages did.
 func (w *Worker) fold(ctx context.Context, p int, msgs []redis.XMessage) (folded int, err error) {
 	ds, moves := w.decode(p, msgs)
 	var calls []*scriptCall
@@ -223,6 +225,7 @@ func (w *Worker) fold(ctx context.Context, p int, msgs []redis.XMessage) (folded
 		w.s.runScripts(ctx, calls)
 	}
 	var failed error
+	failures := 0 // messages whose fold failed (a failed call fails all its part)
 	for i, c := range calls {
 		part := parts[i]
 		res, err := c.cmd.Slice()
@@ -230,6 +233,7 @@ func (w *Worker) fold(ctx context.Context, p int, msgs []redis.XMessage) (folded
 			if failed == nil {
 				failed = err
 			}
+			failures += len(part)
 			if callCausedByMessage(err) && len(part) == 1 {
 				moves = append(moves, w.chargeMove(p, part[0].id, part[0].seen, err.Error()))
 			}
@@ -247,12 +251,20 @@ func (w *Worker) fold(ctx context.Context, p int, msgs []redis.XMessage) (folded
 			if failed == nil {
 				failed = fmt.Errorf("fold of message %s: %s", part[j].id, msg)
 			}
+			failures++
 			if causedByMessage(msg) {
 				moves = append(moves, w.chargeMove(p, part[j].id, part[j].seen, msg))
 			}
 		}
 	}
-	w.moveDead(ctx, p, moves)
+	// A failed message dropped as a duplicate is finished: when every
+	// failure was, the round did not fail (it would back off for
+	// messages that are gone).
+	dropped := w.moveDead(ctx, p, moves)
+	folded += dropped
+	if dropped == failures {
+		failed = nil
+	}
 	if failed != nil {
 		return folded, failed
 	}

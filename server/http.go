@@ -30,8 +30,12 @@ func NewHTTPHandler(g prometheus.Gatherer, ready func(context.Context) error) ht
 	return mux
 }
 
-// MetricsInFlight bounds the /metrics scrapes served at once. A scrape
-// may read Redis (the store's gauges, through the pool RecordEvents and
-// the feature reads use): one Prometheus and a person with curl need 2,
-// and a scraper storm must not queue on the pool.
-const MetricsInFlight = 2
+// MetricsInFlight bounds the /metrics scrapes served at once, against a
+// scraper storm piling up goroutines. It is not what spares Redis: the
+// store's gauges are read once a second at most however many scrapes
+// wait (cmd/aisle's storeMetrics caches the reading and holds its mutex
+// across the read). While Redis hangs each scrape takes the read's 1 s
+// timeout, so a depth of 2 answered a third scraper 503 and lost it every
+// metric of the process during the incident; 16 covers the Prometheus
+// replicas, a federation and people with curl.
+const MetricsInFlight = 16

@@ -32,7 +32,7 @@ type inferenceService struct {
 	repo    Repository
 	version string
 	metrics *metrics
-	ready   func() bool // by the server's Readiness
+	ready   func() error // nil while ready, by the server's Readiness
 	limits  Limits
 	log     *slog.Logger
 	// maxSend is the server's max send message size (0: gRPC's default),
@@ -55,7 +55,7 @@ func (s *inferenceService) ServerLive(context.Context, *pb.ServerLiveRequest) (*
 }
 
 func (s *inferenceService) ServerReady(context.Context, *pb.ServerReadyRequest) (*pb.ServerReadyResponse, error) {
-	return &pb.ServerReadyResponse{Ready: s.ready()}, nil
+	return &pb.ServerReadyResponse{Ready: s.ready() == nil}, nil
 }
 
 func (s *inferenceService) ServerMetadata(context.Context, *pb.ServerMetadataRequest) (*pb.ServerMetadataResponse, error) {

@@ -50,30 +50,26 @@ type readiness struct {
 	stopping atomic.Bool // set by Stop: never ready again
 }
 
-func (r *readiness) ready() bool {
-	if r.stopping.Load() {
-		return false
-	}
-	if r.mode == ReadyServing {
-		return true
-	}
-	return r.repo.AllReady()
-}
-
-// The reasons CheckReady gives (/readyz's 503 body).
-var (
-	errShuttingDown   = errors.New("shutting down")
-	errModelsNotReady = errors.New("a model is not ready (" + ReadyAllModels.String() + ")")
-)
-
-// CheckReady is Ready for NewHTTPHandler's /readyz: nil when ready, else
-// the reason. It reads only the server's state; ctx is unused.
-func (s *Server) CheckReady(context.Context) error {
+// check is nil while the server is ready, else the reason (/readyz's 503
+// body): ErrShuttingDown once Stop has begun, for good.
+func (r *readiness) check() error {
 	switch {
-	case s.ready.stopping.Load():
-		return errShuttingDown
-	case !s.ready.ready():
+	case r.stopping.Load():
+		return ErrShuttingDown
+	case r.mode == ReadyAllModels && !r.repo.AllReady():
 		return errModelsNotReady
 	}
 	return nil
 }
+
+// ErrShuttingDown is the not-ready reason once shutdown has begun, for
+// every /readyz (aisle aggregate's too).
+var ErrShuttingDown = errors.New("shutting down")
+
+// errModelsNotReady is the not-ready reason of ReadyAllModels.
+var errModelsNotReady = errors.New("a model is not ready (" + ReadyAllModels.String() + ")")
+
+// CheckReady is NewHTTPHandler's /readyz check for the server: nil while
+// it is ready by Config.Readiness, else the reason; never ready again
+// once Stop begins. It reads only the server's state; ctx is unused.
+func (s *Server) CheckReady(context.Context) error { return s.ready.check() }

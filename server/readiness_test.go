@@ -55,7 +55,7 @@ func TestReadiness(t *testing.T) {
 			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			defer cancel()
 			srv.Stop(sctx)
-			if srv.Ready() || getStatus(ctx, t, h.URL+"/readyz") != http.StatusServiceUnavailable {
+			if srv.CheckReady(ctx) == nil || getStatus(ctx, t, h.URL+"/readyz") != http.StatusServiceUnavailable {
 				t.Error("still ready after Stop")
 			}
 		})

@@ -175,7 +175,7 @@ func New(cfg Config, repo Repository, reg prometheus.Registerer, log *slog.Logge
 	opts = append(opts, cfg.Conn.serverOptions()...)
 	gs := grpc.NewServer(opts...)
 	pb.RegisterGRPCInferenceServiceServer(gs, &inferenceService{
-		repo: repo, version: cfg.Version, metrics: m, ready: ready.ready, limits: cfg.Limits.withDefaults(), log: log,
+		repo: repo, version: cfg.Version, metrics: m, ready: ready.check, limits: cfg.Limits.withDefaults(), log: log,
 		maxSend: cfg.MaxSendMsgSize, logLevel: cfg.LogLevel, logFormat: cmp.Or(cfg.LogFormat, "text"),
 	})
 	for _, svc := range extra {
@@ -191,10 +191,6 @@ func New(cfg Config, repo Repository, reg prometheus.Registerer, log *slog.Logge
 	sort.Strings(services)
 	return &Server{grpc: gs, health: hs, repo: repo, cfg: cfg, log: log, ready: ready, services: services}
 }
-
-// Ready reports whether the server is ready to take traffic, by
-// Config.Readiness; it turns false for good once Stop begins.
-func (s *Server) Ready() bool { return s.ready.ready() }
 
 // Serve serves on ln until Stop; it keeps health in step with model
 // readiness meanwhile.
@@ -219,7 +215,7 @@ func (s *Server) followReadiness(ctx context.Context) {
 	defer t.Stop()
 	for {
 		st := healthpb.HealthCheckResponse_NOT_SERVING
-		if s.ready.ready() {
+		if s.ready.check() == nil {
 			st = healthpb.HealthCheckResponse_SERVING
 		}
 		for _, name := range s.services {

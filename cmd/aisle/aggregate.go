@@ -101,14 +101,12 @@ func runAggregate(ctx context.Context, o *aggregateOptions, hln net.Listener, lo
 // request): Kubernetes' default probe timeout is 1 s.
 const readyTimeout = time.Second
 
-// errStopping is /readyz's answer once shutdown has begun.
-var errStopping = errors.New("shutting down")
-
 // serveAggregateHTTP serves aggregate's endpoints on ln until the
 // returned stop, which waits for the server to end: /metrics from a
 // registry holding the Go and process collectors and the store's metrics
 // (storeMetrics, as serve registers them), /healthz, and /readyz, ready
-// while run is live and b.checkGroups passes. With ln nil it serves
+// while run is live and b.checkGroups (always set: aggregate needs Redis)
+// passes. With ln nil it serves
 // nothing.
 func serveAggregateHTTP(run context.Context, ln net.Listener, b *featureBackend, log *slog.Logger) (stop func()) {
 	if ln == nil {
@@ -120,10 +118,7 @@ func serveAggregateHTTP(run context.Context, ln net.Listener, b *featureBackend,
 	}
 	ready := func(ctx context.Context) error {
 		if run.Err() != nil {
-			return errStopping
-		}
-		if b.checkGroups == nil {
-			return nil
+			return server.ErrShuttingDown
 		}
 		ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 		defer cancel()

@@ -120,7 +120,7 @@ func TestAggregateHandler(t *testing.T) {
 	}{
 		{nil, http.StatusOK, "ready\n"},
 		{fmt.Errorf("%w: partition 3", redisstore.ErrNoGroup), http.StatusServiceUnavailable, "not ready: redis consumer group missing: partition 3\n"},
-		{errStopping, http.StatusServiceUnavailable, "not ready: shutting down\n"},
+		{server.ErrShuttingDown, http.StatusServiceUnavailable, "not ready: shutting down\n"},
 	} {
 		h := server.NewHTTPHandler(prometheus.NewRegistry(), func(context.Context) error { return tc.err })
 		for path, want := range map[string]int{"/readyz": tc.code, "/healthz": http.StatusOK, "/metrics": http.StatusOK, "/nope": http.StatusNotFound} {

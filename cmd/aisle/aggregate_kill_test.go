@@ -109,7 +109,8 @@ func TestAggregateKilledMidBatch(t *testing.T) {
 	// Kill the first worker once a quarter of the backlog is folded.
 	first, stderr := startAggregate(t, args...)
 	for {
-		backlog, err := ingest.Backlog(ctx)
+		st, err := ingest.ReadStats(ctx)
+		backlog := st.Backlog
 		if err == nil && backlog <= n*3/4 {
 			break
 		}
@@ -122,14 +123,11 @@ func TestAggregateKilledMidBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = first.Wait()
-	backlog, err := ingest.Backlog(ctx)
+	st, err := ingest.ReadStats(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pending, err := ingest.Pending(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	backlog, pending := st.Backlog, st.Pending
 	if backlog == 0 || pending == 0 {
 		t.Fatalf("after the kill: backlog %d, pending %d: the kill did not land mid-batch", backlog, pending)
 	}
@@ -140,13 +138,12 @@ func TestAggregateKilledMidBatch(t *testing.T) {
 	time.Sleep(600 * time.Millisecond)
 	second, stderr2 := startAggregate(t, args...)
 	for {
-		backlog, err := ingest.Backlog(ctx)
-		pending, perr := ingest.Pending(ctx)
-		if err == nil && perr == nil && backlog == 0 && pending == 0 {
+		st, err := ingest.ReadStats(ctx)
+		if err == nil && st.Backlog == 0 && st.Pending == 0 {
 			break
 		}
 		if ctx.Err() != nil {
-			t.Fatalf("second worker left backlog %d, pending %d (%v, %v): %s", backlog, pending, err, perr, stderr2)
+			t.Fatalf("second worker left backlog %d, pending %d (%v): %s", st.Backlog, st.Pending, err, stderr2)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

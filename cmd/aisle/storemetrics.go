@@ -29,10 +29,13 @@ import (
 //   - aisle_events_dead_letters is the dead-letter streams' length. They
 //     are not trimmed (trimming would drop acknowledged events): alert
 //     when it is above 0, fix the cause, then aisle events redrive.
+//   - aisle_events_store_up is 1 when the last Redis reading succeeded,
+//     0 when it failed (the three gauges above are then absent, not 0):
+//     alert on it, since an absent gauge fires no threshold alert.
 //
 // The three Redis gauges come from one redisstore.Store.ReadStats (one
 // pipeline) within storeScrapeTimeout; a scrape that cannot read Redis
-// omits them. The reading (or its failure) is kept for storeCacheFor and
+// omits them and exports aisle_events_store_up 0. The reading (or its failure) is kept for storeCacheFor and
 // concurrent scrapes wait for the one read in flight: in serve the reads
 // share the store's connection pool with RecordEvents and the feature
 // reads, so scrapes, however many, cost Redis one pipeline a second at
@@ -79,11 +82,13 @@ var (
 		"Events delivered to a fold worker and not acknowledged yet, over all partitions.", nil, nil)
 	deadLettersDesc = prometheus.NewDesc("aisle_events_dead_letters",
 		"Events in the Redis dead-letter streams (not folded; see aisle events redrive).", nil, nil)
+	storeUpDesc = prometheus.NewDesc("aisle_events_store_up",
+		"1 when the last read of the Redis store's gauges succeeded, 0 when it failed (the backlog, pending and dead-letter gauges are then absent).", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (m *storeMetrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{foldedDesc, stuckClaimsDesc, backlogDesc, pendingDesc, deadLettersDesc} {
+	for _, d := range []*prometheus.Desc{foldedDesc, stuckClaimsDesc, backlogDesc, pendingDesc, deadLettersDesc, storeUpDesc} {
 		ch <- d
 	}
 }
@@ -94,8 +99,10 @@ func (m *storeMetrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(stuckClaimsDesc, prometheus.CounterValue, float64(m.s.StuckClaims()))
 	st, err := m.reading()
 	if err != nil {
+		ch <- prometheus.MustNewConstMetric(storeUpDesc, prometheus.GaugeValue, 0)
 		return
 	}
+	ch <- prometheus.MustNewConstMetric(storeUpDesc, prometheus.GaugeValue, 1)
 	ch <- prometheus.MustNewConstMetric(backlogDesc, prometheus.GaugeValue, float64(st.Backlog))
 	ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(st.Pending))
 	ch <- prometheus.MustNewConstMetric(deadLettersDesc, prometheus.GaugeValue, float64(st.DeadLetters))
@@ -103,11 +110,13 @@ func (m *storeMetrics) Collect(ch chan<- prometheus.Metric) {
 
 // reading is the cached Redis reading, read again once it is
 // storeCacheFor old (a failure is kept as long: a down Redis is not asked
-// by every scrape either).
+// by every scrape either). The zero at is centuries old, so the first
+// scrape reads; time.Now's monotonic reading keeps the age from going
+// negative when the wall clock steps back.
 func (m *storeMetrics) reading() (redisstore.Stats, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if now := m.now(); m.at.IsZero() || now.Sub(m.at) >= storeCacheFor || now.Before(m.at) {
+	if m.now().Sub(m.at) >= storeCacheFor {
 		ctx, cancel := context.WithTimeout(context.Background(), storeScrapeTimeout)
 		m.stats, m.err = m.read(ctx)
 		cancel()

@@ -49,6 +49,9 @@ func TestStoreMetricsCacheReadings(t *testing.T) {
 	if v := gathered(t, reg, "aisle_events_backlog"); v != 10 {
 		t.Fatalf("backlog %v, want the first reading's 10", v)
 	}
+	if v := gathered(t, reg, "aisle_events_store_up"); v != 1 {
+		t.Fatalf("store_up %v after a good reading, want 1", v)
+	}
 	clock.Add(int64(storeCacheFor - time.Millisecond))
 	_, _ = reg.Gather()
 	if n := reads.Load(); n != 1 {
@@ -58,6 +61,9 @@ func TestStoreMetricsCacheReadings(t *testing.T) {
 	fail.Store(true)
 	if n, _ := testutil.GatherAndCount(reg, "aisle_events_backlog", "aisle_events_pending", "aisle_events_dead_letters"); n != 0 {
 		t.Fatalf("a failed reading exported %d Redis gauges, want none", n)
+	}
+	if v := gathered(t, reg, "aisle_events_store_up"); v != 0 {
+		t.Fatalf("store_up %v after a failed reading, want 0", v)
 	}
 	_, _ = reg.Gather()
 	if n := reads.Load(); n != 2 {
