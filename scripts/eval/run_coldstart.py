@@ -43,10 +43,13 @@ NAME = "SR-GNN + cold start (A13, m=%d)"
 
 
 def cold_list(known, new, m, cart=(), n=metrics.KMAX):
-    """A13's list rule: the known items' ranking (cart items dropped) cut at n − m, then the
-    m best new items (already ranked, cart items dropped). Ranks beyond n are undefined."""
+    """A13's list rule: the known items' ranking (cart items dropped) cut at n − m', then the
+    m' best new items (already ranked, cart items dropped), m' = min(m, new items left): a cart
+    with fewer new items (none when it has no session embedding) keeps those places for known
+    items. Ranks beyond n are undefined."""
     cs = set(cart)
-    return [k for k in known if k not in cs][:n - m] + [k for k in new if k not in cs][:m]
+    add = [k for k in new if k not in cs][:m]
+    return [k for k in known if k not in cs][:n - len(add)] + add
 
 
 def pick_m(val_mrr):

@@ -56,6 +56,10 @@ class ListRuleTest(unittest.TestCase):
         self.assertEqual(got[:18], [100] + self.known[2:19])  # cart item 101 dropped
         self.assertEqual(got[18:], [7, 9])  # cart item 8 dropped
 
+    def test_no_new_items_keep_the_known_places(self):
+        self.assertEqual(rc.cold_list(self.known, [], 3), self.known[:20])
+        self.assertEqual(rc.cold_list(self.known, [7, 8], 3, cart=[8]), self.known[:19] + [7])
+
     def test_pick_m_ties_to_smaller(self):
         self.assertEqual(rc.pick_m({0: 0.02, 1: 0.03, 2: 0.03, 3: 0.01, 5: 0.0}), 1)
         self.assertEqual(rc.pick_m({0: 0.02, 1: 0.02, 2: 0.01, 3: 0.01, 5: 0.02}), 0)
@@ -99,7 +103,18 @@ class ColdStartMethodTest(unittest.TestCase):
         s = c.sessions[(self.gnn.mindex[10],)]
         self.assertEqual(c.with_m(2).recommend([10], 21)[-2:],
                          [[14, 20][j] for j in np.argsort(-(c.vecs[:2] @ s), kind="stable")])
-        self.assertEqual(c.with_m(2).recommend([99], 21), self.vocab.popular(21))  # no known item: no session
+
+    def test_no_session_keeps_the_known_places(self):
+        # A cart with no known item has no session embedding, so no new item: its list is the GNN's
+        # popularity cut at 20, not at 20 − m (a vocabulary of 25 items, so a cut at 18 would show).
+        gm, _ = _load_gnn_method()
+        vocab = methods.Vocab.build([[10, 11], [12, 13, 10]] + [[100 + i] for i in range(21)])
+        gnn = gm.GNN("g", self.net, [10, 11, 12, 13, 14], vocab)
+        c = rc.ColdStart(gnn, self.cat, 0)
+        c.prime([[99]])
+        got = c.with_m(2).recommend([99], 21)
+        self.assertEqual(len(got), 20)
+        self.assertEqual(got, vocab.popular(20))
 
     def test_new_rank(self):
         c = rc.ColdStart(self.gnn, self.cat, 0)
