@@ -104,10 +104,14 @@ def ensemble_section(res):
     val = res["validation"]
     ch = val["chosen"]
     comps = res["methods"][0]["params"]["components"]
+    # A13's blend (run_ensemble.py --a13) gives carts with no known item the repeat rule, the "alone"
+    # figures included: say so, they are not the A11 components' own figures.
+    a13 = "(A13)" in res["methods"][0]["method"]
     out = ["Components: %s. Weights chosen on validation (%d cases of 1.1, components fitted on train minus "
-           "validation): **%s**, validation MRR@20 %s (HR@20 %s); each component alone: %s." % (
+           "validation): **%s**, validation MRR@20 %s (HR@20 %s); each component alone%s: %s." % (
                "; ".join(comps), val["val_cases"], " / ".join("%.1f" % w for w in ch["weights"]),
                report.f4(ch["val_MRR@20"]), report.f4(ch["val_HR@20"]),
+               " (carts with no known item: the repeat rule)" if a13 else "",
                "; ".join("%s %s" % (c.split(" (")[0].split(" {")[0], report.f4(g["val_MRR@20"]))
                          for c, g in zip(comps, val["alone"]))), ""]
     plain = dict(res, methods=[m for m in res["methods"] if m["kind"] in ("model", "baseline")])
@@ -154,10 +158,15 @@ def coldstart_section(res):
                    "hold some; the GNN itself reads them): %s." % (
                        v["carts_with_val_only_items"],
                        ", ".join("%s %s" % (m, report.f4(x["MRR@20"])) for m, x in strict.items())))
+    ceiling = report.f4(1 - res["unreachable"] / res["test_cases"])
+    if v["chosen"] == 0:
+        row = "with m = 0 the cold-start row is the GNN's (ceiling %s)" % ceiling
+    else:
+        # not 1: a cart with no session embedding gets no new item, and a new item without a vector none
+        row = "the cold-start row can show an unseen item only to a cart with a session embedding"
     out += ["", "Test, once (`%s/model.pt`, m = %d): %d cases; carts with no known item (%d) get popularity and no "
-            "new item. Baselines and the GNN cannot show an unseen item (their ceiling is %s); the cold-start row's "
-            "is 1." % (c["gnn"], v["chosen"], res["test_cases"], c["no_session_carts"],
-                       report.f4(1 - res["unreachable"] / res["test_cases"])), ""]
+            "new item. Baselines and the GNN cannot show an unseen item (their ceiling is %s); %s." % (
+                c["gnn"], v["chosen"], res["test_cases"], c["no_session_carts"], ceiling, row), ""]
     flags = np.array(res["unseen_target_flags"], dtype=bool)
     rows = [cold, gnn] + base
     for title, want in COLD_SUBSETS:
@@ -165,13 +174,13 @@ def coldstart_section(res):
         bs = metrics.Bootstrap([u for u, s in zip(res["units"], sel) if s])
         pc = {m["method"]: {k: x[sel] for k, x in metrics.per_case(m["ranks"]).items()} for m in rows}
         out += ["**%s** (%d):" % (title, int(sel.sum())), "",
-                "| method | HR@10 | HR@20 [95% CI] | MRR@10 | MRR@20 [95% CI] | NDCG@20 | "
-                "minus: HR@20 | MRR@20 |", "|---|---:|---:|---:|---:|---:|---|---|"]
+                "| method | HR@10 | HR@20 [95% CI] | MRR@10 | MRR@20 [95% CI] | NDCG@10 | NDCG@20 | "
+                "minus: HR@20 | MRR@20 |", "|---|---:|---:|---:|---:|---:|---:|---|---|"]
         wins = {k: True for k in report.HEAD}
         for m in rows:
             p, name = pc[m["method"]], m["method"]
             cells = []
-            for k in ("HR@10", "HR@20", "MRR@10", "MRR@20", "NDCG@20"):
+            for k in ("HR@10", "HR@20", "MRR@10", "MRR@20", "NDCG@10", "NDCG@20"):
                 cells.append(report.f4(p[k].mean()) + (" " + report.ci(bs.interval(p[k])) if k in report.HEAD else ""))
             if m is cold:
                 cells += ["—", "—"]
