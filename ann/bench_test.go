@@ -105,7 +105,7 @@ func benchIndex(b *testing.B, n, dim int) {
 		for i, v := range queries {
 			q := Query{Vector: v, K: 10}
 			if p >= 0 {
-				q.Allow = allowPercent(p)
+				q.Allow = synthvec.AllowPercent(p)
 			}
 			res, err := ex.Search(q)
 			if err != nil {
@@ -123,7 +123,7 @@ func benchIndex(b *testing.B, n, dim int) {
 		mk := func(v []float32) Query {
 			q := Query{Vector: v, K: 10, Ef: ef}
 			if p >= 0 {
-				q.Allow = allowPercent(p)
+				q.Allow = synthvec.AllowPercent(p)
 			}
 			return q
 		}

@@ -3,6 +3,8 @@ package ann
 import (
 	"fmt"
 	"testing"
+
+	"github.com/aisle-ai/aisle/internal/synthvec"
 )
 
 // The filter cost model's choice at the sizes BENCHMARKS.md measured: the
@@ -73,7 +75,7 @@ func TestFilterChoiceAt1M(t *testing.T) {
 		t.Fatalf("sample of %d rows at 1M, want 1000", len(ix.sample))
 	}
 	for p, scan := range map[int]bool{1: true, 2: true, 5: false, 10: false, 30: false} {
-		allow := allowPercent(p)
+		allow := synthvec.AllowPercent(p)
 		if got := ix.scanCheaper(func(r uint32) bool { return allow(int(r)) }, DefaultEfSearch); got != scan {
 			t.Errorf("%d%% allowed: scan = %v, want %v", p, got, scan)
 		}

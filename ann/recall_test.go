@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/aisle-ai/aisle/catalog"
+	"github.com/aisle-ai/aisle/internal/synthvec"
 )
 
 // The committed item embeddings of the default repository: the cart GNN
@@ -87,12 +88,6 @@ func TestRecallSynthetic(t *testing.T) {
 	}
 }
 
-// allowPercent admits a pseudo-random p% of the rows, uncorrelated with the
-// clusters (as stock is).
-func allowPercent(p int) func(int) bool {
-	return func(r int) bool { return (uint32(r)*2654435761)>>16%100 < uint32(p) }
-}
-
 // Filters are honoured and recall kept at every selectivity, both by the
 // strategy the cost model picks and by each one forced.
 func TestFilteredSearch(t *testing.T) {
@@ -104,7 +99,7 @@ func TestFilteredSearch(t *testing.T) {
 	for _, p := range []int{1, 10, 50, 100} {
 		for name, ix := range map[string]*Index{"auto": s.ix, "walk": s.ix.forced(forceWalk), "scan": s.ix.forced(forceScan)} {
 			t.Run(fmt.Sprintf("%dpct/%s", p, name), func(t *testing.T) {
-				allow := allowPercent(p)
+				allow := synthvec.AllowPercent(p)
 				for _, v := range s.queries {
 					res, err := ix.Search(Query{Vector: v, K: 10, Allow: allow, Exclude: exclude})
 					if err != nil {
@@ -149,7 +144,7 @@ func TestConcurrentSearch(t *testing.T) {
 				i = (i + g*25) % len(s.queries)
 				q := Query{Vector: s.queries[i], K: 10}
 				if g%2 == 1 {
-					q.Allow = allowPercent(100)
+					q.Allow = synthvec.AllowPercent(100)
 				}
 				got, err := s.ix.Search(q)
 				if err != nil {

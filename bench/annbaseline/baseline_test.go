@@ -103,12 +103,6 @@ func coderLimit(b *testing.B) time.Duration {
 	return d
 }
 
-// allowPercent admits a pseudo-random p% of the rows, uncorrelated with the
-// clusters: the predicate of ann's own filtered benchmark (ann/recall_test.go).
-func allowPercent(p int) func(int) bool {
-	return func(r int) bool { return (uint32(r)*2654435761)>>16%100 < uint32(p) }
-}
-
 func compare(b *testing.B, n, dim int) {
 	limit := coderLimit(b) // a bad AISLE_ANN_CODER_LIMIT fails before minutes of building
 	ctx := context.Background()
@@ -132,7 +126,7 @@ func compare(b *testing.B, n, dim int) {
 	for _, p := range []int{-1, 1, 2, 5, 10} {
 		var allow func(int) bool
 		if p >= 0 {
-			allow = allowPercent(p)
+			allow = synthvec.AllowPercent(p)
 		}
 		t := make([]map[int]bool, nq)
 		runtime.LockOSThread()
@@ -215,7 +209,7 @@ func compare(b *testing.B, n, dim int) {
 	oursSearch := func(b *testing.B, ef, p int) func(q []float32) []int {
 		var allow func(int) bool
 		if p >= 0 {
-			allow = allowPercent(p)
+			allow = synthvec.AllowPercent(p)
 		}
 		return func(q []float32) []int {
 			res, err := ours.Search(ann.Query{Vector: q, K: 10, Ef: ef, Allow: allow})

@@ -1,8 +1,9 @@
-// Package synthvec draws the synthetic clustered vectors that the candidate
-// index's benchmarks run on (ann/bench_test.go and the coder/hnsw baseline in
-// bench/annbaseline, a module of its own): one generator, so that "the same
-// vectors" across the two is true by construction, not by a copy kept in
-// step. It is test and benchmark support only; nothing the server runs
+// Package synthvec draws the synthetic clustered vectors, and the stock
+// filter (AllowPercent), that the candidate index's benchmarks run on
+// (ann/bench_test.go and the coder/hnsw baseline in bench/annbaseline, a
+// module of its own): one generator, so that "the same vectors" and "the
+// same filter" across the two are true by construction, not by a copy kept
+// in step. It is test and benchmark support only; nothing the server runs
 // imports it.
 package synthvec
 
@@ -42,4 +43,13 @@ func Queries(n int) int {
 		return 100
 	}
 	return 200
+}
+
+// AllowPercent is the benchmarks' stock filter: it admits a pseudo-random
+// p% of the rows (a multiplicative hash of the row), uncorrelated with the
+// clusters, as stock is. ann's filtered benchmarks and tests and the
+// coder/hnsw baseline's filtered queries all use it, so "the same filter"
+// across the two is true by construction too.
+func AllowPercent(p int) func(row int) bool {
+	return func(r int) bool { return (uint32(r)*2654435761)>>16%100 < uint32(p) }
 }
