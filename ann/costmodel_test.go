@@ -2,6 +2,7 @@ package ann
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/aisle-ai/aisle/internal/synthvec"
@@ -76,9 +77,74 @@ func TestFilterChoiceAt1M(t *testing.T) {
 	}
 	for p, scan := range map[int]bool{1: true, 2: true, 5: false, 10: false, 30: false} {
 		allow := synthvec.AllowPercent(p)
-		if got := ix.scanCheaper(func(r uint32) bool { return allow(int(r)) }, DefaultEfSearch); got != scan {
+		if got := ix.scanCheaper(func(r uint32) bool { return allow(int(r)) }, -1, DefaultEfSearch); got != scan {
 			t.Errorf("%d%% allowed: scan = %v, want %v", p, got, scan)
 		}
+	}
+}
+
+// An exclude-only filter admits a known fraction, 1 − (distinct in-range
+// excluded rows)/n, on both the short-list and the map paths; a predicate
+// makes it unknown.
+func TestExcludeFraction(t *testing.T) {
+	ix := &Index{n: 100}
+	long := []int{-1, 100, 5, 5}
+	for r := range 40 { // past the linear-scan cut-off: the map path
+		long = append(long, r)
+	}
+	all := make([]int, 100)
+	for r := range all {
+		all[r] = r
+	}
+	for _, c := range []struct {
+		name    string
+		pred    func(int) bool
+		exclude []int
+		want    float64
+	}{
+		{"none", nil, nil, 1},
+		{"short", nil, []int{-1, 100, 3, 3, 7}, 0.98},
+		{"long", nil, long, 0.60},
+		{"all", nil, all, 0},
+		{"predicate", func(int) bool { return true }, []int{3}, -1},
+	} {
+		if _, got := ix.allowFunc(c.pred, c.exclude); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("%s: fraction %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// The choice for an exclude-only filter goes by its known fraction and
+// calls the test on no sampled row. The shell's sample is all excluded
+// rows, so a sampled estimate would be 0 and choose the scan; the known
+// fraction (all but k rows of 1M) chooses the walk. Excluding every row scans
+// (nothing to walk to).
+func TestExcludeOnlyChoice(t *testing.T) {
+	const n = 1000000
+	for _, k := range []int{5, 32, 1000} { // the short-list and the map paths
+		exclude := make([]int, k)
+		sample := make([]uint32, k)
+		for i := range k {
+			exclude[i], sample[i] = i*13, uint32(i*13)
+		}
+		ix := &Index{cfg: Config{M: DefaultM}, n: n, stride: 128, sample: sample}
+		allow, frac := ix.allowFunc(nil, exclude)
+		calls := 0
+		counted := func(r uint32) bool { calls++; return allow(r) }
+		if ix.scanCheaper(counted, frac, DefaultEfSearch) {
+			t.Errorf("%d excluded of 1M: scan chosen, want the walk", k)
+		}
+		if calls != 0 {
+			t.Errorf("%d excluded: %d predicate calls, want none (the fraction %v is known)", k, calls, frac)
+		}
+		if !ix.scanCheaper(counted, -1, DefaultEfSearch) {
+			t.Errorf("%d excluded, sampled: walk chosen, want the scan (the sample is all excluded)", k)
+		}
+	}
+	ix := &Index{cfg: Config{M: DefaultM}, n: 3, stride: 128, sample: []uint32{0, 1, 2}}
+	allow, frac := ix.allowFunc(nil, []int{2, 0, 1})
+	if !ix.scanCheaper(allow, frac, DefaultEfSearch) {
+		t.Errorf("every row excluded (fraction %v): walk chosen, want the scan", frac)
 	}
 }
 

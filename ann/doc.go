@@ -41,7 +41,8 @@
 // expand about ef/p nodes to collect ef allowed ones when a fraction p is
 // allowed; a scan of the allowed rows costs n predicate calls plus p·n
 // distances and is exact. Search estimates p on a fixed sample of rows
-// (256, one per thousand from 256k items up) and takes the cheaper
+// (256, one per thousand from 256k items up; with Exclude alone p is known,
+// 1 − excluded/n, and nothing is sampled) and takes the cheaper
 // (scanBeatsWalk: a walk's distances, random row reads, cost more than a
 // scan's once the vectors outgrow the caches, so the switch falls from
 // about 22% allowed at 50k × 64 and ef 96 to about 3.5% at 1M × 128 and

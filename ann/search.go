@@ -38,8 +38,9 @@ type Result struct {
 // first; ties are broken by the lower row. Filtered queries keep their
 // recall at any selectivity: the graph walk passes through filtered-out
 // nodes but keeps only allowed ones, and when few items are allowed (the
-// fraction is estimated on a fixed sample) the allowed rows are scanned
-// exactly instead, whichever the cost model in scanCheaper says is faster.
+// fraction is estimated on a fixed sample, or known when only Exclude is
+// set) the allowed rows are scanned exactly instead, whichever the cost
+// model in scanCheaper says is faster.
 func (ix *Index) Search(q Query) ([]Result, error) {
 	return ix.SearchContext(context.Background(), q)
 }
@@ -83,7 +84,7 @@ func (ix *Index) SearchContext(ctx context.Context, q Query) ([]Result, error) {
 	if ix.n == 0 {
 		return nil, nil
 	}
-	allow := ix.allowFunc(q.Allow, q.Exclude)
+	allow, frac := ix.allowFunc(q.Allow, q.Exclude)
 	ef := q.Ef
 	if ef == 0 {
 		ef = ix.cfg.EfSearch
@@ -92,7 +93,7 @@ func (ix *Index) SearchContext(ctx context.Context, q Query) ([]Result, error) {
 	var found []cand
 	var err error
 	switch {
-	case ix.g == nil || (allow != nil && ix.scanCheaper(allow, ef)):
+	case ix.g == nil || (allow != nil && ix.scanCheaper(allow, frac, ef)):
 		found, err = ix.exact(ctx, vec, q.K, allow)
 	default:
 		found, err = ix.graphSearch(ctx, walk, ef, allow)
@@ -118,19 +119,27 @@ func (ix *Index) SearchContext(ctx context.Context, q Query) ([]Result, error) {
 }
 
 // allowFunc folds the predicate and the exclusion list into one test; nil
-// means every row is allowed.
-func (ix *Index) allowFunc(pred func(int) bool, exclude []int) func(uint32) bool {
+// means every row is allowed. frac is the fraction of rows the test admits
+// when that is known without sampling — with no predicate it is
+// 1 − (distinct in-range excluded rows)/n — and -1 otherwise.
+func (ix *Index) allowFunc(pred func(int) bool, exclude []int) (allow func(uint32) bool, frac float64) {
 	if pred == nil && len(exclude) == 0 {
-		return nil
+		return nil, 1
 	}
 	// A cart is a handful of rows: a linear scan beats a map up to a few
 	// dozen, and the map is built only for longer lists.
 	var excluded func(uint32) bool
+	nExcluded := 0 // distinct rows in 0..n-1
 	switch {
 	case len(exclude) == 0:
 		excluded = func(uint32) bool { return false }
 	case len(exclude) <= 32:
 		excluded = func(r uint32) bool { return slices.Contains(exclude, int(r)) }
+		for i, r := range exclude { // at most 32²/2 compares, no allocation
+			if r >= 0 && r < ix.n && !slices.Contains(exclude[:i], r) {
+				nExcluded++
+			}
+		}
 	default:
 		set := make(map[uint32]struct{}, len(exclude))
 		for _, r := range exclude {
@@ -139,11 +148,12 @@ func (ix *Index) allowFunc(pred func(int) bool, exclude []int) func(uint32) bool
 			}
 		}
 		excluded = func(r uint32) bool { _, ok := set[r]; return ok }
+		nExcluded = len(set)
 	}
 	if pred == nil {
-		return func(r uint32) bool { return !excluded(r) }
+		return func(r uint32) bool { return !excluded(r) }, 1 - float64(nExcluded)/float64(ix.n)
 	}
-	return func(r uint32) bool { return pred(int(r)) && !excluded(r) }
+	return func(r uint32) bool { return pred(int(r)) && !excluded(r) }, -1
 }
 
 // strategy forces one way of answering filtered queries (tests only).
@@ -156,26 +166,30 @@ const (
 )
 
 // scanCheaper reports whether scanning the allowed rows exactly costs less
-// than walking the graph for a filtered query; the fraction allowed is
-// estimated on the index's fixed sample and the costs compared by
-// scanBeatsWalk.
-func (ix *Index) scanCheaper(allow func(uint32) bool, ef int) bool {
+// than walking the graph for a filtered query; the fraction allowed is frac
+// when known (0 to 1: an exclude-only filter, from allowFunc), else it is
+// estimated on the index's fixed sample (up to maxSampleSize predicate
+// calls), and the costs are compared by scanBeatsWalk.
+func (ix *Index) scanCheaper(allow func(uint32) bool, frac float64, ef int) bool {
 	switch ix.force {
 	case forceWalk:
 		return false
 	case forceScan:
 		return true
 	}
-	hit := 0
-	for _, r := range ix.sample {
-		if allow(r) {
-			hit++
+	p := frac
+	if p < 0 {
+		hit := 0
+		for _, r := range ix.sample {
+			if allow(r) {
+				hit++
+			}
 		}
+		p = float64(hit) / float64(len(ix.sample))
 	}
-	if hit == 0 {
+	if p == 0 {
 		return true
 	}
-	p := float64(hit) / float64(len(ix.sample))
 	return scanBeatsWalk(ix.n, ix.n*ix.stride*4, ef, ix.cfg.M, p)
 }
 
