@@ -40,7 +40,7 @@ func TestScanBeatsWalk(t *testing.T) {
 		{5000000, 128, 64, 0.02, false},
 	} {
 		t.Run(fmt.Sprintf("n=%d/dim=%d/ef=%d/p=%g", c.n, c.dim, c.ef, c.p), func(t *testing.T) {
-			if got := scanBeatsWalk(c.n, c.n*c.dim*4, c.ef, m, c.p); got != c.scan {
+			if got := scanBeatsWalk(c.n, walkDistanceCost(c.n*c.dim*4), c.ef, m, c.p); got != c.scan {
 				t.Errorf("scan = %v, want %v", got, c.scan)
 			}
 		})
@@ -66,12 +66,31 @@ func TestWalkDistanceCost(t *testing.T) {
 	}
 }
 
+// shell is an index of n rows of stride floats without vectors or graph,
+// enough for the filter cost model: its walk factor is set as newIndex sets
+// it.
+func shell(n, stride int, sample []uint32) *Index {
+	return &Index{cfg: Config{M: DefaultM}, n: n, stride: stride, sample: sample, walkCost: walkDistanceCost(n * stride * 4)}
+}
+
+// Build computes the walk factor once, from the laid-out vectors (Dot adds
+// a coordinate), and the strategy-forcing views keep it.
+func TestIndexWalkCost(t *testing.T) {
+	const n, dim = 300, 8
+	for _, m := range []Metric{L2, Cosine, Dot} {
+		ix := mustBuild(t, clustered(n, dim, 10, 1), dim, Config{Metric: m, Kind: Flat})
+		if want := walkDistanceCost(n * ix.stride * 4); ix.walkCost != want || ix.forced(forceWalk).walkCost != want {
+			t.Errorf("%v: walk factor %v (forced view %v), want %v", m, ix.walkCost, ix.forced(forceWalk).walkCost, want)
+		}
+	}
+}
+
 // The choice end to end at 1M × 128 with Build's own sample (seed 1, as in
 // BENCHMARKS.md §4e/§4f), on an index shell without vectors: the estimate
 // of a 2% filter, which 256 rows put at 3.5%, now scans; 5% and up walk.
 func TestFilterChoiceAt1M(t *testing.T) {
 	const n = 1000000
-	ix := &Index{cfg: Config{M: DefaultM}, n: n, stride: 128, sample: drawSample(buildRand(1), n, 1)}
+	ix := shell(n, 128, drawSample(buildRand(1), n, 1))
 	if len(ix.sample) != 1000 {
 		t.Fatalf("sample of %d rows at 1M, want 1000", len(ix.sample))
 	}
@@ -127,7 +146,7 @@ func TestExcludeOnlyChoice(t *testing.T) {
 		for i := range k {
 			exclude[i], sample[i] = i*13, uint32(i*13)
 		}
-		ix := &Index{cfg: Config{M: DefaultM}, n: n, stride: 128, sample: sample}
+		ix := shell(n, 128, sample)
 		allow, frac := ix.allowFunc(nil, exclude)
 		calls := 0
 		counted := func(r uint32) bool { calls++; return allow(r) }
@@ -141,7 +160,7 @@ func TestExcludeOnlyChoice(t *testing.T) {
 			t.Errorf("%d excluded, sampled: walk chosen, want the scan (the sample is all excluded)", k)
 		}
 	}
-	ix := &Index{cfg: Config{M: DefaultM}, n: 3, stride: 128, sample: []uint32{0, 1, 2}}
+	ix := shell(3, 128, []uint32{0, 1, 2})
 	allow, frac := ix.allowFunc(nil, []int{2, 0, 1})
 	if !ix.scanCheaper(allow, frac, DefaultEfSearch) {
 		t.Errorf("every row excluded (fraction %v): walk chosen, want the scan", frac)

@@ -68,5 +68,5 @@ func recall(t testing.TB, got, exact *Index, queries [][]float32, k int, mk func
 // forced returns a view of ix sharing its vectors and graph that answers
 // filtered queries with one strategy.
 func (ix *Index) forced(s strategy) *Index {
-	return &Index{cfg: ix.cfg, dim: ix.dim, n: ix.n, vecs: ix.vecs, stride: ix.stride, inner: ix.inner, g: ix.g, sample: ix.sample, force: s}
+	return &Index{cfg: ix.cfg, dim: ix.dim, n: ix.n, vecs: ix.vecs, stride: ix.stride, inner: ix.inner, g: ix.g, sample: ix.sample, walkCost: ix.walkCost, force: s}
 }

@@ -143,11 +143,14 @@ type Index struct {
 	// it at 1.
 	vecs   []float32
 	stride int
-	inner  Metric    // the metric the graph is built and walked with
-	g      *graph    // nil: exact search only
-	sample []uint32  // rows for estimating a filter's allowed fraction
-	force  strategy  // tests and benchmarks only: overrides the filter cost model
-	seen   sync.Pool // *scratch, one per concurrent graph search
+	inner  Metric   // the metric the graph is built and walked with
+	g      *graph   // nil: exact search only
+	sample []uint32 // rows for estimating a filter's allowed fraction
+	// walkCost is walkDistanceCost of the vectors' size, which depends on
+	// the index only: set once by newIndex, not per filtered query.
+	walkCost float64
+	force    strategy  // tests and benchmarks only: overrides the filter cost model
+	seen     sync.Pool // *scratch, one per concurrent graph search
 }
 
 // sampleSize rows estimate a filter's selectivity: at a true fraction of 5%
@@ -237,6 +240,7 @@ func newIndex(vectors []float32, dim int, cfg Config) *Index {
 	default:
 		ix.vecs = slices.Clone(vectors)
 	}
+	ix.walkCost = walkDistanceCost(ix.n * ix.stride * 4)
 	return ix
 }
 

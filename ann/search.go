@@ -190,13 +190,14 @@ func (ix *Index) scanCheaper(allow func(uint32) bool, frac float64, ef int) bool
 	if p == 0 {
 		return true
 	}
-	return scanBeatsWalk(ix.n, ix.n*ix.stride*4, ef, ix.cfg.M, p)
+	return scanBeatsWalk(ix.n, ix.walkCost, ef, ix.cfg.M, p)
 }
 
 // scanBeatsWalk is the filter cost model, in units of one distance of a
 // sequential scan. A walk that keeps only a fraction p of the nodes it meets
 // expands about ef/p nodes of 2M links each, and each of those distances
-// costs walkDistanceCost(vecBytes) units: the walk reads rows in graph
+// costs walkCost units (walkDistanceCost of the vectors' size, which
+// Index.walkCost holds): the walk reads rows in graph
 // order, the scan in memory order. A scan tests all n rows (a predicate
 // call costs about 1/16 of a distance at dim 64) and measures the p·n
 // allowed.
@@ -211,8 +212,8 @@ func (ix *Index) scanCheaper(allow func(uint32) bool, frac float64, ef int) bool
 // at that size reproduces; remeasured with this model (§4f), the two
 // crossed near 3.9%, and the automatic choice took the cheaper of the two
 // at every selectivity from 1% to 30%.
-func scanBeatsWalk(n, vecBytes, ef, m int, p float64) bool {
-	walk := walkDistanceCost(vecBytes) * float64(ef*2*m) / p
+func scanBeatsWalk(n int, walkCost float64, ef, m int, p float64) bool {
+	walk := walkCost * float64(ef*2*m) / p
 	scan := float64(n) * (p + 1.0/16)
 	return scan < walk
 }
