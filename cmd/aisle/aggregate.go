@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/aisle-ai/aisle/redisstore"
@@ -21,6 +22,9 @@ type aggregateOptions struct {
 	logLevel string
 	// httpAddr serves /metrics, /healthz and /readyz; empty serves none.
 	httpAddr string
+	// drain bounds shutdown, from the signal: the workers' stop and then
+	// the HTTP server's (serve's --drain-timeout, below the pod's grace).
+	drain time.Duration
 }
 
 func (o *aggregateOptions) addFlags(fs *flag.FlagSet) {
@@ -31,6 +35,19 @@ func (o *aggregateOptions) addFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.features.claimIdle, "claim-idle", redisstore.DefaultMinIdle, "how long an event another worker read stays unacknowledged before this one takes it over (a dead worker's events wait this long)")
 	fs.StringVar(&o.httpAddr, "http-addr", "", "HTTP listen address for /metrics, /healthz and /readyz (plaintext), as aisle serve's flag; "+
 		"empty, the default, disables it: any fixed default would clash with serve's "+DefaultHTTPAddr+" or another aggregate process on the same host (e.g. 127.0.0.1:8003)")
+	fs.DurationVar(&o.drain, "drain-timeout", DefaultDrain, drainUsage)
+}
+
+// validate checks the flags whose type admits wrong values, as serve's
+// validate does (a *config.Error names the key).
+func (o *aggregateOptions) validate() error {
+	if o.features.claimIdle <= 0 {
+		return fmt.Errorf("aisle aggregate: --claim-idle must be positive")
+	}
+	if err := positiveDur("drain-timeout", o.drain); err != nil {
+		return fmt.Errorf("aisle aggregate: %w", err)
+	}
+	return nil
 }
 
 // aggregateCmd runs fold workers against Redis until interrupted, so
@@ -44,8 +61,8 @@ func aggregateCmd(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if o.features.claimIdle <= 0 {
-		return fmt.Errorf("aisle aggregate: --claim-idle must be positive")
+	if err := o.validate(); err != nil {
+		return err
 	}
 	if _, ok := o.features.redisOptions(); !ok {
 		return fmt.Errorf("aisle aggregate needs --redis-addr or --redis-cluster-addrs (the in-process store folds inside serve)")
@@ -66,9 +83,9 @@ func aggregateCmd(ctx context.Context, args []string) error {
 // runAggregate opens the store, checks its durability as serve does,
 // serves the HTTP endpoints on hln (nil: none) and folds until ctx ends.
 // Shutdown: /readyz turns not ready when ctx ends, the workers stop, the
-// HTTP server stops (in-flight scrapes get DefaultDrain, serve's
-// --drain-timeout default), then the store closes. hln is closed on every
-// path.
+// HTTP server stops, then the store closes; --drain-timeout, counted from
+// ctx's end, bounds the workers' stop and the HTTP server's together. hln
+// is closed on every path.
 func runAggregate(ctx context.Context, o *aggregateOptions, hln net.Listener, log *slog.Logger) error {
 	items, err := openCatalog(o.models, log, nil)
 	if err != nil {
@@ -82,7 +99,8 @@ func runAggregate(ctx context.Context, o *aggregateOptions, hln net.Listener, lo
 		closeListeners(hln)
 		return err
 	}
-	defer b.close()
+	closeStore := sync.OnceFunc(b.close)
+	defer closeStore()
 	// The workers write the folded state, the dedupe markers and the
 	// dead-letter stream: the same promise as serve's, checked the same way.
 	if err := checkDurable(ctx, b, &o.features, log); err != nil {
@@ -92,9 +110,40 @@ func runAggregate(ctx context.Context, o *aggregateOptions, hln net.Listener, lo
 	stopHTTP := serveAggregateHTTP(ctx, hln, b, log)
 	log.Info("aisle aggregate folding", "redis", o.features.redisAddr+o.features.redisCluster,
 		"partitions", o.features.partitions, "http", o.httpAddr)
-	b.run(ctx)
-	stopHTTP()
+	workers := make(chan struct{})
+	go func() {
+		defer close(workers)
+		b.run(ctx)
+	}()
+	select {
+	case <-ctx.Done():
+	case <-workers: // a worker crashed (logged): stop as on a signal
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), o.drain)
+	defer cancel()
+	err = waitStopped(sctx, workers)
+	stopHTTP(sctx)
+	if err != nil {
+		// Closing the store fails the Redis call a worker waits on; its
+		// context is already done, so it returns and is waited for.
+		closeStore()
+		<-workers
+		return fmt.Errorf("aisle aggregate: fold workers %w (--drain-timeout %v)", err, o.drain)
+	}
 	return nil
+}
+
+// errNotStopped: the fold workers outlived --drain-timeout.
+var errNotStopped = errors.New("did not stop in time")
+
+// waitStopped waits for done to close, or for ctx's end (errNotStopped).
+func waitStopped(ctx context.Context, done <-chan struct{}) error {
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return errNotStopped
+	}
 }
 
 // readyTimeout bounds /readyz's Redis check (within the probe's own
@@ -106,11 +155,11 @@ const readyTimeout = time.Second
 // registry holding the Go and process collectors and the store's metrics
 // (storeMetrics, as serve registers them), /healthz, and /readyz, ready
 // while run is live and b.checkGroups (always set: aggregate needs Redis)
-// passes. With ln nil it serves
-// nothing.
-func serveAggregateHTTP(run context.Context, ln net.Listener, b *featureBackend, log *slog.Logger) (stop func()) {
+// passes. stop's ctx bounds the in-flight scrapes; past it they are cut.
+// With ln nil it serves nothing.
+func serveAggregateHTTP(run context.Context, ln net.Listener, b *featureBackend, log *slog.Logger) (stop func(ctx context.Context)) {
 	if ln == nil {
-		return func() {}
+		return func(context.Context) {}
 	}
 	reg := newProcessRegistry()
 	if b.metrics != nil {
@@ -132,9 +181,7 @@ func serveAggregateHTTP(run context.Context, ln net.Listener, b *featureBackend,
 			log.Error("aggregate: http server", "err", err)
 		}
 	}()
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), DefaultDrain)
-		defer cancel()
+	return func(ctx context.Context) {
 		if err := srv.Shutdown(ctx); err != nil {
 			_ = srv.Close() // past the drain: cut the scrapes still open
 		}

@@ -30,7 +30,10 @@ const (
 	DefaultPoll = 5 * time.Second
 	// DefaultDrain bounds shutdown and unloads: Kubernetes' default grace
 	// period is 30 s, so the process exits before it is killed.
-	DefaultDrain      = 30 * time.Second
+	DefaultDrain = 30 * time.Second
+	// drainUsage is --drain-timeout's help, shared by serve and aggregate
+	// so that the two commands describe the flag alike.
+	drainUsage        = "how long shutdown and unloads wait for in-flight requests"
 	DefaultMaxMsgSize = 64 << 20 // bytes; a 16 Mi-element FP32 tensor
 	DefaultLogLevel   = "info"
 	// DefaultAccessLogSample logs 1 in 100 successful calls (errors are
@@ -83,7 +86,7 @@ func (c *serveConfig) addFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.session.GraphOptimization, "graph-optimization", DefaultGraphOpt, "graph optimisation level: disable, basic, extended or all")
 	fs.StringVar(&c.session.ExecutionProvider, "execution-provider", DefaultProvider, "execution provider: cpu, cuda or tensorrt (needs a runtime library built with it)")
 	fs.DurationVar(&c.poll, "poll-interval", DefaultPoll, "how often to re-scan the repository for new, changed or removed models and surfaces.yaml (0 disables)")
-	fs.DurationVar(&c.drain, "drain-timeout", DefaultDrain, "how long shutdown and unloads wait for in-flight requests")
+	fs.DurationVar(&c.drain, "drain-timeout", DefaultDrain, drainUsage)
 	fs.IntVar(&c.maxRecv, "max-recv-msg-size", DefaultMaxMsgSize, "largest gRPC request in bytes")
 	fs.IntVar(&c.maxSend, "max-send-msg-size", DefaultMaxMsgSize, "largest gRPC response in bytes")
 	fs.StringVar(&c.logLevel, "log-level", DefaultLogLevel, "log level: debug, info, warn or error")

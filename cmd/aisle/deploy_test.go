@@ -25,10 +25,11 @@ import (
 
 // The deployment files (Dockerfile, deploy/k8s, deploy/kserve) must start
 // the server the way it can actually be started: every flag they pass is one
-// `aisle serve -h` lists, the container ports are the ports those flags bind,
-// and every probe asks a path the server's HTTP handler answers on the HTTP
-// port. A renamed flag, a moved port or a typo in a probe path fails here,
-// not in a cluster.
+// `aisle serve -h` (or, for the fold workers, `aisle aggregate -h`) lists,
+// the container ports are the ports those flags bind, and every probe asks
+// a path the server's HTTP handler answers on the HTTP port. A renamed
+// flag, a moved port or a typo in a probe path fails here, not in a
+// cluster.
 
 var (
 	deployRoot   = filepath.Join("..", "..")
@@ -37,12 +38,18 @@ var (
 	dockerExpose = regexp.MustCompile(`(?m)^EXPOSE\s+(.+)$`)
 )
 
-// serveFlags returns the flag names `aisle serve -h` prints, read from the
-// help text itself (stdout and stderr), so the test follows the command
-// however its flags are declared.
+// serveFlags returns the flag names `aisle serve -h` prints.
 func serveFlags(t *testing.T) map[string]bool {
 	t.Helper()
-	out := captureOutput(t, func() { _ = run(context.Background(), []string{"serve", "-h"}) })
+	return commandFlags(t, "serve", "models", "grpc-addr", "http-addr", "drain-timeout")
+}
+
+// commandFlags returns the flag names `aisle <cmd> -h` prints, read from
+// the help text itself (stdout and stderr), so the test follows the
+// command however its flags are declared; each of want must be listed.
+func commandFlags(t *testing.T, cmd string, want ...string) map[string]bool {
+	t.Helper()
+	out := captureOutput(t, func() { _ = run(context.Background(), []string{cmd, "-h"}) })
 	flags := map[string]bool{}
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
@@ -50,9 +57,9 @@ func serveFlags(t *testing.T) map[string]bool {
 			flags[m[1]] = true
 		}
 	}
-	for _, want := range []string{"models", "grpc-addr", "http-addr", "drain-timeout"} {
-		if !flags[want] {
-			t.Fatalf("`aisle serve -h` does not list --%s; help was:\n%s", want, out)
+	for _, w := range want {
+		if !flags[w] {
+			t.Fatalf("`aisle %s -h` does not list --%s; help was:\n%s", cmd, w, out)
 		}
 	}
 	return flags
@@ -82,12 +89,19 @@ func captureOutput(t *testing.T, fn func()) string {
 }
 
 // serveArgs checks args (["serve", "--flag=value", ...]) against flags and
-// returns the values by flag name. Values are written --name=value, the one
-// form that cannot be misread whatever the flag's type.
+// returns the values by flag name.
 func serveArgs(t *testing.T, where string, args []string, flags map[string]bool) map[string]string {
 	t.Helper()
-	if len(args) == 0 || args[0] != "serve" {
-		t.Fatalf("%s: args %q do not start with the serve command", where, args)
+	return commandArgs(t, where, "serve", args, flags)
+}
+
+// commandArgs checks args ([cmd, "--flag=value", ...]) against cmd's flags
+// and returns the values by flag name. Values are written --name=value,
+// the one form that cannot be misread whatever the flag's type.
+func commandArgs(t *testing.T, where, cmd string, args []string, flags map[string]bool) map[string]string {
+	t.Helper()
+	if len(args) == 0 || args[0] != cmd {
+		t.Fatalf("%s: args %q do not start with the %s command", where, args, cmd)
 	}
 	vals := map[string]string{}
 	for _, a := range args[1:] {
@@ -97,7 +111,7 @@ func serveArgs(t *testing.T, where string, args []string, flags map[string]bool)
 		}
 		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
 		if !flags[name] {
-			t.Errorf("%s: flag --%s is not one `aisle serve` accepts", where, name)
+			t.Errorf("%s: flag --%s is not one `aisle %s` accepts", where, name, cmd)
 		}
 		if !hasVal {
 			val = "true"
@@ -227,7 +241,8 @@ type deployment struct {
 		} `yaml:"selector"`
 		Template struct {
 			Metadata struct {
-				Labels map[string]string `yaml:"labels"`
+				Labels      map[string]string `yaml:"labels"`
+				Annotations map[string]string `yaml:"annotations"`
 			} `yaml:"metadata"`
 			Spec podSpec `yaml:"spec"`
 		} `yaml:"template"`
@@ -285,19 +300,28 @@ func resolvePort(t *testing.T, where string, n yaml.Node, ports []port) int {
 	return 0
 }
 
-// checkContainer checks one aisle container's flags, ports and probes and
-// returns its flag values.
-func checkContainer(t *testing.T, where string, c container, flags map[string]bool, grpcPortName string) map[string]string {
+// checkContainer checks one aisle container's flags (those of cmd),
+// ports and probes and returns its flag values. grpcPortName "" is a
+// command without gRPC (aggregate): no --grpc-addr, no gRPC probe.
+func checkContainer(t *testing.T, where, cmd string, c container, flags map[string]bool, grpcPortName string) map[string]string {
 	t.Helper()
-	vals := serveArgs(t, where, c.Args, flags)
-	grpcPort := listenPort(t, where, "grpc-addr", vals)
+	vals := commandArgs(t, where, cmd, c.Args, flags)
+	grpcPort := -1
+	if grpcPortName != "" {
+		grpcPort = listenPort(t, where, "grpc-addr", vals)
+	}
 	httpPort := listenPort(t, where, "http-addr", vals)
 	declared := map[int]string{}
 	for _, p := range c.Ports {
 		declared[p.ContainerPort] = p.Name
 	}
-	if declared[grpcPort] != grpcPortName {
+	if grpcPortName != "" && declared[grpcPort] != grpcPortName {
 		t.Errorf("%s: --grpc-addr port %d is not declared as container port %q (ports %v)", where, grpcPort, grpcPortName, c.Ports)
+	}
+	// Without gRPC the HTTP port is the container's only one (its metrics
+	// port); KServe's runtime declares only the gRPC port.
+	if _, ok := declared[httpPort]; grpcPortName == "" && !ok {
+		t.Errorf("%s: --http-addr port %d is not a declared container port (ports %v)", where, httpPort, c.Ports)
 	}
 	probes := map[string]*probe{"startupProbe": c.StartupProbe, "livenessProbe": c.LivenessProbe, "readinessProbe": c.ReadinessProbe}
 	want := map[string]string{"livenessProbe": "/healthz", "readinessProbe": "/readyz"}
@@ -332,8 +356,9 @@ func checkContainer(t *testing.T, where string, c container, flags map[string]bo
 
 func TestDeployManifests(t *testing.T) {
 	flags := serveFlags(t)
+	aggFlags := commandFlags(t, "aggregate", "models", "http-addr", "drain-timeout", "redis-addr")
 	seen := map[string]int{}
-	var pods []deployment
+	var pods, aggPods []deployment
 	var podNames []string
 	ms := readManifests(t)
 	for _, m := range ms {
@@ -348,13 +373,37 @@ func TestDeployManifests(t *testing.T) {
 					t.Errorf("%s: selector %s=%s does not match the pod labels", where, k, v)
 				}
 			}
+			aggregate := false
 			for _, c := range d.Spec.Template.Spec.Containers {
-				vals := checkContainer(t, where, c, flags, "grpc")
+				var vals map[string]string
+				if len(c.Args) > 0 && c.Args[0] == "aggregate" {
+					aggregate = true
+					vals = checkContainer(t, where, "aggregate", c, aggFlags, "")
+					if vals["redis-addr"] == "" && vals["redis-cluster-addrs"] == "" {
+						t.Errorf("%s: aisle aggregate needs --redis-addr or --redis-cluster-addrs", where)
+					}
+				} else {
+					vals = checkContainer(t, where, "serve", c, flags, "grpc")
+				}
 				grace := d.Spec.Template.Spec.TerminationGracePeriodSeconds
 				drain, err := parseSeconds(vals["drain-timeout"])
 				if err != nil || grace == nil || float64(*grace) <= drain {
-					t.Errorf("%s: terminationGracePeriodSeconds %v must exceed --drain-timeout=%s (%v)", where, grace, vals["drain-timeout"], err)
+					g := "unset"
+					if grace != nil {
+						g = strconv.Itoa(*grace)
+					}
+					t.Errorf("%s: terminationGracePeriodSeconds %s must exceed --drain-timeout=%s (%v)", where, g, vals["drain-timeout"], err)
 				}
+				if ann := d.Spec.Template.Metadata.Annotations; ann["prometheus.io/scrape"] == "true" {
+					_, httpPort, _ := net.SplitHostPort(vals["http-addr"])
+					if ann["prometheus.io/port"] != httpPort || ann["prometheus.io/path"] != "/metrics" {
+						t.Errorf("%s: prometheus.io annotations %v; want port %s (--http-addr) and path /metrics", where, ann, httpPort)
+					}
+				}
+			}
+			if aggregate {
+				aggPods = append(aggPods, d)
+				continue
 			}
 			pods = append(pods, d)
 			podNames = append(podNames, m.name)
@@ -369,14 +418,26 @@ func TestDeployManifests(t *testing.T) {
 				t.Errorf("%s: want model format onnx and protocol grpc-v2, have %v %v", where, sr.Spec.SupportedModelFormats, sr.Spec.ProtocolVersions)
 			}
 			for _, c := range sr.Spec.Containers {
-				_ = checkContainer(t, where, c, flags, "h2c")
+				_ = checkContainer(t, where, "serve", c, flags, "h2c")
 			}
 		}
 	}
 	if len(pods) != 1 {
-		t.Fatalf("want one Deployment, found %d", len(pods))
+		t.Fatalf("want one serve Deployment, found %d", len(pods))
+	}
+	if len(aggPods) != 1 {
+		t.Errorf("want one aisle aggregate Deployment, found %d", len(aggPods))
 	}
 	pod := pods[0].Spec.Template
+	// selectsAggregate: a serve Service, PDB or HPA must not take in the
+	// fold workers (a Service would send gRPC calls to a pod without gRPC).
+	selectsAggregate := func(where string, selector map[string]string) {
+		for _, a := range aggPods {
+			if matches(selector, a.Spec.Template.Metadata.Labels) {
+				t.Errorf("%s: selector %v also selects the aggregate pods (labels %v)", where, selector, a.Spec.Template.Metadata.Labels)
+			}
+		}
+	}
 	for _, m := range ms {
 		where := m.path + " " + m.name
 		switch m.kind {
@@ -386,6 +447,7 @@ func TestDeployManifests(t *testing.T) {
 			if !matches(s.Spec.Selector, pod.Metadata.Labels) {
 				t.Errorf("%s: selector %v selects no aisle pod (labels %v)", where, s.Spec.Selector, pod.Metadata.Labels)
 			}
+			selectsAggregate(where, s.Spec.Selector)
 			for _, p := range s.Spec.Ports {
 				target := resolvePort(t, where, p.TargetPort, pod.Spec.Containers[0].Ports)
 				ok := false
@@ -402,6 +464,7 @@ func TestDeployManifests(t *testing.T) {
 			if !matches(s.Spec.Selector.MatchLabels, pod.Metadata.Labels) {
 				t.Errorf("%s: selector %v selects no aisle pod", where, s.Spec.Selector.MatchLabels)
 			}
+			selectsAggregate(where, s.Spec.Selector.MatchLabels)
 		case "HorizontalPodAutoscaler":
 			var s selectorSpec
 			decodeStrict(t, m, &s)
