@@ -66,17 +66,7 @@ func TestFoldCountsDroppedDuplicateFolded(t *testing.T) {
 	s := newStore(t, redistest.Start(t).Addr(), nil, guesttest.Config(), nil)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	p := s.keys.partition(g)
-	stream := s.keys.stream(p)
-	if err := s.rdb.XGroupCreateMkStream(ctx, stream, s.opts.Group, "0").Err(); err != nil {
-		t.Fatal(err)
-	}
-	guesttest.Send(t, s, guesttest.Ev("dd-1", g, "s", event.TypeView, time.Now(), "1"))
-	w := s.NewWorker(guesttest.TestCatalog(), nil)
-	held, err := w.read(ctx, stream)
-	if err != nil || len(held) != 1 {
-		t.Fatalf("read %v (%v), want one message", held, err)
-	}
+	p, stream, w, held := holdEvents(ctx, t, s, g, guesttest.Ev("dd-1", g, "s", event.TypeView, time.Now(), "1"))
 	if err := s.rdb.Set(ctx, s.keys.realTime(g), "not a hash", 0).Err(); err != nil {
 		t.Fatal(err)
 	}

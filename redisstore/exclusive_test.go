@@ -193,17 +193,7 @@ func TestChargeOfEventFoldedMeanwhile(t *testing.T) {
 		other := newStore(t, addr, cluster, guesttest.Config(), func(o *Options) { o.Consumer, o.MinIdle = "other", time.Hour })
 		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 		defer cancel()
-		p := s.keys.partition(g)
-		stream := s.keys.stream(p)
-		if err := s.rdb.XGroupCreateMkStream(ctx, stream, s.opts.Group, "0").Err(); err != nil {
-			t.Fatal(err)
-		}
-		guesttest.Send(t, s, guesttest.Ev("cm-1", g, "s", event.TypeView, time.Now(), "1"))
-		w := s.NewWorker(guesttest.TestCatalog(), nil)
-		held, err := w.read(ctx, stream)
-		if err != nil || len(held) != 1 {
-			t.Fatalf("read %v (%v), want one message", held, err)
-		}
+		p, stream, w, held := holdEvents(ctx, t, s, g, guesttest.Ev("cm-1", g, "s", event.TypeView, time.Now(), "1"))
 		// Its fold has failed (say, WRONGTYPE); meanwhile a resent copy
 		// is folded by the other worker; then the charge arrives.
 		guesttest.Send(t, s, guesttest.Ev("cm-1", g, "s", event.TypeView, time.Now(), "1"))
@@ -245,18 +235,8 @@ func twoDeadLetters(t *testing.T, g string, resend bool) {
 	s := newStore(t, redistest.Start(t).Addr(), nil, guesttest.Config(), func(o *Options) { o.Consumer, o.MaxFailures = "slow", 1 })
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	p := s.keys.partition(g)
-	stream := s.keys.stream(p)
-	if err := s.rdb.XGroupCreateMkStream(ctx, stream, s.opts.Group, "0").Err(); err != nil {
-		t.Fatal(err)
-	}
 	ev := guesttest.Ev("tw-1", g, "s", event.TypeView, time.Now(), "1")
-	guesttest.Send(t, s, ev, ev)
-	w := s.NewWorker(guesttest.TestCatalog(), nil)
-	held, err := w.read(ctx, stream)
-	if err != nil || len(held) != 2 {
-		t.Fatalf("read %v (%v), want two messages", held, err)
-	}
+	p, _, w, held := holdEvents(ctx, t, s, g, ev, ev)
 	seen := s.keys.seen(g, "tw-1")
 	w.moveDead(ctx, p, []deadMove{w.chargeMove(p, held[0].ID, seen, "WRONGTYPE"), w.chargeMove(p, held[1].ID, seen, "WRONGTYPE")})
 	if n, err := s.rdb.HGet(ctx, s.keys.deadSeen(p), seen).Result(); err != nil || n != "2" {
@@ -280,4 +260,23 @@ func twoDeadLetters(t *testing.T, g string, resend bool) {
 	if n, err := s.rdb.Exists(ctx, s.keys.deadSeen(p)).Result(); err != nil || n != 0 {
 		t.Fatalf("%s: the dead letters' record outlived them (%v)", g, err)
 	}
+}
+
+// holdEvents makes guest g's partition group, appends evs and has a new
+// worker of s read them, so the test holds them pending as a slow worker
+// would: the partition, its stream, the worker and the messages read.
+func holdEvents(ctx context.Context, t *testing.T, s *Store, g string, evs ...event.Event) (int, string, *Worker, []redis.XMessage) {
+	t.Helper()
+	p := s.keys.partition(g)
+	stream := s.keys.stream(p)
+	if err := s.rdb.XGroupCreateMkStream(ctx, stream, s.opts.Group, "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	guesttest.Send(t, s, evs...)
+	w := s.NewWorker(guesttest.TestCatalog(), nil)
+	held, err := w.read(ctx, stream)
+	if err != nil || len(held) != len(evs) {
+		t.Fatalf("read %v (%v), want %d messages", held, err, len(evs))
+	}
+	return p, stream, w, held
 }
