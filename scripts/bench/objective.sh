@@ -25,6 +25,7 @@
 #        SKIP_RAW=1 (reuse OUT's raw.txt: a second server binary in the same window)
 #        GHZ_FLAGS (extra ghz flags, e.g. "--cpus 1")
 set -euo pipefail
+command -v curl >/dev/null || { echo "objective.sh: curl is required to read the server's metrics (apt-get install curl)" >&2; exit 1; }
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 secs=${1:-5}

@@ -4,6 +4,19 @@
 # and carry on whatever came of it, so a server that died at start (a taken port, a bad flag)
 # or never became ready surfaced later as an empty or all-error table.
 
+# http_ok URL: whether a GET of URL (http://HOST:PORT/PATH) answers 200, with bash's /dev/tcp
+# (curl is not on a fresh Debian 12 machine, and `make test` runs this through ready_test.sh).
+http_ok() {
+  local rest=${1#http://} hostport path line fd
+  hostport=${rest%%/*}
+  path=/${rest#*/}
+  exec {fd}<>"/dev/tcp/${hostport%:*}/${hostport##*:}" || return 1
+  printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$path" "$hostport" >&"$fd"
+  IFS= read -r -t 2 line <&"$fd" || line=""
+  exec {fd}>&-
+  [[ $line == HTTP/1.?" 200"* ]]
+}
+
 # wait_ready PID URL SECONDS LOG: return once URL (the server's /readyz) answers 200 while the
 # server process PID is alive, polling every 0.1 s; exit the calling script with status 1 and a
 # message naming LOG (where the server's output went) when PID ends first or SECONDS pass.
@@ -18,7 +31,7 @@ wait_ready() {
     fi
     # Alive before and after the answer: a server that failed to bind exits at once, and
     # another process on the port must not pass for it.
-    if curl -sf "$url" >/dev/null 2>&1 && kill -0 "$pid" 2>/dev/null; then
+    if http_ok "$url" 2>/dev/null && kill -0 "$pid" 2>/dev/null; then
       return 0
     fi
     sleep 0.1

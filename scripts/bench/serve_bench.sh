@@ -35,6 +35,7 @@
 # cores" the server process's CPU time over the point's wall time, "busy cores" the
 # whole machine's (server + ghz + anything else running).
 set -euo pipefail
+command -v curl >/dev/null || { echo "serve_bench.sh: curl is required to read the server's metrics (apt-get install curl)" >&2; exit 1; }
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 mode=${1:?usage: serve_bench.sh mlp|encoder|health|embed|recommend [seconds]}
