@@ -14,7 +14,7 @@
 # the others instead of hanging them.
 apt_lock() {
   mkdir -p "$1/third_party" 2>/dev/null || true
-  exec 9>>"$1/third_party/.apt.lock" 2>/dev/null || return 0
+  { exec 9>>"$1/third_party/.apt.lock"; } 2>/dev/null || return 0 # braces: the 2>/dev/null is not kept
   if ! flock -w 1 9; then
     echo "$(basename "$0"): waiting for another setup script (third_party/.apt.lock)" >&2
     flock -w 900 9 || { echo "$(basename "$0"): gave up waiting for third_party/.apt.lock after 15 min" >&2; exit 1; }

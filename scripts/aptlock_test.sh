@@ -39,3 +39,11 @@ if [ "$calls" -lt 4 ]; then
   exit 1
 fi
 echo "ok   $calls apt-get calls from three setup scripts at once, none overlapping"
+# A script's stderr after taking the lock still reaches its caller (a redirection on the exec
+# that opens the lock file once silenced every later error message of the setup scripts).
+msg=$(bash -c '. "$1/scripts/aptlock.sh"; apt_lock "$2"; echo after-the-lock >&2' _ "$root" "$tmp" 2>&1 >/dev/null)
+if [ "$msg" != after-the-lock ]; then
+  echo "FAIL: stderr after apt_lock: got \"$msg\", want \"after-the-lock\"" >&2
+  exit 1
+fi
+echo "ok   stderr is kept after the lock"

@@ -22,7 +22,7 @@
 # env:   CONCURRENCY="1 4 8 16 24 32 40 48 56 64"  LAYOUT=2x1  TARGET_US=50000
 #        RAW_TIME=1s (benchtime of each raw point)  SERVE_FLAGS (extra `aisle serve` flags)
 #        AISLE_BIN (server binary, default bin/aisle)  OUT (default build/bench/objective)
-#        SKIP_RAW=1 (reuse OUT's raw.txt: a second server binary in the same window)
+#        SKIP_RAW=1 (reuse OUT's raw.txt and raw-after.txt: a second server binary in the same window)
 #        GHZ_FLAGS (extra ghz flags, e.g. "--cpus 1")
 set -euo pipefail
 command -v curl >/dev/null || { echo "objective.sh: curl is required to read the server's metrics (apt-get install curl)" >&2; exit 1; }
@@ -36,6 +36,7 @@ export ONNXRUNTIME_LIB=${ONNXRUNTIME_LIB:-$root/third_party/onnxruntime/libonnxr
 ghz=$root/third_party/bin/ghz
 [ -x "$ghz" ] || GOBIN="$root/third_party/bin" go install github.com/bojand/ghz/cmd/ghz@v0.93.0
 out=${OUT:-build/bench/objective}
+[ -z "${SKIP_RAW:-}" ] || [ -s "$out/raw.txt" ] || { echo "objective.sh: SKIP_RAW needs $out/raw.txt from an earlier run" >&2; exit 1; }
 aisle=${AISLE_BIN:-bin/aisle}
 if [ -n "${SKIP_RAW:-}" ]; then rm -rf "$out/go" "$out/ghz"; else rm -rf "$out"; fi
 mkdir -p "$out/ghz" build/bench/bin

@@ -10,6 +10,7 @@ http_ok() {
   local rest=${1#http://} hostport path line fd
   hostport=${rest%%/*}
   path=/${rest#*/}
+  timeout 2 bash -c ': <>"/dev/tcp/$1"' _ "${hostport%:*}/${hostport##*:}" 2>/dev/null || return 1 # bounded connect
   exec {fd}<>"/dev/tcp/${hostport%:*}/${hostport##*:}" || return 1
   printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$path" "$hostport" >&"$fd"
   IFS= read -r -t 2 line <&"$fd" || line=""
@@ -21,8 +22,8 @@ http_ok() {
 # server process PID is alive, polling every 0.1 s; exit the calling script with status 1 and a
 # message naming LOG (where the server's output went) when PID ends first or SECONDS pass.
 wait_ready() {
-  local pid=$1 url=$2 secs=$3 log=$4 i rc
-  for ((i = 0; i < secs * 10; i++)); do
+  local pid=$1 url=$2 secs=$3 log=$4 rc end=$((SECONDS + $3))
+  while ((SECONDS < end)); do # seconds, not passes: a pass can wait up to http_ok's read bound
     if ! kill -0 "$pid" 2>/dev/null; then
       rc=0
       wait "$pid" 2>/dev/null || rc=$?
