@@ -160,10 +160,14 @@ func TestExcludeOnlyChoice(t *testing.T) {
 			t.Errorf("%d excluded, sampled: walk chosen, want the scan (the sample is all excluded)", k)
 		}
 	}
-	ix := shell(3, 128, []uint32{0, 1, 2})
-	allow, frac := ix.allowFunc(nil, []int{2, 0, 1})
-	if !ix.scanCheaper(allow, frac, DefaultEfSearch) {
-		t.Errorf("every row excluded (fraction %v): walk chosen, want the scan", frac)
+	// Every row excluded: the search answers nothing without a scan.
+	ix := mustBuild(t, clustered(100, 4, 2, 1), 4, Config{Metric: L2, Kind: Graph})
+	all := make([]int, 100)
+	for i := range all {
+		all[i] = i
+	}
+	if res, err := ix.Search(Query{Vector: []float32{0, 0, 0, 0}, K: 5, Exclude: all}); err != nil || len(res) != 0 {
+		t.Errorf("every row excluded: %v (%v), want nothing", res, err)
 	}
 }
 

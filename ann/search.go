@@ -85,6 +85,9 @@ func (ix *Index) SearchContext(ctx context.Context, q Query) ([]Result, error) {
 		return nil, nil
 	}
 	allow, frac := ix.allowFunc(q.Allow, q.Exclude)
+	if frac == 0 {
+		return nil, nil // every row excluded: no scan to find nothing
+	}
 	ef := q.Ef
 	if ef == 0 {
 		ef = ix.cfg.EfSearch
@@ -136,6 +139,9 @@ func (ix *Index) allowFunc(pred func(int) bool, exclude []int) (allow func(uint3
 	case len(exclude) <= 32:
 		excluded = func(r uint32) bool { return slices.Contains(exclude, int(r)) }
 		for i, r := range exclude { // at most 32²/2 compares, no allocation
+			if pred != nil {
+				break // with a predicate frac is unknown: nothing to count
+			}
 			if r >= 0 && r < ix.n && !slices.Contains(exclude[:i], r) {
 				nExcluded++
 			}

@@ -325,3 +325,30 @@ func TestExternalDataMemoryMarkerRefused(t *testing.T) {
 		t.Fatalf("checkLocation(%q) = %v, want the in-memory marker refused", marker, err)
 	}
 }
+
+// TestValueIntsCapped: a Constant's value_ints longer than maxConstElems is
+// read as unknown, not decoded (1 byte in the file was 8 in memory, with no
+// cap on this path), and a short one is kept.
+func TestValueIntsCapped(t *testing.T) {
+	constant := func(out string, n int) []byte {
+		packed := make([]byte, n) // n varints of value 1
+		for i := range packed {
+			packed[i] = 1
+		}
+		attr := protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), []byte("value_ints"))
+		attr = protowire.AppendBytes(protowire.AppendTag(attr, 8, protowire.BytesType), packed)
+		node := protowire.AppendBytes(protowire.AppendTag(nil, 2, protowire.BytesType), []byte(out))
+		node = protowire.AppendBytes(protowire.AppendTag(node, 4, protowire.BytesType), []byte("Constant"))
+		return protoMsg(1, append(node, protoMsg(5, attr)...)) // graph.node
+	}
+	g, err := parseGraph(protoMsg(7, append(constant("big", maxConstElems+1), constant("small", 3)...)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := g.consts["big"]; c.ok || len(c.vals) != 0 {
+		t.Errorf("value_ints of %d: ok %v with %d values, want unknown and none kept", maxConstElems+1, c.ok, len(c.vals))
+	}
+	if c := g.consts["small"]; !c.ok || len(c.vals) != 3 {
+		t.Errorf("value_ints of 3: ok %v with %d values, want known, 3", c.ok, len(c.vals))
+	}
+}

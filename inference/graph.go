@@ -162,6 +162,7 @@ func (g *onnxGraph) readAttribute(n *graphNode, data []byte, depth int, inFuncti
 	var i int64
 	var hasInt bool
 	var ints []int64
+	var tooMany bool // more ints than maxConstElems: the attribute's values are unknown
 	var t *constant
 	err := eachField(data, func(num protowire.Number, v []byte, x uint64) error {
 		switch num {
@@ -169,12 +170,17 @@ func (g *onnxGraph) readAttribute(n *graphNode, data []byte, depth int, inFuncti
 			name = string(v)
 		case 3: // i
 			i, hasInt = int64(x), true
-		case 8: // ints, packed or not
-			if v == nil {
+		case 8: // ints, packed or not; capped like a constant tensor (maxConstElems)
+			switch {
+			case tooMany:
+			case v == nil && len(ints) < maxConstElems:
 				ints = append(ints, int64(x))
-				return nil
+			case v != nil && len(ints)+varints(v) <= maxConstElems:
+				return eachVarint(v, func(x uint64) { ints = append(ints, int64(x)) })
+			default:
+				tooMany, ints = true, nil
 			}
-			return eachVarint(v, func(x uint64) { ints = append(ints, int64(x)) })
+			return nil
 		case 5: // t
 			_, elem, err := g.readTensor(v, depth+1)
 			t = &constant{elem: elem, proto: v}
@@ -199,7 +205,7 @@ func (g *onnxGraph) readAttribute(n *graphNode, data []byte, depth int, inFuncti
 	case "value_int": // proto2: a zero may be written or left out
 		n.value = &constant{elem: onnxInt64, vals: []int64{i}, ok: true}
 	case "value_ints":
-		n.value = &constant{elem: onnxInt64, vals: ints, ok: true}
+		n.value = &constant{elem: onnxInt64, vals: ints, ok: !tooMany}
 	case "value_float", "value_floats":
 		n.value = &constant{elem: onnxFloat}
 	case "value":

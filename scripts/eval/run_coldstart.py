@@ -192,8 +192,9 @@ def main():
     vflags = subsets([t for _, _, t in vc], tv.index)
     # diagnostic (validation only): where the unseen targets rank among the new items
     vnew = [cold.new_rank(inp, t) for (_, inp, t), f in zip(vc, vflags) if f]
+    reached = [r for r in vnew if r]  # 0: the target got no vector or the cart no session
     log("validation unseen targets' rank among the new items: median %g, best %d, in the top 5: %d of %d" % (
-        float(np.median([r for r in vnew if r])), min(r for r in vnew if r), sum(1 for r in vnew if 0 < r <= 5),
+        float(np.median(reached)) if reached else 0.0, min(reached, default=0), sum(1 for r in reached if r <= 5),
         len(vnew)))
     log("validation (%d cases, %d unseen targets, %d new items, %d reachable): %s; chosen m=%d" % (
         len(vc), int(vflags.sum()), len(cold.new_keys), int(cold.ok.sum()),
