@@ -115,9 +115,11 @@ func runAggregate(ctx context.Context, o *aggregateOptions, hln net.Listener, lo
 		defer close(workers)
 		b.run(ctx)
 	}()
+	var ended error
 	select {
 	case <-ctx.Done():
-	case <-workers: // a worker crashed (logged): stop as on a signal
+	case <-workers: // the workers ended before any signal: stop, and say so in the exit status
+		ended = errors.New("aisle aggregate: the fold workers ended before a signal")
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), o.drain)
 	defer cancel()
@@ -130,7 +132,7 @@ func runAggregate(ctx context.Context, o *aggregateOptions, hln net.Listener, lo
 		<-workers
 		return fmt.Errorf("aisle aggregate: fold workers %w (--drain-timeout %v)", err, o.drain)
 	}
-	return nil
+	return ended
 }
 
 // errNotStopped: the fold workers outlived --drain-timeout.

@@ -23,7 +23,7 @@ import (
 	"github.com/aisle-ai/aisle/server"
 )
 
-// The deployment files (Dockerfile, deploy/k8s, deploy/kserve) must start
+// The deployment files (Dockerfile, deploy/k8s, deploy/k8s-redis, deploy/kserve) must start
 // the server the way it can actually be started: every flag they pass is one
 // `aisle serve -h` (or, for the fold workers, `aisle aggregate -h`) lists,
 // the container ports are the ports those flags bind, and every probe asks
